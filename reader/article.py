@@ -1,0 +1,131 @@
+"""The records everything else passes around: frozen, timezone-aware, Qt-free."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+#: How many characters of text the list shows as a snippet (stored precomputed).
+SNIPPET_CHARS = 240
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article, as parsed from a seed record or a feed entry, or as read back from the store.
+
+    ``body`` is the cleaned text, one paragraph per line; ``raw`` is the record exactly as it was
+    read, so nothing is ever lost. ``body_html`` is sanitised HTML for feed entries that have it.
+    The store fills ``id``, ``read``, ``starred`` and ``imported_at``.
+    """
+
+    source: str | None
+    title: str | None
+    author: str | None = None
+    description: str | None = None
+    url: str | None = None
+    image_url: str | None = None
+    published: datetime | None = None
+    body: str = ""
+    body_html: str | None = None
+    raw: str = ""
+    origin: str | None = None
+    #: Identity override (feed entries: ``feed:<feed id>:<entry id>``); None: derived from the fields.
+    key: str | None = None
+    feed_id: int | None = None
+    id: int | None = None
+    read: bool = False
+    starred: bool = False
+    imported_at: datetime | None = None
+
+    def identity(self) -> str:
+        """The key that makes two records the same article.
+
+        One article per canonical URL; records without one are the same when source, title and
+        date agree.
+        """
+        if self.key:
+            return self.key
+        if self.url:
+            return "url:" + canonical_url(self.url)
+        published = self.published.isoformat() if self.published else ""
+        digest = hashlib.sha1(
+            "\x1f".join((self.source or "", self.title or "", published)).encode("utf-8", "surrogatepass")
+        ).hexdigest()
+        return "rec:" + digest
+
+    def snippet(self) -> str:
+        text = self.description or " ".join(self.body.split("\n", 3)[:3])
+        text = " ".join(text.split())
+        return text[:SNIPPET_CHARS]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRow:
+    """What the article list needs of one article: no body, so 100,000 of them stay small."""
+
+    id: int
+    source: str | None
+    title: str | None
+    author: str | None
+    snippet: str
+    url: str | None
+    image_url: str | None
+    published: datetime | None
+    read: bool
+    starred: bool
+    feed_id: int | None = None
+
+
+_TRACKING_PREFIXES = ("utm_", "mc_")
+_TRACKING_KEYS = frozenset({"fbclid", "gclid", "ocid", "cmpid"})
+
+
+def canonical_url(url: str) -> str:
+    """Normalise a URL for identity: scheme-less for http(s), lower-case host, no fragment,
+    no default port, no tracking parameters, no trailing slash on the path."""
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https", ""):
+        return text
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port and not (scheme == "http" and port == 80) and not (scheme == "https" and port == 443):
+        host = f"{host}:{port}"
+    path = parts.path.rstrip("/") or ""
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not k.lower().startswith(_TRACKING_PREFIXES) and k.lower() not in _TRACKING_KEYS
+        ]
+    )
+    return urlunsplit(("", host, path, query, "")) if host else text
+
+
+def utc(dt: datetime) -> datetime:
+    """Timezone-aware UTC; naive datetimes are taken to be UTC already."""
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One rejected input (or part of one), printed as ``input:line: reason``."""
+
+    input: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.input}:{self.line}" if self.line is not None else self.input
+        return f"{where}: {self.reason}"

@@ -1,0 +1,48 @@
+"""Where the bundled data and the user's files live.
+
+``resources/`` and ``seeds/`` sit at the top of the repository. An installed wheel carries them inside
+the package as ``reader/_data/`` (see ``[tool.hatch.build.targets.wheel.force-include]``); a checkout or
+an editable install finds them beside the package. This module is the one place that knows both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+_PACKAGE = Path(__file__).resolve().parent
+APP_NAME = "reader-desktop"
+
+
+def data_dir(name: str) -> Path:
+    """Return the bundled folder ``name`` (``"resources"`` or ``"seeds"``)."""
+    for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"bundled folder {name!r} not found beside {_PACKAGE}")
+
+
+def seeds_dir() -> Path:
+    return data_dir("seeds")
+
+
+def resources_dir() -> Path:
+    return data_dir("resources")
+
+
+def user_data_dir() -> Path:
+    """The user's data folder (``$XDG_DATA_HOME/reader-desktop`` on Linux)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+def default_db_path() -> Path:
+    override = os.environ.get("READER_DB")
+    if override:
+        return Path(override)
+    return user_data_dir() / "reader.sqlite"

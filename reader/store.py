@@ -1,0 +1,651 @@
+"""The local SQLite store: schema and migrations, WAL, FTS5 search, keyset pages. No Qt.
+
+One :class:`Store` per thread (SQLite connections are not shared across threads here): the GUI
+thread keeps one for reading pages, workers open their own for bulk writes. WAL lets them overlap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from reader.article import Article, ArticleRow
+
+#: Sort value for articles whose date is unknown: below every real date, so they list last.
+UNKNOWN_TS = -(2**62)
+
+View = Literal["all", "unread", "starred"]
+Order = Literal["newest", "relevance"]
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class StoreError(Exception):
+    """Anything that went wrong in the store, with a message fit for a person."""
+
+
+class NotADatabaseError(StoreError):
+    pass
+
+
+class CorruptStoreError(StoreError):
+    pass
+
+
+class StoreVersionError(StoreError):
+    pass
+
+
+class StoreBusyError(StoreError):
+    pass
+
+
+def _wrap(path: Path | str, exc: sqlite3.Error) -> StoreError:
+    message = str(exc)
+    lowered = message.lower()
+    if "file is not a database" in lowered or "not a database" in lowered:
+        return NotADatabaseError(f"{path}: not a Reader store (file is not an SQLite database); left untouched")
+    if "malformed" in lowered or "corrupt" in lowered:
+        return CorruptStoreError(f"{path}: the store is damaged ({message}); left untouched")
+    if "locked" in lowered or "busy" in lowered:
+        return StoreBusyError(f"{path}: the store is busy in another program ({message})")
+    if isinstance(exc, sqlite3.OperationalError) and "unable to open" in lowered:
+        return StoreError(f"{path}: cannot open the store ({message})")
+    return StoreError(f"{path}: {message}")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+# --- schema -----------------------------------------------------------------------------------
+
+_ARTICLE_COLUMNS = (
+    "key, source, feed_id, title, author, description, url, image_url, published, sort_ts, "
+    "snippet, body, body_html, raw, origin, imported_at"
+)
+
+MIGRATIONS: list[list[str]] = [
+    # 1: articles, feeds, full-text index.
+    [
+        """CREATE TABLE feeds (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            title TEXT,
+            site_url TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            added_at INTEGER NOT NULL,
+            updated_at INTEGER,
+            last_error TEXT,
+            dead INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            source TEXT,
+            feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL,
+            title TEXT,
+            author TEXT,
+            description TEXT,
+            url TEXT,
+            image_url TEXT,
+            published INTEGER,
+            sort_ts INTEGER NOT NULL,
+            snippet TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            body_html TEXT,
+            raw TEXT NOT NULL DEFAULT '',
+            origin TEXT,
+            imported_at INTEGER NOT NULL,
+            read INTEGER NOT NULL DEFAULT 0,
+            starred INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX articles_newest ON articles(sort_ts DESC, id DESC)",
+        "CREATE INDEX articles_source_newest ON articles(source, sort_ts DESC, id DESC)",
+        "CREATE INDEX articles_feed_newest ON articles(feed_id, sort_ts DESC, id DESC)",
+        "CREATE INDEX articles_unread_newest ON articles(sort_ts DESC, id DESC) WHERE read = 0",
+        "CREATE INDEX articles_starred_newest ON articles(sort_ts DESC, id DESC) WHERE starred = 1",
+        """CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, author, description, body,
+            content='articles', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2', prefix='2 3'
+        )""",
+        """CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts(rowid, title, author, description, body)
+            VALUES (new.id, new.title, new.author, new.description, new.body);
+        END""",
+        """CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, author, description, body)
+            VALUES ('delete', old.id, old.title, old.author, old.description, old.body);
+        END""",
+        """CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, author, description, body ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, author, description, body)
+            VALUES ('delete', old.id, old.title, old.author, old.description, old.body);
+            INSERT INTO articles_fts(rowid, title, author, description, body)
+            VALUES (new.id, new.title, new.author, new.description, new.body);
+        END""",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# --- value types ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Which articles a list shows. ``search`` is what the person typed (not FTS syntax)."""
+
+    view: View = "all"
+    source: str | None = None
+    feed_id: int | None = None
+    search: str | None = None
+    order: Order = "newest"
+
+
+#: Where a page ends, to start the next one after it (keyset pagination, never OFFSET).
+Cursor = tuple[float, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[ArticleRow]
+    #: Pass to the next :meth:`Store.page` call; None when this page was the last.
+    next_cursor: Cursor | None
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: AddResult) -> AddResult:
+        return AddResult(self.added + other.added, self.updated + other.updated, self.unchanged + other.unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCount:
+    source: str | None
+    total: int
+    unread: int
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    id: int
+    url: str
+    title: str | None = None
+    site_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    added_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_error: str | None = None
+    dead: bool = False
+    total: int = 0
+    unread: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.title or self.url
+
+
+def _ts(dt: datetime | None) -> int | None:
+    return None if dt is None else int(dt.timestamp())
+
+
+def _dt(ts: int | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str | None:
+    """What a person typed -> a safe FTS5 query: every word must match, the last one as a prefix
+    (search as you type). Operators and quotes are taken as text. None when there are no words."""
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    terms = ['"' + w.replace('"', '""') + '"' for w in words]
+    if not text[-1:].isspace():
+        terms[-1] += "*"
+    return " ".join(terms)
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+class Store:
+    """An open store file. Create with :meth:`open`; use from one thread."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    # opening
+
+    @classmethod
+    def open(cls, path: Path | str, *, create: bool = True, cache_mb: int = 16) -> Store:
+        """Open (and migrate) the store at ``path``. Never overwrites a file that is not a store."""
+        path = Path(path)
+        if path.is_dir():
+            raise StoreError(f"{path}: is a folder, not a store file")
+        if not path.exists():
+            if not create:
+                raise StoreError(f"{path}: no such store")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{path}: cannot create the store's folder ({exc.strerror})") from None
+        elif path.stat().st_size and not _has_sqlite_header(path):
+            # Checked before SQLite touches it, so a stray file is never turned into a store.
+            raise NotADatabaseError(f"{path}: not a Reader store (file is not an SQLite database); left untouched")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        except sqlite3.Error as exc:
+            raise _wrap(path, exc) from None
+        store = cls(conn, path)
+        try:
+            store._configure(cache_mb)
+            store._migrate()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _wrap(path, exc) from None
+        except StoreError:
+            conn.close()
+            raise
+        return store
+
+    def _configure(self, cache_mb: int) -> None:
+        c = self._conn
+        c.execute("PRAGMA journal_mode = WAL")
+        c.execute("PRAGMA synchronous = NORMAL")
+        c.execute("PRAGMA foreign_keys = ON")
+        c.execute("PRAGMA temp_store = MEMORY")
+        c.execute(f"PRAGMA cache_size = {-1024 * int(cache_mb)}")
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreVersionError(
+                f"{self.path}: the store was written by a newer Reader (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}); left untouched"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number]:
+                    self._conn.execute(statement)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; rolled back on any error so nothing half-written stays."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _wrap(self.path, exc) from None
+        try:
+            yield self._conn
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            raise
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            raise _wrap(self.path, exc) from None
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _wrap(self.path, exc) from None
+
+    # writing articles
+
+    def add_articles(self, articles: Iterable[Article], *, update: bool = False) -> AddResult:
+        """Store articles in one transaction. Known articles (same identity) are left as they are,
+        or with ``update`` get the new content; read/starred state is always kept."""
+        now = int(time.time())
+        rows = [_article_params(a, now) for a in articles]
+        if not rows:
+            return AddResult()
+        sql = f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES ({', '.join('?' * 16)}) ON CONFLICT(key) DO "
+        if update:
+            changed = " OR ".join(
+                f"articles.{c} IS NOT excluded.{c}"
+                for c in ("title", "author", "description", "url", "image_url", "published", "body", "body_html")
+            )
+            sql += (
+                "UPDATE SET source = excluded.source, title = excluded.title, author = excluded.author, "
+                "description = excluded.description, url = excluded.url, image_url = excluded.image_url, "
+                "published = excluded.published, sort_ts = excluded.sort_ts, snippet = excluded.snippet, "
+                "body = excluded.body, body_html = excluded.body_html, raw = excluded.raw "
+                f"WHERE {changed}"
+            )
+        else:
+            sql += "NOTHING"
+        with self.transaction() as conn:
+            before_max = conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
+            # rowcount sums inserted and updated rows (not trigger work); new rows get new ids.
+            changed = conn.executemany(sql, rows).rowcount
+            added = conn.execute("SELECT count(*) FROM articles WHERE id > ?", (before_max,)).fetchone()[0]
+        updated = max(0, changed - added)
+        return AddResult(added=added, updated=updated, unchanged=len(rows) - added - updated)
+
+    # reading articles
+
+    _ROW_COLUMNS = "id, source, title, author, snippet, url, image_url, published, read, starred, feed_id, sort_ts"
+
+    def page(self, query: Query = Query(), after: Cursor | None = None, limit: int = 100) -> Page:
+        """One page of list rows, newest first (or most relevant first), starting after ``after``."""
+        where, params = self._filters(query)
+        match = fts_query(query.search) if query.search else None
+        if query.search and match is None:
+            return Page([], None)
+        with self._errors():
+            if match is not None and query.order == "relevance":
+                sql = (
+                    f"SELECT {_prefixed(self._ROW_COLUMNS, 'a')}, f.rank FROM articles_fts f "
+                    "JOIN articles a ON a.id = f.rowid WHERE articles_fts MATCH ?" + "".join(f" AND {w}" for w in where)
+                )
+                args: list[Any] = [match, *params]
+                if after is not None:
+                    sql += " AND (f.rank > ? OR (f.rank = ? AND a.id > ?))"
+                    args += [after[0], after[0], after[1]]
+                sql += " ORDER BY f.rank, a.id LIMIT ?"
+                args.append(limit)
+                raw = self._conn.execute(sql, args).fetchall()
+                rows = [_row(r) for r in raw]
+                cursor = (raw[-1][-1], raw[-1][0]) if raw else None
+            else:
+                if match is not None:
+                    where = [*where, "a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"]
+                    params = [*params, match]
+                if after is not None:
+                    where = [*where, "(a.sort_ts, a.id) < (?, ?)"]
+                    params = [*params, after[0], after[1]]
+                sql = f"SELECT {_prefixed(self._ROW_COLUMNS, 'a')} FROM articles a {_indexed_by(query)}"
+                if where:
+                    sql += " WHERE " + " AND ".join(where)
+                sql += " ORDER BY a.sort_ts DESC, a.id DESC LIMIT ?"
+                raw = self._conn.execute(sql, [*params, limit]).fetchall()
+                rows = [_row(r) for r in raw]
+                cursor = (raw[-1][11], raw[-1][0]) if raw else None
+        return Page(rows, cursor if len(rows) == limit else None)
+
+    def iter_rows(self, query: Query = Query(), page_size: int = 500) -> Iterator[ArticleRow]:
+        after: Cursor | None = None
+        while True:
+            page = self.page(query, after, page_size)
+            yield from page.rows
+            if page.next_cursor is None:
+                return
+            after = page.next_cursor
+
+    def _filters(self, query: Query) -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        if query.view == "unread":
+            where.append("a.read = 0")
+        elif query.view == "starred":
+            where.append("a.starred = 1")
+        if query.source is not None:
+            where.append("a.source = ? AND a.feed_id IS NULL")
+            params.append(query.source)
+        if query.feed_id is not None:
+            where.append("a.feed_id = ?")
+            params.append(query.feed_id)
+        return where, params
+
+    def get(self, article_id: int) -> Article | None:
+        """The whole article, cleaned body and raw text included."""
+        with self._errors():
+            r = self._conn.execute(
+                "SELECT id, key, source, feed_id, title, author, description, url, image_url, published, body, "
+                "body_html, raw, origin, imported_at, read, starred FROM articles WHERE id = ?",
+                (article_id,),
+            ).fetchone()
+        if r is None:
+            return None
+        return Article(
+            id=r[0],
+            key=r[1],
+            source=r[2],
+            feed_id=r[3],
+            title=r[4],
+            author=r[5],
+            description=r[6],
+            url=r[7],
+            image_url=r[8],
+            published=_dt(r[9]),
+            body=r[10],
+            body_html=r[11],
+            raw=r[12],
+            origin=r[13],
+            imported_at=_dt(r[14]),
+            read=bool(r[15]),
+            starred=bool(r[16]),
+        )
+
+    def count(self, query: Query = Query()) -> int:
+        where, params = self._filters(query)
+        if query.search:
+            match = fts_query(query.search)
+            if match is None:
+                return 0
+            where.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+            params.append(match)
+        sql = "SELECT count(*) FROM articles a" + (" WHERE " + " AND ".join(where) if where else "")
+        with self._errors():
+            return int(self._conn.execute(sql, params).fetchone()[0])
+
+    def sources(self) -> list[SourceCount]:
+        """Seed-record sources (feeds are listed by :meth:`feeds`) with total and unread counts."""
+        with self._errors():
+            rows = self._conn.execute(
+                "SELECT source, count(*), total(read = 0) FROM articles WHERE feed_id IS NULL "
+                "GROUP BY source ORDER BY source IS NULL, lower(source)"
+            ).fetchall()
+        return [SourceCount(r[0], r[1], int(r[2])) for r in rows]
+
+    def totals(self) -> tuple[int, int, int]:
+        """(all, unread, starred) article counts."""
+        with self._errors():
+            r = self._conn.execute("SELECT count(*), total(read = 0), total(starred = 1) FROM articles").fetchone()
+        return int(r[0]), int(r[1]), int(r[2])
+
+    # read / star state
+
+    def set_read(self, ids: Sequence[int], read: bool = True) -> int:
+        if not ids:
+            return 0
+        with self.transaction() as conn:
+            cur = conn.executemany(
+                "UPDATE articles SET read = ? WHERE id = ? AND read != ?", [(int(read), i, int(read)) for i in ids]
+            )
+            return cur.rowcount
+
+    def set_starred(self, article_id: int, starred: bool = True) -> bool:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE articles SET starred = ? WHERE id = ? AND starred != ?",
+                (int(starred), article_id, int(starred)),
+            )
+            return cur.rowcount > 0
+
+    def mark_all_read(self, query: Query = Query()) -> int:
+        """Mark every article the query lists as read; returns how many changed."""
+        where, params = self._filters(query)
+        if query.search:
+            match = fts_query(query.search)
+            if match is None:
+                return 0
+            where.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+            params.append(match)
+        where.append("a.read = 0")
+        sql = f"UPDATE articles SET read = 1 WHERE id IN (SELECT a.id FROM articles a WHERE {' AND '.join(where)})"
+        with self.transaction() as conn:
+            return conn.execute(sql, params).rowcount
+
+    # feeds
+
+    def add_feed(self, url: str, title: str | None = None) -> Feed:
+        """Subscribe to ``url`` (idempotent: an existing subscription is returned as it is)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO feeds (url, title, added_at) VALUES (?, ?, ?) ON CONFLICT(url) DO NOTHING",
+                (url, title, int(time.time())),
+            )
+        feed = self.get_feed(url)
+        assert feed is not None
+        return feed
+
+    _FEED_SELECT = (
+        "SELECT f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.added_at, f.updated_at, "
+        "f.last_error, f.dead, count(a.id), total(a.read = 0) FROM feeds f LEFT JOIN articles a ON a.feed_id = f.id"
+    )
+
+    def get_feed(self, url_or_id: str | int) -> Feed | None:
+        column = "f.id" if isinstance(url_or_id, int) else "f.url"
+        with self._errors():
+            r = self._conn.execute(f"{self._FEED_SELECT} WHERE {column} = ? GROUP BY f.id", (url_or_id,)).fetchone()
+        return _feed(r) if r else None
+
+    def feeds(self) -> list[Feed]:
+        with self._errors():
+            rows = self._conn.execute(
+                f"{self._FEED_SELECT} GROUP BY f.id ORDER BY lower(coalesce(f.title, f.url))"
+            ).fetchall()
+        return [_feed(r) for r in rows]
+
+    _FEED_FIELDS = frozenset({"url", "title", "site_url", "etag", "last_modified", "updated_at", "last_error", "dead"})
+
+    def update_feed(self, feed_id: int, **fields: Any) -> None:
+        """Set feed fields (``url`` after a permanent redirect, ``etag``, ``last_error``, ...)."""
+        unknown = set(fields) - self._FEED_FIELDS
+        if unknown:
+            raise TypeError(f"unknown feed fields: {sorted(unknown)}")
+        if not fields:
+            return
+        values = [
+            _ts(v) if isinstance(v, datetime) else (int(v) if isinstance(v, bool) else v) for v in fields.values()
+        ]
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self.transaction() as conn:
+            conn.execute(f"UPDATE feeds SET {assignments} WHERE id = ?", [*values, feed_id])
+
+    def remove_feed(self, url_or_id: str | int) -> bool:
+        """Unsubscribe; the feed's articles go too, except starred ones, which are kept."""
+        feed = self.get_feed(url_or_id)
+        if feed is None:
+            return False
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM articles WHERE feed_id = ? AND starred = 0", (feed.id,))
+            conn.execute("DELETE FROM feeds WHERE id = ?", (feed.id,))
+        return True
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _has_sqlite_header(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return True  # let SQLite report what is wrong with it
+
+
+def _prefixed(columns: str, alias: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
+
+
+def _indexed_by(query: Query) -> str:
+    # The partial indexes only pay off when the planner knows the view; name them so it uses them.
+    if query.source is None and query.feed_id is None and not query.search:
+        if query.view == "unread":
+            return "INDEXED BY articles_unread_newest"
+        if query.view == "starred":
+            return "INDEXED BY articles_starred_newest"
+    return ""
+
+
+def _article_params(a: Article, now: int) -> tuple[Any, ...]:
+    published = _ts(a.published)
+    return (
+        a.identity(),
+        a.source,
+        a.feed_id,
+        a.title,
+        a.author,
+        a.description,
+        a.url,
+        a.image_url,
+        published,
+        published if published is not None else UNKNOWN_TS,
+        a.snippet(),
+        a.body,
+        a.body_html,
+        a.raw,
+        a.origin,
+        now,
+    )
+
+
+def _row(r: Sequence[Any]) -> ArticleRow:
+    return ArticleRow(
+        id=r[0],
+        source=r[1],
+        title=r[2],
+        author=r[3],
+        snippet=r[4],
+        url=r[5],
+        image_url=r[6],
+        published=_dt(r[7]),
+        read=bool(r[8]),
+        starred=bool(r[9]),
+        feed_id=r[10],
+    )
+
+
+def _feed(r: Sequence[Any]) -> Feed:
+    return Feed(
+        id=r[0],
+        url=r[1],
+        title=r[2],
+        site_url=r[3],
+        etag=r[4],
+        last_modified=r[5],
+        added_at=_dt(r[6]),
+        updated_at=_dt(r[7]),
+        last_error=r[8],
+        dead=bool(r[9]),
+        total=r[10],
+        unread=int(r[11]),
+    )
