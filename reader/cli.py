@@ -1,0 +1,369 @@
+"""The ``reader`` command. Scriptable; Qt is imported only to open the window (or the browser).
+
+Exit status: 0 all good; 1 some inputs were rejected (the rest was imported); 2 usage or store errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from reader import __version__, paths
+from reader.article import Article, ArticleRow, Problem
+from reader.store import Query, Store, StoreError
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_ERROR = 2
+PROG = "reader"
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        """Override argparse: one line, exit 2, no usage dump for scripts to parse."""
+        self.exit(EXIT_ERROR, f"{PROG}: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --db is accepted before or after the subcommand.
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--db", type=Path, default=argparse.SUPPRESS, metavar="PATH", help="the store file")
+
+    parser = _Parser(
+        prog=PROG,
+        parents=[db],
+        description="A fast, keyboard-first news reader. With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("import", parents=[db], help="import seed files or folders, feed files, OPML files, feed URLs")
+    p.add_argument("inputs", nargs="+", metavar="PATH", help="file, folder (recursive), OPML file or feed URL")
+
+    p = sub.add_parser("list", parents=[db], help="list articles, newest first")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+    view = p.add_mutually_exclusive_group()
+    view.add_argument("--unread", action="store_true", help="only unread articles")
+    view.add_argument("--starred", action="store_true", help="only starred articles")
+    p.add_argument("--source", metavar="S", help="only articles from source S")
+    p.add_argument("--search", metavar="Q", help="full-text search")
+    p.add_argument("--limit", type=_positive_int, metavar="N", help="at most N articles")
+
+    p = sub.add_parser("show", parents=[db], help="one article with its cleaned body")
+    p.add_argument("id", type=_positive_int, metavar="ID")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+    p.add_argument("--raw", action="store_true", help="print the record exactly as it was imported")
+
+    p = sub.add_parser("open", parents=[db], help="open the original in the system browser")
+    p.add_argument("id", type=_positive_int, metavar="ID")
+
+    p = sub.add_parser("feeds", parents=[db], help="manage feed subscriptions")
+    feeds = p.add_subparsers(dest="feeds_command", metavar="ACTION", parser_class=_Parser, required=True)
+    fp = feeds.add_parser("add", parents=[db], help="subscribe to a feed URL or file and fetch it")
+    fp.add_argument("urls", nargs="+", metavar="URL")
+    fp = feeds.add_parser("list", parents=[db], help="list subscriptions")
+    fp.add_argument("--json", action="store_true")
+    fp = feeds.add_parser("remove", parents=[db], help="unsubscribe (starred articles are kept)")
+    fp.add_argument("urls", nargs="+", metavar="URL")
+
+    sub.add_parser("refresh", parents=[db], help="fetch every feed")
+
+    p = sub.add_parser("opml", parents=[db], help="OPML export")
+    opml = p.add_subparsers(dest="opml_command", metavar="ACTION", parser_class=_Parser, required=True)
+    op = opml.add_parser("export", parents=[db], help="write subscriptions as OPML 2.0")
+    op.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    return number
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    explicit_db = getattr(args, "db", None)
+    db_path: Path = explicit_db or paths.default_db_path()
+    try:
+        if args.command is None:
+            return _open_window(db_path, default_store=explicit_db is None)
+        handler = _COMMANDS[args.command]
+        return handler(db_path, args)
+    except StoreError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except UsageError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        # `reader list | head`: the reader went away; that is not an error of ours.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def _err(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
+def _report_problems(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        _err(str(problem))
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _progress(description: str, stream: TextIO = sys.stderr) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal (tqdm); nothing when stderr is not one, so scripts get clean output."""
+    if not stream.isatty():
+        yield lambda done, total: None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=description, unit="file", file=stream, leave=False, dynamic_ncols=True)
+    lock = threading.Lock()
+
+    def update(done: int, total: int) -> None:
+        with lock:
+            if bar.total != total:
+                bar.total = total
+                bar.refresh()
+            bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def cmd_import(db_path: Path, args: argparse.Namespace) -> int:
+    from reader.importer import import_paths
+
+    with Store.open(db_path):
+        pass  # fail early, before any work, if the store cannot be opened
+    with _progress("importing") as progress:
+        report = import_paths(db_path, args.inputs, progress=progress)
+    _report_problems(report.problems)
+    r = report.result
+    print(
+        f"{r.added} new, {r.updated} updated, {r.unchanged} unchanged articles "
+        f"from {len(args.inputs)} input{'s' if len(args.inputs) != 1 else ''}"
+        + (f"; {len(report.problems)} rejected" if report.problems else "")
+    )
+    return EXIT_REJECTED if report.problems else EXIT_OK
+
+
+# --- list / show / open -----------------------------------------------------------------------
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt is not None else None
+
+
+def article_json(article: Article | ArticleRow, *, body: bool = False) -> dict[str, Any]:
+    """The JSON shape of ``list --json`` (and ``show --json`` with the body): missing values are null."""
+    data: dict[str, Any] = {
+        "id": article.id,
+        "source": article.source,
+        "title": article.title,
+        "author": article.author,
+        "description": getattr(article, "description", None),
+        "url": article.url,
+        "image_url": article.image_url,
+        "published": _iso(article.published),
+        "read": article.read,
+        "starred": article.starred,
+    }
+    if isinstance(article, Article):
+        data["feed_id"] = article.feed_id
+        data["origin"] = article.origin
+        if body:
+            data["body"] = article.body
+            data["body_html"] = article.body_html
+    return data
+
+
+def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
+    view = "unread" if args.unread else "starred" if args.starred else "all"
+    query = Query(view=view, source=args.source, search=args.search)
+    with Store.open(db_path) as store:
+        rows: list[ArticleRow] = []
+        for row in store.iter_rows(query, page_size=min(args.limit or 1000, 1000)):
+            rows.append(row)
+            if args.limit and len(rows) >= args.limit:
+                break
+        if args.json:
+            articles = [store.get(r.id) for r in rows]
+            out = [article_json(a) for a in articles if a is not None]
+            json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+            sys.stdout.write("\n")
+        else:
+            for r in rows:
+                date = r.published.strftime("%Y-%m-%d") if r.published else "????-??-??"
+                mark = ("*" if r.starred else " ") + (" " if r.read else "N")
+                print(f"{r.id:>7} {mark} {date}  {(r.source or '-')[:14]:<14}  {r.title or '(untitled)'}")
+    return EXIT_OK
+
+
+def _get(store: Store, article_id: int) -> Article:
+    article = store.get(article_id)
+    if article is None:
+        raise UsageError(f"no article with id {article_id}")
+    return article
+
+
+def cmd_show(db_path: Path, args: argparse.Namespace) -> int:
+    with Store.open(db_path) as store:
+        article = _get(store, args.id)
+    if args.raw:
+        sys.stdout.write(article.raw)
+    elif args.json:
+        json.dump(article_json(article, body=True), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(article.title or "(untitled)")
+        meta = [m for m in (article.source, article.author, _iso(article.published)) if m]
+        print(" · ".join(meta))
+        if article.url:
+            print(article.url)
+        print()
+        for paragraph in article.body.split("\n"):
+            print(paragraph)
+            print()
+    return EXIT_OK
+
+
+def cmd_open(db_path: Path, args: argparse.Namespace) -> int:
+    with Store.open(db_path) as store:
+        article = _get(store, args.id)
+    if not article.url:
+        _err(f"article {args.id} has no URL")
+        return EXIT_ERROR
+    from reader.ui.desktop import open_url_standalone
+
+    error = open_url_standalone(article.url)
+    if error:
+        _err(error)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+# --- feeds ------------------------------------------------------------------------------------
+
+
+def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
+    if args.feeds_command == "add":
+        return cmd_import(db_path, argparse.Namespace(inputs=args.urls))
+    with Store.open(db_path) as store:
+        if args.feeds_command == "list":
+            feeds = store.feeds()
+            if args.json:
+                out = [
+                    {
+                        "id": f.id,
+                        "url": f.url,
+                        "title": f.title,
+                        "updated": _iso(f.updated_at),
+                        "last_error": f.last_error,
+                        "dead": f.dead,
+                        "articles": f.total,
+                        "unread": f.unread,
+                    }
+                    for f in feeds
+                ]
+                json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+                sys.stdout.write("\n")
+            else:
+                for f in feeds:
+                    updated = f.updated_at.strftime("%Y-%m-%d %H:%M") if f.updated_at else "never"
+                    status = "dead (410 Gone)" if f.dead else (f"error: {f.last_error}" if f.last_error else "ok")
+                    print(f"{f.name}\n  {f.url}\n  updated {updated}, {f.total} articles, {status}")
+            return EXIT_OK
+        missing = [url for url in args.urls if not store.remove_feed(url)]
+    for url in missing:
+        _err(f"{url}: not subscribed")
+    return EXIT_REJECTED if missing else EXIT_OK
+
+
+def cmd_refresh(db_path: Path, args: argparse.Namespace) -> int:
+    from reader import feeds
+
+    with Store.open(db_path) as store, _progress("refreshing") as progress:
+        total = len(store.feeds())
+        done = 0
+
+        def step(n: int = 1) -> None:
+            nonlocal done
+            done += n
+            progress(done, total)
+
+        result, problems = feeds.refresh(store, progress=step)
+    _report_problems(problems)
+    print(f"{result.added} new, {result.updated} updated articles from {total} feeds")
+    return EXIT_REJECTED if problems else EXIT_OK
+
+
+def cmd_opml(db_path: Path, args: argparse.Namespace) -> int:
+    from reader import feeds
+
+    with Store.open(db_path) as store:
+        data = feeds.export_opml(store)
+    if args.output:
+        args.output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+    return EXIT_OK
+
+
+# --- the window -------------------------------------------------------------------------------
+
+
+def _open_window(db_path: Path, *, default_store: bool) -> int:
+    if default_store and not db_path.exists():
+        # First run: the sample a new user sees. Imported before Qt starts (it takes a moment).
+        from reader.importer import import_paths
+
+        report = import_paths(db_path, [str(paths.seeds_dir())])
+        _report_problems(report.problems)
+    else:
+        with Store.open(db_path):
+            pass  # report a bad store here, in one line, before any window appears
+    from reader.ui.app import run
+
+    return run(db_path)
+
+
+_COMMANDS: dict[str, Callable[[Path, argparse.Namespace], int]] = {
+    "import": cmd_import,
+    "list": cmd_list,
+    "show": cmd_show,
+    "open": cmd_open,
+    "feeds": cmd_feeds,
+    "refresh": cmd_refresh,
+    "opml": cmd_opml,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
