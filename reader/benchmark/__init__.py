@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m reader.benchmark NAME`` runs ``reader/benchmark/NAME.py``'s ``main(argv)``."""
