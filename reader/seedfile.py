@@ -31,10 +31,10 @@ _MAX_HEADER_CHARS = 64 * 1024
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _HEADER_SHAPE = re.compile(r"""^\s*\[\s*[rRbBuU]?['"].*['"]\s*,?\s*\]\s*$""")
-_NAME_WORD = r"(?:[A-Z][\w'’.\-]*|[a-z]{1,3}(?=\s+[A-Z]))"
-_BYLINE = re.compile(
-    rf"^By:?\s+({_NAME_WORD}(?:(?:\s+|\s*,\s*|\s+(?:and|&)\s+){_NAME_WORD}){{0,9}})\s*$", re.IGNORECASE
-)
+# Name words are case-sensitive (only "By" is not): with IGNORECASE, prose such as "By Monday, officials
+# said ..." read as a byline, lost its first paragraph from the body and became the author.
+_NAME_WORD = r"(?:[A-Z][\w'’.\-]*|[a-z]{1,3}(?=\s+(?:[a-z]{1,3}\s+)*[A-Z]))"
+_BYLINE = re.compile(rf"^(?i:by):?\s+({_NAME_WORD}(?:(?:\s+|\s*,\s*|\s+(?:and|&)\s+){_NAME_WORD}){{0,9}})\s*$")
 _MONTHS = {
     name: number
     for number, names in enumerate(
@@ -220,6 +220,10 @@ def parse(data: bytes, origin: str = "<bytes>") -> ParseResult:
         result.problems.append(Problem(origin, "binary file, not a seed record"))
         return result
     text = decode(data)
+    if not text.strip():
+        # Only a BOM, or only whitespace the byte check does not know (NBSP, NEL, \x1c-\x1f).
+        result.problems.append(Problem(origin, "empty file"))
+        return result
     lines, offsets = split_lines(text)
     headers: list[tuple[int, list[str]]] = []
     for i, line in enumerate(lines):
