@@ -1,0 +1,75 @@
+"""Starting the window: platform checks, the QApplication, the main window."""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+import sys
+from pathlib import Path
+
+# Libraries Qt's xcb platform plugin loads, and the Debian packages that carry them.
+XCB_LIBRARIES = {
+    "xcb-cursor": "libxcb-cursor0",
+    "xcb-icccm": "libxcb-icccm4",
+    "xcb-keysyms": "libxcb-keysyms1",
+    "xcb-image": "libxcb-image0",
+    "xcb-render-util": "libxcb-render-util0",
+    "xcb-xkb": "libxcb-xkb1",
+    "xkbcommon-x11": "libxkbcommon-x11-0",
+    "xcb-shape": "libxcb-shape0",
+    "xcb-randr": "libxcb-randr0",
+    "EGL": "libegl1",
+    "fontconfig": "libfontconfig1",
+}
+
+
+def platform_problem(environ: dict[str, str] | os._Environ[str] = os.environ) -> str | None:
+    """Why Qt could not open a window here (missing display or xcb libraries), or None.
+
+    Qt's own message for a missing library is a bare abort ("could not load the Qt platform plugin
+    xcb"); this names the Debian packages instead.
+    """
+    platform = environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or platform not in ("", "xcb"):
+        return None
+    if not platform and environ.get("WAYLAND_DISPLAY"):
+        return None
+    if not environ.get("DISPLAY"):
+        return "no display to open a window on (DISPLAY is not set); the command line works without one: reader --help"
+    missing = [package for lib, package in XCB_LIBRARIES.items() if ctypes.util.find_library(lib) is None]
+    if missing:
+        return (
+            "Qt cannot open a window: system libraries are missing. Install them with:\n"
+            f"    sudo apt install {' '.join(missing)}"
+        )
+    return None
+
+
+def run(db_path: Path, argv: list[str] | None = None) -> int:
+    problem = platform_problem()
+    if problem:
+        print(f"reader: {problem}", file=sys.stderr)
+        return 2
+
+    from PySide6.QtWidgets import QApplication
+
+    from reader.store import Store, StoreError
+    from reader.ui.main_window import MainWindow
+    from reader.ui.settings import Settings
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("Reader")
+    app.setOrganizationName("reader-desktop")
+    app.setDesktopFileName("reader-desktop")
+    try:
+        store = Store.open(db_path)
+    except StoreError as exc:
+        print(f"reader: {exc}", file=sys.stderr)
+        return 2
+    window = MainWindow(store, Settings())
+    window.show()
+    window.start()
+    try:
+        return int(app.exec())
+    finally:
+        store.close()

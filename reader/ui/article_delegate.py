@@ -1,0 +1,242 @@
+"""Paints one article row: thumbnail, title (bold when unread, star when starred),
+source · author · relative date, and a two-line snippet.
+
+Fonts, metrics and wrapped snippets are cached; ``paint()`` allocates no pixmaps and scales nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from reader.article import ArticleRow
+from reader.ui.article_model import ArticleRole
+
+THUMB_SIZE = QSize(96, 72)
+PADDING = 8
+SPACING = 2
+STAR = "★"
+_SNIPPET_CACHE_MAX = 4096
+
+
+def relative_date(published: datetime | None, now: datetime | None = None) -> str:
+    """``5m``, ``3h``, ``2d`` for recent dates; ``20 Apr`` this year; ``20 Apr 2018`` before."""
+    if published is None:
+        return "date unknown"
+    now = now or datetime.now(UTC)
+    seconds = (now - published).total_seconds()
+    if 0 <= seconds < 60:
+        return "just now"
+    if 0 <= seconds < 3600:
+        return f"{int(seconds // 60)}m ago"
+    if 0 <= seconds < 86400:
+        return f"{int(seconds // 3600)}h ago"
+    if 0 <= seconds < 7 * 86400:
+        return f"{int(seconds // 86400)}d ago"
+    if published.year == now.year:
+        return f"{published.day} {published.strftime('%b')}"
+    return f"{published.day} {published.strftime('%b %Y')}"
+
+
+class _Fonts:
+    """Fonts and metrics for one base font, built once."""
+
+    def __init__(self, base: QFont) -> None:
+        self.key = base.key()
+        self.title = QFont(base)
+        self.title_bold = QFont(base)
+        self.title_bold.setBold(True)
+        self.meta = QFont(base)
+        self.meta.setPointSizeF(max(6.0, base.pointSizeF() * 0.85))
+        self.snippet = QFont(base)
+        self.snippet.setPointSizeF(max(6.0, base.pointSizeF() * 0.92))
+        self.title_fm = QFontMetrics(self.title)
+        self.title_bold_fm = QFontMetrics(self.title_bold)
+        self.meta_fm = QFontMetrics(self.meta)
+        self.snippet_fm = QFontMetrics(self.snippet)
+        self.row_height = (
+            2 * PADDING
+            + self.title_bold_fm.height()
+            + SPACING
+            + self.meta_fm.height()
+            + SPACING
+            + 2 * self.snippet_fm.lineSpacing()
+        )
+        self.row_height = max(self.row_height, THUMB_SIZE.height() + 2 * PADDING)
+
+
+class ArticleDelegate(QStyledItemDelegate):
+    """Draws article rows. All rows are the same height (the view uses uniform item sizes)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._fonts: _Fonts | None = None
+        self._snippets: dict[tuple[int, int, str], tuple[str, str]] = {}
+        self._placeholders: dict[tuple[str, bool], QPixmap] = {}
+        self.placeholder_provider = None  # set by the window to the image service's placeholder()
+
+    def fonts(self, base: QFont) -> _Fonts:
+        if self._fonts is None or self._fonts.key != base.key():
+            self._fonts = _Fonts(base)
+            self._snippets.clear()
+        return self._fonts
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        """Override QStyledItemDelegate.sizeHint: one fixed height for every row."""
+        return QSize(200, self.fonts(option.font).row_height)  # type: ignore[attr-defined]
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        """Override QStyledItemDelegate.paint."""
+        row: ArticleRow | None = index.data(ArticleRole.item)
+        if row is None:
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        widget = opt.widget  # type: ignore[attr-defined]
+        style = widget.style() if widget is not None else QApplication.style()
+        opt.text = ""  # type: ignore[attr-defined]
+        painter.save()
+        try:
+            # Background, selection and focus through the style, like every native list.
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+            fonts = self.fonts(opt.font)  # type: ignore[attr-defined]
+            rect: QRect = opt.rect  # type: ignore[attr-defined]
+            selected = bool(opt.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+            palette: QPalette = opt.palette  # type: ignore[attr-defined]
+            group = (
+                QPalette.ColorGroup.Active
+                if opt.state & QStyle.StateFlag.State_Active
+                else QPalette.ColorGroup.Inactive
+            )  # type: ignore[attr-defined]
+            text_color = palette.color(
+                group, QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+            )
+            dim_color = QColor(text_color)
+            dim_color.setAlphaF(0.65)
+
+            thumb_rect = QRect(
+                rect.left() + PADDING,
+                rect.top() + (rect.height() - THUMB_SIZE.height()) // 2,
+                THUMB_SIZE.width(),
+                THUMB_SIZE.height(),
+            )
+            pixmap = index.data(ArticleRole.thumbnail)
+            if not isinstance(pixmap, QPixmap) or pixmap.isNull():
+                pixmap = self._placeholder(row, palette)
+            if pixmap is not None and not pixmap.isNull():
+                # Centre the (already scaled) pixmap in its slot; no scaling here.
+                ratio = pixmap.devicePixelRatio() or 1.0
+                w, h = int(pixmap.width() / ratio), int(pixmap.height() / ratio)
+                painter.drawPixmap(
+                    thumb_rect.left() + (thumb_rect.width() - w) // 2,
+                    thumb_rect.top() + (thumb_rect.height() - h) // 2,
+                    pixmap,
+                )
+
+            left = thumb_rect.right() + 1 + PADDING
+            width = max(10, rect.right() - PADDING - left)
+            y = rect.top() + PADDING
+
+            title_font, title_fm = (
+                (fonts.title, fonts.title_fm) if row.read else (fonts.title_bold, fonts.title_bold_fm)
+            )
+            title_width = width
+            if row.starred:
+                star_w = title_fm.horizontalAdvance(STAR + " ")
+                title_width -= star_w
+                painter.setFont(title_font)
+                painter.setPen(QColor(230, 170, 0) if not selected else text_color)
+                painter.drawText(
+                    QRect(rect.right() - PADDING - star_w, y, star_w, title_fm.height()),
+                    int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                    STAR,
+                )
+            painter.setFont(title_font)
+            painter.setPen(text_color)
+            title = title_fm.elidedText(row.title or "(untitled)", Qt.TextElideMode.ElideRight, title_width)
+            painter.drawText(QRect(left, y, title_width, title_fm.height()), int(Qt.AlignmentFlag.AlignVCenter), title)
+            y += title_fm.height() + SPACING
+
+            painter.setFont(fonts.meta)
+            painter.setPen(dim_color)
+            meta = " · ".join(p for p in (row.source, row.author, relative_date(row.published)) if p)
+            painter.drawText(
+                QRect(left, y, width, fonts.meta_fm.height()),
+                int(Qt.AlignmentFlag.AlignVCenter),
+                fonts.meta_fm.elidedText(meta, Qt.TextElideMode.ElideRight, width),
+            )
+            y += fonts.meta_fm.height() + SPACING
+
+            painter.setFont(fonts.snippet)
+            painter.setPen(text_color if selected else dim_color)
+            line1, line2 = self._wrapped_snippet(row, width, fonts)
+            line_h = fonts.snippet_fm.lineSpacing()
+            painter.drawText(QRect(left, y, width, line_h), int(Qt.AlignmentFlag.AlignVCenter), line1)
+            painter.drawText(QRect(left, y + line_h, width, line_h), int(Qt.AlignmentFlag.AlignVCenter), line2)
+        finally:
+            painter.restore()
+
+    def _wrapped_snippet(self, row: ArticleRow, width: int, fonts: _Fonts) -> tuple[str, str]:
+        key = (row.id, width, fonts.key)
+        cached = self._snippets.get(key)
+        if cached is not None:
+            return cached
+        fm = fonts.snippet_fm
+        words = row.snippet.split()
+        line1 = ""
+        used = 0
+        for i, word in enumerate(words):
+            candidate = f"{line1} {word}" if line1 else word
+            if fm.horizontalAdvance(candidate) > width:
+                break
+            line1 = candidate
+            used = i + 1
+        rest = " ".join(words[used:])
+        if not line1 and rest:  # one very long word: elide it on the first line
+            line1, rest = fm.elidedText(rest, Qt.TextElideMode.ElideRight, width), ""
+        line2 = fm.elidedText(rest, Qt.TextElideMode.ElideRight, width)
+        if len(self._snippets) >= _SNIPPET_CACHE_MAX:
+            self._snippets.clear()
+        self._snippets[key] = (line1, line2)
+        return line1, line2
+
+    def _placeholder(self, row: ArticleRow, palette: QPalette) -> QPixmap | None:
+        dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
+        initial = (row.source or "?")[:1].upper()
+        if self.placeholder_provider is not None:
+            return self.placeholder_provider(THUMB_SIZE, initial, dark)  # type: ignore[no-any-return]
+        cached = self._placeholders.get((initial, dark))
+        if cached is None:
+            cached = paint_placeholder(THUMB_SIZE, initial, dark)
+            self._placeholders[(initial, dark)] = cached
+        return cached
+
+    def clear_caches(self) -> None:
+        self._snippets.clear()
+        self._placeholders.clear()
+
+
+def paint_placeholder(size: QSize, initial: str, dark: bool) -> QPixmap:
+    """A neutral tile with the source's initial (made once per initial and theme, then cached)."""
+    pixmap = QPixmap(size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(58, 62, 70) if dark else QColor(226, 229, 234))
+        painter.drawRoundedRect(pixmap.rect().adjusted(0, 0, -1, -1), 6, 6)
+        font = QFont(QApplication.font())
+        font.setPixelSize(int(size.height() * 0.45))
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor(140, 146, 156) if dark else QColor(120, 126, 136))
+        painter.drawText(pixmap.rect(), int(Qt.AlignmentFlag.AlignCenter), initial)
+    finally:
+        painter.end()
+    return pixmap

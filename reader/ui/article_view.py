@@ -1,0 +1,94 @@
+"""The article list view. Keyboard navigation lives here, not in the window."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Signal
+from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+
+from reader.article import ArticleRow
+from reader.ui.article_delegate import ArticleDelegate
+from reader.ui.article_model import ArticleListModel, ArticleRole
+
+
+class ArticleListView(QListView):
+    """Shows an :class:`ArticleListModel` with uniform rows.
+
+    Signals:
+        article_selected(int): the current article changed (its id).
+    """
+
+    article_selected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("articleList")
+        self.setUniformItemSizes(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setHorizontalScrollBarPolicy(self.horizontalScrollBarPolicy().ScrollBarAlwaysOff)
+        self.setLayoutMode(QListView.LayoutMode.SinglePass)
+        self.delegate = ArticleDelegate(self)
+        self.setItemDelegate(self.delegate)
+
+    def setModel(self, model: ArticleListModel) -> None:  # type: ignore[override]
+        """Override QListView.setModel: follow the current index."""
+        super().setModel(model)
+        self.selectionModel().currentChanged.connect(self.on_current_changed)
+
+    def article_model(self) -> ArticleListModel:
+        model = self.model()
+        assert isinstance(model, ArticleListModel)
+        return model
+
+    def on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.article_selected.emit(current.data(ArticleRole.id))
+
+    # --- navigation ---
+
+    def current_row(self) -> int:
+        index = self.currentIndex()
+        return index.row() if index.isValid() else -1
+
+    def current_article(self) -> ArticleRow | None:
+        return self.article_model().row(self.current_row())
+
+    def select_row(self, row: int) -> bool:
+        model = self.article_model()
+        while row >= model.rowCount() and model.canFetchMore(QModelIndex()):
+            model.fetchMore(QModelIndex())
+        if not 0 <= row < model.rowCount():
+            return False
+        index = model.index(row)
+        self.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.scrollTo(index)
+        return True
+
+    def next_article(self) -> bool:
+        return self.select_row(self.current_row() + 1)
+
+    def previous_article(self) -> bool:
+        row = self.current_row()
+        return row > 0 and self.select_row(row - 1)
+
+    def next_unread(self) -> bool:
+        model = self.article_model()
+        row = self.current_row() + 1
+        while True:
+            while row >= model.rowCount():
+                if not model.canFetchMore(QModelIndex()):
+                    return False
+                model.fetchMore(QModelIndex())
+            item = model.row(row)
+            if item is not None and not item.read:
+                return self.select_row(row)
+            row += 1
+
+    def previous_unread(self) -> bool:
+        model = self.article_model()
+        for row in range(self.current_row() - 1, -1, -1):
+            item = model.row(row)
+            if item is not None and not item.read:
+                return self.select_row(row)
+        return False

@@ -1,0 +1,88 @@
+"""Modal dialogs, each reached through a small ``ask()``-style classmethod that tests replace."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QPlainTextEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from reader.article import Problem
+
+
+class Ask:
+    """Questions the window asks the person. Tests monkeypatch these classmethods."""
+
+    @classmethod
+    def files(cls, parent: QWidget | None) -> list[str]:
+        names, _ = QFileDialog.getOpenFileNames(
+            parent, "Import files", "", "News records and feeds (*.txt *.xml *.rss *.atom *.opml);;All files (*)"
+        )
+        return list(names)
+
+    @classmethod
+    def folder(cls, parent: QWidget | None) -> str | None:
+        name = QFileDialog.getExistingDirectory(parent, "Import a folder (recursively)")
+        return name or None
+
+    @classmethod
+    def feed_url(cls, parent: QWidget | None) -> str | None:
+        text, ok = QInputDialog.getText(parent, "Add feed", "Feed address (RSS or Atom), or a feed file:")
+        text = text.strip()
+        return text if ok and text else None
+
+
+class KeysDialog(QDialog):
+    """Every key, generated from the action registry."""
+
+    def __init__(self, rows: Sequence[tuple[str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("keysDialog")
+        self.setWindowTitle("Keys")
+        table = QTableWidget(len(rows), 2, self)
+        table.setObjectName("keysTable")
+        table.setHorizontalHeaderLabels(["Key", "Action"])
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for i, (keys, text) in enumerate(rows):
+            table.setItem(i, 0, QTableWidgetItem(keys))
+            table.setItem(i, 1, QTableWidgetItem(text))
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setStretchLastSection(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Single-letter keys do nothing while you type in the search field."))
+        layout.addWidget(table)
+        layout.addWidget(buttons)
+        self.resize(520, 560)
+
+
+class ProblemsDialog(QDialog):
+    """What an import could not take, one line per input."""
+
+    def __init__(self, summary: str, problems: Sequence[Problem], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("problemsDialog")
+        self.setWindowTitle("Import problems")
+        text = QPlainTextEdit(self)
+        text.setReadOnly(True)
+        text.setPlainText("\n".join(str(p) for p in problems))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(summary))
+        layout.addWidget(text)
+        layout.addWidget(buttons)
+        self.resize(640, 360)

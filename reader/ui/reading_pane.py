@@ -1,0 +1,192 @@
+"""The reading pane: a QTextBrowser (no web engine) showing one article.
+
+Title, source · author · date · reading time, lead image, paragraphs, a link to the original. Links
+are never followed inside the pane: they are handed to :func:`reader.ui.desktop.open_url` through the
+``link_activated`` signal. Colours come from the palette, so dark themes work.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Protocol
+
+from PySide6.QtCore import QEvent, QSize, QUrl, Signal
+from PySide6.QtGui import QFont, QImage, QPalette, QTextDocument
+from PySide6.QtWidgets import QTextBrowser, QWidget
+
+from reader.article import Article
+
+WORDS_PER_MINUTE = 230
+LEAD_IMAGE_SCHEME = "reader-image"
+MAX_ZOOM = 12
+MIN_ZOOM = -6
+
+
+class ImageSource(Protocol):
+    """What the pane needs of the image service (see :mod:`reader.ui.thumbnails`)."""
+
+    def document_image(self, url: str, max_width: int) -> QImage | None: ...
+
+
+def reading_minutes(article: Article) -> int:
+    words = len(article.body.split())
+    return max(1, math.ceil(words / WORDS_PER_MINUTE)) if words else 0
+
+
+class ReadingPane(QTextBrowser):
+    """Signals:
+    link_activated(QUrl): a link was clicked; the window decides whether it may open.
+    """
+
+    link_activated = Signal(QUrl)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("readingPane")
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.anchorClicked.connect(self.link_activated)
+        self.document().setDocumentMargin(18)
+        self._base_font = QFont(self.font())
+        self._zoom = 0
+        self._article: Article | None = None
+        self.images: ImageSource | None = None
+        self.show_empty()
+
+    # --- content ---
+
+    @property
+    def article(self) -> Article | None:
+        return self._article
+
+    def show_article(self, article: Article | None) -> None:
+        self._article = article
+        if article is None:
+            self.show_empty()
+            return
+        self.setHtml(self.render_html(article))
+        self.verticalScrollBar().setValue(0)
+
+    def show_empty(self, message: str = "Select an article to read it here.") -> None:
+        self._article = None
+        dim = self._dim_color()
+        self.setHtml(f'<p style="color:{dim}; margin-top:2em" align="center">{html.escape(message)}</p>')
+
+    def refresh_images(self) -> None:
+        """An image the document uses has arrived: lay out again, keeping the scroll position."""
+        if self._article is None:
+            return
+        bar = self.verticalScrollBar()
+        position = bar.value()
+        self.setHtml(self.render_html(self._article))
+        bar.setValue(position)
+
+    def render_html(self, article: Article) -> str:
+        esc = html.escape
+        dim = self._dim_color()
+        parts = [f'<h1 style="margin-bottom:4px">{esc(article.title or "(untitled)")}</h1>']
+        meta = [m for m in (article.source, article.author) if m]
+        if article.published is not None:
+            meta.append(article.published.strftime("%d %B %Y, %H:%M UTC").lstrip("0"))
+        else:
+            meta.append("date unknown")
+        minutes = reading_minutes(article)
+        if minutes:
+            meta.append(f"{minutes} min read")
+        parts.append(f'<p style="color:{dim}">{esc(" · ".join(meta))}</p>')
+        if article.image_url and self.images is not None:
+            width = self._content_width()
+            if self.images.document_image(article.image_url, width) is not None:
+                parts.append(f'<p><img src="{esc(self._lead_image_url(article.image_url, width), quote=True)}"></p>')
+        if article.body_html:
+            parts.append(f"<div>{article.body_html}</div>")
+        else:
+            parts.extend(f"<p>{esc(p)}</p>" for p in article.body.split("\n") if p.strip())
+            if not article.body.strip() and article.description:
+                parts.append(f"<p>{esc(article.description)}</p>")
+        if article.url:
+            parts.append(
+                f'<p style="margin-top:1.5em"><a href="{esc(article.url, quote=True)}">Read the original</a>'
+                f' <span style="color:{dim}">({esc(_host(article.url))})</span></p>'
+            )
+        return "\n".join(parts)
+
+    def _lead_image_url(self, url: str, width: int) -> str:
+        return f"{LEAD_IMAGE_SCHEME}:{width}:{url}"
+
+    def loadResource(self, kind: int, name: QUrl) -> Any:
+        """Override QTextBrowser.loadResource: images come from the image service, never the network
+        directly and never blocking. A missing image is None until it arrives (see refresh_images)."""
+        if kind == QTextDocument.ResourceType.ImageResource.value and self.images is not None:
+            text = name.toString()
+            width = self._content_width()
+            if text.startswith(LEAD_IMAGE_SCHEME + ":"):
+                _, width_text, url = text.split(":", 2)
+                width = int(width_text) if width_text.isdigit() else width
+            else:
+                url = text
+            image = self.images.document_image(url, width)
+            return image if image is not None else QImage()
+        if kind == QTextDocument.ResourceType.ImageResource.value:
+            return QImage()
+        return None  # never let QTextBrowser fetch anything itself
+
+    def _content_width(self) -> int:
+        margin = int(self.document().documentMargin())
+        return max(120, min(self.viewport().width() - 2 * margin - 4, 1200))
+
+    def _dim_color(self) -> str:
+        palette = self.palette()
+        text = palette.color(QPalette.ColorRole.Text)
+        base = palette.color(QPalette.ColorRole.Base)
+        mixed = [int(a * 0.6 + b * 0.4) for a, b in zip(text.getRgb()[:3], base.getRgb()[:3], strict=True)]
+        return "#{:02x}{:02x}{:02x}".format(*mixed)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Override QTextBrowser.changeEvent: re-render in the new colours when the theme changes."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self._article is not None:
+            self.refresh_images()
+
+    # --- scrolling and text size ---
+
+    def scroll_page(self, forward: bool = True) -> bool:
+        """Scroll by a page. Returns False when already at the end (or start) in that direction."""
+        bar = self.verticalScrollBar()
+        if forward and bar.value() >= bar.maximum():
+            return False
+        if not forward and bar.value() <= bar.minimum():
+            return False
+        step = max(bar.pageStep() - 40, 20)
+        bar.setValue(bar.value() + (step if forward else -step))
+        return True
+
+    @property
+    def zoom(self) -> int:
+        return self._zoom
+
+    def set_zoom(self, steps: int) -> None:
+        steps = max(MIN_ZOOM, min(MAX_ZOOM, steps))
+        self._zoom = steps
+        font = QFont(self._base_font)
+        size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
+        font.setPointSizeF(max(5.0, size + steps))
+        self.document().setDefaultFont(font)
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self._zoom + 1)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self._zoom - 1)
+
+    def zoom_reset(self) -> None:
+        self.set_zoom(0)
+
+    def sizeHint(self) -> QSize:
+        """Override: the pane wants room."""
+        return QSize(560, 600)
+
+
+def _host(url: str) -> str:
+    return QUrl(url).host() or url

@@ -1,0 +1,93 @@
+"""Settings that persist between runs: one place, typed, over QSettings (an INI file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from reader import paths
+
+DEFAULT_REFRESH_MINUTES = 30
+
+
+def default_settings_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(paths.APP_NAME, appauthor=False)) / "reader.ini"
+
+
+class Settings:
+    """Typed access to the window's settings. Tests pass their own file."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_settings_path()
+        self._qs = QSettings(str(self.path), QSettings.Format.IniFormat)
+
+    def _get(self, key: str, default: Any, kind: type) -> Any:
+        value = self._qs.value(key, default)
+        if value is None:
+            return default
+        try:
+            if kind is bool:
+                return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+            return kind(value)
+        except (TypeError, ValueError):
+            return default
+
+    def _bytes(self, key: str) -> QByteArray | None:
+        value = self._qs.value(key)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    @property
+    def geometry(self) -> QByteArray | None:
+        return self._bytes("window/geometry")
+
+    @geometry.setter
+    def geometry(self, value: QByteArray) -> None:
+        self._qs.setValue("window/geometry", value)
+
+    @property
+    def splitter(self) -> QByteArray | None:
+        return self._bytes("window/splitter")
+
+    @splitter.setter
+    def splitter(self, value: QByteArray) -> None:
+        self._qs.setValue("window/splitter", value)
+
+    @property
+    def text_zoom(self) -> int:
+        return int(self._get("reading/zoom", 0, int))
+
+    @text_zoom.setter
+    def text_zoom(self, value: int) -> None:
+        self._qs.setValue("reading/zoom", int(value))
+
+    @property
+    def last_article(self) -> int | None:
+        value = int(self._get("reading/last_article", 0, int))
+        return value or None
+
+    @last_article.setter
+    def last_article(self, value: int | None) -> None:
+        self._qs.setValue("reading/last_article", int(value or 0))
+
+    @property
+    def remote_images(self) -> bool:
+        return bool(self._get("privacy/remote_images", True, bool))
+
+    @remote_images.setter
+    def remote_images(self, value: bool) -> None:
+        self._qs.setValue("privacy/remote_images", bool(value))
+
+    @property
+    def refresh_minutes(self) -> int:
+        return max(0, int(self._get("feeds/refresh_minutes", DEFAULT_REFRESH_MINUTES, int)))
+
+    @refresh_minutes.setter
+    def refresh_minutes(self, value: int) -> None:
+        self._qs.setValue("feeds/refresh_minutes", int(value))
+
+    def sync(self) -> None:
+        self._qs.sync()

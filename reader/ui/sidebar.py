@@ -1,0 +1,105 @@
+"""The sidebar: All / Unread / Starred, then each source and each feed with unread counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
+
+from reader.store import Feed, SourceCount, View
+
+_KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass(frozen=True, slots=True)
+class SidebarKey:
+    view: View = "all"
+    source: str | None = None
+    feed_id: int | None = None
+
+
+class Sidebar(QListWidget):
+    """Signals:
+    key_changed(object): the person picked another entry (a :class:`SidebarKey`).
+    """
+
+    key_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sidebar")
+        self.setUniformItemSizes(True)
+        self._current = SidebarKey()
+        self._updating = False
+        self.currentItemChanged.connect(self.on_current_item_changed)
+
+    @property
+    def current_key(self) -> SidebarKey:
+        return self._current
+
+    def populate(self, totals: tuple[int, int, int], sources: list[SourceCount], feeds: list[Feed]) -> None:
+        """Rebuild the entries with fresh counts, keeping the current one selected."""
+        self._updating = True
+        try:
+            self.clear()
+            total, unread, starred = totals
+            self._add(f"All articles  ({total})", SidebarKey("all"))
+            self._add(f"Unread  ({unread})", SidebarKey("unread"))
+            self._add(f"Starred  ({starred})", SidebarKey("starred"))
+            if sources:
+                self._header("Sources")
+                for s in sources:
+                    label = s.source or "(no source)"
+                    self._add(f"{label}  ({s.unread})" if s.unread else label, SidebarKey("all", source=s.source))
+            if feeds:
+                self._header("Feeds")
+                for f in feeds:
+                    mark = "⚠ " if (f.last_error or f.dead) else ""
+                    label = f"{mark}{f.name}" + (f"  ({f.unread})" if f.unread else "")
+                    item = self._add(label, SidebarKey("all", feed_id=f.id))
+                    if f.dead:
+                        item.setToolTip("This feed is gone (410): it is no longer refreshed.")
+                    elif f.last_error:
+                        item.setToolTip(f"Last refresh failed: {f.last_error}")
+                    else:
+                        item.setToolTip(f.url)
+            self._select(self._current)
+        finally:
+            self._updating = False
+
+    def _add(self, text: str, key: SidebarKey) -> QListWidgetItem:
+        item = QListWidgetItem(text, self)
+        item.setData(_KEY_ROLE, key)
+        return item
+
+    def _header(self, text: str) -> None:
+        item = QListWidgetItem(text, self)
+        font = QFont(self.font())
+        font.setBold(True)
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
+        item.setFont(font)
+        item.setFlags(Qt.ItemFlag.NoItemFlags)
+
+    def _select(self, key: SidebarKey) -> None:
+        for i in range(self.count()):
+            item = self.item(i)
+            if item.data(_KEY_ROLE) == key:
+                self.setCurrentItem(item)
+                return
+        self.setCurrentRow(0)
+
+    def select_key(self, key: SidebarKey) -> None:
+        self._select(key)
+
+    def on_current_item_changed(self, current: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
+        if current is None:
+            return
+        key = current.data(_KEY_ROLE)
+        if not isinstance(key, SidebarKey):
+            return
+        changed = key != self._current
+        self._current = key
+        if changed and not self._updating:
+            self.key_changed.emit(key)
