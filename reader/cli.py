@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from reader import __version__, paths
 from reader.article import Article, ArticleRow, Problem
-from reader.store import Query, Store, StoreError
+from reader.store import Query, Store, StoreError, View
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -30,14 +30,14 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         """Override argparse: one line, exit 2, no usage dump for scripts to parse."""
         self.exit(EXIT_ERROR, f"{PROG}: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     # --db is accepted before or after the subcommand.
-    db = argparse.ArgumentParser(add_help=False)
+    db = _Parser(add_help=False)
     db.add_argument("--db", type=Path, default=argparse.SUPPRESS, metavar="PATH", help="the store file")
 
     parser = _Parser(
@@ -205,7 +205,7 @@ def article_json(article: Article | ArticleRow, *, body: bool = False) -> dict[s
 
 
 def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
-    view = "unread" if args.unread else "starred" if args.starred else "all"
+    view: View = "unread" if args.unread else "starred" if args.starred else "all"
     query = Query(view=view, source=args.source, search=args.search)
     with Store.open(db_path) as store:
         rows: list[ArticleRow] = []
