@@ -337,7 +337,7 @@ class Store:
             return AddResult()
         sql = f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES ({', '.join('?' * 16)}) ON CONFLICT(key) DO "
         if update:
-            changed = " OR ".join(
+            differs = " OR ".join(
                 f"articles.{c} IS NOT excluded.{c}"
                 for c in ("title", "author", "description", "url", "image_url", "published", "body", "body_html")
             )
