@@ -346,7 +346,7 @@ class Store:
                 "description = excluded.description, url = excluded.url, image_url = excluded.image_url, "
                 "published = excluded.published, sort_ts = excluded.sort_ts, snippet = excluded.snippet, "
                 "body = excluded.body, body_html = excluded.body_html, raw = excluded.raw "
-                f"WHERE {changed}"
+                f"WHERE {differs}"
             )
         else:
             sql += "NOTHING"
