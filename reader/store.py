@@ -53,8 +53,11 @@ def _wrap(path: Path | str, exc: sqlite3.Error) -> StoreError:
     lowered = message.lower()
     if "file is not a database" in lowered or "not a database" in lowered:
         return NotADatabaseError(f"{path}: not a Reader store (file is not an SQLite database); left untouched")
-    if "malformed" in lowered or "corrupt" in lowered:
-        return CorruptStoreError(f"{path}: the store is damaged ({message}); left untouched")
+    # Text that is not UTF-8 and an FTS index that cannot be opened only come from damaged pages
+    # (this store writes nothing else); the detail can quote a whole garbled column, so cut it short.
+    if any(marker in lowered for marker in ("malformed", "corrupt", "could not decode", "vtable constructor failed")):
+        detail = message if len(message) <= 100 else message[:100] + "..."
+        return CorruptStoreError(f"{path}: the store is damaged ({detail}); left untouched")
     if "locked" in lowered or "busy" in lowered:
         return StoreBusyError(f"{path}: the store is busy in another program ({message})")
     if isinstance(exc, sqlite3.OperationalError) and "unable to open" in lowered:
@@ -308,6 +311,12 @@ class Store:
             raise _wrap(self.path, exc) from None
         try:
             yield self._conn
+        except sqlite3.Error as exc:
+            # Errors inside the transaction (a damaged page met by an INSERT) are store errors too:
+            # callers such as the import writer thread only expect StoreError.
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            raise _wrap(self.path, exc) from None
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
