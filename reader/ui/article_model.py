@@ -58,6 +58,9 @@ class ArticleListModel(QAbstractListModel):
         self._row_of_id: dict[int, int] = {}
         self._cursor: Cursor | None = None
         self._exhausted = False
+        # True while the model announces a reset or an insert: a slot of those signals (the model
+        # tester does this) must not fetch into a half-announced model, or pages land out of order.
+        self._notifying = False
         self.thumbnails: ThumbnailProvider | None = None
 
     # --- the query ---
@@ -67,13 +70,17 @@ class ArticleListModel(QAbstractListModel):
         return self._query
 
     def set_query(self, query: Query) -> None:
-        self.beginResetModel()
-        self._query = query
-        self._rows = []
-        self._row_of_id = {}
-        self._cursor = None
-        self._exhausted = False
-        self.endResetModel()
+        self._notifying = True
+        try:
+            self.beginResetModel()
+            self._query = query
+            self._rows = []
+            self._row_of_id = {}
+            self._cursor = None
+            self._exhausted = False
+            self.endResetModel()
+        finally:
+            self._notifying = False
         # Load the first page now, so the view can select and show the first article at once.
         if self.canFetchMore(QModelIndex()):
             self.fetchMore(QModelIndex())
@@ -91,11 +98,11 @@ class ArticleListModel(QAbstractListModel):
 
     def canFetchMore(self, parent: _Index) -> bool:
         """Override QAbstractItemModel.canFetchMore."""
-        return not parent.isValid() and not self._exhausted
+        return not parent.isValid() and not self._exhausted and not self._notifying
 
     def fetchMore(self, parent: _Index) -> None:
         """Override QAbstractItemModel.fetchMore: append the next keyset page."""
-        if parent.isValid() or self._exhausted:
+        if parent.isValid() or self._exhausted or self._notifying:
             return
         page = self._store.page(self._query, self._cursor, self._page_size)
         self._cursor = page.next_cursor
@@ -103,11 +110,15 @@ class ArticleListModel(QAbstractListModel):
         if not page.rows:
             return
         first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(page.rows) - 1)  # last is inclusive
-        self._rows.extend(page.rows)
-        for offset, row in enumerate(page.rows):
-            self._row_of_id[row.id] = first + offset
-        self.endInsertRows()
+        self._notifying = True
+        try:
+            self.beginInsertRows(QModelIndex(), first, first + len(page.rows) - 1)  # last is inclusive
+            self._rows.extend(page.rows)
+            for offset, row in enumerate(page.rows):
+                self._row_of_id[row.id] = first + offset
+            self.endInsertRows()
+        finally:
+            self._notifying = False
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Override QAbstractListModel.data; None for roles it does not serve."""
