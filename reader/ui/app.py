@@ -6,6 +6,7 @@ import ctypes.util
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 # Libraries Qt's xcb platform plugin loads, and the Debian packages that carry them.
 XCB_LIBRARIES = {
@@ -45,6 +46,28 @@ def platform_problem(environ: dict[str, str] | os._Environ[str] = os.environ) ->
     return None
 
 
+#: Set by ``python -m reader.benchmark window``: print when the window first paints, then quit.
+STARTUP_PROBE = "READER_STARTUP_PROBE"
+
+
+def _install_startup_probe(window: Any, app: Any) -> None:
+    import time
+
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class Probe(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            """Override QObject.eventFilter: the first paint of the window."""
+            if event.type() == QEvent.Type.Paint:
+                print(f"{os.environ[STARTUP_PROBE]} {time.monotonic():.6f}", flush=True)
+                watched.removeEventFilter(self)
+                QTimer.singleShot(0, app.quit)
+            return False
+
+    window._startup_probe = Probe(window)
+    window.installEventFilter(window._startup_probe)
+
+
 def run(db_path: Path, argv: list[str] | None = None) -> int:
     problem = platform_problem()
     if problem:
@@ -67,6 +90,8 @@ def run(db_path: Path, argv: list[str] | None = None) -> int:
         print(f"reader: {exc}", file=sys.stderr)
         return 2
     window = MainWindow(store, Settings())
+    if os.environ.get(STARTUP_PROBE):
+        _install_startup_probe(window, app)
     window.show()
     window.start()
     try:

@@ -1,0 +1,287 @@
+"""Window benchmark: time to a visible window, key to rendered pane, memory after scrolling all rows.
+
+``python -m reader.benchmark window [--records N] [--db PATH]`` (needs a display: it starts Xvfb
+itself when ``DISPLAY`` is unset and Xvfb is installed).
+
+- *Visible*: from starting ``python -m reader --db STORE`` to the window's first paint, in a fresh
+  process, against a bare PySide6 window measured the same way (median of several runs).
+- *Next article*: an in-process window on the same store; ``j`` is sent with QTest, and the clock
+  stops when the reading pane has painted the new article (median and p95 over many presses).
+- *Memory*: resident set size after scrolling the list from the first to the last row (every page
+  fetched, every row painted on the way).
+
+Budgets (DESIGN.md): visible < 0.45 s, next article median < 16 ms, memory < 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+BUDGET_VISIBLE_S = 0.45
+BUDGET_NEXT_MS = 16.0
+BUDGET_RSS_MB = 150.0
+PROBE_ENV = "READER_STARTUP_PROBE"
+
+_WORDS = [
+    "government",
+    "minister",
+    "election",
+    "market",
+    "company",
+    "report",
+    "police",
+    "court",
+    "city",
+    "council",
+    "water",
+    "energy",
+    "health",
+    "school",
+    "science",
+    "space",
+    "mission",
+    "launch",
+    "study",
+    "climate",
+    "storm",
+    "league",
+    "season",
+    "coach",
+    "player",
+    "museum",
+    "festival",
+    "railway",
+    "bridge",
+    "hospital",
+    "budget",
+    "trade",
+    "border",
+    "vote",
+    "campaign",
+    "research",
+    "university",
+    "satellite",
+    "station",
+]
+
+
+def build_store(path: Path, records: int, seed: int = 42) -> None:
+    """A store of ``records`` synthetic articles (titles, snippets, bodies, image URLs, dates)."""
+    from reader.article import Article
+    from reader.store import Store
+
+    rng = random.Random(seed)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    sources = [f"source{i}" for i in range(12)]
+    with Store.open(path, cache_mb=64) as store:
+        batch: list[Article] = []
+        for i in range(records):
+            words = rng.choices(_WORDS, k=320)
+            body = "\n".join(" ".join(words[j : j + 40]).capitalize() + "." for j in range(0, 320, 40))
+            batch.append(
+                Article(
+                    source=sources[i % len(sources)],
+                    title=" ".join(rng.choices(_WORDS, k=10)).capitalize(),
+                    author=f"Author {i % 97}" if i % 3 else None,
+                    url=f"https://news.example/{i}",
+                    image_url=f"https://img.example/{i}.jpg" if i % 2 else None,
+                    published=start + timedelta(minutes=i * 7) if i % 50 else None,
+                    body=body,
+                )
+            )
+            if len(batch) == 5000:
+                store.add_articles(batch)
+                batch = []
+        if batch:
+            store.add_articles(batch)
+
+
+@contextmanager
+def display() -> Iterator[str]:
+    if os.environ.get("DISPLAY"):
+        yield os.environ["DISPLAY"]
+        return
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        raise SystemExit("window benchmark: no DISPLAY and no Xvfb (apt install xvfb)")
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as pipe:
+            number = pipe.readline().strip()
+        yield f":{number}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+_BARE_WINDOW = """
+import os, sys, time
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication(sys.argv[:1])
+w = QMainWindow(); w.resize(1280, 800)
+class Probe(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            print(f"{os.environ['READER_STARTUP_PROBE']} {time.monotonic():.6f}", flush=True)
+            QTimer.singleShot(0, app.quit)
+            obj.removeEventFilter(self)
+        return False
+probe = Probe(); w.installEventFilter(probe); w.show(); app.exec()
+"""
+
+
+def time_to_visible(command: list[str], env: dict[str, str], runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        out = subprocess.run(command, env={**env, PROBE_ENV: "visible"}, capture_output=True, text=True, timeout=120)
+        line = next((ln for ln in out.stdout.splitlines() if ln.startswith("visible ")), None)
+        if line is None:
+            raise SystemExit(f"window benchmark: no probe line from {command}: {out.stderr[-2000:]}")
+        times.append(float(line.split()[1]) - t0)
+    return times
+
+
+def in_process(db: Path, presses: int) -> tuple[list[float], float, float, int]:
+    """Key-to-pane times (ms), RSS before and after scrolling (MB), rows loaded."""
+    from PySide6.QtCore import QEvent, QObject, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from reader.store import Store
+    from reader.ui.main_window import MainWindow
+    from reader.ui.settings import Settings
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    store = Store.open(db)
+    settings_dir = Path(tempfile.mkdtemp(prefix="reader-bench-settings-"))
+    window = MainWindow(store, Settings(settings_dir / "settings.ini"))
+    window.show()
+    window.start()
+    QTest.qWaitForWindowExposed(window)
+    painted = [False]
+
+    class PaintProbe(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                painted[0] = True
+            return False
+
+    probe = PaintProbe()
+    window.pane.viewport().installEventFilter(probe)
+    window.list.setFocus()
+    times = []
+    for _ in range(presses):
+        painted[0] = False
+        t0 = time.perf_counter()
+        QTest.keyClick(window.list, Qt.Key.Key_J)
+        while not painted[0]:
+            app.processEvents()
+        times.append((time.perf_counter() - t0) * 1000)
+    rss_before = rss_mb()
+
+    # Scroll the whole list the way a person drags the scroll bar: every page fetched, rows painted.
+    bar = window.list.verticalScrollBar()
+    model = window.model
+    while True:
+        bar.setValue(bar.maximum())
+        app.processEvents()
+        if not model.canFetchMore(model.index(-1, -1).parent()):
+            app.processEvents()
+            break
+    for value in range(0, bar.maximum(), max(1, bar.maximum() // 200)):
+        bar.setValue(value)
+        app.processEvents()
+    rows = model.rowCount()
+    rss_after = rss_mb()
+    window.close()
+    store.close()
+    shutil.rmtree(settings_dir, ignore_errors=True)
+    return times, rss_before, rss_after, rows
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reader.benchmark window")
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--db", type=Path, help="use this store (else a synthetic one, cached in /tmp)")
+    parser.add_argument("--runs", type=int, default=7, help="start-ups to time")
+    parser.add_argument("--presses", type=int, default=300, help="'j' presses to time")
+    args = parser.parse_args(argv)
+
+    db = args.db or Path(tempfile.gettempdir()) / f"reader-bench-window-{args.records}.sqlite"
+    if not db.exists():
+        print(f"building a {args.records:,}-article store at {db} ...", flush=True)
+        t0 = time.perf_counter()
+        tmp = db.with_suffix(".partial")
+        for leftover in tmp.parent.glob(tmp.name + "*"):
+            leftover.unlink()
+        build_store(tmp, args.records)
+        tmp.rename(db)
+        print(f"  built in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    with display() as disp:
+        env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+        home = Path(tempfile.mkdtemp(prefix="reader-bench-home-"))
+        env.update(DISPLAY=disp, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(home / "config"))
+        reader_times = time_to_visible([sys.executable, "-m", "reader", "--db", str(db)], env, args.runs)
+        bare_times = time_to_visible([sys.executable, "-c", _BARE_WINDOW], env, args.runs)
+        shutil.rmtree(home, ignore_errors=True)
+        os.environ["DISPLAY"] = disp
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
+        presses, rss_before, rss_after, rows = in_process(db, args.presses)
+
+    visible = statistics.median(reader_times)
+    bare = statistics.median(bare_times)
+    next_median = statistics.median(presses)
+    next_p95 = sorted(presses)[int(len(presses) * 0.95) - 1]
+    print()
+    print(f"store: {db} ({rows:,} rows listed)")
+    print(f"{'measure':<44}{'figure':>14}{'budget':>12}")
+    print(
+        f"{'window visible, median of ' + str(args.runs):<44}{visible * 1000:>11.0f} ms{'< 450 ms':>12}  "
+        f"{_verdict(visible < BUDGET_VISIBLE_S)}"
+    )
+    print(f"{'  bare PySide6 window, same machine':<44}{bare * 1000:>11.0f} ms")
+    print(
+        f"{'next article (j -> pane painted), median':<44}{next_median:>11.2f} ms{'< 16 ms':>12}  "
+        f"{_verdict(next_median < BUDGET_NEXT_MS)}"
+    )
+    print(f"{'next article, p95 / max':<44}{next_p95:>7.2f} / {max(presses):.1f} ms")
+    print(f"{'memory (RSS) before scrolling':<44}{rss_before:>11.0f} MB")
+    print(
+        f"{'memory (RSS) after scrolling all rows':<44}{rss_after:>11.0f} MB{'< 150 MB':>12}  "
+        f"{_verdict(rss_after < BUDGET_RSS_MB)}"
+    )
+    return 0
