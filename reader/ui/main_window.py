@@ -115,7 +115,9 @@ class MainWindow(QMainWindow):
         self.sidebar.key_changed.connect(c.on_sidebar_changed)
         self.pane.link_activated.connect(c.open_link)
         self.cancel_button.clicked.connect(self.on_cancel_clicked)
-        self.model.modelReset.connect(self.update_empty_state)
+        # Not modelReset: a reset has no rows until the first page is in, and showing the empty state
+        # for that moment hides the focused list; focus coming back makes Qt select row 0 (marked read).
+        self.model.query_changed.connect(self.update_empty_state)
         self.model.rowsInserted.connect(self.update_empty_state)
 
     def _restore(self) -> None:
