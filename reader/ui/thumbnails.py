@@ -1,0 +1,800 @@
+"""The image service: every picture the window shows comes through one :class:`ImageService`.
+
+Thumbnails for the article list and images for the reading pane are fetched with one
+``QNetworkAccessManager`` (a size-capped ``QNetworkDiskCache`` in the user cache folder), with a cap on
+requests in flight overall and per host, a timeout per request and a cap on bytes. They are decoded and
+scaled in a ``QThreadPool`` job (``QImageReader.setScaledSize``, so a JPEG is decoded at the size it is
+shown); only ``QPixmap.fromImage`` happens on the GUI thread, once, and the result is kept in a memory
+cache bounded in bytes. Nothing here ever blocks the GUI thread.
+
+Two kinds of key, both ``(url, QSize)``:
+
+* ``QSize(w, h)`` with ``h > 0``: a **thumbnail**, exactly ``w`` x ``h`` logical pixels, scaled to fill the
+  box and centre-cropped (aspect kept). Served as a ``QPixmap`` by :meth:`ImageService.pixmap`.
+* ``QSize(w, 0)``: a **document image** for the reading pane, at most ``w`` wide, natural aspect, never
+  enlarged. Served as a ``QImage`` (what ``QTextDocument.loadResource`` wants) by
+  :meth:`ImageService.document_image`, which rounds ``w`` down to a multiple of :data:`DOCUMENT_WIDTH_STEP`
+  so that resizing the pane does not decode a new image per pixel.
+
+Failures (bad scheme, HTTP error, timeout, not an image, too large) are remembered for the session: the
+URL is never requested again, the caller paints the placeholder. Only ``http``, ``https`` and ``file``
+URLs are loaded. With remote images turned off (privacy) no request leaves the machine; ``file:`` images
+still load, since they involve no network.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import math
+import xml.etree.ElementTree as ET
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QCoreApplication,
+    QDateTime,
+    QFileInfo,
+    QIODevice,
+    QObject,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QThread,
+    QThreadPool,
+    QTimer,
+    QUrl,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QImageIOHandler, QImageReader, QPainter, QPixmap
+from PySide6.QtNetwork import QNetworkAccessManager, QNetworkDiskCache, QNetworkReply, QNetworkRequest
+from PySide6.QtSvg import QSvgRenderer
+
+from reader import paths
+
+log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+
+#: Document images are decoded at widths that are multiples of this (rounded down).
+DOCUMENT_WIDTH_STEP = 32
+#: A document image is shrunk further if it would exceed this many device pixels (a 1200 x 3300 strip).
+MAX_DOCUMENT_PIXELS = 4_000_000
+#: When the server gives no expiry, a cached image stays fresh this long (images at a URL rarely change).
+DEFAULT_FRESHNESS_DAYS = 30
+#: Priority given by :meth:`ImageService.deprioritise`: behind anything requested normally.
+LOWEST_PRIORITY = -(2**31)
+
+_USER_AGENT = b"Reader/0.1 (desktop news reader; image previews)"
+_ACCEPT = b"image/webp,image/png,image/jpeg,image/gif,image/svg+xml,image/*;q=0.8,*/*;q=0.2"
+_PLACEHOLDER_CACHE_ENTRIES = 512
+
+_Box = tuple[int, int]  # (width, height) in logical pixels; height 0 = document image
+_Key = tuple[str, int, int]  # (url, width, height)
+
+
+def default_cache_dir() -> Path:
+    """Where the disk cache lives: ``<user cache dir>/images``."""
+    return paths.user_cache_dir() / "images"
+
+
+def document_size(max_width: int) -> QSize:
+    """The key :meth:`ImageService.document_image` uses for a pane ``max_width`` wide: ``QSize(w, 0)``."""
+    return QSize(max(DOCUMENT_WIDTH_STEP, max_width // DOCUMENT_WIDTH_STEP * DOCUMENT_WIDTH_STEP), 0)
+
+
+def source_initial(name: str) -> str:
+    """The letter a placeholder shows for a source: ``"www.nasa.gov"`` -> ``"N"``, ``""`` -> ``""``."""
+    text = name.strip().lower()
+    text = text.removeprefix("https://").removeprefix("http://").removeprefix("www.")
+    return next((c.upper() for c in text if c.isalnum()), "")
+
+
+@dataclass(frozen=True)
+class ImageStats:
+    """A snapshot of the service, for the benchmark, the tests and a debug status line."""
+
+    pending: int  # waiting for a network slot
+    in_flight: int  # network replies open
+    decoding: int  # decode jobs queued or running
+    replies: int  # network replies started since creation
+    from_disk_cache: int  # of those, answered by the disk cache without touching the network
+    failed: int  # URLs that failed this session
+    memory_items: int
+    memory_bytes: int
+    memory_limit: int
+
+
+@dataclass
+class _Wanted:
+    """A URL waiting for a network slot, with the boxes wanted from it: box -> (priority, sequence)."""
+
+    url: str
+    boxes: dict[_Box, tuple[int, int]] = field(default_factory=dict)
+
+    def rank(self) -> tuple[int, int]:
+        return max(self.boxes.values())
+
+
+@dataclass
+class _Flight:
+    """One open network reply."""
+
+    url: str
+    host: tuple[str, str, int]
+    boxes: dict[_Box, int]  # box -> priority (for the decode queue)
+    reply: QNetworkReply
+    data: QByteArray = field(default_factory=QByteArray)
+    timer: QTimer | None = None  # the whole-transfer timeout
+    failure: str | None = None  # set when we abort it for a reason that is the URL's fault
+    dropped: bool = False  # aborted by us (privacy, shutdown): neither a failure nor a result
+
+
+class _Relay(QObject):
+    """Carries results from pool threads to the GUI thread (a queued connection)."""
+
+    decoded = Signal(str, int, int, QImage, str)  # url, width, height, image (null on failure), reason
+
+
+class _LruCache:
+    """Pixmaps and images by key, least recently used dropped first, bounded by their size in bytes.
+
+    The newest entry is always kept, even if it alone is over the bound: dropping what was just made
+    would make the caller ask for it again, in a loop.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.total = 0
+        self._items: OrderedDict[_Key, tuple[QPixmap | QImage, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: _Key) -> bool:
+        return key in self._items
+
+    def get(self, key: _Key) -> QPixmap | QImage | None:
+        entry = self._items.get(key)
+        if entry is None:
+            return None
+        self._items.move_to_end(key)
+        return entry[0]
+
+    def put(self, key: _Key, value: QPixmap | QImage) -> None:
+        if isinstance(value, QPixmap):
+            cost = value.width() * value.height() * max(1, value.depth()) // 8
+        else:
+            cost = value.sizeInBytes()
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.total -= old[1]
+        self._items[key] = (value, cost)
+        self.total += cost
+        while self.total > self.limit and len(self._items) > 1:
+            _, (_, dropped) = self._items.popitem(last=False)
+            self.total -= dropped
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.total = 0
+
+
+class ImageService(QObject):
+    """Loads, decodes, scales and caches every image the window shows. One per application.
+
+    Signals:
+        image_ready(str, QSize): the image for (url, size) is now cached: :meth:`pixmap` (thumbnail keys)
+            or :meth:`document_image` (document keys, ``QSize(w, 0)``) returns it.
+        image_failed(str): the URL failed (reason: :meth:`failure_reason`); it will not be requested
+            again this session. Emitted once per URL, never from inside a call into the service.
+
+    Priorities: a larger number starts first; among equal priorities the most recent request starts
+    first, so rows painted last (the ones on screen now) win over rows scrolled past a moment ago.
+    Requesting a key again refreshes its place in the queue.
+    """
+
+    image_ready = Signal(str, QSize)
+    image_failed = Signal(str)
+
+    def __init__(
+        self,
+        cache_dir: Path | None,
+        parent: QObject | None = None,
+        *,
+        max_in_flight: int = 6,
+        max_per_host: int = 2,
+        timeout_ms: int = 15_000,
+        max_bytes: int = 10 * MiB,
+        disk_cache_bytes: int = 100 * MiB,
+        memory_cache_bytes: int = 32 * MiB,
+        device_pixel_ratio: float | None = None,
+        decode_threads: int | None = None,
+    ) -> None:
+        """``cache_dir`` None: no disk cache (every new session fetches again). See :func:`default_cache_dir`."""
+        super().__init__(parent)
+        if max_in_flight < 1 or max_per_host < 1:
+            raise ValueError("max_in_flight and max_per_host must be at least 1")
+        self._max_in_flight = max_in_flight
+        self._max_per_host = max_per_host
+        self._timeout_ms = timeout_ms
+        self._max_bytes = max_bytes
+        if device_pixel_ratio is None:
+            app = QGuiApplication.instance()
+            device_pixel_ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
+        self._dpr = max(1.0, float(device_pixel_ratio))
+
+        self._nam = QNetworkAccessManager(self)
+        self._disk_cache: QNetworkDiskCache | None = None
+        if cache_dir is not None:
+            try:
+                cache_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                log.warning("image cache %s: cannot create it (%s); images will not be kept on disk", cache_dir, exc)
+            else:
+                self._disk_cache = QNetworkDiskCache(self)
+                self._disk_cache.setCacheDirectory(str(cache_dir))
+                self._disk_cache.setMaximumCacheSize(disk_cache_bytes)
+                self._nam.setCache(self._disk_cache)
+
+        # Our own pool, not the global one: shutdown() can wait for exactly our jobs. Decoding is short
+        # (a scaled JPEG decode is a few ms), so a couple of threads keep up with any network.
+        self._pool = QThreadPool()
+        self._pool.setObjectName("reader-image-decode")
+        threads = decode_threads if decode_threads is not None else min(4, max(2, QThread.idealThreadCount() - 1))
+        self._pool.setMaxThreadCount(max(1, threads))
+        self._relay = _Relay()  # no parent: pool jobs hold it, so it outlives any job that emits on it
+        self._relay.decoded.connect(self._on_decoded)
+
+        self._memory = _LruCache(memory_cache_bytes)
+        self._pending: dict[str, _Wanted] = {}
+        self._flights: dict[str, _Flight] = {}  # url -> open reply
+        self._flight_of: dict[QNetworkReply, _Flight] = {}
+        self._per_host: dict[tuple[str, str, int], int] = {}
+        self._decoding: set[_Key] = set()
+        self._failed: dict[str, str] = {}
+        self._unannounced: list[str] = []
+        self._sequence = itertools.count(1)
+        self._remote_enabled = True
+        self._closed = False
+        self._replies = 0
+        self._from_disk_cache = 0
+        self._placeholders: dict[tuple[int, int, str, bool], QPixmap] = {}
+        self._placeholder_art: dict[bool, tuple[QSvgRenderer | None, QColor]] = {}
+
+        #: Test hook: called in the decode thread as ``decode_hook(url, QSize)`` before each decode.
+        self.decode_hook: Callable[[str, QSize], None] | None = None
+
+        # One coalesced pass per event-loop turn starts requests and announces failures, so a paint pass
+        # that asks for 30 thumbnails costs one queue sort, and no signal is emitted inside a caller's call.
+        self._pump_timer = QTimer(self)
+        self._pump_timer.setSingleShot(True)
+        self._pump_timer.setInterval(0)
+        self._pump_timer.timeout.connect(self._pump)
+
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    # --- asking for images ---
+
+    def pixmap(self, url: str, size: QSize) -> QPixmap | None:
+        """The cached thumbnail for (url, size), or None. Never blocks, never fetches."""
+        if not self._remote_enabled and _is_remote(url):
+            return None
+        found = self._memory.get((url, size.width(), size.height()))
+        return found if isinstance(found, QPixmap) else None
+
+    def thumbnail(self, url: str, size: QSize, priority: int = 0) -> QPixmap | None:
+        """:meth:`pixmap`, and when it is not cached yet, :meth:`request` it. What a model's ``data()`` calls."""
+        found = self.pixmap(url, size)
+        if found is None:
+            self.request(url, size, priority)
+        return found
+
+    def document_image(self, url: str, max_width: int, priority: int = 0) -> QImage | None:
+        """The reading pane's image: at most ``max_width`` wide (rounded down, see :func:`document_size`),
+        natural aspect, never enlarged. Returns it if cached, else requests it and returns None;
+        ``image_ready(url, document_size(max_width))`` follows. For ``QTextDocument.loadResource``."""
+        size = document_size(max_width)
+        if not (not self._remote_enabled and _is_remote(url)):
+            found = self._memory.get((url, size.width(), 0))
+            if isinstance(found, QImage):
+                return found
+        self.request(url, size, priority)
+        return None
+
+    def request(self, url: str, size: QSize, priority: int = 0) -> None:
+        """Load (url, size) in the background; ``image_ready`` or ``image_failed`` follows.
+
+        Cheap and idempotent: call it on every paint. Does nothing when the key is cached, already
+        being decoded, the URL failed before, or it is remote and remote images are off. A second
+        request for a queued key moves it to the front of its priority.
+        """
+        if self._closed:
+            return
+        box = _box(size)
+        if (url, *box) in self._memory or url in self._failed or (url, *box) in self._decoding:
+            return
+        scheme, problem = _classify(url)
+        if problem:
+            self._fail(url, problem)
+            return
+        if scheme != "file" and not self._remote_enabled:
+            return
+        flight = self._flights.get(url)
+        if flight is not None:
+            flight.boxes.setdefault(box, priority)
+            return
+        wanted = self._pending.setdefault(url, _Wanted(url))
+        wanted.boxes[box] = (priority, next(self._sequence))
+        self._schedule_pump()
+
+    def cancel(self, url: str, size: QSize) -> None:
+        """Forget a request that has not started: its row scrolled away. One already on the network is
+        left to finish (it lands in the caches), but is not decoded for this size."""
+        box = _box(size)
+        wanted = self._pending.get(url)
+        if wanted is not None:
+            wanted.boxes.pop(box, None)
+            if not wanted.boxes:
+                del self._pending[url]
+        flight = self._flights.get(url)
+        if flight is not None:
+            flight.boxes.pop(box, None)
+
+    def deprioritise(self, url: str, size: QSize) -> None:
+        """Keep a not-yet-started request, but behind everything requested normally."""
+        wanted = self._pending.get(url)
+        box = _box(size)
+        if wanted is not None and box in wanted.boxes:
+            wanted.boxes[box] = (LOWEST_PRIORITY, wanted.boxes[box][1])
+
+    def cancel_all(self) -> None:
+        """Forget every request that has not started (e.g. the list was reset for a new query)."""
+        self._pending.clear()
+
+    # --- privacy ---
+
+    def remote_images_enabled(self) -> bool:
+        return self._remote_enabled
+
+    def set_remote_images_enabled(self, enabled: bool) -> None:
+        """Off: no request leaves the machine from now on. Queued remote requests are dropped and open
+        ones aborted (not counted as failures), and :meth:`pixmap` / :meth:`document_image` return None
+        for remote URLs even if cached, so every remote image shows the placeholder consistently.
+        ``file:`` images are unaffected. After turning it on, repaint: requests come from painting."""
+        enabled = bool(enabled)
+        if enabled == self._remote_enabled:
+            return
+        self._remote_enabled = enabled
+        if not enabled:
+            for url in [u for u in self._pending if _is_remote(u)]:
+                del self._pending[url]
+            self._abort_all(lambda flight: True)
+
+    # --- failures ---
+
+    def is_failed(self, url: str) -> bool:
+        return url in self._failed
+
+    def failure_reason(self, url: str) -> str | None:
+        """Why the URL failed (``"HTTP 404"``, ``"timed out after 15 s"``, ...), or None."""
+        return self._failed.get(url)
+
+    def clear_failures(self) -> None:
+        """Allow failed URLs to be tried again. Only for an explicit user action (never automatic)."""
+        self._failed.clear()
+
+    # --- placeholders ---
+
+    def placeholder(self, size: QSize, initial: str = "", dark: bool = False) -> QPixmap:
+        """A neutral image the size of ``size`` from ``resources/placeholder-{light,dark}.svg``, with
+        ``initial`` (one letter, see :func:`source_initial`) drawn on it, else the picture glyph.
+        Made once per (size, initial, dark) and cached: safe to call from ``paint()``."""
+        initial = initial[:1].upper()
+        key = (size.width(), size.height(), initial, bool(dark))
+        found = self._placeholders.get(key)
+        if found is None:
+            if len(self._placeholders) >= _PLACEHOLDER_CACHE_ENTRIES:
+                self._placeholders.clear()
+            found = self._paint_placeholder(size, initial, bool(dark))
+            self._placeholders[key] = found
+        return found
+
+    # --- lifecycle ---
+
+    def stats(self) -> ImageStats:
+        return ImageStats(
+            pending=sum(len(w.boxes) for w in self._pending.values()),
+            in_flight=len(self._flights),
+            decoding=len(self._decoding),
+            replies=self._replies,
+            from_disk_cache=self._from_disk_cache,
+            failed=len(self._failed),
+            memory_items=len(self._memory),
+            memory_bytes=self._memory.total,
+            memory_limit=self._memory.limit,
+        )
+
+    def clear_memory_cache(self) -> None:
+        self._memory.clear()
+
+    def shutdown(self) -> None:
+        """Stop: drop queued requests, abort open replies, wait for running decode jobs. Idempotent;
+        called on ``aboutToQuit``. Call it before the service is deleted if the application lives on."""
+        if self._closed:
+            return
+        self._closed = True
+        self._pump_timer.stop()
+        self._pending.clear()
+        self._abort_all(lambda flight: True)
+        self._pool.clear()
+        self._pool.waitForDone()
+        self._decoding.clear()
+
+    # --- the queue ---
+
+    def _schedule_pump(self) -> None:
+        if not self._pump_timer.isActive() and not self._closed:
+            self._pump_timer.start()
+
+    def _pump(self) -> None:
+        """Announce new failures, then start the most wanted requests the limits allow."""
+        announce, self._unannounced = self._unannounced, []
+        for url in announce:
+            self.image_failed.emit(url)
+        if self._closed or not self._pending:
+            return
+        for wanted in sorted(self._pending.values(), key=_Wanted.rank, reverse=True):
+            if wanted.url.startswith("file:"):
+                del self._pending[wanted.url]
+                path = QUrl(wanted.url).toLocalFile()
+                for box, (priority, _) in wanted.boxes.items():
+                    self._start_decode(wanted.url, box, path, priority)
+                continue
+            if len(self._flights) >= self._max_in_flight:
+                continue  # keep looking: file: requests need no network slot
+            host = _host_key(wanted.url)
+            if self._per_host.get(host, 0) >= self._max_per_host:
+                continue
+            del self._pending[wanted.url]
+            self._start_reply(wanted, host)
+
+    def _start_reply(self, wanted: _Wanted, host: tuple[str, str, int]) -> None:
+        request = QNetworkRequest(QUrl(wanted.url))
+        request.setAttribute(
+            QNetworkRequest.Attribute.CacheLoadControlAttribute, QNetworkRequest.CacheLoadControl.PreferCache
+        )
+        request.setAttribute(
+            QNetworkRequest.Attribute.RedirectPolicyAttribute, QNetworkRequest.RedirectPolicy.NoLessSafeRedirectPolicy
+        )
+        request.setMaximumRedirectsAllowed(5)
+        request.setRawHeader(b"User-Agent", _USER_AGENT)
+        request.setRawHeader(b"Accept", _ACCEPT)
+        reply = self._nam.get(request)
+        self._replies += 1
+        flight = _Flight(wanted.url, host, {box: p for box, (p, _) in wanted.boxes.items()}, reply)
+        self._flights[wanted.url] = flight
+        self._flight_of[reply] = flight
+        self._per_host[host] = self._per_host.get(host, 0) + 1
+        # The timeout is for the whole transfer, not for silence: a server trickling bytes is no better.
+        # An abort with no reason recorded (see _abort) is this timer's.
+        timer = QTimer(reply)
+        timer.setSingleShot(True)
+        timer.timeout.connect(reply.abort)
+        timer.start(self._timeout_ms)
+        flight.timer = timer
+        # Plain slots that find their reply through sender(): a closure over self would keep the
+        # service alive from inside the reply, and could end up deleting it during the reply's deletion.
+        reply.metaDataChanged.connect(self._on_meta_data)
+        reply.readyRead.connect(self._on_ready_read)
+        reply.finished.connect(self._on_finished)
+
+    def _abort(self, flight: _Flight, failure: str | None) -> None:
+        """Abort an open reply: for ``failure`` (the URL's fault), or, with None, dropped (ours)."""
+        if flight.failure is None and not flight.dropped:
+            flight.failure = failure
+            flight.dropped = failure is None
+        flight.reply.abort()  # emits finished, which cleans up
+
+    def _abort_all(self, which: Callable[[_Flight], bool]) -> None:
+        for flight in [f for f in self._flights.values() if which(f)]:
+            self._abort(flight, None)
+
+    # --- reply slots ---
+
+    def _sender_flight(self) -> _Flight | None:
+        sender = self.sender()
+        return self._flight_of.get(sender) if isinstance(sender, QNetworkReply) else None
+
+    @Slot()
+    def _on_meta_data(self) -> None:
+        flight = self._sender_flight()
+        if flight is None:
+            return
+        reply = flight.reply
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+        if isinstance(status, int) and not 200 <= status < 300:
+            return  # an error or a redirect: finished() reports errors
+        length = reply.header(QNetworkRequest.KnownHeaders.ContentLengthHeader)
+        if isinstance(length, int) and length > self._max_bytes:
+            self._abort(flight, f"too large ({length} bytes, limit {self._max_bytes})")
+            return
+        kind = reply.header(QNetworkRequest.KnownHeaders.ContentTypeHeader)
+        if isinstance(kind, str) and kind.split(";")[0].strip().lower().startswith("text/"):
+            # An HTML page where an image was promised: no point downloading it.
+            self._abort(flight, f"not an image ({kind.split(';')[0].strip()})")
+
+    @Slot()
+    def _on_ready_read(self) -> None:
+        flight = self._sender_flight()
+        if flight is None:
+            return
+        flight.data.append(flight.reply.readAll())
+        if flight.data.size() > self._max_bytes:
+            self._abort(flight, f"too large (more than {self._max_bytes} bytes)")
+
+    @Slot()
+    def _on_finished(self) -> None:
+        flight = self._sender_flight()
+        if flight is None:
+            return
+        reply = flight.reply
+        del self._flight_of[reply]
+        del self._flights[flight.url]
+        if flight.timer is not None:
+            flight.timer.stop()
+        self._per_host[flight.host] -= 1
+        if not self._per_host[flight.host]:
+            del self._per_host[flight.host]
+        reply.deleteLater()
+        self._schedule_pump()
+        if flight.dropped:
+            return
+        error = reply.error()
+        if flight.failure is None and error == QNetworkReply.NetworkError.OperationCanceledError:
+            flight.failure = f"timed out after {self._timeout_ms / 1000:g} s"
+        if flight.failure is not None:
+            self._fail(flight.url, flight.failure)
+            return
+        if error != QNetworkReply.NetworkError.NoError:
+            status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+            self._fail(
+                flight.url, f"HTTP {status}" if isinstance(status, int) and status >= 400 else reply.errorString()
+            )
+            return
+        flight.data.append(reply.readAll())
+        if flight.data.size() > self._max_bytes:
+            self._fail(flight.url, f"too large (more than {self._max_bytes} bytes)")
+            return
+        if reply.attribute(QNetworkRequest.Attribute.SourceIsFromCacheAttribute):
+            self._from_disk_cache += 1
+        else:
+            self._keep_fresh(reply.url())
+        if flight.data.isEmpty():
+            self._fail(flight.url, "empty response")
+            return
+        for box, priority in flight.boxes.items():
+            self._start_decode(flight.url, box, flight.data, priority)
+
+    def _keep_fresh(self, url: QUrl) -> None:
+        """Give a cached image without an expiry date one, so the next session uses the disk cache
+        instead of asking the server again (Qt would treat it as stale at once)."""
+        if self._disk_cache is None:
+            return
+        meta = self._disk_cache.metaData(url)
+        if meta.isValid() and not meta.expirationDate().isValid():
+            meta.setExpirationDate(QDateTime.currentDateTimeUtc().addDays(DEFAULT_FRESHNESS_DAYS))
+            self._disk_cache.updateMetaData(meta)
+
+    # --- decoding ---
+
+    def _start_decode(self, url: str, box: _Box, source: QByteArray | str, priority: int) -> None:
+        key = (url, *box)
+        if key in self._decoding or key in self._memory:
+            return
+        self._decoding.add(key)
+        job = functools.partial(
+            _decode_job, self._relay, url, box, source, self._dpr, self._max_bytes, self.decode_hook
+        )
+        self._pool.start(job, max(-(2**31), min(2**31 - 1, priority)))
+
+    def _on_decoded(self, url: str, width: int, height: int, image: QImage, reason: str) -> None:
+        key = (url, width, height)
+        if self._closed or key not in self._decoding:
+            return
+        self._decoding.discard(key)
+        if image.isNull():
+            self._fail(url, reason or "cannot decode")
+            return
+        # The one conversion on the GUI thread; the image is already in the pixmap's native format.
+        self._memory.put(key, image if height == 0 else QPixmap.fromImage(image))
+        self.image_ready.emit(url, QSize(width, height))
+
+    def _fail(self, url: str, reason: str) -> None:
+        if url in self._failed:
+            return
+        self._failed[url] = reason
+        self._pending.pop(url, None)
+        log.info("image %s: %s", url, reason)
+        self._unannounced.append(url)
+        self._schedule_pump()
+
+    # --- placeholder painting ---
+
+    def _placeholder_source(self, dark: bool) -> tuple[QSvgRenderer | None, QColor]:
+        found = self._placeholder_art.get(dark)
+        if found is None:
+            path = paths.resources_dir() / ("placeholder-dark.svg" if dark else "placeholder-light.svg")
+            renderer: QSvgRenderer | None = QSvgRenderer(str(path))
+            ink = QColor("#9aa1ab" if dark else "#7b8390")
+            if renderer is None or not renderer.isValid():
+                log.warning("placeholder %s: not a valid SVG; painting a plain one", path)
+                renderer = None
+            else:
+                try:
+                    for element in ET.parse(path).getroot().iter():
+                        if element.get("id") == "ink" and element.get("fill"):
+                            ink = QColor(element.get("fill"))
+                except (OSError, ET.ParseError):
+                    pass
+            found = (renderer, ink)
+            self._placeholder_art[dark] = found
+        return found
+
+    def _paint_placeholder(self, size: QSize, initial: str, dark: bool) -> QPixmap:
+        width, height = max(1, size.width()), max(1, size.height())
+        pixmap = QPixmap(round(width * self._dpr), round(height * self._dpr))
+        pixmap.setDevicePixelRatio(self._dpr)
+        pixmap.fill(QColor("#2e3035" if dark else "#e6e8eb"))
+        renderer, ink = self._placeholder_source(dark)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        box = QRectF(0, 0, width, height)
+        if renderer is not None and renderer.elementExists("background"):
+            renderer.render(painter, "background", box)
+        if initial:
+            font = QFont(QGuiApplication.font())
+            font.setBold(True)
+            font.setPixelSize(max(6, round(min(width, height) * 0.5)))
+            painter.setFont(font)
+            painter.setPen(ink)
+            painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), initial)
+        elif renderer is not None and renderer.elementExists("glyph"):
+            # The glyph keeps its aspect, centred, 60% of the shorter side (its bounds carry the margin).
+            bounds = renderer.boundsOnElement("glyph")
+            side = min(width, height) * 0.6
+            scale = side / max(bounds.width(), bounds.height(), 1e-6)
+            w, h = bounds.width() * scale, bounds.height() * scale
+            renderer.render(painter, "glyph", QRectF((width - w) / 2, (height - h) / 2, w, h))
+        painter.end()
+        return pixmap
+
+
+# --- helpers (pure functions; the decode job runs in a pool thread) ---
+
+
+def _box(size: QSize) -> _Box:
+    if size.width() <= 0 or size.height() < 0:
+        raise ValueError(f"image size must have a positive width and a height >= 0, not {size}")
+    return size.width(), size.height()
+
+
+def _is_remote(url: str) -> bool:
+    return not url[:5].lower().startswith("file:")
+
+
+def _classify(url: str) -> tuple[str, str]:
+    """(scheme, "") for a URL we may load, else ("", the reason it fails)."""
+    if not url:
+        return "", "empty URL"
+    qurl = QUrl(url)
+    scheme = qurl.scheme().lower()
+    if not qurl.isValid():
+        return "", f"not a valid URL ({qurl.errorString()})"
+    if scheme in ("http", "https"):
+        return (scheme, "") if qurl.host() else ("", "URL has no host")
+    if scheme == "file":
+        return (scheme, "") if qurl.toLocalFile() else ("", "file URL has no path")
+    return "", f"unsupported URL scheme {scheme + ':' if scheme else '(none)'}; only http, https and file load"
+
+
+def _host_key(url: str) -> tuple[str, str, int]:
+    qurl = QUrl(url)
+    scheme = qurl.scheme().lower()
+    return scheme, qurl.host().lower(), qurl.port(443 if scheme == "https" else 80)
+
+
+def _decode_job(
+    relay: _Relay,
+    url: str,
+    box: _Box,
+    source: QByteArray | str,
+    dpr: float,
+    max_bytes: int,
+    hook: Callable[[str, QSize], None] | None,
+) -> None:
+    """Runs in a pool thread: decode and scale one image, hand it to the GUI thread."""
+    try:
+        if hook is not None:
+            hook(url, QSize(*box))
+        image, reason = decode_image(source, box, dpr, max_bytes)
+    except Exception as exc:  # an exception must not vanish inside a pool thread
+        image, reason = QImage(), f"decoder error: {exc}"
+    try:
+        relay.decoded.emit(url, box[0], box[1], image, reason)
+    except RuntimeError:  # the service is gone (deleted without shutdown()); nobody is waiting
+        pass
+
+
+def decode_image(
+    source: QByteArray | str, box: _Box, dpr: float = 1.0, max_bytes: int = 10 * MiB
+) -> tuple[QImage, str]:
+    """Decode ``source`` (bytes, or a local file path) for ``box``. Returns (image, "") or (null image,
+    reason). Thread-safe: QImage and QImageReader only. Thumbnails (height > 0) are scaled to fill the
+    box and centre-cropped; document images (height 0) are at most the box's width, never enlarged."""
+    if isinstance(source, str):
+        info = QFileInfo(source)
+        if not info.isFile():
+            return QImage(), "file not found"
+        if info.size() > max_bytes:
+            return QImage(), f"too large ({info.size()} bytes, limit {max_bytes})"
+        reader = QImageReader(source)
+        buffer = None
+    else:
+        buffer = QBuffer()
+        buffer.setData(source)
+        buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        reader = QImageReader(buffer)
+    reader.setAutoTransform(True)
+    if not reader.canRead():
+        return QImage(), "not an image"
+    raw = reader.size()
+    target_w = max(1, round(box[0] * dpr))
+    target_h = round(box[1] * dpr)
+    if raw.isValid() and not raw.isEmpty():
+        # setScaledSize applies before the EXIF rotation: work in the stored orientation.
+        turned = bool(reader.transformation() & QImageIOHandler.Transformation.TransformationRotate90)
+        w, h = raw.width(), raw.height()
+        if target_h > 0:
+            tw, th = (target_h, target_w) if turned else (target_w, target_h)
+            scale = max(tw / w, th / h)
+            sw, sh = max(tw, math.ceil(w * scale)), max(th, math.ceil(h * scale))
+            reader.setScaledSize(QSize(sw, sh))
+            reader.setScaledClipRect(QRect((sw - tw) // 2, (sh - th) // 2, tw, th))
+        else:
+            shown_w = h if turned else w
+            scale = min(1.0, target_w / shown_w, math.sqrt(MAX_DOCUMENT_PIXELS / (w * h)))
+            if scale < 1.0:
+                reader.setScaledSize(QSize(max(1, round(w * scale)), max(1, round(h * scale))))
+    image = reader.read()
+    if buffer is not None:
+        buffer.close()
+    if image.isNull():
+        return QImage(), f"cannot decode ({reader.errorString()})"
+    if not (raw.isValid() and not raw.isEmpty()):
+        image = _scale_decoded(image, target_w, target_h)  # a format that cannot tell its size up front
+    # Convert here, not on the GUI thread: QPixmap.fromImage of these formats is a plain copy.
+    wanted = QImage.Format.Format_ARGB32_Premultiplied if image.hasAlphaChannel() else QImage.Format.Format_RGB32
+    if image.format() != wanted:
+        image = image.convertToFormat(wanted)
+    image.setDevicePixelRatio(dpr)
+    return image, ""
+
+
+def _scale_decoded(image: QImage, target_w: int, target_h: int) -> QImage:
+    mode = Qt.TransformationMode.SmoothTransformation
+    if target_h > 0:
+        image = image.scaled(target_w, target_h, Qt.AspectRatioMode.KeepAspectRatioByExpanding, mode)
+        return image.copy((image.width() - target_w) // 2, (image.height() - target_h) // 2, target_w, target_h)
+    if image.width() > target_w:
+        return image.scaledToWidth(target_w, mode)
+    return image

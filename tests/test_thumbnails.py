@@ -1,0 +1,638 @@
+"""The image service against a loopback HTTP server the tests start.
+
+The server serves real PNG and JPEG files made here with QImage.save, a slow endpoint (blocks until
+released), gated endpoints (block until a test opens the gate), a 404, an HTML page, garbage bytes and
+oversize images; it counts requests per path and concurrent requests.
+"""
+
+from __future__ import annotations
+
+import collections
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSize, QThread, QThreadPool, QUrl
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+
+from reader.ui.thumbnails import (
+    DOCUMENT_WIDTH_STEP,
+    ImageService,
+    decode_image,
+    default_cache_dir,
+    document_size,
+    source_initial,
+)
+
+THUMB = QSize(48, 36)
+SIGNAL_TIMEOUT = 10_000
+
+
+# --- the loopback server ---
+
+
+@dataclass
+class Route:
+    body: bytes
+    content_type: str = "image/png"
+    status: int = 200
+    cache: bool = True  # send Cache-Control: max-age
+    length: bool = True  # send Content-Length (else chunked, so only the bytes received tell the size)
+    gate: threading.Event | None = None  # wait for it before answering
+
+
+class ImageServer:
+    """A ThreadingHTTPServer on 127.0.0.1:0 with routes, per-path counts and a concurrency gauge."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.order: list[str] = []
+        self.active = 0
+        self.max_active = 0
+        self.lock = threading.Lock()
+        self.gates: list[threading.Event] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                path = self.path
+                with server.lock:
+                    server.counts[path] += 1
+                    server.order.append(path)
+                    server.active += 1
+                    server.max_active = max(server.max_active, server.active)
+                try:
+                    self._answer(server.routes.get(path))
+                except OSError:
+                    pass  # the client aborted (timeout, too large, privacy): expected
+                finally:
+                    with server.lock:
+                        server.active -= 1
+
+            def _answer(self, route: Route | None) -> None:
+                if route is None:
+                    route = Route(b"<h1>not found</h1>", "text/html", status=404, cache=False)
+                if route.gate is not None:
+                    route.gate.wait(30)
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.content_type)
+                if route.cache:
+                    self.send_header("Cache-Control", "max-age=86400")
+                if route.length:
+                    self.send_header("Content-Length", str(len(route.body)))
+                else:
+                    self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                if route.length:
+                    self.wfile.write(route.body)
+                    return
+                for start in range(0, len(route.body), 4096):
+                    chunk = route.body[start : start + 4096]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.write(b"0\r\n\r\n")
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="image-server", daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def gate(self) -> threading.Event:
+        event = threading.Event()
+        self.gates.append(event)
+        return event
+
+    def count(self, path: str) -> int:
+        with self.lock:
+            return self.counts[path]
+
+    def total(self) -> int:
+        with self.lock:
+            return sum(self.counts.values())
+
+    def close(self) -> None:
+        for gate in self.gates:
+            gate.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(10)
+
+
+def make_image(width: int, height: int, paint: Callable[[QImage], None] | None = None) -> QImage:
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor("#3366cc"))
+    if paint is not None:
+        paint(image)
+    return image
+
+
+@pytest.fixture
+def images(tmp_path: Path, qapp: object) -> dict[str, bytes]:
+    """Real image files written by QImage.save into tmp_path, read back as bytes."""
+
+    def three_bands(image: QImage) -> None:
+        painter = QPainter(image)
+        third = image.width() // 3
+        painter.fillRect(0, 0, third, image.height(), QColor("#00ff00"))
+        painter.fillRect(2 * third, 0, image.width() - 2 * third, image.height(), QColor("#00ff00"))
+        painter.end()
+
+    made = {}
+    for name, (w, h, fmt, paint) in {
+        "photo.png": (320, 240, "PNG", None),
+        "photo.jpg": (400, 300, "JPEG", None),
+        "wide.png": (300, 100, "PNG", three_bands),
+        "small.png": (100, 50, "PNG", None),
+        "huge.png": (1500, 1500, "PNG", None),
+    }.items():
+        path = tmp_path / "images" / name
+        path.parent.mkdir(exist_ok=True)
+        assert make_image(w, h, paint).save(str(path), fmt)
+        made[name] = path.read_bytes()
+    return made
+
+
+@pytest.fixture
+def server(images: dict[str, bytes]) -> Iterator[ImageServer]:
+    server = ImageServer()
+    noise = bytes(range(256)) * 400  # ~100 kB that is no image
+    server.routes.update(
+        {
+            "/photo.png": Route(images["photo.png"]),
+            "/photo.jpg": Route(images["photo.jpg"], "image/jpeg"),
+            "/wide.png": Route(images["wide.png"]),
+            "/small.png": Route(images["small.png"]),
+            "/nocache.png": Route(images["photo.png"], cache=False),
+            "/page.png": Route(b"<html><body>a page, not a picture</body></html>", "text/html"),
+            "/garbage.png": Route(noise[:5000]),
+            "/big.png": Route(noise),
+            "/big-stream.png": Route(noise, length=False),
+        }
+    )
+    for i in range(8):
+        server.routes[f"/img{i}.png"] = Route(images["photo.png"])
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def make_service(tmp_path: Path, qtbot: object) -> Iterator[Callable[..., ImageService]]:
+    """Services made by a test; at teardown each is shut down and must leave no reply or job behind."""
+    made: list[ImageService] = []
+
+    def make(cache_dir: Path | None = None, **options: object) -> ImageService:
+        service = ImageService(cache_dir if cache_dir is not None else tmp_path / "cache", **options)  # type: ignore[arg-type]
+        made.append(service)
+        return service
+
+    yield make
+    for service in made:
+        service.shutdown()
+        stats = service.stats()
+        assert stats.in_flight == 0
+        assert stats.decoding == 0
+        assert service._pool.activeThreadCount() == 0
+    assert QThreadPool.globalInstance().waitForDone(5000)
+
+
+def wait_ready(qtbot, service: ImageService, url: str, size: QSize = THUMB) -> None:
+    with qtbot.waitSignal(
+        service.image_ready, timeout=SIGNAL_TIMEOUT, check_params_cb=lambda u, s: u == url and s == size
+    ):
+        service.request(url, size)
+
+
+# --- arriving ---
+
+
+@pytest.mark.parametrize("path", ["/photo.png", "/photo.jpg"])
+def test_thumbnail_arrives_at_the_requested_size(qtbot, server, make_service, path):
+    service = make_service()
+    url = server.url(path)
+    assert service.thumbnail(url, THUMB) is None
+    with qtbot.waitSignal(service.image_ready, timeout=SIGNAL_TIMEOUT) as blocker:
+        pass
+    assert blocker.args == [url, THUMB]
+    pixmap = service.pixmap(url, THUMB)
+    assert isinstance(pixmap, QPixmap)
+    assert pixmap.size() == THUMB
+    assert server.count(path) == 1
+
+
+def test_thumbnail_is_scaled_to_fill_and_centre_cropped(qtbot, server, make_service):
+    # wide.png is green | blue | green in thirds: a centred square crop holds only blue.
+    service = make_service()
+    url = server.url("/wide.png")
+    wait_ready(qtbot, service, url, QSize(30, 30))
+    image = service.pixmap(url, QSize(30, 30)).toImage()
+    assert image.size() == QSize(30, 30)
+    for x in (1, 15, 28):
+        color = image.pixelColor(x, 15)
+        assert color.blue() > 150 and color.green() < 150, (x, color.name())
+
+
+def test_hidpi_thumbnail_has_device_pixels_and_logical_size(qtbot, server, make_service):
+    service = make_service(device_pixel_ratio=2.0)
+    url = server.url("/photo.png")
+    wait_ready(qtbot, service, url)
+    pixmap = service.pixmap(url, THUMB)
+    assert pixmap.size() == THUMB * 2
+    assert pixmap.deviceIndependentSize().toSize() == THUMB
+
+
+def test_document_image_fits_the_width_and_is_never_enlarged(qtbot, server, make_service):
+    service = make_service()
+    url = server.url("/photo.png")  # 320 x 240
+    assert service.document_image(url, 200) is None
+    key = document_size(200)
+    assert key == QSize(200 // DOCUMENT_WIDTH_STEP * DOCUMENT_WIDTH_STEP, 0)
+    with qtbot.waitSignal(service.image_ready, timeout=SIGNAL_TIMEOUT, check_params_cb=lambda u, s: s == key):
+        pass
+    image = service.document_image(url, 200)
+    assert isinstance(image, QImage)
+    assert image.width() == key.width()
+    assert image.height() == key.width() * 240 // 320
+
+    small = server.url("/small.png")  # 100 x 50, narrower than the pane
+    service.document_image(small, 640)
+    with qtbot.waitSignal(service.image_ready, timeout=SIGNAL_TIMEOUT, check_params_cb=lambda u, s: u == small):
+        pass
+    assert service.document_image(small, 640).size() == QSize(100, 50)
+    # A thumbnail and a document image of one URL are different keys.
+    assert service.pixmap(url, THUMB) is None
+
+
+def test_memory_cache_answers_without_a_request(qtbot, server, make_service):
+    service = make_service()
+    url = server.url("/photo.png")
+    wait_ready(qtbot, service, url)
+    replies = service.stats().replies
+    for _ in range(3):
+        assert service.thumbnail(url, THUMB) is not None
+        service.request(url, THUMB)
+    assert service.stats().replies == replies
+    assert service.stats().pending == 0
+
+
+def test_two_sizes_of_one_url_share_one_download(qtbot, server, make_service):
+    service = make_service()
+    url = server.url("/photo.jpg")
+    big = QSize(96, 72)
+    with qtbot.waitSignals([service.image_ready, service.image_ready], timeout=SIGNAL_TIMEOUT):
+        service.request(url, THUMB)
+        service.request(url, big)
+        service.request(url, THUMB)  # a duplicate
+    assert service.pixmap(url, THUMB).size() == THUMB
+    assert service.pixmap(url, big).size() == big
+    assert server.count("/photo.jpg") == 1
+
+
+@pytest.mark.parametrize("path", ["/photo.png", "/nocache.png"])
+def test_a_second_service_is_served_from_the_disk_cache(qtbot, server, make_service, tmp_path, path):
+    # /nocache.png sends no Cache-Control: the service gives it a freshness date itself.
+    cache_dir = tmp_path / "shared-cache"
+    url = server.url(path)
+    first = make_service(cache_dir)
+    wait_ready(qtbot, first, url)
+    assert server.count(path) == 1
+    first.shutdown()
+
+    second = make_service(cache_dir)  # fresh memory cache, same disk cache
+    assert second.pixmap(url, THUMB) is None
+    wait_ready(qtbot, second, url)
+    assert second.pixmap(url, THUMB).size() == THUMB
+    assert server.count(path) == 1
+    assert second.stats().from_disk_cache == 1
+
+
+def test_default_cache_dir_is_in_the_user_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    assert default_cache_dir().is_relative_to(tmp_path / "xdg-cache")
+    assert default_cache_dir().name == "images"
+
+
+# --- not blocking ---
+
+
+def test_a_slow_endpoint_does_not_hold_up_other_images(qtbot, server, make_service, images):
+    server.routes["/slow.png"] = Route(images["photo.png"], gate=server.gate())  # released at teardown
+    service = make_service(max_per_host=2)
+    slow = server.url("/slow.png")
+    service.request(slow, THUMB, priority=10)
+    qtbot.waitUntil(lambda: server.count("/slow.png") == 1, timeout=SIGNAL_TIMEOUT)
+    others = [server.url(f"/img{i}.png") for i in range(4)]
+    with qtbot.waitSignals([service.image_ready] * 4, timeout=SIGNAL_TIMEOUT):
+        for url in others:
+            service.request(url, THUMB)
+    assert all(service.pixmap(url, THUMB) is not None for url in others)
+    assert service.pixmap(slow, THUMB) is None
+    assert service.stats().in_flight == 1  # the slow one, still pending on the server
+
+
+def test_a_request_that_takes_too_long_times_out_and_is_not_retried(qtbot, server, make_service, images):
+    server.routes["/slow.png"] = Route(images["photo.png"], gate=server.gate())
+    service = make_service(timeout_ms=300)
+    slow = server.url("/slow.png")
+    with qtbot.waitSignal(service.image_failed, timeout=SIGNAL_TIMEOUT) as blocker:
+        service.request(slow, THUMB)
+    assert blocker.args == [slow]
+    assert service.is_failed(slow)
+    assert "timed out" in service.failure_reason(slow)
+    assert service.stats().in_flight == 0
+    service.request(slow, THUMB)  # asked again (a repaint): nothing happens
+    assert service.stats().pending == 0
+    wait_ready(qtbot, service, server.url("/photo.png"))  # a round trip after the repeat
+    assert server.count("/slow.png") == 1
+
+
+# --- failures ---
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/missing.png", "HTTP 404"),
+        ("/page.png", "not an image (text/html)"),
+        ("/garbage.png", "not an image"),
+        ("/big.png", "too large"),
+        ("/big-stream.png", "too large"),
+    ],
+)
+def test_failures_give_a_reason_once_and_are_never_requested_again(qtbot, server, make_service, path, reason):
+    service = make_service(max_bytes=20_000)
+    url = server.url(path)
+    failed: list[str] = []
+    service.image_failed.connect(failed.append)
+    with qtbot.waitSignal(service.image_failed, timeout=SIGNAL_TIMEOUT):
+        assert service.thumbnail(url, THUMB) is None
+    assert service.is_failed(url)
+    assert service.failure_reason(url).startswith(reason)
+    for _ in range(3):
+        assert service.thumbnail(url, THUMB) is None
+        service.request(url, QSize(96, 72))
+    assert service.document_image(url, 600) is None
+    wait_ready(qtbot, service, server.url("/photo.png"))  # a round trip after the repeats
+    assert server.count(path) == 1
+    assert failed == [url]
+    assert service.stats().failed == 1
+
+
+def test_a_stream_without_length_is_cut_off_at_the_byte_limit(qtbot, server, make_service):
+    service = make_service(max_bytes=20_000)
+    url = server.url("/big-stream.png")
+    with qtbot.waitSignal(service.image_failed, timeout=SIGNAL_TIMEOUT):
+        service.request(url, THUMB)
+    assert service.failure_reason(url) == "too large (more than 20000 bytes)"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://127.0.0.1/a.png", "data:image/png;base64,iVBORw0KGgo=", "javascript:alert(1)", "", "images/a.png"],
+)
+def test_other_schemes_fail_at_once_without_network(qtbot, make_service, url):
+    service = make_service()
+    failed: list[str] = []
+    service.image_failed.connect(failed.append)
+    service.request(url, THUMB)
+    assert service.is_failed(url)  # known at once
+    assert failed == []  # but announced later, never inside the caller's call (e.g. a paint)
+    qtbot.waitUntil(lambda: failed == [url], timeout=SIGNAL_TIMEOUT)
+    assert service.stats().replies == 0
+
+
+def test_failures_can_be_cleared_by_an_explicit_action(qtbot, server, make_service, images):
+    service = make_service()
+    url = server.url("/later.png")  # 404 first ...
+    with qtbot.waitSignal(service.image_failed, timeout=SIGNAL_TIMEOUT):
+        service.request(url, THUMB)
+    server.routes["/later.png"] = Route(images["photo.png"])  # ... then it appears
+    service.clear_failures()
+    wait_ready(qtbot, service, url)
+    assert server.count("/later.png") == 2
+
+
+# --- privacy ---
+
+
+def test_remote_images_off_means_zero_requests(qtbot, server, make_service, tmp_path, images):
+    service = make_service()
+    shown = server.url("/photo.png")
+    wait_ready(qtbot, service, shown)
+    before = server.total()
+
+    service.set_remote_images_enabled(False)
+    assert not service.remote_images_enabled()
+    hidden = server.url("/photo.jpg")
+    assert service.thumbnail(hidden, THUMB) is None
+    assert service.document_image(hidden, 400) is None
+    assert service.pixmap(shown, THUMB) is None  # cached, but remote: the placeholder shows instead
+    assert service.stats().pending == 0
+    # file: involves no network, so it still loads
+    local = tmp_path / "local.png"
+    local.write_bytes(images["small.png"])
+    wait_ready(qtbot, service, QUrl.fromLocalFile(str(local)).toString())
+    assert server.total() == before
+    assert not service.is_failed(hidden)
+
+    service.set_remote_images_enabled(True)
+    assert service.pixmap(shown, THUMB) is not None
+    wait_ready(qtbot, service, hidden)
+    assert server.count("/photo.jpg") == 1
+
+
+def test_turning_remote_images_off_aborts_open_requests_without_failing_them(qtbot, server, make_service, images):
+    gate = server.gate()
+    server.routes["/gated.png"] = Route(images["photo.png"], gate=gate)
+    service = make_service()
+    url = server.url("/gated.png")
+    service.request(url, THUMB)
+    qtbot.waitUntil(lambda: service.stats().in_flight == 1, timeout=SIGNAL_TIMEOUT)
+    service.set_remote_images_enabled(False)
+    assert service.stats().in_flight == 0
+    assert not service.is_failed(url)
+    gate.set()
+    service.set_remote_images_enabled(True)
+    wait_ready(qtbot, service, url)
+
+
+# --- limits, order, cancelling ---
+
+
+def test_requests_in_flight_are_capped(qtbot, server, make_service, images):
+    gate = server.gate()
+    paths = [f"/gated{i}.png" for i in range(5)]
+    for path in paths:
+        server.routes[path] = Route(images["photo.png"], gate=gate)
+    service = make_service(max_in_flight=2, max_per_host=6)
+    for path in paths:
+        service.request(server.url(path), THUMB)
+    qtbot.waitUntil(lambda: server.active == 2, timeout=SIGNAL_TIMEOUT)
+    stats = service.stats()
+    assert (stats.in_flight, stats.pending) == (2, 3)
+    with qtbot.waitSignals([service.image_ready] * 5, timeout=SIGNAL_TIMEOUT):
+        gate.set()
+    assert server.max_active == 2
+    assert all(server.count(p) == 1 for p in paths)
+
+
+def test_requests_per_host_are_capped(qtbot, server, make_service, images):
+    other = ImageServer()  # another port: another host for the limit
+    try:
+        gate = server.gate()
+        for s in (server, other):
+            for i in range(3):
+                s.routes[f"/g{i}.png"] = Route(images["photo.png"], gate=gate)
+        service = make_service(max_in_flight=6, max_per_host=1)
+        for s in (server, other):
+            for i in range(3):
+                service.request(s.url(f"/g{i}.png"), THUMB)
+        qtbot.waitUntil(lambda: server.active == 1 and other.active == 1, timeout=SIGNAL_TIMEOUT)
+        assert (service.stats().in_flight, service.stats().pending) == (2, 4)
+        with qtbot.waitSignals([service.image_ready] * 6, timeout=SIGNAL_TIMEOUT):
+            gate.set()
+        assert server.max_active == 1
+        assert other.max_active == 1
+    finally:
+        other.close()
+
+
+def test_higher_priority_first_then_the_most_recent(qtbot, server, make_service, images):
+    gate = server.gate()
+    server.routes["/first.png"] = Route(images["photo.png"], gate=gate)
+    service = make_service(max_in_flight=1)
+    service.request(server.url("/first.png"), THUMB)
+    qtbot.waitUntil(lambda: server.count("/first.png") == 1, timeout=SIGNAL_TIMEOUT)
+    service.request(server.url("/img0.png"), THUMB)
+    service.request(server.url("/img1.png"), THUMB, priority=5)
+    service.request(server.url("/img2.png"), THUMB)
+    service.request(server.url("/img3.png"), THUMB)
+    service.deprioritise(server.url("/img3.png"), THUMB)
+    with qtbot.waitSignals([service.image_ready] * 5, timeout=SIGNAL_TIMEOUT):
+        gate.set()
+    assert server.order == ["/first.png", "/img1.png", "/img2.png", "/img0.png", "/img3.png"]
+
+
+def test_a_cancelled_request_is_never_fetched(qtbot, server, make_service, images):
+    gate = server.gate()
+    server.routes["/first.png"] = Route(images["photo.png"], gate=gate)
+    service = make_service(max_in_flight=1)
+    service.request(server.url("/first.png"), THUMB)
+    qtbot.waitUntil(lambda: server.count("/first.png") == 1, timeout=SIGNAL_TIMEOUT)
+    service.request(server.url("/img0.png"), THUMB)
+    service.request(server.url("/img1.png"), THUMB)
+    service.request(server.url("/img2.png"), THUMB)
+    service.cancel(server.url("/img1.png"), THUMB)
+    with qtbot.waitSignals([service.image_ready] * 3, timeout=SIGNAL_TIMEOUT):
+        gate.set()
+    assert server.count("/img1.png") == 0
+    assert service.pixmap(server.url("/img1.png"), THUMB) is None
+    service.request(server.url("/img3.png"), THUMB)
+    service.cancel_all()
+    assert service.stats().pending == 0
+    wait_ready(qtbot, service, server.url("/img4.png"))
+    assert server.count("/img3.png") == 0
+
+
+# --- threads ---
+
+
+def test_decoding_happens_off_the_gui_thread(qtbot, server, make_service):
+    service = make_service()
+    seen: list[tuple[QThread, int]] = []
+    service.decode_hook = lambda url, size: seen.append((QThread.currentThread(), threading.get_ident()))
+    wait_ready(qtbot, service, server.url("/photo.jpg"))
+    assert len(seen) == 1
+    thread, ident = seen[0]
+    assert thread is not QThread.currentThread()
+    assert thread is not qtbot_app_thread()
+    assert ident != threading.get_ident()
+
+
+def qtbot_app_thread() -> QThread:
+    from PySide6.QtCore import QCoreApplication
+
+    return QCoreApplication.instance().thread()
+
+
+def test_file_urls_load_through_the_pool_and_missing_files_fail(qtbot, make_service, tmp_path, images):
+    service = make_service()
+    path = tmp_path / "pic.jpg"
+    path.write_bytes(images["photo.jpg"])
+    url = QUrl.fromLocalFile(str(path)).toString()
+    wait_ready(qtbot, service, url)
+    assert service.pixmap(url, THUMB).size() == THUMB
+    missing = QUrl.fromLocalFile(str(tmp_path / "nope.png")).toString()
+    with qtbot.waitSignal(service.image_failed, timeout=SIGNAL_TIMEOUT):
+        service.request(missing, THUMB)
+    assert service.failure_reason(missing) == "file not found"
+    assert service.stats().replies == 0
+
+
+def test_the_memory_cache_is_bounded_in_bytes(qtbot, server, make_service):
+    one = THUMB.width() * THUMB.height() * 4
+    service = make_service(memory_cache_bytes=int(one * 2.5))
+    urls = [server.url(f"/img{i}.png") for i in range(3)]
+    for url in urls:
+        wait_ready(qtbot, service, url)
+    stats = service.stats()
+    assert stats.memory_bytes <= stats.memory_limit
+    assert stats.memory_items == 2
+    assert service.pixmap(urls[0], THUMB) is None  # least recently used, dropped
+    assert service.pixmap(urls[2], THUMB) is not None
+    # Asked for again, it comes back from the disk cache, not the server.
+    wait_ready(qtbot, service, urls[0])
+    assert server.count("/img0.png") == 1
+
+
+def test_decode_image_shrinks_huge_documents_and_rejects_non_images(images):
+    image, reason = decode_image(images["huge.png"], (4000, 0), max_bytes=len(images["huge.png"]))
+    assert reason == ""
+    assert image.size() == QSize(1500, 1500)  # never enlarged
+    image, reason = decode_image(images["huge.png"], (1200, 0))
+    assert image.width() == 1200
+    image, reason = decode_image(b"\x89PNG not really", (10, 10))
+    assert image.isNull() and reason
+
+
+# --- placeholders ---
+
+
+def test_placeholders_are_made_once_and_follow_the_theme(qtbot, make_service):
+    service = make_service()
+    light = service.placeholder(THUMB, "F", dark=False)
+    assert light.size() == THUMB
+    assert service.placeholder(THUMB, "f", dark=False).cacheKey() == light.cacheKey()
+    dark = service.placeholder(THUMB, "F", dark=True)
+    assert dark.cacheKey() != light.cacheKey()
+    corner_light = light.toImage().pixelColor(1, 1)
+    corner_dark = dark.toImage().pixelColor(1, 1)
+    assert corner_light.lightness() > 160 > 100 > corner_dark.lightness()
+    glyph = service.placeholder(THUMB, "", dark=False).toImage()
+    letter = light.toImage()
+    assert glyph != letter  # the initial is drawn, not the glyph
+    assert service.placeholder(QSize(96, 72), "F").size() == QSize(96, 72)
+
+
+def test_source_initial():
+    assert source_initial("fortune") == "F"
+    assert source_initial("www.nasa.gov") == "N"
+    assert source_initial("https://www.example.org") == "E"
+    assert source_initial("  ") == ""
+    assert source_initial("«Le Monde»") == "L"
+
+
+def test_sizes_are_checked(make_service):
+    service = make_service()
+    with pytest.raises(ValueError):
+        service.request("http://127.0.0.1/a.png", QSize(0, 10))
