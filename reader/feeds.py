@@ -1,0 +1,967 @@
+"""RSS/Atom feeds: fetch (stdlib HTTP), parse (feedparser) into :class:`Article`, OPML in and out. No Qt.
+
+Fetching is separate from parsing (lemon24/reader's rule): :func:`fetch` returns bytes and headers,
+:func:`parse` turns bytes and headers into articles. :func:`import_inputs` and :func:`refresh` run
+both for many feeds at once:
+
+- fetching in a thread pool, at most :data:`MAX_CONNECTIONS_PER_HOST` connections to one host;
+- parsing in :data:`PARSE_PROCESSES` worker processes (feedparser is pure Python, so threads would
+  queue on the GIL); a document larger than :data:`SPLIT_BYTES` is cut into runs of whole entries
+  that are parsed side by side; a single small feed is parsed in-process (no pool start-up);
+- storing on the calling thread (the caller's :class:`Store`), batching whatever has arrived.
+
+feedparser's own sanitiser and relative-URI resolver are off: they are slow (an sgmllib pass
+per HTML field) and nh3 does both, faster, in :mod:`reader.sanitize`.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import email.utils
+import functools
+import hashlib
+import http.client
+import io
+import itertools
+import multiprocessing
+import os
+import pyexpat
+import queue
+import re
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.sax
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import feedparser
+
+from reader import __version__, sanitize
+from reader.article import Article, Problem
+from reader.opml import OpmlError, OpmlFeed, read_opml, write_opml
+from reader.store import AddResult, Feed, Store
+
+__all__ = [
+    "AddResult",
+    "FetchResult",
+    "OpmlError",
+    "OpmlFeed",
+    "ParsedFeed",
+    "export_opml",
+    "feed_url",
+    "fetch",
+    "import_inputs",
+    "parse",
+    "read_opml",
+    "refresh",
+]
+
+#: Seconds to wait for a connection, for each read, and (twice this) for a whole response.
+FETCH_TIMEOUT = 20.0
+#: Responses (after decompression) and local feed files larger than this are refused.
+MAX_FEED_BYTES = 64 * 1024 * 1024
+#: Feeds fetched at once, and at most this many of them from one host.
+FETCH_THREADS = 16
+MAX_CONNECTIONS_PER_HOST = 4
+#: Worker processes that parse (two cores here).
+PARSE_PROCESSES = 2
+#: Documents larger than this are split into runs of whole entries parsed in parallel.
+SPLIT_BYTES = 1024 * 1024
+#: A plain-text description (summary) is cut to this many characters.
+DESCRIPTION_CHARS = 600
+#: How worker processes start. "forkserver": each worker is forked from a clean server process
+#: that has feedparser and nh3 imported, never from the caller (which may be a Qt application
+#: with threads running: fork there is unsafe). The server starts once per process.
+START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+USER_AGENT = f"Reader/{__version__} (desktop news reader; +feedparser)"
+_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, */*;q=0.5"
+
+#: The problem of a feed that is fine but has nothing in it (on import, ``reader import`` exits 1).
+NO_ENTRIES = "no entries"
+
+Progress = Callable[[int], None]
+"""progress(n): n more feeds (or inputs) finished."""
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What a fetch got. ``status`` is the HTTP status (200 for a local file, 0 when no response)."""
+
+    url: str
+    status: int
+    data: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    #: The new address when every redirect on the way was permanent (301/308).
+    moved_to: str | None = None
+    #: Why there is nothing to parse, for a person (None for 200 and 304).
+    error: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def gone(self) -> bool:
+        return self.status == 410
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.not_modified
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str | None
+    link: str | None
+    articles: list[Article]
+    #: Why no entries could be read (malformed XML, an HTML page, no entries), else None.
+    problem: str | None = None
+
+    @property
+    def readable(self) -> bool:
+        """A feed document, even if it has no entries (its title and validators are worth keeping)."""
+        return self.problem is None or self.problem.startswith(NO_ENTRIES)
+
+
+# --- fetching ---------------------------------------------------------------------------------
+
+
+def feed_url(text: str) -> str:
+    """The address a feed is stored under: URLs as given, local paths as absolute ``file:`` URLs."""
+    text = text.strip()
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text) or text.lower().startswith("file:"):
+        return text
+    return Path(text).expanduser().resolve().as_uri()
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects (http/https only) and remembers whether every hop was permanent."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None:
+            # The flag lives on the request fetch() made, the only object it can see afterwards.
+            origin = getattr(req, "reader_origin", req)
+            new.reader_origin = origin  # type: ignore[attr-defined]
+            origin.reader_permanent = getattr(origin, "reader_permanent", True) and code in (301, 308)
+        return new
+
+
+class _NoProcessing(urllib.request.HTTPErrorProcessor):
+    """Override: hand 304 back as a response, not an exception (the body is empty anyway)."""
+
+    def http_response(self, request: Any, response: Any) -> Any:
+        if response.status == 304:
+            return response
+        return super().http_response(request, response)
+
+    https_response = http_response
+
+
+_opener = urllib.request.build_opener(_Redirects(), _NoProcessing())
+_hosts_lock = threading.Lock()
+_hosts: dict[str, threading.BoundedSemaphore] = {}
+
+
+def _host_slot(url: str) -> threading.BoundedSemaphore:
+    host = (urllib.parse.urlsplit(url).hostname or "").lower()
+    with _hosts_lock:
+        slot = _hosts.get(host)
+        if slot is None:
+            slot = _hosts[host] = threading.BoundedSemaphore(MAX_CONNECTIONS_PER_HOST)
+        return slot
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MiB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KiB"
+
+
+def fetch(
+    url: str,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    timeout: float = FETCH_TIMEOUT,
+    max_bytes: int = MAX_FEED_BYTES,
+) -> FetchResult:
+    """GET ``url`` (http, https or file), conditionally when ``etag``/``last_modified`` are given.
+
+    Never raises for network or server trouble: the result's ``error`` says what went wrong.
+    """
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme == "file":
+        return _fetch_file(url, last_modified, max_bytes)
+    if scheme not in ("http", "https"):
+        return FetchResult(url, 0, error=f"cannot fetch {scheme or 'scheme-less'} URLs (only http, https, file)")
+    with _host_slot(url):
+        try:
+            return _fetch_http(url, etag, last_modified, timeout, max_bytes)
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+            with contextlib.suppress(Exception):
+                exc.close()
+            reason = "gone: the feed was removed for good" if status == 410 else (exc.reason or "")
+            return FetchResult(url, status, error=f"HTTP {status} {reason}".rstrip())
+        except urllib.error.URLError as exc:
+            return FetchResult(url, 0, error=_network_reason(exc.reason, timeout))
+        except TimeoutError as exc:
+            return FetchResult(url, 0, error=_network_reason(exc, timeout))
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            return FetchResult(url, 0, error=_network_reason(exc, timeout))
+
+
+def _network_reason(reason: object, timeout: float) -> str:
+    if isinstance(reason, TimeoutError):
+        return f"timed out (no answer within {timeout:g} s)"
+    if isinstance(reason, socket.gaierror):
+        return "unknown host"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, ConnectionResetError):
+        return "connection reset by the server"
+    if isinstance(reason, http.client.IncompleteRead):
+        return "the server closed the connection before the end of the response"
+    if isinstance(reason, http.client.HTTPException):
+        return f"bad HTTP response ({type(reason).__name__})"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    return str(reason) or type(reason).__name__
+
+
+def _fetch_http(url: str, etag: str | None, last_modified: str | None, timeout: float, max_bytes: int) -> FetchResult:
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": _ACCEPT})
+    request.add_header("Accept-Encoding", "gzip, deflate")
+    if etag:
+        request.add_header("If-None-Match", etag)
+    if last_modified:
+        request.add_header("If-Modified-Since", last_modified)
+    deadline = time.monotonic() + 2 * timeout
+    with _opener.open(request, timeout=timeout) as response:
+        final = response.geturl()
+        moved = final if final != url and getattr(request, "reader_permanent", False) else None
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        status = response.status
+        new_etag = headers.get("etag") or None
+        new_modified = headers.get("last-modified") or None
+        if status == 304:
+            return FetchResult(final, 304, b"", headers, etag, last_modified, moved)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            return FetchResult(
+                final, status, error=f"response too large ({_size(int(declared))}; limit {_size(max_bytes)})"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = response.read(256 * 1024)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                return FetchResult(final, status, error=f"response too large (over {_size(max_bytes)})")
+            if time.monotonic() > deadline:
+                return FetchResult(final, status, error=f"timed out (response not complete within {2 * timeout:g} s)")
+            chunks.append(chunk)
+    data = b"".join(chunks)
+    encoding = headers.get("content-encoding", "").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        try:
+            data = _decompress(data, encoding, max_bytes)
+        except _TooLarge:
+            return FetchResult(final, status, error=f"response too large (over {_size(max_bytes)} decompressed)")
+        except zlib.error as exc:
+            return FetchResult(final, status, error=f"bad {encoding} data ({exc})")
+        headers.pop("content-encoding", None)
+    return FetchResult(final, status, data, headers, new_etag, new_modified, moved)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _decompress(data: bytes, encoding: str, max_bytes: int) -> bytes:
+    # wbits 47: gzip or zlib header; "deflate" in the wild is sometimes raw deflate (wbits -15).
+    attempts = (47,) if encoding != "deflate" else (15, -15)
+    error: zlib.error | None = None
+    for wbits in attempts:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out = inflater.decompress(data, max_bytes + 1)
+        except zlib.error as exc:
+            error = exc
+            continue
+        if len(out) > max_bytes or inflater.unconsumed_tail:
+            raise _TooLarge
+        return out
+    assert error is not None
+    raise error
+
+
+def _fetch_file(url: str, last_modified: str | None, max_bytes: int) -> FetchResult:
+    parts = urllib.parse.urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        return FetchResult(url, 0, error=f"cannot read files on another host ({parts.netloc})")
+    path = urllib.request.url2pathname(parts.path)
+    try:
+        with open(path, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            # A local file's modification time plays the part of Last-Modified: unchanged, not re-read.
+            modified = email.utils.formatdate(info.st_mtime, usegmt=True)
+            if last_modified and last_modified == modified:
+                return FetchResult(url, 304, last_modified=modified)
+            if info.st_size > max_bytes:
+                return FetchResult(url, 0, error=f"file too large ({_size(info.st_size)}; limit {_size(max_bytes)})")
+            data = fh.read(max_bytes + 1)
+    except IsADirectoryError:
+        return FetchResult(url, 0, error="is a folder, not a feed file")
+    except FileNotFoundError:
+        return FetchResult(url, 0, error="no such file")
+    except OSError as exc:
+        return FetchResult(url, 0, error=f"cannot read ({(exc.strerror or str(exc)).lower()})")
+    if len(data) > max_bytes:
+        return FetchResult(url, 0, error=f"file too large (over {_size(max_bytes)})")
+    # application/xml: the document's own XML declaration names its encoding (RFC 7303).
+    return FetchResult(url, 200, data, {"content-location": url, "content-type": "application/xml"}, None, modified)
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def _adjust_feedparser() -> None:
+    """Two workarounds in feedparser's parser class, done once per process.
+
+    - It re-resolves the base URI (urllib.parse.urljoin) at every element start and end, about a
+      fifth of its time; both functions are pure and a feed repeats the same few arguments: cache.
+    - It resolves entry ids against the base as if they were links, so a relative-looking guid
+      ("1234") would change with the feed's address (a permanent redirect) and every entry would
+      come back as a new article. Ids are names, not links: leave them as written.
+    """
+    from feedparser import mixin
+
+    if getattr(mixin, "_reader_adjusted", False):
+        return
+
+    def cached(function: Callable[..., str]) -> Callable[..., str]:
+        memo = functools.lru_cache(maxsize=1024)(function)
+
+        def call(*args: Any) -> str:
+            try:
+                return memo(*args)
+            except TypeError:  # an unhashable argument: not cacheable, just call it
+                return function(*args)
+
+        return call
+
+    mixin._urljoin = cached(mixin._urljoin)
+    mixin.make_safe_absolute_uri = cached(mixin.make_safe_absolute_uri)
+    mixin._FeedParserMixin.can_be_relative_uri = set(mixin._FeedParserMixin.can_be_relative_uri) - {"id"}
+    mixin._reader_adjusted = True
+
+
+_adjust_feedparser()
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".bmp")
+_LOOKS_LIKE_HTML_PAGE = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
+_ALTERNATE = re.compile(
+    rb"""<link\b(?=[^>]*\brel\s*=\s*["']?alternate)(?=[^>]*\btype\s*=\s*["']?application/(?:rss|atom)\+xml)"""
+    rb"""[^>]*\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""",
+    re.I,
+)
+
+
+def _get(mapping: Any, key: str, default: Any = None) -> Any:
+    # feedparser's FeedParserDict.get runs its alias logic on every call; the stored keys are
+    # plain dict keys, so read them directly (a third of the mapping time on big feeds).
+    return dict.get(mapping, key, default) if isinstance(mapping, dict) else default
+
+
+def parse(data: bytes, headers: Mapping[str, str], feed_url: str, feed_id: int) -> ParsedFeed:
+    """Entries of the feed document ``data`` as articles of feed ``feed_id``.
+
+    ``headers`` are the response headers (any case); they give the encoding and, through
+    ``Content-Location`` (default: ``feed_url``), the base for relative URLs. Never raises for bad
+    input: a document without entries comes back with ``problem`` saying why.
+    """
+    try:
+        return _parse(data, headers, feed_url, feed_id)
+    except Exception as exc:  # feedparser on hostile input: one feed must never stop the others
+        return ParsedFeed(None, None, [], f"cannot parse ({type(exc).__name__}: {exc})")
+
+
+def _parse(data: bytes, headers: Mapping[str, str], feed_url: str, feed_id: int) -> ParsedFeed:
+    if not data.strip():
+        return ParsedFeed(None, None, [], "empty document")
+    response_headers = {k.lower(): v for k, v in headers.items()}
+    response_headers.setdefault("content-location", feed_url)
+    # A BytesIO, never the bytes: feedparser would try a bytes argument as a file name first.
+    doc = feedparser.parse(
+        io.BytesIO(data), response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
+    )
+    info = _get(doc, "feed") or {}
+    title = _text_of(_get(info, "title"), _get(info, "title_detail"))
+    link = _safe_link(_get(info, "link"))
+    allow_file = urllib.parse.urlsplit(feed_url).scheme.lower() == "file"
+    source = title or _host_name(feed_url)
+    articles = []
+    for entry in _get(doc, "entries") or ():
+        article = _article(entry, source, feed_url, feed_id, allow_file)
+        if article is not None:
+            articles.append(article)
+    problem = None if articles else _why_empty(doc, data, response_headers, feed_url)
+    return ParsedFeed(title, link, articles, problem)
+
+
+def _why_empty(doc: Any, data: bytes, headers: Mapping[str, str], feed_url: str) -> str:
+    head = data[:4096].lstrip(b"\xef\xbb\xbf")
+    if headers.get("content-type", "").lower().startswith("text/html") or _LOOKS_LIKE_HTML_PAGE.match(head):
+        found = _ALTERNATE.search(data[: 256 * 1024])
+        if found:
+            href = next(g for g in found.groups() if g is not None).decode("utf-8", "replace")
+            return f"an HTML page, not a feed (it names a feed: {urllib.parse.urljoin(feed_url, href.strip())})"
+        return "an HTML page, not a feed"
+    version = _get(doc, "version")
+    exc = _get(doc, "bozo_exception") if _get(doc, "bozo") else None
+    xml_error = None
+    if isinstance(exc, xml.sax.SAXParseException):
+        xml_error = f"malformed XML, line {exc.getLineNumber()}: {exc.getMessage()}"
+    if xml_error:
+        return xml_error
+    entries = len(_get(doc, "entries") or ())
+    if version or entries:
+        # A feed, just with nothing to read in it.
+        return NO_ENTRIES + (f" ({entries} without title, text, link or image)" if entries else "")
+    if exc is not None:
+        return f"not a feed ({exc})"
+    return "not a feed (no RSS, Atom or RDF document found)"
+
+
+def _text_of(value: Any, detail: Any) -> str | None:
+    if not value or not isinstance(value, str):
+        return None
+    kind = (detail or {}).get("type", "") if isinstance(detail, Mapping) else ""
+    text = sanitize.fragment_to_text(value) if kind in _HTML_TYPES or "<" in value or "&" in value else value
+    text = " ".join(text.split())
+    return text or None
+
+
+def _host_name(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() == "file":
+        return Path(urllib.request.url2pathname(parts.path)).name or url
+    return (parts.hostname or url).removeprefix("www.")
+
+
+def _safe_link(url: Any, base: str | None = None, allow_file: bool = False) -> str | None:
+    """An absolute http(s) URL (file: for local feeds' images), or None."""
+    if not url or not isinstance(url, str):
+        return None
+    url = url.strip()
+    if url.startswith(("https://", "http://")):
+        return url
+    if base:
+        with contextlib.suppress(ValueError):
+            url = urllib.parse.urljoin(base, url)
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme in ("http", "https") or (allow_file and scheme == "file"):
+        return url
+    return None
+
+
+def _date(entry: Any) -> datetime | None:
+    for name in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = _get(entry, name)
+        if value:
+            try:
+                year, month, day, hour, minute, second = value[:6]
+                return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            except (TypeError, ValueError, OverflowError):
+                continue
+    return None
+
+
+def _main_content(entry: Any) -> Any:
+    contents = [c for c in _get(entry, "content") or () if isinstance(c, Mapping) and _get(c, "value")]
+    for content in contents:
+        if _get(content, "type") in _HTML_TYPES:
+            return content
+    if contents:
+        return contents[0]
+    summary = _get(entry, "summary_detail")
+    if isinstance(summary, Mapping) and _get(summary, "value"):
+        return summary
+    return None
+
+
+def _article(entry: Any, source: str, feed_url: str, feed_id: int, allow_file: bool) -> Article | None:
+    main = _main_content(entry)
+    base = (_get(main, "base") if main is not None else None) or feed_url
+    raw = ""
+    body_html = ""
+    if main is not None:
+        raw = _get(main, "value") or ""
+        if _get(main, "type") in _HTML_TYPES or _get(main, "type") is None:
+            body_html = sanitize.clean_html(raw, base)
+        else:
+            body_html = sanitize.text_to_html(raw)
+    body = sanitize.html_to_text(body_html)
+
+    summary = _get(entry, "summary_detail")
+    if isinstance(summary, Mapping) and _get(summary, "value") and summary is not main:
+        value = summary["value"]
+        text = sanitize.fragment_to_text(value, base) if _get(summary, "type") in _HTML_TYPES else value
+        description = sanitize.shorten(text, DESCRIPTION_CHARS) or None
+    else:
+        description = sanitize.shorten(body, DESCRIPTION_CHARS) or None
+
+    title = _text_of(_get(entry, "title"), _get(entry, "title_detail"))
+    link = _safe_link(_get(entry, "link"), base)
+    published = _date(entry)
+    author_detail = _get(entry, "author_detail")
+    author = (_get(author_detail, "name") if isinstance(author_detail, Mapping) else None) or _get(entry, "author")
+    author = _text_of(author, None)
+    image_url = _image(entry, body_html, base, allow_file)
+    if not (title or body or link or image_url):
+        return None  # nothing a person could read, open or look at
+
+    entry_id = _get(entry, "id") or _get(entry, "link")
+    if not entry_id or not isinstance(entry_id, str):
+        stamp = published.isoformat() if published else ""
+        entry_id = "sha1:" + hashlib.sha1(f"{title or ''}\x1f{stamp}".encode("utf-8", "surrogatepass")).hexdigest()
+    return Article(
+        source=source,
+        title=title,
+        author=author,
+        description=description,
+        url=link,
+        image_url=image_url,
+        published=published,
+        body=body,
+        body_html=body_html or None,
+        raw=raw,
+        origin=feed_url,
+        key=f"feed:{feed_id}:{entry_id.strip()}",
+        feed_id=feed_id,
+    )
+
+
+def _image(entry: Any, body_html: str, base: str, allow_file: bool) -> str | None:
+    """media:thumbnail, then media:content of image type, then an image enclosure, then the first <img>."""
+
+    def candidates() -> Iterator[Any]:
+        for thumb in _get(entry, "media_thumbnail") or ():
+            if isinstance(thumb, Mapping):
+                yield _get(thumb, "url")
+        for media in _get(entry, "media_content") or ():
+            if isinstance(media, Mapping):
+                kind = (_get(media, "type") or "").lower()
+                url = _get(media, "url") or ""
+                medium = _get(media, "medium")
+                typed = medium == "image" or kind.startswith("image/")
+                untyped = not kind and not medium and url.lower().split("?", 1)[0].endswith(_IMAGE_SUFFIXES)
+                if typed or untyped:
+                    yield url
+        for link in _get(entry, "links") or ():
+            if _get(link, "rel") == "enclosure" and (_get(link, "type") or "").lower().startswith("image/"):
+                yield _get(link, "href")
+        yield sanitize.first_image(body_html)
+
+    for candidate in candidates():
+        url = _safe_link(candidate, base, allow_file)
+        if url:
+            return url
+    return None
+
+
+# --- splitting big documents --------------------------------------------------------------------
+
+
+def split_document(data: bytes, parts: int) -> list[bytes] | None:
+    """``data`` as up to ``parts`` smaller documents, each the original's head, a run of whole
+    entries and its tail; None when it cannot be split safely (ill-formed, UTF-16/32, few entries).
+
+    Offsets come from expat (so CDATA, comments and entities never fool it).
+    """
+    if parts < 2 or data[:4] in (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00") or data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return None
+    if b"\x00" in data[:1024]:
+        return None
+    parser = pyexpat.ParserCreate()
+    starts: list[int] = []
+    ends: list[int] = []
+    depth = 0
+    entry_depth = 0
+
+    def start(name: str, attrs: Any) -> None:
+        nonlocal depth, entry_depth
+        depth += 1
+        if depth in (2, 3) and name.rsplit(":", 1)[-1] in ("item", "entry"):
+            if not entry_depth:
+                entry_depth = depth
+            if depth == entry_depth:
+                starts.append(parser.CurrentByteIndex)
+
+    def end(name: str) -> None:
+        nonlocal depth
+        if depth == entry_depth and name.rsplit(":", 1)[-1] in ("item", "entry"):
+            ends.append(parser.CurrentByteIndex)
+        depth -= 1
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(data, True)
+    except (pyexpat.ExpatError, ValueError, LookupError):
+        return None
+    if len(starts) < 2 * parts or len(ends) != len(starts):
+        return None
+    last_end = data.find(b">", ends[-1])
+    if last_end < 0:
+        return None
+    head, tail = data[: starts[0]], data[last_end + 1 :]
+    size = -(-len(starts) // parts)
+    cuts = [starts[i] for i in range(0, len(starts), size)] + [last_end + 1]
+    return [head + data[a:b] + tail for a, b in itertools.pairwise(cuts)]
+
+
+# --- many feeds at once -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    feed: Feed
+    #: What a problem names: the input as the person gave it, or the feed's URL.
+    label: str
+    #: On import, a feed without entries is a problem; on refresh it is just a quiet feed.
+    empty_is_problem: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    job: _Job
+    fetched: FetchResult
+    parsed: ParsedFeed | None = None
+    #: False for the pieces of a split document before the last one: store their articles only.
+    final: bool = True
+
+
+Delivery = Callable[[ParsedFeed, bool], None]
+"""delivery(parsed, final): a parsed piece of a document; ``final`` for the last one."""
+
+
+def _ready() -> bool:
+    return True
+
+
+def _start_worker_server() -> None:
+    if START_METHOD == "forkserver":
+        from multiprocessing import forkserver
+
+        multiprocessing.get_context("forkserver").set_forkserver_preload(["reader.feeds"])
+        # Starts once per process (then a no-op): it imports feedparser and nh3 while we fetch.
+        forkserver.ensure_running()
+
+
+class _Parsing:
+    """Where fetched documents are parsed: worker processes, or this process for one small feed.
+
+    A document larger than SPLIT_BYTES is split into runs of entries; each piece is delivered as
+    soon as it is parsed, so storing the first pieces overlaps with parsing the rest.
+    """
+
+    def __init__(self, expected_feeds: int) -> None:
+        self._lock = threading.Lock()
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self._closed = False
+        self._single = expected_feeds == 1
+        if self._single:
+            # The one feed may turn out big: have the worker server ready, not the workers.
+            _start_worker_server()
+        else:
+            # Start the workers now: they come up while the first responses are on their way.
+            self._get_pool()
+
+    def _get_pool(self) -> cf.ProcessPoolExecutor | None:
+        with self._lock:
+            if self._closed:
+                return None
+            if self._pool is None:
+                _start_worker_server()
+                self._pool = cf.ProcessPoolExecutor(
+                    PARSE_PROCESSES, mp_context=multiprocessing.get_context(START_METHOD)
+                )
+                for _ in range(PARSE_PROCESSES):
+                    self._pool.submit(_ready)
+            return self._pool
+
+    def parse(self, fetched: FetchResult, feed_id: int, deliver: Delivery) -> None:
+        """Parse ``fetched`` (in worker processes unless it is the only, small, feed) and hand
+        each parsed piece to ``deliver``, from whichever thread finished it."""
+        data, headers, url = fetched.data, dict(fetched.headers), fetched.url
+        documents = (split_document(data, 4 * PARSE_PROCESSES) if len(data) > SPLIT_BYTES else None) or [data]
+        pool = None if self._single and len(documents) == 1 else self._get_pool()
+        futures: list[cf.Future[ParsedFeed]] = []
+        if pool is not None:
+            try:
+                futures = [pool.submit(parse, d, headers, url, feed_id) for d in documents]
+            except (RuntimeError, cf.BrokenExecutor):  # closed (cancelled), or a worker died
+                for future in futures:
+                    future.cancel()
+                futures = []
+        if not futures:
+            pieces = [parse(d, headers, url, feed_id) for d in documents]
+            deliver(_join(pieces), True)
+            return
+        state = {"left": len(futures), "articles": 0}
+        lock = threading.Lock()
+
+        def finished(future: cf.Future[ParsedFeed]) -> None:
+            try:
+                piece = future.result()
+            except cf.CancelledError:
+                piece = ParsedFeed(None, None, [], "cancelled")
+            except Exception as exc:  # a worker process died (BrokenProcessPool)
+                piece = ParsedFeed(None, None, [], f"the parser failed ({type(exc).__name__}: {exc})")
+            with lock:
+                state["left"] -= 1
+                state["articles"] += len(piece.articles)
+                final = state["left"] == 0
+                some = state["articles"] > 0
+            if final and some and piece.problem is not None:
+                # Earlier pieces had entries: the feed as a whole is fine.
+                piece = ParsedFeed(piece.title, piece.link, piece.articles, None)
+            deliver(piece, final)
+
+        for future in futures:
+            future.add_done_callback(finished)
+
+    def close(self, wait: bool = True) -> None:
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def _join(pieces: Sequence[ParsedFeed]) -> ParsedFeed:
+    articles = [a for p in pieces for a in p.articles]
+    first = pieces[0]
+    problem = None if articles else next((p.problem for p in pieces if p.problem), NO_ENTRIES)
+    return ParsedFeed(first.title, first.link, articles, problem)
+
+
+def _run(
+    store: Store,
+    jobs: Sequence[_Job],
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    timeout: float,
+    max_bytes: int,
+) -> tuple[AddResult, list[Problem]]:
+    """Fetch, parse and store ``jobs``; store writes happen on this thread, batched."""
+    result = AddResult()
+    problems: list[Problem] = []
+    if not jobs:
+        return result, problems
+    outcomes: queue.SimpleQueue[_Outcome] = queue.SimpleQueue()
+    stop = threading.Event()
+    parsing = _Parsing(len(jobs))
+
+    def work(job: _Job) -> None:
+        feed = job.feed
+        try:
+            if stop.is_set():
+                return
+            fetched = fetch(feed.url, feed.etag, feed.last_modified, timeout=timeout, max_bytes=max_bytes)
+            if not fetched.ok or stop.is_set():
+                outcomes.put(_Outcome(job, fetched))
+                return
+            parsing.parse(fetched, feed.id, lambda parsed, final: outcomes.put(_Outcome(job, fetched, parsed, final)))
+        except Exception as exc:  # a bug here must not leave the loop below waiting for ever
+            outcomes.put(_Outcome(job, FetchResult(feed.url, 0, error=f"internal error ({type(exc).__name__}: {exc})")))
+
+    fetchers = cf.ThreadPoolExecutor(min(FETCH_THREADS, len(jobs)), thread_name_prefix="reader-fetch")
+    cancelled = False
+    try:
+        for job in jobs:
+            fetchers.submit(work, job)
+        remaining = len(jobs)
+        while remaining:
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                break
+            try:
+                batch = [outcomes.get(timeout=0.1)]
+            except queue.Empty:
+                continue
+            # Whatever else has arrived goes into the same write transaction.
+            while len(batch) < 256:
+                try:
+                    batch.append(outcomes.get_nowait())
+                except queue.Empty:
+                    break
+            finished = sum(1 for outcome in batch if outcome.final)
+            remaining -= finished
+            result = result + _store(store, batch, problems)
+            if progress is not None:
+                for _ in range(finished):
+                    progress(1)
+    finally:
+        stop.set()
+        # On cancel, fetches in flight are left to finish (or time out) on their own; nothing they
+        # do after this reaches the store.
+        fetchers.shutdown(wait=not cancelled, cancel_futures=True)
+        parsing.close(wait=not cancelled)
+    return result, problems
+
+
+def _store(store: Store, batch: Sequence[_Outcome], problems: list[Problem]) -> AddResult:
+    now = datetime.now(UTC)
+    articles: list[Article] = []
+    updates: list[tuple[int, dict[str, Any]]] = []
+    for outcome in batch:
+        job, fetched, parsed = outcome.job, outcome.fetched, outcome.parsed
+        if not outcome.final:
+            articles.extend(parsed.articles if parsed is not None else ())
+            continue
+        feed = job.feed
+        fields: dict[str, Any] = {}
+        if fetched.moved_to and fetched.moved_to != feed.url:
+            other = store.get_feed(fetched.moved_to)
+            if other is None or other.id == feed.id:
+                fields["url"] = fetched.moved_to
+        problem: str | None = None
+        if fetched.gone:
+            fields.update(dead=True, last_error=fetched.error)
+            problem = f"{fetched.error}; it will not be refreshed again"
+        elif fetched.error is not None:
+            fields["last_error"] = problem = fetched.error
+        elif fetched.not_modified or parsed is None:
+            fields.update(updated_at=now, last_error=None)
+        elif parsed.readable:
+            fields.update(
+                updated_at=now, last_error=None, etag=fetched.etag, last_modified=fetched.last_modified, dead=False
+            )
+            if parsed.title and parsed.title != feed.title:
+                fields["title"] = parsed.title
+            if parsed.link and parsed.link != feed.site_url:
+                fields["site_url"] = parsed.link
+            articles.extend(parsed.articles)
+            if parsed.problem is not None and job.empty_is_problem:
+                problem = parsed.problem
+        else:
+            fields["last_error"] = problem = parsed.problem or NO_ENTRIES
+        if problem is not None:
+            problems.append(Problem(job.label, problem))
+        updates.append((feed.id, fields))
+    added = store.add_articles(articles, update=True) if articles else AddResult()
+    for feed_id, fields in updates:
+        store.update_feed(feed_id, **fields)
+    return added
+
+
+def import_inputs(
+    store: Store,
+    items: list[tuple[str, str]],
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    *,
+    timeout: float = FETCH_TIMEOUT,
+    max_bytes: int = MAX_FEED_BYTES,
+) -> tuple[AddResult, list[Problem]]:
+    """Subscribe to and fetch ``items``: ``("feed", url_or_path)`` or ``("opml", path)``.
+
+    An OPML file subscribes to every feed it lists; all of them are fetched at once. Every input
+    that cannot be read is a :class:`Problem` (so is a feed without entries); nothing raises for
+    bad input. ``progress(1)`` follows each feed input, each feed of an OPML file, each bad input.
+    """
+    problems: list[Problem] = []
+    jobs: list[_Job] = []
+    seen: set[int] = set()
+
+    def subscribe(url: str, label: str, title: str | None = None) -> None:
+        feed = store.add_feed(url, title)
+        if feed.id not in seen:
+            seen.add(feed.id)
+            jobs.append(_Job(feed, label, empty_is_problem=True))
+
+    def reject(label: str, reason: str) -> None:
+        problems.append(Problem(label, reason))
+        if progress is not None:
+            progress(1)
+
+    for kind, target in items:
+        if kind == "feed":
+            url = feed_url(target)
+            if url.startswith("file:") and not _local_path(url).is_file():
+                reject(target, "no such file" if not _local_path(url).exists() else "not a regular file")
+                continue
+            subscribe(url, target)
+        elif kind == "opml":
+            try:
+                listed = read_opml(_read_limited(target, max_bytes))
+            except OSError as exc:
+                reject(target, f"cannot read ({(exc.strerror or str(exc)).lower()})")
+                continue
+            except OpmlError as exc:
+                reject(target, str(exc))
+                continue
+            if not listed:
+                reject(target, "an OPML file that lists no feeds")
+                continue
+            for entry in listed:
+                subscribe(feed_url(entry.xml_url), entry.xml_url, entry.title)
+        else:
+            reject(target, f"unknown input kind {kind!r}")
+    result, more = _run(store, jobs, progress, cancel, timeout, max_bytes)
+    return result, problems + more
+
+
+def refresh(
+    store: Store,
+    feed_ids: list[int] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    *,
+    timeout: float = FETCH_TIMEOUT,
+    max_bytes: int = MAX_FEED_BYTES,
+) -> tuple[AddResult, list[Problem]]:
+    """Fetch every feed (or those in ``feed_ids``) at once, conditionally; dead feeds are skipped."""
+    wanted = None if feed_ids is None else set(feed_ids)
+    jobs = [
+        _Job(feed, feed.url, empty_is_problem=False)
+        for feed in store.feeds()
+        if not feed.dead and (wanted is None or feed.id in wanted)
+    ]
+    return _run(store, jobs, progress, cancel, timeout, max_bytes)
+
+
+def export_opml(store: Store) -> bytes:
+    """Every subscription as OPML 2.0 (dead feeds too: they are still subscriptions)."""
+    return write_opml(OpmlFeed(feed.title, feed.url, feed.site_url) for feed in store.feeds())
+
+
+def _local_path(url: str) -> Path:
+    return Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+
+
+def _read_limited(path: str, max_bytes: int) -> bytes:
+    with open(path, "rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise OSError(0, f"file too large (over {_size(max_bytes)})")
+    return data

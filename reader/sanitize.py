@@ -1,0 +1,110 @@
+"""Feed HTML made safe (nh3), and the plain text derived from it. No Qt.
+
+nh3 (the Rust ``ammonia`` sanitiser) parses with html5ever and writes back well-formed HTML:
+lower-case tags, double-quoted attribute values with ``<``, ``>``, ``&`` and ``"`` escaped. That is
+what lets :func:`html_to_text` and :func:`first_image` use simple regular expressions on its output
+(never on raw feed HTML).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import nh3
+
+#: Schemes a link or image may use after cleaning. ``javascript:``, ``data:``, ``vbscript:`` go.
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+#: Relative URLs are resolved against a base of one of these schemes (local feeds have ``file:``).
+_BASE_SCHEMES = ("http", "https", "file")
+
+_BLOCK_TAGS = (
+    "address|article|aside|blockquote|br|caption|dd|details|div|dl|dt|figcaption|figure|footer|h[1-6]|header|hr|li|"
+    "ol|p|pre|section|summary|table|tbody|td|tfoot|th|thead|tr|ul"
+)
+_BLOCK = re.compile(rf"<(?:/?(?:{_BLOCK_TAGS}))(?:\s[^>]*)?/?>")
+_TAG = re.compile(r"<[^>]*>")
+_IMG_SRC = re.compile(r'<img\s[^>]*?\bsrc="([^"]+)"')
+_LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!]|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);")
+
+
+@lru_cache(maxsize=64)
+def _cleaner(base: str | None) -> nh3.Cleaner:
+    # One cleaner per base URL: a feed's entries share a base, so this is built once per feed.
+    if base is not None:
+        return nh3.Cleaner(url_schemes=set(URL_SCHEMES), url_relative=("rewrite_with_base", base))
+    return nh3.Cleaner(url_schemes=set(URL_SCHEMES))
+
+
+@lru_cache(maxsize=256)
+def usable_base(base: str | None) -> str | None:
+    """``base`` if relative URLs can be resolved against it (an absolute http/https/file URL)."""
+    if not base:
+        return None
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _BASE_SCHEMES:
+        return None
+    if parts.scheme.lower() != "file" and not parts.netloc:
+        return None
+    return base
+
+
+def clean_html(fragment: str, base: str | None = None) -> str:
+    """Sanitised HTML: no scripts or styles (content and all), no event handlers, no
+    ``javascript:`` (or other non-web) URLs; relative ``href``/``src`` resolved against ``base``."""
+    if not fragment:
+        return ""
+    try:
+        return _cleaner(usable_base(base)).clean(fragment)
+    except (ValueError, TypeError):
+        # A base the URL library refuses: clean without resolving rather than lose the entry.
+        return _cleaner(None).clean(fragment)
+
+
+def html_to_text(clean: str) -> str:
+    """Plain text of *sanitised* HTML: one paragraph per line, whitespace collapsed, entities decoded."""
+    if not clean:
+        return ""
+    text = clean
+    # Source line breaks and indentation are just spaces in HTML (skip the work when there are none).
+    if "\n" in text or "\r" in text or "\t" in text or "  " in text:
+        text = " ".join(text.split())
+    text = _TAG.sub("", _BLOCK.sub("\n", text))
+    if "&" in text:
+        text = html.unescape(text).replace("\u00a0", " ")
+    return "\n".join([line for line in (raw.strip() for raw in text.split("\n")) if line])
+
+
+def fragment_to_text(fragment: str, base: str | None = None) -> str:
+    """Plain text of untrusted HTML (or of text that merely may hold entities)."""
+    if not fragment:
+        return ""
+    if not _LOOKS_LIKE_HTML.search(fragment):
+        return "\n".join([line for line in (" ".join(raw.split()) for raw in fragment.split("\n")) if line])
+    return html_to_text(clean_html(fragment, base))
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as HTML paragraphs (blank lines separate paragraphs)."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs)
+
+
+def first_image(clean: str) -> str | None:
+    """The ``src`` of the first ``<img>`` in *sanitised* HTML, or None."""
+    match = _IMG_SRC.search(clean)
+    return html.unescape(match.group(1)) if match else None
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``limit`` characters (with an ellipsis)."""
+    head = " ".join(text[: 2 * limit].split())
+    if len(head) <= limit and len(text) <= 2 * limit:
+        return head
+    cut = head.rfind(" ", 0, limit)
+    return head[: cut if cut > limit // 2 else limit].rstrip(" ,;:.") + "…"

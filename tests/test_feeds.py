@@ -1,0 +1,833 @@
+"""Feeds (reader.feeds): fetched from a loopback HTTP server this test starts, parsed, stored; OPML."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reader import feeds
+from reader.article import Problem
+from reader.importer import import_paths
+from reader.opml import OpmlFeed, read_opml, write_opml
+from reader.store import AddResult, Feed, Query, Store
+
+# A fetch or writer thread dying with a traceback must fail the test, not scroll past as a warning.
+pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+
+
+# --- a loopback server ----------------------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "application/rss+xml; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    gzip: bool = False
+    #: Send a Content-Length header (HTTP/1.0 without one: the body ends when the connection closes).
+    length: bool = True
+    #: Never answer: the handler waits until the test ends.
+    stall: bool = False
+    #: Hold the answer until FeedServer.gate is set.
+    gated: bool = False
+
+
+@dataclass
+class Request:
+    path: str
+    headers: dict[str, str]
+    status: int = 0
+
+
+class FeedServer:
+    """HTTP on 127.0.0.1 (a free port) serving :class:`Route` s the test sets; records every request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Request] = []
+        self.lock = threading.Lock()
+        #: Set at teardown: stalled handlers return.
+        self.release = threading.Event()
+        self.stalled = threading.Event()
+        #: Gated handlers answer once this is set.
+        self.gate = threading.Event()
+        self.active = 0
+        self.max_active = 0
+        self.active_changed = threading.Condition(self.lock)
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                """Override: quiet."""
+
+            def do_GET(self) -> None:
+                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()})
+                with server.lock:
+                    server.requests.append(request)
+                    server.active += 1
+                    server.max_active = max(server.max_active, server.active)
+                    server.active_changed.notify_all()
+                try:
+                    request.status = self._answer(request)
+                finally:
+                    with server.lock:
+                        server.active -= 1
+                        server.active_changed.notify_all()
+
+            def _answer(self, request: Request) -> int:
+                route = server.routes.get(self.path)
+                if route is None:
+                    self.send_error(404)
+                    return 404
+                if route.stall:
+                    server.stalled.set()
+                    server.release.wait()
+                    return 0
+                if route.gated:
+                    server.gate.wait()
+                wanted_etag = request.headers.get("if-none-match")
+                wanted_date = request.headers.get("if-modified-since")
+                if (route.etag and wanted_etag == route.etag) or (
+                    route.last_modified and not route.etag and wanted_date == route.last_modified
+                ):
+                    self.send_response(304)
+                    self.end_headers()
+                    return 304
+                body = gzip.compress(route.body) if route.gzip else route.body
+                self.send_response(route.status)
+                if route.status < 300 or route.body:
+                    self.send_header("Content-Type", route.content_type)
+                if route.gzip:
+                    self.send_header("Content-Encoding", "gzip")
+                if route.etag:
+                    self.send_header("ETag", route.etag)
+                if route.last_modified:
+                    self.send_header("Last-Modified", route.last_modified)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                if route.length:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return route.status
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="test-feed-server", daemon=True
+        )
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_port}{path}"
+
+    def add(self, path: str, body: bytes = b"", **options: Any) -> str:
+        self.routes[path] = Route(body, **options)
+        return self.url(path)
+
+    def hits(self, path: str) -> list[Request]:
+        with self.lock:
+            return [r for r in self.requests if r.path == path]
+
+    def close(self) -> None:
+        self.release.set()
+        self.gate.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    srv = FeedServer()
+    try:
+        yield srv
+    finally:
+        srv.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store.open(tmp_path / "reader.sqlite")
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+# --- feed documents -------------------------------------------------------------------------------
+
+RSS_NS = (
+    'xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:media="http://search.yahoo.com/mrss/" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/"'
+)
+
+
+def item(
+    guid: str | None,
+    title: str = "A title",
+    *,
+    link: str | None = None,
+    date: str = "Tue, 14 Nov 2023 22:13:20 GMT",
+    description: str | None = None,
+    content: str | None = None,
+    extra: str = "",
+) -> str:
+    parts = [f"<title>{title}</title>"]
+    if guid is not None:
+        parts.append(f'<guid isPermaLink="false">{guid}</guid>')
+    if link is not None:
+        parts.append(f"<link>{link}</link>")
+    if date:
+        parts.append(f"<pubDate>{date}</pubDate>")
+    if description is not None:
+        parts.append(f"<description><![CDATA[{description}]]></description>")
+    if content is not None:
+        parts.append(f"<content:encoded><![CDATA[{content}]]></content:encoded>")
+    parts.append(extra)
+    return "<item>" + "".join(parts) + "</item>"
+
+
+def rss(*items: str, title: str = "Test feed", link: str = "https://site.example/") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" {RSS_NS}><channel>'
+        f"<title>{title}</title><link>{link}</link><description>d</description>" + "".join(items) + "</channel></rss>\n"
+    ).encode()
+
+
+def items(n: int, prefix: str = "e") -> list[str]:
+    return [
+        item(f"{prefix}{i}", f"Entry {i}", link=f"https://site.example/{prefix}{i}", content=f"<p>Body {i}</p>")
+        for i in range(n)
+    ]
+
+
+def list_of(urls: list[str]) -> list[tuple[str, str]]:
+    return [("feed", u) for u in urls]
+
+
+def only_feed(store: Store) -> Feed:
+    (feed,) = store.feeds()
+    return feed
+
+
+def articles(store: Store) -> list[Any]:
+    return [store.get(row.id) for row in store.iter_rows()]
+
+
+@pytest.fixture
+def parse_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """URLs parsed in this process (a single small feed is parsed here, not in a worker)."""
+    calls: list[str] = []
+    real = feeds.parse
+
+    def counting(data: bytes, headers: Any, feed_url: str, feed_id: int) -> feeds.ParsedFeed:
+        calls.append(feed_url)
+        return real(data, headers, feed_url, feed_id)
+
+    monkeypatch.setattr(feeds, "parse", counting)
+    return calls
+
+
+# --- fetching and storing -------------------------------------------------------------------------
+
+
+def test_a_feed_url_is_subscribed_and_its_entries_become_articles(server: FeedServer, store: Store) -> None:
+    url = server.add(
+        "/feed.xml",
+        rss(
+            item(
+                "id-1",
+                "First &amp; best",
+                link="https://site.example/1",
+                date="Tue, 14 Nov 2023 22:13:20 +0100",
+                description="<p>The <b>summary</b>.</p>",
+                content="<p>Para one.</p><p>Para <i>two</i> &amp; more.</p>",
+                extra="<dc:creator>Ada Lovelace</dc:creator>",
+            ),
+            title="The Test Feed",
+        ),
+        etag='"v1"',
+    )
+    result, problems = feeds.import_inputs(store, [("feed", url)])
+    assert problems == []
+    assert result == AddResult(added=1)
+    feed = only_feed(store)
+    assert (feed.url, feed.title, feed.site_url, feed.etag, feed.last_error) == (
+        url,
+        "The Test Feed",
+        "https://site.example/",
+        '"v1"',
+        None,
+    )
+    assert feed.updated_at is not None and feed.total == 1
+    (article,) = articles(store)
+    assert article.key == f"feed:{feed.id}:id-1"
+    assert article.feed_id == feed.id
+    assert article.source == "The Test Feed"
+    assert article.title == "First & best"
+    assert article.author == "Ada Lovelace"
+    assert article.url == "https://site.example/1"
+    assert article.published == datetime(2023, 11, 14, 21, 13, 20, tzinfo=UTC)
+    assert article.body == "Para one.\nPara two & more."
+    assert article.body_html == "<p>Para one.</p><p>Para <i>two</i> &amp; more.</p>"
+    assert article.description == "The summary."
+    assert article.origin == url
+    # Found by full-text search like any other article.
+    assert store.count(Query(search="para two")) == 1
+
+
+def test_entry_identity_falls_back_to_link_then_to_a_hash_of_title_and_date(server: FeedServer, store: Store) -> None:
+    url = server.add(
+        "/f.xml",
+        rss(
+            item(None, "Linked", link="https://site.example/linked"),
+            item(None, "Bare one", date="Tue, 14 Nov 2023 22:13:20 GMT"),
+            item(None, "Bare two", date="Tue, 14 Nov 2023 22:13:20 GMT"),
+        ),
+    )
+    feeds.import_inputs(store, [("feed", url)])
+    feed_id = only_feed(store).id
+    keys = sorted(a.key for a in articles(store))
+    assert f"feed:{feed_id}:https://site.example/linked" in keys
+    hashed = [k for k in keys if k.startswith(f"feed:{feed_id}:sha1:")]
+    assert len(hashed) == 2 and hashed[0] != hashed[1]
+
+
+def test_second_refresh_is_a_conditional_get_that_parses_nothing(
+    server: FeedServer, store: Store, parse_calls: list[str]
+) -> None:
+    url = server.add("/feed.xml", rss(*items(3)), etag='"v1"')
+    feeds.import_inputs(store, [("feed", url)])
+    assert parse_calls == [url]
+    result, problems = feeds.refresh(store)
+    assert problems == []
+    first, second = server.hits("/feed.xml")
+    assert "if-none-match" not in first.headers
+    assert second.headers["if-none-match"] == '"v1"'
+    assert second.status == 304
+    # Nothing parsed, nothing even offered to the store.
+    assert parse_calls == [url]
+    assert result == AddResult()
+    feed = only_feed(store)
+    assert feed.last_error is None and feed.etag == '"v1"' and feed.total == 3
+
+
+def test_last_modified_is_sent_back_as_if_modified_since(
+    server: FeedServer, store: Store, parse_calls: list[str]
+) -> None:
+    stamp = "Tue, 14 Nov 2023 22:13:20 GMT"
+    url = server.add("/feed.xml", rss(*items(2)), last_modified=stamp)
+    feeds.import_inputs(store, [("feed", url)])
+    assert only_feed(store).last_modified == stamp
+    feeds.refresh(store)
+    second = server.hits("/feed.xml")[1]
+    assert second.headers["if-modified-since"] == stamp and second.status == 304
+    assert parse_calls == [url]
+
+
+def test_a_permanent_redirect_updates_the_stored_url(server: FeedServer, store: Store) -> None:
+    old = server.add("/old.xml", status=301, headers={"Location": "/new.xml"})
+    new = server.add("/new.xml", rss(*items(2)))
+    result, problems = feeds.import_inputs(store, [("feed", old)])
+    assert problems == [] and result.added == 2
+    assert only_feed(store).url == new
+    feeds.refresh(store)
+    assert len(server.hits("/old.xml")) == 1  # the refresh went straight to the new address
+    assert len(server.hits("/new.xml")) == 2
+
+
+def test_a_temporary_redirect_keeps_the_stored_url(server: FeedServer, store: Store) -> None:
+    old = server.add("/old.xml", status=302, headers={"Location": "/new.xml"})
+    server.add("/new.xml", rss(*items(2)))
+    feeds.import_inputs(store, [("feed", old)])
+    assert only_feed(store).url == old
+    assert only_feed(store).total == 2
+
+
+def test_gone_marks_the_feed_dead_and_refresh_skips_it(server: FeedServer, store: Store) -> None:
+    url = server.add("/feed.xml", rss(*items(2)))
+    feeds.import_inputs(store, [("feed", url)])
+    server.add("/feed.xml", b"gone", status=410, content_type="text/plain")
+    _, problems = feeds.refresh(store)
+    assert [p.input for p in problems] == [url] and "410" in problems[0].reason
+    feed = only_feed(store)
+    assert feed.dead and "410" in (feed.last_error or "")
+    assert feed.total == 2  # what it had is kept
+    feeds.refresh(store)
+    assert len(server.hits("/feed.xml")) == 2  # not asked a third time
+
+
+def test_a_server_that_never_answers_times_out(server: FeedServer, store: Store) -> None:
+    url = server.add("/slow.xml", stall=True)
+    good = server.add("/good.xml", rss(*items(1)))
+    result, problems = feeds.import_inputs(store, [("feed", url), ("feed", good)], timeout=0.5)
+    assert server.stalled.is_set()
+    assert problems == [Problem(url, "timed out (no answer within 0.5 s)")]
+    assert result.added == 1  # the other feed is not held up
+    assert store.get_feed(url).last_error == "timed out (no answer within 0.5 s)"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("length", [True, False], ids=["content-length", "no-length"])
+def test_an_oversize_response_is_refused(server: FeedServer, store: Store, length: bool) -> None:
+    url = server.add("/big.xml", rss(*items(200)), length=length)
+    result, problems = feeds.import_inputs(store, [("feed", url)], max_bytes=4096)
+    assert result == AddResult()
+    assert len(problems) == 1 and problems[0].reason.startswith("response too large")
+    assert store.count() == 0
+
+
+def test_a_gzip_bomb_is_refused_by_its_decompressed_size(server: FeedServer, store: Store) -> None:
+    bomb = rss(item("x", content="<p>" + "A" * 2_000_000 + "</p>"))
+    url = server.add("/bomb.xml", bomb, gzip=True)
+    _, problems = feeds.import_inputs(store, [("feed", url)], max_bytes=100_000)
+    assert len(problems) == 1 and "decompressed" in problems[0].reason
+
+
+def test_gzip_responses_are_decoded(server: FeedServer, store: Store) -> None:
+    url = server.add("/feed.xml", rss(*items(3)), gzip=True)
+    result, problems = feeds.import_inputs(store, [("feed", url)])
+    assert problems == [] and result.added == 3
+    assert "gzip" in server.hits("/feed.xml")[0].headers["accept-encoding"]
+
+
+def test_malformed_xml_is_one_clear_problem_and_other_feeds_still_import(server: FeedServer, store: Store) -> None:
+    broken = server.add("/broken.xml", b'<?xml version="1.0"?>\n<rss version="2.0"><channel><<>>&&\x00</rss')
+    good = server.add("/good.xml", rss(*items(2)))
+    result, problems = feeds.import_inputs(store, [("feed", broken), ("feed", good)])
+    assert result.added == 2
+    assert [p.input for p in problems] == [broken]
+    assert problems[0].reason.startswith(("malformed XML", "not a feed")) and "\n" not in problems[0].reason
+    assert store.get_feed(broken).last_error == problems[0].reason  # type: ignore[union-attr]
+
+
+def test_an_html_page_is_not_a_feed_and_the_problem_names_the_feed_it_links_to(
+    server: FeedServer, store: Store
+) -> None:
+    page = (
+        b"<!DOCTYPE html><html><head><title>Blog</title>"
+        b'<link rel="alternate" type="application/rss+xml" title="RSS" href="/rss.xml"></head>'
+        b"<body><p>Hello</p></body></html>"
+    )
+    url = server.add("/", page, content_type="text/html; charset=utf-8")
+    result, problems = feeds.import_inputs(store, [("feed", url)])
+    assert result == AddResult()
+    assert problems == [Problem(url, f"an HTML page, not a feed (it names a feed: {server.url('/rss.xml')})")]
+
+
+def test_a_feed_without_entries_is_a_problem_on_import_but_not_on_refresh(server: FeedServer, store: Store) -> None:
+    url = server.add("/empty.xml", rss(title="Quiet"))
+    _, problems = feeds.import_inputs(store, [("feed", url)])
+    assert problems == [Problem(url, "no entries")]
+    assert only_feed(store).title == "Quiet"  # a feed all the same
+    server.add("/empty.xml", rss(title="Quiet"))
+    assert feeds.refresh(store) == (AddResult(), [])
+
+
+def test_import_paths_reports_an_empty_feed_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.rss"
+    path.write_bytes(rss(title="Nothing here"))
+    report = import_paths(tmp_path / "reader.sqlite", [str(path)])
+    assert report.problems == [Problem(str(path), "no entries")]
+
+
+def test_changed_entries_update_their_articles_and_keep_read_and_star(server: FeedServer, store: Store) -> None:
+    server.add(
+        "/feed.xml",
+        rss(item("a", "Old title", content="<p>Old body</p>"), item("b", "Bee", content="<p>B</p>")),
+        etag='"1"',
+    )
+    feeds.import_inputs(store, [("feed", server.url("/feed.xml"))])
+    a = next(x for x in articles(store) if x.title == "Old title")
+    store.set_read([a.id])
+    store.set_starred(a.id)
+    server.add(
+        "/feed.xml",
+        rss(item("a", "New title", content="<p>New body</p>"), item("c", "Sea", content="<p>C</p>")),
+        etag='"2"',
+    )
+    result, problems = feeds.refresh(store)
+    assert problems == []
+    assert result == AddResult(added=1, updated=1, unchanged=0)
+    updated = store.get(a.id)
+    assert updated is not None
+    assert (updated.title, updated.body, updated.read, updated.starred) == ("New title", "New body", True, True)
+    assert sorted(x.title for x in articles(store)) == ["Bee", "New title", "Sea"]  # "b" left the feed, not the store
+    assert store.count(Query(search="new body")) == 1 and store.count(Query(search="old body")) == 0
+    assert only_feed(store).etag == '"2"'
+
+
+def test_html_is_sanitised_and_the_text_has_no_script(server: FeedServer, store: Store) -> None:
+    dirty = (
+        '<p onclick="steal()">Hello <a href="javascript:alert(1)">there</a>'
+        '<script>alert("script text")</script><style>p { color: red }</style>'
+        '<img src="pic.png" onerror="steal()"> <a href="https://ok.example/" onmouseover="x()">ok</a></p>'
+        '<iframe src="https://evil.example/"></iframe><form action="/x"><input name="q"></form>'
+    )
+    url = server.add("/feed.xml", rss(item("x", "Dirty", content=dirty)))
+    feeds.import_inputs(store, [("feed", url)])
+    (article,) = articles(store)
+    html = article.body_html
+    for bad in (
+        "script",
+        "onclick",
+        "onerror",
+        "onmouseover",
+        "javascript:",
+        "<style",
+        "color: red",
+        "<iframe",
+        "<form",
+    ):
+        assert bad not in html, bad
+    assert '<a href="https://ok.example/"' in html
+    assert f'src="{server.url("/pic.png")}"' in html  # the relative image, resolved against the feed
+    assert article.body == "Hello there ok"
+    assert "alert" not in article.body and "steal" not in article.body
+
+
+IMAGE_FEED = rss(
+    item(
+        "thumb",
+        "1",
+        content='<p>x<img src="https://img.example/in-content-1.jpg"></p>',
+        extra='<media:thumbnail url="https://img.example/thumb.jpg"/>'
+        '<media:content url="https://img.example/media.jpg" medium="image"/>'
+        '<enclosure url="https://img.example/enclosure.jpg" type="image/jpeg" length="1"/>',
+    ),
+    item(
+        "media",
+        "2",
+        content='<p>x<img src="https://img.example/in-content-2.jpg"></p>',
+        extra='<media:content url="https://img.example/video.mp4" type="video/mp4"/>'
+        '<media:content url="https://img.example/media2.png" type="image/png"/>'
+        '<enclosure url="https://img.example/enclosure2.jpg" type="image/jpeg" length="1"/>',
+    ),
+    item(
+        "enclosure",
+        "3",
+        content='<p>x<img src="https://img.example/in-content-3.jpg"></p>',
+        extra='<media:content url="https://img.example/video.mp4" type="video/mp4"/>'
+        '<enclosure url="https://img.example/enclosure3.jpg" type="image/jpeg" length="1"/>',
+    ),
+    item(
+        "content",
+        "4",
+        content='<p>x<img src="/relative/in-content-4.jpg"></p>',
+        extra='<enclosure url="https://audio.example/show.mp3" type="audio/mpeg" length="1"/>',
+    ),
+    item("none", "5", content="<p>No picture</p>"),
+    item("bad", "6", content='<p>x<img src="javascript:alert(1)"></p>'),
+)
+
+
+def test_image_order_thumbnail_then_media_content_then_enclosure_then_first_img(
+    server: FeedServer, store: Store
+) -> None:
+    url = server.add("/images.xml", IMAGE_FEED)
+    feeds.import_inputs(store, [("feed", url)])
+    images = {a.title: a.image_url for a in articles(store)}
+    assert images == {
+        "1": "https://img.example/thumb.jpg",
+        "2": "https://img.example/media2.png",
+        "3": "https://img.example/enclosure3.jpg",
+        "4": server.url("/relative/in-content-4.jpg"),
+        "5": None,
+        "6": None,
+    }
+
+
+def test_relative_urls_resolve_against_xml_base_or_the_feed_address(server: FeedServer, store: Store) -> None:
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://blog.example/root/">
+  <title type="html">Atom &lt;b&gt;blog&lt;/b&gt;</title>
+  <id>urn:feed</id><updated>2024-01-02T03:04:05Z</updated>
+  <entry xml:base="https://blog.example/2024/">
+    <id>urn:1</id><title>With base</title><updated>2024-01-02T03:04:05+02:00</updated>
+    <link rel="alternate" href="post.html"/>
+    <content type="html">&lt;p&gt;&lt;a href="more.html"&gt;more&lt;/a&gt;
+      &lt;img src="/img/a.png"&gt;&lt;/p&gt;</content>
+  </entry>
+  <entry>
+    <id>urn:2</id><title>Inherits the feed's base</title><updated>2024-01-01T00:00:00Z</updated>
+    <link rel="alternate" href="other.html"/>
+    <summary>Plain &amp; simple</summary>
+  </entry>
+</feed>"""
+    url = server.add("/atom.xml", atom, content_type="application/atom+xml")
+    feeds.import_inputs(store, [("feed", url)])
+    by_title = {a.title: a for a in articles(store)}
+    first = by_title["With base"]
+    assert first.url == "https://blog.example/2024/post.html"
+    assert 'href="https://blog.example/2024/more.html"' in first.body_html
+    assert first.image_url == "https://blog.example/img/a.png"
+    assert first.published == datetime(2024, 1, 2, 1, 4, 5, tzinfo=UTC)
+    second = by_title["Inherits the feed's base"]
+    assert second.url == "https://blog.example/root/other.html"
+    assert second.body == "Plain & simple"
+    assert only_feed(store).title == "Atom blog"  # an HTML title, as text
+
+
+def test_relative_links_in_rss_resolve_against_the_feed_address(server: FeedServer, store: Store) -> None:
+    url = server.add("/news/feed.xml", rss(item("r", "Rel", link="story.html", content='<a href="../up.html">u</a>')))
+    feeds.import_inputs(store, [("feed", url)])
+    (article,) = articles(store)
+    assert article.url == server.url("/news/story.html")
+    assert f'href="{server.url("/up.html")}"' in article.body_html
+
+
+def test_fetches_run_at_once_but_at_most_a_few_per_host(
+    server: FeedServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cap = feeds.MAX_CONNECTIONS_PER_HOST
+    over = threading.Event()
+    reached = threading.Event()
+    urls = [server.add(f"/f{i}.xml", rss(*items(1, prefix=f"f{i}-")), gated=True) for i in range(2 * cap + 2)]
+
+    def watch() -> None:
+        with server.lock:
+            while not server.gate.is_set():
+                if server.active >= cap:
+                    reached.set()
+                if server.active > cap:
+                    over.set()
+                server.active_changed.wait()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    done: list[Any] = []
+
+    def run() -> None:
+        with Store.open(store.path) as own:  # a store connection per thread
+            done.append(feeds.import_inputs(own, list_of(urls)))
+
+    worker = threading.Thread(target=run)
+    try:
+        worker.start()
+        assert reached.wait(10), "feeds were not fetched concurrently"
+        # With the cap missing, the other requests would be in flight within microseconds.
+        assert not over.wait(0.5)
+    finally:
+        with server.lock:
+            server.gate.set()
+            server.active_changed.notify_all()
+        watcher.join()
+        worker.join()
+    assert server.max_active == cap
+    result, problems = done[0]
+    assert problems == [] and result.added == len(urls)
+
+
+def test_progress_counts_each_feed_and_cancel_stops_early(server: FeedServer, store: Store) -> None:
+    urls = [server.add(f"/p{i}.xml", rss(*items(2, prefix=f"p{i}-"))) for i in range(3)]
+    ticks: list[int] = []
+    result, problems = feeds.import_inputs(store, list_of(urls), progress=ticks.append)
+    assert ticks == [1, 1, 1] and problems == [] and result.added == 6
+
+    cancel = threading.Event()
+    cancel.set()
+    other = Store.open(store.path.with_name("other.sqlite"))
+    try:
+        result, problems = feeds.import_inputs(other, list_of(urls), cancel=cancel)
+        assert result == AddResult() and problems == []
+        assert other.count() == 0
+    finally:
+        other.close()
+
+
+def test_remove_feed_keeps_starred_articles(server: FeedServer, store: Store) -> None:
+    url = server.add("/feed.xml", rss(*items(3)))
+    feeds.import_inputs(store, [("feed", url)])
+    keep = articles(store)[1]
+    store.set_starred(keep.id)
+    assert store.remove_feed(url)
+    assert store.feeds() == []
+    remaining = articles(store)
+    assert [a.id for a in remaining] == [keep.id] and remaining[0].starred
+
+
+# --- local files ----------------------------------------------------------------------------------
+
+
+def test_local_files_and_file_urls_are_feeds_and_unchanged_files_are_not_reread(
+    tmp_path: Path, store: Store, parse_calls: list[str]
+) -> None:
+    path = tmp_path / "local.xml"
+    path.write_bytes(rss(*items(2)))
+    result, problems = feeds.import_inputs(store, [("feed", str(path))])
+    assert problems == [] and result.added == 2
+    assert only_feed(store).url == path.resolve().as_uri()
+    assert feeds.refresh(store) == (AddResult(), [])
+    assert len(parse_calls) == 1  # same modification time: not read again
+    path.write_bytes(rss(*items(3)))
+    stamp = path.stat().st_mtime + 10
+    os.utime(path, (stamp, stamp))
+    result, _ = feeds.refresh(store)
+    assert result.added == 1 and len(parse_calls) == 2
+
+    _, problems = feeds.import_inputs(store, [("feed", path.resolve().as_uri())])
+    assert problems == [] and len(store.feeds()) == 1  # a file: URL is the same subscription
+
+
+def test_a_missing_local_file_is_a_problem_and_not_a_subscription(tmp_path: Path, store: Store) -> None:
+    missing = str(tmp_path / "nope.xml")
+    _, problems = feeds.import_inputs(store, [("feed", missing)])
+    assert problems == [Problem(missing, "no such file")] and store.feeds() == []
+
+
+def test_fetch_refuses_other_schemes() -> None:
+    fetched = feeds.fetch("ftp://example.org/feed.xml")
+    assert fetched.status == 0 and fetched.error is not None and "ftp" in fetched.error
+
+
+# --- big documents are split and parsed in parallel -----------------------------------------------
+
+
+def test_a_big_document_is_parsed_in_pieces_with_the_same_result(
+    server: FeedServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = rss(*items(40))
+    pieces = feeds.split_document(document, 4)
+    assert pieces is not None and len(pieces) == 4
+    whole = feeds.parse(document, {}, "https://x.example/f.xml", 7)
+    split = [a for p in pieces for a in feeds.parse(p, {}, "https://x.example/f.xml", 7).articles]
+    assert [a.key for a in split] == [a.key for a in whole.articles]
+    assert [a.body for a in split] == [a.body for a in whole.articles]
+
+    monkeypatch.setattr(feeds, "SPLIT_BYTES", 1000)
+    url = server.add("/big.xml", document)
+    ticks: list[int] = []
+    result, problems = feeds.import_inputs(store, [("feed", url)], progress=ticks.append)
+    assert problems == [] and result.added == 40 and ticks == [1]
+    assert only_feed(store).title == "Test feed"
+
+
+def test_split_document_declines_what_it_cannot_cut_safely() -> None:
+    assert feeds.split_document(rss(*items(40)).decode().encode("utf-16"), 4) is None
+    assert feeds.split_document(rss(*items(40))[:-20], 4) is None  # ill-formed
+    assert feeds.split_document(rss(*items(3)), 4) is None  # too few entries to be worth it
+
+
+# --- OPML -----------------------------------------------------------------------------------------
+
+
+def test_opml_round_trip_gives_an_empty_store_the_same_subscriptions(
+    server: FeedServer, store: Store, tmp_path: Path
+) -> None:
+    urls = [server.add(f"/o{i}.xml", rss(*items(2, prefix=f"o{i}-"), title=f"Feed & {i}")) for i in range(3)]
+    feeds.import_inputs(store, list_of(urls))
+    data = feeds.export_opml(store)
+    assert b'<opml version="2.0">' in data
+    assert {(f.xml_url, f.title) for f in read_opml(data)} == {(u, f"Feed & {i}") for i, u in enumerate(urls)}
+
+    path = tmp_path / "subscriptions.opml"
+    path.write_bytes(data)
+    fresh = Store.open(tmp_path / "fresh.sqlite")
+    try:
+        ticks: list[int] = []
+        result, problems = feeds.import_inputs(fresh, [("opml", str(path))], progress=ticks.append)
+        assert problems == [] and result.added == 6 and ticks == [1, 1, 1]
+
+        def subscriptions(s: Store) -> set[tuple[str, str | None, str | None]]:
+            return {(f.url, f.title, f.site_url) for f in s.feeds()}
+
+        assert subscriptions(fresh) == subscriptions(store)
+    finally:
+        fresh.close()
+
+
+def test_importing_an_opml_file_through_the_importer(server: FeedServer, tmp_path: Path) -> None:
+    urls = [server.add(f"/i{i}.xml", rss(*items(2, prefix=f"i{i}-"))) for i in range(2)]
+    opml = tmp_path / "list.opml"
+    opml.write_bytes(write_opml([OpmlFeed(f"Feed {i}", u) for i, u in enumerate(urls)]))
+    report = import_paths(tmp_path / "reader.sqlite", [str(opml)])
+    assert report.problems == [] and report.result.added == 4
+
+
+def test_read_opml_handles_nested_categories_case_and_duplicates() -> None:
+    data = b"""<?xml version="1.0"?>
+<opml version="1.0"><head><title>x</title></head><body>
+  <outline text="News">
+    <outline text="Science" title="Science">
+      <outline type="rss" text="Nature" xmlUrl="https://nature.example/rss" htmlUrl="https://nature.example/"/>
+    </outline>
+    <outline type="rss" text="Daily" xmlurl="https://daily.example/feed"/>
+  </outline>
+  <outline type="rss" title="Nature again" xmlUrl="https://nature.example/rss"/>
+  <outline text="Not a feed"/>
+</body></opml>"""
+    assert read_opml(data) == [
+        OpmlFeed("Nature", "https://nature.example/rss", "https://nature.example/", ("News", "Science")),
+        OpmlFeed("Daily", "https://daily.example/feed", None, ("News",)),
+    ]
+
+
+def test_read_opml_salvages_outlines_from_ill_formed_xml_and_rejects_other_xml() -> None:
+    sloppy = b'<opml><body><outline text="A & B" xmlUrl="https://ab.example/feed?a=1&amp;b=2"/></body></opml>'
+    assert read_opml(sloppy) == [OpmlFeed("A & B", "https://ab.example/feed?a=1&b=2")]
+    with pytest.raises(feeds.OpmlError, match="not an OPML file"):
+        read_opml(rss(*items(1)))
+    with pytest.raises(feeds.OpmlError, match="not well-formed"):
+        read_opml(b"<opml><body>")
+
+
+def test_an_opml_problem_is_reported_and_the_other_inputs_still_import(
+    server: FeedServer, store: Store, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.opml"
+    bad.write_bytes(b"not xml at all")
+    empty = tmp_path / "empty.opml"
+    empty.write_bytes(b'<opml version="2.0"><body><outline text="folder"/></body></opml>')
+    url = server.add("/ok.xml", rss(*items(1)))
+    result, problems = feeds.import_inputs(
+        store, [("opml", str(bad)), ("opml", str(empty)), ("opml", str(tmp_path / "missing.opml")), ("feed", url)]
+    )
+    assert result.added == 1
+    reasons = {p.input: p.reason for p in problems}
+    assert reasons[str(bad)].startswith("not well-formed XML")
+    assert reasons[str(empty)] == "an OPML file that lists no feeds"
+    assert reasons[str(tmp_path / "missing.opml")].startswith("cannot read")
+
+
+# --- parse() on its own, and keeping Qt out ---------------------------------------------------------
+
+
+def test_parse_is_separate_from_fetching_and_uses_the_response_headers() -> None:
+    latin = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Caf\xe9</title>'
+        "<item><guid>1</guid><title>Cr\xe8me</title></item></channel></rss>"
+    ).encode("latin-1")
+    parsed = feeds.parse(latin, {"Content-Type": "application/xml; charset=iso-8859-1"}, "https://x.example/f", 3)
+    assert parsed.title == "Café" and parsed.problem is None
+    (article,) = parsed.articles
+    assert (article.title, article.key, article.feed_id, article.source) == ("Crème", "feed:3:1", 3, "Café")
+
+
+def test_an_untitled_feed_is_named_after_its_host() -> None:
+    parsed = feeds.parse(rss(item("1", "T"), title=""), {}, "https://www.news.example/feed", 1)
+    assert parsed.articles[0].source == "news.example"
+
+
+def test_feed_modules_do_not_import_qt() -> None:
+    code = "import sys, reader.feeds, reader.opml, reader.sanitize; sys.exit('PySide6' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_feed_url_makes_local_paths_absolute_file_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert feeds.feed_url("feed.xml") == (tmp_path / "feed.xml").resolve().as_uri()
+    assert feeds.feed_url(" https://x.example/rss ") == "https://x.example/rss"
