@@ -179,6 +179,10 @@ def in_process(db: Path, presses: int) -> tuple[list[float], float, float, int]:
     window.show()
     window.start()
     QTest.qWaitForWindowExposed(window)
+    # Window shortcuts need an active window (no window manager under Xvfb activates it for us).
+    window.activateWindow()
+    if not QTest.qWaitForWindowActive(window):
+        raise SystemExit("window benchmark: the window did not become active")
     painted = [False]
 
     class PaintProbe(QObject):
@@ -215,6 +219,7 @@ def in_process(db: Path, presses: int) -> tuple[list[float], float, float, int]:
     rows = model.rowCount()
     rss_after = rss_mb()
     window.close()
+    window.controller.wait_for_jobs()
     store.close()
     shutil.rmtree(settings_dir, ignore_errors=True)
     return times, rss_before, rss_after, rows

@@ -220,7 +220,7 @@ class ArticleListModel(QAbstractListModel):
             self.dataChanged.emit(index, index, [int(ArticleRole.thumbnail)])
 
     def rows_with_image(self, image_url: str) -> list[int]:
-        return [i for i, r in enumerate(self._rows) if r.image_url == image_url]
+        return self._rows_of_image.get(image_url, [])
 
     def _replace(self, row: int, item: ArticleRow, roles: list[ArticleRole]) -> None:
         self._rows[row] = item

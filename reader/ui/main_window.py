@@ -3,7 +3,7 @@ in :mod:`reader.ui.controller`, keys in :mod:`reader.ui.actions`."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -22,20 +22,30 @@ from reader.ui.actions import ActionRegistry
 from reader.ui.article_model import ArticleListModel
 from reader.ui.article_view import ArticleListView
 from reader.ui.controller import Controller
+from reader.ui.list_images import ListImages
 from reader.ui.reading_pane import ReadingPane
 from reader.ui.search_bar import SearchBar
 from reader.ui.settings import Settings
 from reader.ui.sidebar import Sidebar
+from reader.ui.thumbnails import ImageService, default_cache_dir
 from reader.ui.workers import Job
 
 EMPTY_STORE_TEXT = "No articles yet.\n\nImport files (Ctrl+O) or add a feed (Ctrl+N),\nor drop files or folders here."
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, store: Store, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        images: ImageService | None = None,
+    ) -> None:
         super().__init__(parent)
         self.store = store
         self.settings = settings
+        self.images = images if images is not None else ImageService(default_cache_dir(), self)
         self.keys_dialog: QDialog | None = None
         self.problems_dialog: QDialog | None = None
         self._progress_job: Job | None = None
@@ -48,6 +58,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._restore()
+        app = QCoreApplication.instance()
+        if app is not None:
+            # Quitting without closing the window (Ctrl+Q elsewhere, a signal) must still not leave
+            # a job thread running while Qt tears down.
+            app.aboutToQuit.connect(self.controller.wait_for_jobs)
 
     # --- layout ---
 
@@ -73,6 +88,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.list_stack)
 
         self.pane = ReadingPane()
+        self.list_images = ListImages(self.images, self.model, self.list, self.pane)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.sidebar)
@@ -170,10 +186,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Reader ({unread} unread)" if unread else "Reader")
 
     def set_remote_images(self, enabled: bool) -> None:
-        """Overridden by the image integration; the window itself loads no images."""
-        images = getattr(self, "images", None)
-        if images is not None:
-            images.set_remote_images_enabled(enabled)
+        self.list_images.set_remote_images(enabled)
 
     def show_progress(self, label: str, job: Job) -> None:
         self._progress_job = job
