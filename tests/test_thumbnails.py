@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import collections
 import http.server
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # also set by conftest; this file stands alone
+
 from PySide6.QtCore import QSize, QThread, QThreadPool, QUrl
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
@@ -283,6 +287,21 @@ def test_memory_cache_answers_without_a_request(qtbot, server, make_service):
         service.request(url, THUMB)
     assert service.stats().replies == replies
     assert service.stats().pending == 0
+
+
+def test_a_size_asked_for_while_its_url_downloads_joins_that_download(qtbot, server, make_service, images):
+    gate = server.gate()
+    server.routes["/gated.png"] = Route(images["photo.png"], gate=gate)
+    service = make_service()
+    url = server.url("/gated.png")
+    service.request(url, THUMB)
+    qtbot.waitUntil(lambda: service.stats().in_flight == 1, timeout=SIGNAL_TIMEOUT)
+    service.request(url, QSize(96, 72))
+    assert service.stats().pending == 0
+    with qtbot.waitSignals([service.image_ready] * 2, timeout=SIGNAL_TIMEOUT):
+        gate.set()
+    assert service.pixmap(url, QSize(96, 72)) is not None
+    assert server.count("/gated.png") == 1
 
 
 def test_two_sizes_of_one_url_share_one_download(qtbot, server, make_service):
@@ -563,6 +582,27 @@ def qtbot_app_thread() -> QThread:
     from PySide6.QtCore import QCoreApplication
 
     return QCoreApplication.instance().thread()
+
+
+def test_deleting_the_owner_while_images_decode_is_safe(qtbot, tmp_path, images):
+    # A window that owns the service and is deleted without calling shutdown(): running decode jobs
+    # are waited for right then (not later from a dealloc holding the GIL), and nothing crashes.
+    from PySide6.QtCore import QObject
+
+    big = tmp_path / "huge.png"
+    big.write_bytes(images["huge.png"])
+    owner = QObject()
+    service = ImageService(None, owner)
+    seen: list[str] = []
+    service.decode_hook = lambda url, size: seen.append(url)
+    url = QUrl.fromLocalFile(str(big)).toString()
+    for width in range(40, 60):
+        service.request(url, QSize(width, 30))
+    qtbot.waitUntil(lambda: len(seen) >= 1, timeout=SIGNAL_TIMEOUT)
+    pool = service._pool
+    owner.deleteLater()
+    qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=SIGNAL_TIMEOUT)
+    assert len(seen) < 20  # queued jobs were dropped, not run
 
 
 def test_file_urls_load_through_the_pool_and_missing_files_fail(qtbot, make_service, tmp_path, images):

@@ -282,6 +282,10 @@ class ImageService(QObject):
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
+        # If the owner (say a window) deletes us without shutdown(), stop the pool right then, from a
+        # callable that does not reference self. Otherwise the pool's destructor would wait for running
+        # jobs later, from a Python dealloc that holds the GIL those jobs need to finish.
+        self.destroyed.connect(functools.partial(_stop_pool, self._pool))
 
     # --- asking for images ---
 
@@ -680,6 +684,14 @@ class ImageService(QObject):
 
 
 # --- helpers (pure functions; the decode job runs in a pool thread) ---
+
+
+def _stop_pool(pool: QThreadPool, *_: object) -> None:
+    try:
+        pool.clear()
+        pool.waitForDone()  # releases the GIL while it waits
+    except RuntimeError:  # at interpreter exit the pool may go first; then it has waited already
+        pass
 
 
 def _box(size: QSize) -> _Box:
