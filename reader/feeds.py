@@ -74,8 +74,9 @@ FETCH_THREADS = 16
 MAX_CONNECTIONS_PER_HOST = 4
 #: Worker processes that parse (two cores here).
 PARSE_PROCESSES = 2
-#: Documents larger than this are split into runs of whole entries parsed in parallel.
-SPLIT_BYTES = 1024 * 1024
+#: Documents larger than this are split into runs of whole entries (about this size each), parsed
+#: in parallel and stored as they come (small pieces: the first is stored early, the last soon after).
+SPLIT_BYTES = 512 * 1024
 #: A plain-text description (summary) is cut to this many characters.
 DESCRIPTION_CHARS = 600
 #: How worker processes start. "forkserver": each worker is forked from a clean server process
@@ -341,19 +342,30 @@ def _fetch_file(url: str, last_modified: str | None, max_bytes: int) -> FetchRes
 # --- parsing ----------------------------------------------------------------------------------
 
 
-def _adjust_feedparser() -> None:
-    """Two workarounds in feedparser's parser class, done once per process.
-
-    - It re-resolves the base URI (urllib.parse.urljoin) at every element start and end, about a
-      fifth of its time; both functions are pure and a feed repeats the same few arguments: cache.
-    - It resolves entry ids against the base as if they were links, so a relative-looking guid
-      ("1234") would change with the feed's address (a permanent redirect) and every entry would
-      come back as a new article. Ids are names, not links: leave them as written.
+def _keep_entry_ids() -> None:
+    """Workaround: feedparser resolves entry ids against the base URI as if they were links, so a
+    relative-looking guid ("1234") would change with the feed's address (after a permanent
+    redirect) and every entry would come back as a new article. Ids are names: keep them as written.
     """
     from feedparser import mixin
 
-    if getattr(mixin, "_reader_adjusted", False):
-        return
+    mixin._FeedParserMixin.can_be_relative_uri = set(mixin._FeedParserMixin.can_be_relative_uri) - {"id"}
+
+
+def _speed_up_feedparser() -> None:
+    """Workarounds for three hot spots in feedparser's parser (together about a third of its time);
+    none changes what it returns (tests/test_feeds.py checks that on the corpus sample).
+
+    - It re-resolves the base URI with urllib.parse.urljoin at every element start and end. Both
+      functions are pure and a feed repeats the same few arguments: cache them.
+    - FeedParserDict.__getitem__ runs its alias logic (``channel`` -> ``feed`` ...) on every lookup,
+      tens of thousands per feed. Keys without an alias go straight to the dict.
+    - It deep-copies the content parameters (a dict of a few strings) for every text element; a
+      shallow copy is the same thing for a dict of strings.
+    """
+    import copy
+
+    from feedparser import mixin, util
 
     def cached(function: Callable[..., str]) -> Callable[..., str]:
         memo = functools.lru_cache(maxsize=1024)(function)
@@ -368,11 +380,42 @@ def _adjust_feedparser() -> None:
 
     mixin._urljoin = cached(mixin._urljoin)
     mixin.make_safe_absolute_uri = cached(mixin.make_safe_absolute_uri)
-    mixin._FeedParserMixin.can_be_relative_uri = set(mixin._FeedParserMixin.can_be_relative_uri) - {"id"}
-    mixin._reader_adjusted = True
+
+    parser_dict = util.FeedParserDict
+    aliased = frozenset({"category", "enclosures", "license", "updated", "updated_parsed", *parser_dict.keymap})
+    with_aliases = parser_dict.__getitem__
+
+    def getitem(self: Any, key: Any) -> Any:
+        if key in aliased:
+            return with_aliases(self, key)
+        return dict.__getitem__(self, key)
+
+    parser_dict.__getitem__ = getitem
+
+    class ShallowForStrings:
+        @staticmethod
+        def deepcopy(value: Any) -> Any:
+            if type(value) is parser_dict and all(v is None or type(v) is str for v in value.values()):
+                return parser_dict(value)
+            return copy.deepcopy(value)
+
+    mixin.copy = ShallowForStrings
 
 
-_adjust_feedparser()
+_feedparser_adjusted = False
+_adjust_lock = threading.Lock()
+
+
+def _adjust_feedparser() -> None:
+    global _feedparser_adjusted
+    if _feedparser_adjusted:
+        return
+    with _adjust_lock:
+        if not _feedparser_adjusted:
+            _keep_entry_ids()
+            _speed_up_feedparser()
+            _feedparser_adjusted = True
+
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".bmp")
@@ -408,6 +451,7 @@ def _parse(data: bytes, headers: Mapping[str, str], feed_url: str, feed_id: int)
         return ParsedFeed(None, None, [], "empty document")
     response_headers = {k.lower(): v for k, v in headers.items()}
     response_headers.setdefault("content-location", feed_url)
+    _adjust_feedparser()
     # A BytesIO, never the bytes: feedparser would try a bytes argument as a file name first.
     doc = feedparser.parse(
         io.BytesIO(data), response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
@@ -712,7 +756,8 @@ class _Parsing:
         """Parse ``fetched`` (in worker processes unless it is the only, small, feed) and hand
         each parsed piece to ``deliver``, from whichever thread finished it."""
         data, headers, url = fetched.data, dict(fetched.headers), fetched.url
-        documents = (split_document(data, 4 * PARSE_PROCESSES) if len(data) > SPLIT_BYTES else None) or [data]
+        parts = min(64, max(2 * PARSE_PROCESSES, len(data) // SPLIT_BYTES))
+        documents = (split_document(data, parts) if len(data) > SPLIT_BYTES else None) or [data]
         pool = None if self._single and len(documents) == 1 else self._get_pool()
         futures: list[cf.Future[ParsedFeed]] = []
         if pool is not None:
@@ -889,6 +934,7 @@ def import_inputs(
     that cannot be read is a :class:`Problem` (so is a feed without entries); nothing raises for
     bad input. ``progress(1)`` follows each feed input, each feed of an OPML file, each bad input.
     """
+    _start_worker_server()  # it imports feedparser while we read OPML files and subscribe
     problems: list[Problem] = []
     jobs: list[_Job] = []
     seen: set[int] = set()

@@ -831,3 +831,28 @@ def test_feed_url_makes_local_paths_absolute_file_urls(tmp_path: Path, monkeypat
     monkeypatch.chdir(tmp_path)
     assert feeds.feed_url("feed.xml") == (tmp_path / "feed.xml").resolve().as_uri()
     assert feeds.feed_url(" https://x.example/rss ") == "https://x.example/rss"
+
+
+def test_the_feedparser_speed_ups_change_nothing_it_returns() -> None:
+    # In a fresh interpreter: the adjustments are process-wide once made.
+    code = f"""
+import io, pathlib, sys
+import feedparser
+from reader import feeds
+feeds._keep_entry_ids()
+files = sorted(pathlib.Path({str(Path(__file__).parent / "data" / "feedparser-corpus")!r}).rglob("*.xml"))
+files.append(pathlib.Path({str(Path(__file__).parent / "data" / "feedparser-corpus")!r}) / "extra.xml")
+def run():
+    out = []
+    for f in files:
+        data = f.read_bytes() if f.exists() else {rss(*items(5))!r} + b""
+        d = feedparser.parse(io.BytesIO(data), response_headers={{"content-location": "https://x.example/a/f.xml"}},
+                             sanitize_html=False, resolve_relative_uris=False)
+        out.append(repr((d.get("bozo"), d.get("version"), d.get("feed"), d.get("entries"))))
+    return out
+before = run()
+feeds._speed_up_feedparser()
+after = run()
+sys.exit(0 if before == after and len(before) > 40 else 1)
+"""
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
