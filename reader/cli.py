@@ -300,7 +300,9 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
                     status = "dead (410 Gone)" if f.dead else (f"error: {f.last_error}" if f.last_error else "ok")
                     print(f"{f.name}\n  {f.url}\n  updated {updated}, {f.total} articles, {status}")
             return EXIT_OK
-        missing = [url for url in args.urls if not store.remove_feed(url)]
+        from reader.feeds import feed_url  # local feeds are stored as absolute file: URLs
+
+        missing = [url for url in args.urls if not (store.remove_feed(url) or store.remove_feed(feed_url(url)))]
     for url in missing:
         _err(f"{url}: not subscribed")
     return EXIT_REJECTED if missing else EXIT_OK
@@ -310,7 +312,7 @@ def cmd_refresh(db_path: Path, args: argparse.Namespace) -> int:
     from reader import feeds
 
     with Store.open(db_path) as store, _progress("refreshing") as progress:
-        total = len(store.feeds())
+        total = sum(1 for feed in store.feeds() if not feed.dead)  # dead feeds are not refreshed
         done = 0
 
         def step(n: int = 1) -> None:

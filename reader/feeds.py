@@ -820,7 +820,7 @@ def _run(
     """Fetch, parse and store ``jobs``; store writes happen on this thread, batched."""
     result = AddResult()
     problems: list[Problem] = []
-    if not jobs:
+    if not jobs or (cancel is not None and cancel.is_set()):
         return result, problems
     outcomes: queue.SimpleQueue[_Outcome] = queue.SimpleQueue()
     stop = threading.Event()

@@ -803,7 +803,7 @@ def test_an_opml_problem_is_reported_and_the_other_inputs_still_import(
     assert reasons[str(tmp_path / "missing.opml")].startswith("cannot read")
 
 
-# --- parse() on its own, and keeping Qt out ---------------------------------------------------------
+# --- parse() on its own --------------------------------------------------------------------------
 
 
 def test_parse_is_separate_from_fetching_and_uses_the_response_headers() -> None:
@@ -820,11 +820,6 @@ def test_parse_is_separate_from_fetching_and_uses_the_response_headers() -> None
 def test_an_untitled_feed_is_named_after_its_host() -> None:
     parsed = feeds.parse(rss(item("1", "T"), title=""), {}, "https://www.news.example/feed", 1)
     assert parsed.articles[0].source == "news.example"
-
-
-def test_feed_modules_do_not_import_qt() -> None:
-    code = "import sys, reader.feeds, reader.opml, reader.sanitize; sys.exit('PySide6' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 def test_feed_url_makes_local_paths_absolute_file_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -856,3 +851,35 @@ after = run()
 sys.exit(0 if before == after and len(before) > 40 else 1)
 """
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# --- the commands that use these functions ---------------------------------------------------------
+
+
+def test_feed_commands_add_list_refresh_export_and_remove(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reader.cli import main
+
+    db = str(tmp_path / "cli.sqlite")
+    url = server.add("/feed.xml", rss(*items(2), title="CLI feed"), etag='"e"')
+    local = tmp_path / "local.rss"
+    local.write_bytes(rss(*items(1, prefix="l")))
+    empty = tmp_path / "empty.rss"
+    empty.write_bytes(rss(title="Empty"))
+
+    assert main(["--db", db, "feeds", "add", url, str(local)]) == 0
+    assert main(["--db", db, "import", str(empty)]) == 1  # subscribed, but it holds no entries
+    assert f"{empty}: no entries" in capsys.readouterr().err
+    assert main(["--db", db, "feeds", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "CLI feed" in listing and url in listing and "2 articles" in listing
+    assert main(["--db", db, "refresh"]) == 0
+    assert server.hits("/feed.xml")[-1].status == 304
+    capsys.readouterr()
+    assert main(["--db", db, "opml", "export"]) == 0
+    exported = {f.xml_url for f in read_opml(capsys.readouterr().out.encode())}
+    assert exported == {url, local.resolve().as_uri(), empty.resolve().as_uri()}
+    assert main(["--db", db, "feeds", "remove", str(local), url]) == 0  # a path names its file: URL
+    with Store.open(db) as store:
+        assert [f.url for f in store.feeds()] == [empty.resolve().as_uri()]
