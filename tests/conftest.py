@@ -1,0 +1,167 @@
+"""Shared test setup: Qt off screen, and no test ever touches the real user's folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Qt: GUI tests run without a display (one Xvfb test opts back in).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes tens of seconds (builds and installs a wheel); runs in CI")
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HOME and the XDG data/config/cache folders point into the test's tmp_path."""
+    home = tmp_path / "home"
+    for name, folder in (
+        ("HOME", home),
+        ("XDG_DATA_HOME", home / ".local" / "share"),
+        ("XDG_CONFIG_HOME", home / ".config"),
+        ("XDG_CACHE_HOME", home / ".cache"),
+    ):
+        folder.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(name, str(folder))
+    # A developer's own store override must not leak into tests either.
+    monkeypatch.delenv("READER_DB", raising=False)
+
+
+# --- The window's tests (tests/test_ui_*.py): a store of known articles and a window over it ---------
+
+from collections.abc import Callable, Iterator  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from typing import Any  # noqa: E402
+
+from reader.article import Article  # noqa: E402
+from reader.store import Store  # noqa: E402
+
+#: Article ``i`` of :func:`known_articles` is published ``i`` hours before this, so row ``i`` of the
+#: newest-first list is article ``i``.
+BASE_DATE = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+KNOWN_COUNT = 40
+#: Every article mentions one topic word in its body: searching for one lists every fourth article.
+TOPICS = ("volcano", "election", "harvest", "comet")
+LONG_ROW = 0  # a body many screens long (Space scrolls it)
+SCRIPT_ROW = 1  # title "<script>alert(1)</script>"
+JS_ROW = 2  # url "javascript:alert(1)"
+NO_URL_ROW = 3  # no url at all
+SCRIPT_TITLE = "<script>alert(1)</script>"
+JS_URL = "javascript:alert(1)"
+
+#: Qt's offscreen platform cannot pass a top-level window's size limits on, and says so with a warning
+#: whenever the main window's minimum size changes (e.g. the status bar text grows). That is the
+#: platform, not the window; window tests ignore exactly this message (``pytestmark = OFFSCREEN_SIZE_HINTS``).
+OFFSCREEN_SIZE_HINTS = pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints\(\)$")
+
+
+def known_url(i: int) -> str | None:
+    if i == JS_ROW:
+        return JS_URL
+    if i == NO_URL_ROW:
+        return None
+    return f"https://example.com/news/{i}"
+
+
+def known_title(i: int) -> str:
+    return SCRIPT_TITLE if i == SCRIPT_ROW else f"Article {i:02d} about the {TOPICS[i % len(TOPICS)]}"
+
+
+def known_articles(count: int = KNOWN_COUNT) -> list[Article]:
+    articles = []
+    for i in range(count):
+        topic = TOPICS[i % len(TOPICS)]
+        paragraphs = [f"Paragraph one of article {i} on the {topic}.", f"More about the {topic} in article {i}."]
+        if i == LONG_ROW:
+            paragraphs += [f"Long paragraph {n}: " + "words that fill the page " * 12 for n in range(150)]
+        articles.append(
+            Article(
+                source=("alpha", "beta")[i % 2],
+                title=known_title(i),
+                author=f"Author {i}",
+                url=known_url(i),
+                published=BASE_DATE - timedelta(hours=i),
+                body="\n".join(paragraphs),
+                raw=f"record {i}",
+            )
+        )
+    return articles
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "reader.sqlite"
+
+
+@pytest.fixture
+def known_store(store_path: Path) -> Iterator[Store]:
+    """A store holding :func:`known_articles` (all unread, none starred)."""
+    store = Store.open(store_path)
+    store.add_articles(known_articles())
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def opened_urls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """URLs handed to QDesktopServices.openUrl, recorded instead of opened: nothing is ever launched."""
+    from PySide6.QtCore import QUrl
+
+    from reader.ui import desktop
+
+    opened: list[str] = []
+
+    def fake_open_url(url: QUrl) -> bool:
+        opened.append(url.toString())
+        return True
+
+    monkeypatch.setattr(desktop.QDesktopServices, "openUrl", fake_open_url)
+    return opened
+
+
+def drain_jobs(qtbot: Any, window: Any) -> None:
+    """Stop the window's background jobs and let their results arrive (before the store closes)."""
+    import shiboken6
+
+    if not shiboken6.isValid(window):
+        return
+    window.controller.wait_for_jobs()
+    qtbot.waitUntil(lambda: not window.controller.jobs, timeout=30000)
+
+
+@pytest.fixture
+def window_factory(qtbot: Any, tmp_path: Path, opened_urls: list[str]) -> Iterator[Callable[..., Any]]:
+    """make(store, settings_path=None): a shown, started MainWindow over ``store`` (settings in tmp_path)."""
+    from PySide6.QtWidgets import QApplication
+
+    from reader.ui.main_window import MainWindow
+    from reader.ui.settings import Settings
+
+    made: list[Any] = []
+
+    def make(store: Store, settings_path: Path | None = None) -> Any:
+        window = MainWindow(store, Settings(settings_path or tmp_path / "settings.ini"))
+        qtbot.addWidget(window, before_close_func=lambda w: drain_jobs(qtbot, w))
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+        window.start()
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        drain_jobs(qtbot, window)
+
+
+@pytest.fixture
+def window(window_factory: Callable[..., Any], known_store: Store) -> Any:
+    """The main window over :func:`known_store`, started: row 0 selected, list focused."""
+    return window_factory(known_store)
