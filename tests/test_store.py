@@ -1,0 +1,561 @@
+"""The SQLite store: schema and migrations, WAL, identity, keyset pages, FTS5, state, and bad files."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reader import store as store_module
+from reader.article import Article
+from reader.store import (
+    SCHEMA_VERSION,
+    AddResult,
+    CorruptStoreError,
+    NotADatabaseError,
+    Query,
+    Store,
+    StoreError,
+    StoreVersionError,
+)
+
+BASE = datetime(2018, 4, 1, tzinfo=UTC)
+
+
+def art(n: int, **fields: object) -> Article:
+    values: dict[str, object] = {
+        "source": "wire",
+        "title": f"Story number {n}",
+        "url": f"https://wire.example/story/{n}",
+        "published": BASE + timedelta(hours=n),
+        "body": f"Paragraph one of story {n}.\nParagraph two.",
+        "raw": f"['wire', '{n}', ...]\nParagraph one of story {n}.\n",
+    }
+    values.update(fields)
+    return Article(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "store.sqlite"
+
+
+@pytest.fixture
+def store(db: Path):
+    with Store.open(db) as s:
+        yield s
+
+
+def ids(rows) -> list[int]:
+    return [r.id for r in rows]
+
+
+def all_pages(store: Store, query: Query, limit: int) -> list[int]:
+    seen: list[int] = []
+    after = None
+    while True:
+        page = store.page(query, after, limit)
+        assert len(page.rows) <= limit
+        seen += ids(page.rows)
+        if page.next_cursor is None:
+            return seen
+        after = page.next_cursor
+
+
+def user_version(db: Path) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def columns(db: Path, table: str) -> set[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+    finally:
+        conn.close()
+
+
+# --- schema ----------------------------------------------------------------------------------------
+
+
+def test_new_store_has_the_current_schema_version_and_wal(store: Store, db: Path) -> None:
+    assert SCHEMA_VERSION >= 1
+    assert user_version(db) == SCHEMA_VERSION
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+    assert {"source", "title", "author", "description", "url", "image_url", "published", "body", "raw"} <= columns(
+        db, "articles"
+    )
+    assert {"origin", "imported_at", "read", "starred"} <= columns(db, "articles")
+
+
+def test_an_empty_file_becomes_a_store(db: Path) -> None:
+    db.write_bytes(b"")
+    with Store.open(db) as s:
+        assert s.totals() == (0, 0, 0)
+    assert user_version(db) == SCHEMA_VERSION
+
+
+def test_migration_from_an_older_version_keeps_data(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Store.open(db) as s:
+        s.add_articles([art(1)])
+    monkeypatch.setattr(
+        store_module,
+        "MIGRATIONS",
+        [
+            *store_module.MIGRATIONS,
+            ["ALTER TABLE articles ADD COLUMN lang TEXT", "CREATE INDEX by_lang ON articles(lang)"],
+        ],
+    )
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+
+    with Store.open(db) as s:
+        assert s.count() == 1
+    assert user_version(db) == SCHEMA_VERSION + 1
+    assert "lang" in columns(db, "articles")
+
+
+def test_a_failing_migration_changes_nothing(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Store.open(db) as s:
+        s.add_articles([art(1)])
+    monkeypatch.setattr(
+        store_module,
+        "MIGRATIONS",
+        [*store_module.MIGRATIONS, ["ALTER TABLE articles ADD COLUMN lang TEXT", "THIS IS NOT SQL"]],
+    )
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+
+    with pytest.raises(StoreError, match=str(db)):
+        Store.open(db)
+    # One DDL transaction: the first statement was rolled back with the second.
+    assert user_version(db) == SCHEMA_VERSION
+    assert "lang" not in columns(db, "articles")
+    monkeypatch.undo()
+    with Store.open(db) as s:
+        assert s.count() == 1
+
+
+def test_a_store_from_a_newer_version_is_refused(db: Path) -> None:
+    with Store.open(db) as s:
+        s.add_articles([art(1)])
+    conn = sqlite3.connect(db)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    before = db.read_bytes()
+
+    with pytest.raises(StoreVersionError, match="newer") as info:
+        Store.open(db)
+
+    assert str(db) in str(info.value)
+    assert db.read_bytes() == before
+    assert user_version(db) == SCHEMA_VERSION + 1
+
+
+# --- identity and re-import ------------------------------------------------------------------------
+
+
+def test_reimport_changes_nothing_and_keeps_read_and_star(store: Store) -> None:
+    articles = [art(n) for n in range(20)]
+    assert store.add_articles(articles) == AddResult(added=20)
+    first = ids(store.page(limit=100).rows)
+    store.set_read(first[:5])
+    store.set_starred(first[7])
+    before = [store.get(i) for i in first]
+
+    assert store.add_articles(articles) == AddResult(unchanged=20)
+    assert store.add_articles(articles, update=True) == AddResult(unchanged=20)
+
+    assert ids(store.page(limit=100).rows) == first
+    assert [store.get(i) for i in first] == before
+    assert store.totals() == (20, 15, 1)
+
+
+def test_update_changes_content_but_keeps_read_and_star(store: Store) -> None:
+    store.add_articles([art(1)])
+    (row,) = store.page().rows
+    store.set_read([row.id])
+    store.set_starred(row.id)
+
+    changed = art(1, body="A corrected body.", title="Corrected title")
+    assert store.add_articles([changed]) == AddResult(unchanged=1)  # without update: first one wins
+    assert store.add_articles([changed], update=True) == AddResult(updated=1)
+
+    got = store.get(row.id)
+    assert got is not None
+    assert (got.title, got.body, got.read, got.starred) == ("Corrected title", "A corrected body.", True, True)
+    assert store.page(Query(search="corrected")).rows[0].id == row.id
+    assert store.page(Query(search="Paragraph")).rows == []
+
+
+def test_same_canonical_url_is_one_article(store: Store) -> None:
+    variants = [
+        "https://Example.org/news/story-1",
+        "http://example.org/news/story-1/",
+        "https://example.org:443/news/story-1?utm_source=twitter&utm_medium=social",
+        "https://example.org/news/story-1#comments",
+        "  https://example.org/news/story-1?fbclid=abc  ",
+    ]
+    result = store.add_articles([art(n, url=u, title=f"Variant {n}") for n, u in enumerate(variants)])
+    assert result == AddResult(added=1, unchanged=4)
+    assert store.add_articles([art(9, url="https://example.org/news/story-2")]).added == 1
+    assert store.add_articles([art(10, url="https://example.org/news/story-1?page=2")]).added == 1
+    assert store.count() == 3
+
+
+def test_records_without_url_are_one_per_source_title_and_date(store: Store) -> None:
+    day = datetime(2018, 4, 20, 22, 49, 8, tzinfo=UTC)
+    same = Article(source="bbc", title="No link", published=day, body="one")
+    assert store.add_articles([same, Article(source="bbc", title="No link", published=day, body="two")]) == AddResult(
+        added=1, unchanged=1
+    )
+    others = [
+        Article(source="bbc", title="No link", published=day + timedelta(days=1)),
+        Article(source="cnn", title="No link", published=day),
+        Article(source="bbc", title="Another title", published=day),
+        Article(source="bbc", title="No link", published=None),
+    ]
+    assert store.add_articles(others).added == 4
+    assert store.add_articles([Article(source="bbc", title="No link", published=None)]).unchanged == 1
+    assert store.count() == 5
+
+
+# --- listing and keyset pages ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def big(store: Store) -> Store:
+    """250 dated articles in three sources, with ties (three per timestamp), and 12 undated ones."""
+    articles = [
+        art(
+            n,
+            source=("alpha", "beta", "gamma")[n % 3],
+            published=BASE + timedelta(hours=n // 3),
+            body=f"Body {n} about {'kaspersky' if n % 4 == 0 else 'weather'}." + " filler" * (n % 7),
+        )
+        for n in range(250)
+    ]
+    undated = [art(1000 + n, published=None, source="alpha", body="Undated kaspersky note.") for n in range(12)]
+    random.Random(7).shuffle(articles)
+    store.add_articles(articles[:100])
+    store.add_articles(undated)
+    store.add_articles(articles[100:])
+    rows = store.page(limit=1000).rows
+    store.set_read([r.id for r in rows[::2]])
+    for r in rows[::5]:
+        store.set_starred(r.id)
+    return store
+
+
+QUERIES = [
+    Query(),
+    Query(view="unread"),
+    Query(view="starred"),
+    Query(source="beta"),
+    Query(source="alpha", view="unread"),
+    Query(search="kasp"),
+    Query(search="kaspersky", order="relevance"),
+    Query(search="weather filler", order="relevance", view="unread"),
+]
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=repr)
+@pytest.mark.parametrize("limit", [1, 7, 50])
+def test_keyset_pages_equal_one_big_query(big: Store, query: Query, limit: int) -> None:
+    everything = ids(big.page(query, limit=10_000).rows)
+    assert everything, "the query must list something for this test to mean anything"
+    assert all_pages(big, query, limit) == everything
+    assert big.count(query) == len(everything)
+
+
+def test_newest_first_with_unknown_dates_last(big: Store) -> None:
+    rows = big.page(limit=10_000).rows
+    dated = [r for r in rows if r.published is not None]
+    undated = [r for r in rows if r.published is None]
+    assert len(undated) == 12
+    assert rows == dated + undated
+    keys = [(r.published, r.id) for r in dated]
+    assert keys == sorted(keys, reverse=True)
+    assert ids(undated) == sorted(ids(undated), reverse=True)
+    assert all(r.published.tzinfo is not None for r in dated)  # type: ignore[union-attr]
+
+
+def test_no_duplicates_or_gaps_while_rows_arrive_between_pages(big: Store) -> None:
+    original = set(ids(big.page(limit=10_000).rows))
+    seen: list[int] = []
+    after = None
+    n = 5000
+    while True:
+        page = big.page(Query(), after, 9)
+        seen += ids(page.rows)
+        if page.next_cursor is None:
+            break
+        after = page.next_cursor
+        tie = page.rows[-1].published
+        # Newer than everything, the same moment as the page's last row, and older than everything.
+        big.add_articles(
+            [
+                art(n, published=BASE + timedelta(days=365)),
+                art(n + 1, published=tie),
+                art(n + 2, published=BASE - timedelta(days=365)),
+                art(n + 3, published=None),
+            ]
+        )
+        n += 4
+    assert len(seen) == len(set(seen)), "an article was listed twice"
+    assert original <= set(seen), "an article that was there all along was skipped"
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def news(store: Store) -> Store:
+    store.add_articles(
+        [
+            art(1, title="Slovak prime minister Igor Matovič resigns", body="Bratislava politics."),
+            art(2, title="Twitter bans ads from Kaspersky Lab", body="Kaspersky says it is not to blame."),
+            art(3, title="Café culture returns to Orléans", body="The café reopened."),
+            art(4, title="Weather", body="Rain, then sun."),
+        ]
+    )
+    return store
+
+
+def titles(store: Store, text: str, order: str = "newest") -> list[str | None]:
+    return [r.title for r in store.page(Query(search=text, order=order), limit=100).rows]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("typed", ["Matovic", "matovič", "MATOVIC", "Matov"])
+def test_search_folds_diacritics(news: Store, typed: str) -> None:
+    assert titles(news, typed) == ["Slovak prime minister Igor Matovič resigns"]
+
+
+def test_search_folds_diacritics_in_bodies_too(news: Store) -> None:
+    assert titles(news, "orleans cafe") == ["Café culture returns to Orléans"]
+
+
+@pytest.mark.parametrize("typed", ["kasp", "Kasp", "kaspersky", "twitter kasp", "lab kaspe"])
+def test_search_as_you_type_matches_prefixes(news: Store, typed: str) -> None:
+    assert titles(news, typed) == ["Twitter bans ads from Kaspersky Lab"]
+
+
+def test_every_typed_word_must_match(news: Store) -> None:
+    assert titles(news, "kaspersky weather") == []
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        '"',
+        '""',
+        "'",
+        "AND",
+        "OR",
+        "NOT",
+        "kasp AND",
+        "OR kasp",
+        "NOT kasp",
+        "NEAR(kasp twitter)",
+        "title:kasp",
+        "{title author}: kasp",
+        "*",
+        "kasp*",
+        "-kasp",
+        "^kasp",
+        "(kasp",
+        "kasp)",
+        '"unterminated kasp',
+        'kaspersky"',
+        "\\",
+        "%_",
+        "kasp\x00",
+        "   ",
+        "",
+        "a" * 2000,
+    ],
+)
+def test_operators_and_quotes_in_typed_text_do_not_raise(news: Store, typed: str) -> None:
+    for order in ("newest", "relevance"):
+        query = Query(search=typed, order=order)  # type: ignore[arg-type]
+        rows = news.page(query, limit=10).rows
+        assert news.count(query) == len(rows)
+
+
+@pytest.mark.parametrize(
+    "typed", ["kasp*", "-kasp", "^kasp", "(kasp", "kasp)", '"kasp', 'kaspersky"', "kasp\x00", "kasp:"]
+)
+def test_punctuation_around_a_word_is_not_syntax(news: Store, typed: str) -> None:
+    assert titles(news, typed) == ["Twitter bans ads from Kaspersky Lab"]
+
+
+def test_operator_words_are_plain_words(news: Store) -> None:
+    # "OR" is a word to find, not an operator: nothing holds both "or" and "weather".
+    assert titles(news, "kaspersky OR weather") == []
+    assert titles(news, "kaspersky NOT blame") == ["Twitter bans ads from Kaspersky Lab"]
+    assert titles(news, "kaspersky AND weather") == []
+
+
+def test_relevance_ranks_the_better_match_first(store: Store) -> None:
+    store.add_articles(
+        [
+            art(1, title="Zebra crossing: zebra count doubles", body="Zebra zebra zebra.", published=BASE),
+            art(
+                2, title="City council news", body="Minutes. " * 50 + "A zebra was seen.", published=BASE + timedelta(2)
+            ),
+            art(3, title="Unrelated", body="Nothing here.", published=BASE + timedelta(3)),
+        ]
+    )
+    assert titles(store, "zebra", "relevance") == ["Zebra crossing: zebra count doubles", "City council news"]
+    assert titles(store, "zebra", "newest") == ["City council news", "Zebra crossing: zebra count doubles"]
+
+
+# --- views, sources, read state -------------------------------------------------------------------
+
+
+def test_views_and_source_filter(store: Store) -> None:
+    store.add_articles([art(n, source="alpha" if n < 6 else "beta") for n in range(10)])
+    rows = store.page(limit=100).rows
+    by_title = {r.title: r.id for r in rows}
+    store.set_read([by_title["Story number 1"], by_title["Story number 7"]])
+    store.set_starred(by_title["Story number 2"])
+    store.set_starred(by_title["Story number 8"])
+    store.set_starred(by_title["Story number 8"], False)
+
+    def listed(query: Query) -> set[str | None]:
+        return {r.title for r in store.page(query, limit=100).rows}
+
+    assert len(listed(Query(view="unread"))) == 8
+    assert "Story number 1" not in listed(Query(view="unread"))
+    assert listed(Query(view="starred")) == {"Story number 2"}
+    assert listed(Query(source="beta")) == {f"Story number {n}" for n in range(6, 10)}
+    assert listed(Query(source="beta", view="unread")) == {"Story number 6", "Story number 8", "Story number 9"}
+    assert store.totals() == (10, 8, 1)
+    assert [(s.source, s.total, s.unread) for s in store.sources()] == [("alpha", 6, 5), ("beta", 4, 3)]
+    assert store.set_read([by_title["Story number 1"]], False) == 1
+    assert store.totals() == (10, 9, 1)
+
+
+def test_mark_all_read_respects_the_query(news: Store) -> None:
+    news.add_articles([art(10, source="other", title="Kaspersky elsewhere", body="Other source.")])
+    assert news.mark_all_read(Query(search="kasp", source="wire")) == 1
+    unread = {r.title for r in news.page(Query(view="unread")).rows}
+    assert "Twitter bans ads from Kaspersky Lab" not in unread
+    assert "Kaspersky elsewhere" in unread
+    assert len(unread) == 4
+    assert news.mark_all_read(Query(search="kasp")) == 1
+    assert news.mark_all_read(Query(search="kasp")) == 0
+    assert news.totals()[1] == 3
+    assert news.mark_all_read(Query(search='"')) == 0  # no words: lists nothing, marks nothing
+    assert news.mark_all_read() == 3
+    assert news.totals()[1] == 0
+
+
+def test_get_returns_the_whole_article(store: Store) -> None:
+    a = art(
+        1,
+        author="Sarah Gray",
+        description=None,
+        image_url="https://img.example/1.jpg",
+        raw="['wire', '1']\r\nBy Sarah Gray\r\nText\r\n",
+        origin="/seeds/1.txt",
+    )
+    store.add_articles([a])
+    (row,) = store.page().rows
+    got = store.get(row.id)
+    assert got is not None
+    for name in ("source", "title", "author", "description", "url", "image_url", "published", "body", "raw", "origin"):
+        assert getattr(got, name) == getattr(a, name), name
+    assert got.imported_at is not None and got.imported_at.tzinfo is not None
+    assert store.get(row.id + 1000) is None
+
+
+# --- files that are not stores ---------------------------------------------------------------------
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite"
+    content = b"My shopping list\n- eggs\n- milk\n" * 200
+    path.write_bytes(content)
+
+    with pytest.raises(NotADatabaseError) as info:
+        Store.open(path)
+
+    assert str(path) in str(info.value)
+    assert "not" in str(info.value)
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "notes.sqlite"]
+
+
+def test_a_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="folder"):
+        Store.open(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def corrupt_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A real store of 3,000 articles with its middle third overwritten by garbage (page 1 intact)."""
+    db = tmp_path_factory.mktemp("corrupt") / "store.sqlite"
+    with Store.open(db) as s:
+        for start in range(0, 3000, 500):
+            s.add_articles(
+                [
+                    art(n, body=f"Kaspersky story {n}. " + "Lorem ipsum dolor sit amet. " * 40)
+                    for n in range(start, start + 500)
+                ]
+            )
+    data = bytearray(db.read_bytes())
+    assert len(data) > 1_000_000
+    assert not (db.parent / "store.sqlite-wal").exists() or (db.parent / "store.sqlite-wal").stat().st_size == 0
+    garbage = random.Random(1).randbytes(len(data) // 3)
+    start = len(data) // 3
+    data[start : start + len(garbage)] = garbage
+    return bytes(data)
+
+
+READS = {
+    "count": lambda s: s.count(),
+    "page": lambda s: s.page(limit=100_000),
+    "get every article": lambda s: [s.get(i) for i in range(1, 3001)],
+    "search": lambda s: s.page(Query(search="kaspersky"), limit=100_000),
+    "ranked search": lambda s: s.page(Query(search="lorem", order="relevance"), limit=100_000),
+    "sources": lambda s: s.sources(),
+}
+
+
+def test_a_corrupt_store_gives_a_clear_error_and_is_not_overwritten(db: Path, corrupt_bytes: bytes) -> None:
+    db.write_bytes(corrupt_bytes)
+    errors: dict[str, StoreError] = {}
+    for name, read in READS.items():
+        try:
+            with Store.open(db) as s:
+                read(s)
+        except StoreError as exc:  # anything else (sqlite3.Error, ValueError) fails the test
+            errors[name] = exc
+
+    assert {"count", "page", "search"} <= errors.keys()
+    for exc in errors.values():
+        assert isinstance(exc, CorruptStoreError), exc
+        message = str(exc)
+        assert message.startswith(f"{db}: the store is damaged"), message
+        assert len(message) < 300
+        assert "Traceback" not in message
+    assert db.read_bytes() == corrupt_bytes
+
+
+def test_writes_to_a_corrupt_store_raise_store_errors_and_change_nothing(db: Path, corrupt_bytes: bytes) -> None:
+    db.write_bytes(corrupt_bytes)
+    with Store.open(db) as s:
+        with pytest.raises(CorruptStoreError, match="damaged"):
+            s.add_articles([art(n) for n in range(5000, 5100)])
+        with pytest.raises(CorruptStoreError, match="damaged"):
+            s.mark_all_read()
+    assert db.read_bytes() == corrupt_bytes
