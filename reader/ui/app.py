@@ -85,7 +85,8 @@ def run(db_path: Path, argv: list[str] | None = None) -> int:
     app.setOrganizationName("reader-desktop")
     app.setDesktopFileName("reader-desktop")
     try:
-        store = Store.open(db_path)
+        # The window reads a page or one article at a time: a small page cache keeps memory flat.
+        store = Store.open(db_path, cache_mb=4)
     except StoreError as exc:
         print(f"reader: {exc}", file=sys.stderr)
         return 2
@@ -97,4 +98,5 @@ def run(db_path: Path, argv: list[str] | None = None) -> int:
     try:
         return int(app.exec())
     finally:
+        window.controller.wait_for_jobs()
         store.close()

@@ -45,6 +45,10 @@ class ArticleListView(QListView):
         if current.isValid():
             self.article_selected.emit(current.data(ArticleRole.id))
 
+    def keyboardSearch(self, search: str) -> None:
+        """Override QAbstractItemView.keyboardSearch: letters are commands here (j, k, n ...), not a
+        type-to-find that would read every row's title."""
+
     # --- navigation ---
 
     def current_row(self) -> int:
@@ -80,15 +84,13 @@ class ArticleListView(QListView):
                 if not model.canFetchMore(QModelIndex()):
                     return False
                 model.fetchMore(QModelIndex())
-            item = model.row(row)
-            if item is not None and not item.read:
+            if not model.is_read(row):
                 return self.select_row(row)
             row += 1
 
     def previous_unread(self) -> bool:
         model = self.article_model()
         for row in range(self.current_row() - 1, -1, -1):
-            item = model.row(row)
-            if item is not None and not item.read:
+            if not model.is_read(row):
                 return self.select_row(row)
         return False

@@ -59,8 +59,7 @@ class Controller(QObject):
         self.w.pane.show_article(article)
         row = self.w.list.current_row()
         model = self.w.model
-        item = model.row(row)
-        if item is not None and not item.read:
+        if model.article_id(row) == article_id and not model.is_read(row):
             model.set_read(row, True)
             self.schedule_counts()
         self.w.settings.last_article = article_id

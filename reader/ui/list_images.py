@@ -33,6 +33,9 @@ class ListImages(QObject):
         self._view = view
         self._pane = pane
         self._requested: dict[str, int] = {}  # image url -> article id, not yet arrived
+        # Nothing is requested until the window has painted once: the first network request loads
+        # Qt's network stack (~100 ms), which must not stand between a person and the window.
+        self.active = False
         model.thumbnails = self
         view.delegate.placeholder_provider = self.placeholder
         pane.images = service
@@ -49,10 +52,19 @@ class ListImages(QObject):
         """ThumbnailProvider: the cached thumbnail, else a request for it (made while painting)."""
         if not row.image_url:
             return None
+        if not self.active:
+            return self.service.pixmap(row.image_url, THUMB_SIZE)
         found = self.service.thumbnail(row.image_url, THUMB_SIZE)
         if found is None and not self.service.is_failed(row.image_url):
             self._requested[row.image_url] = row.id
         return found
+
+    def activate(self) -> None:
+        """Start loading images (after the first paint); visible rows ask again as they repaint."""
+        if not self.active:
+            self.active = True
+            self._view.viewport().update()
+            self._pane.refresh_images()
 
     def placeholder(self, size: QSize, initial: str, dark: bool) -> QPixmap:
         return self.service.placeholder(size, source_initial(initial), dark)

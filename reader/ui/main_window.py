@@ -3,8 +3,8 @@ in :mod:`reader.ui.controller`, keys in :mod:`reader.ui.actions`."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 from PySide6.QtWidgets import (
     QDialog,
     QLabel,
@@ -49,6 +49,8 @@ class MainWindow(QMainWindow):
         self.keys_dialog: QDialog | None = None
         self.problems_dialog: QDialog | None = None
         self._progress_job: Job | None = None
+        self._started = False
+        self._painted = False
         self.setObjectName("mainWindow")
         self.setWindowTitle("Reader")
         self.setAcceptDrops(True)
@@ -162,8 +164,13 @@ class MainWindow(QMainWindow):
             self.list.select_row(0)
         self.update_empty_state()
         self.list.setFocus()
-        self.controller.refresh_counts()
         self.controller.set_refresh_interval(self.settings.refresh_minutes)
+        self._started = True
+
+    def after_first_paint(self) -> None:
+        """Work that can wait until the person sees the window: counts, images."""
+        self.controller.refresh_counts()
+        self.list_images.activate()
 
     # --- state shown ---
 
@@ -212,6 +219,13 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Cancelling…", 3000)
 
     # --- Qt overrides ---
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Override QMainWindow.paintEvent: once the window has been painted, start the deferred work."""
+        super().paintEvent(event)
+        if self._started and not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self.after_first_paint)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Override QMainWindow.dragEnterEvent: accept files and folders."""

@@ -49,15 +49,27 @@ class Job(QObject):
 
     def _run(self) -> None:
         try:
-            result = self._func(progress=self.progress.emit, cancel=self.cancel_event)
-        except Exception as exc:
+            result = self._func(progress=self._progress, cancel=self.cancel_event)
+        except Exception as exc:  # reported to the person in one line, not swallowed
             from reader.store import StoreError
 
             if not isinstance(exc, StoreError):
                 traceback.print_exc()
-            self.failed.emit(str(exc) or type(exc).__name__)
+            self._emit(self.failed, str(exc) or type(exc).__name__)
         else:
-            self.finished.emit(result)
+            self._emit(self.finished, result)
+
+    def _progress(self, done: int, total: int) -> None:
+        self._emit(self.progress, done, total)
+
+    @staticmethod
+    def _emit(signal: Any, *args: object) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:
+            # The application is shutting down and deleted this job's QObject first; nobody is
+            # listening any more, so there is nothing to report to.
+            pass
 
 
 class _JobThread(QThread):
