@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import email.utils
 import functools
 import hashlib
 import http.client
@@ -121,7 +120,8 @@ class FetchResult:
         return self.status == 410
 
     @property
-    def ok(self) -> bool:
+    def has_document(self) -> bool:
+        """A document arrived (not an error, not a 304): something to parse."""
         return self.error is None and not self.not_modified
 
 
@@ -320,8 +320,9 @@ def _fetch_file(url: str, last_modified: str | None, max_bytes: int) -> FetchRes
     try:
         with open(path, "rb") as fh:
             info = os.fstat(fh.fileno())
-            # A local file's modification time plays the part of Last-Modified: unchanged, not re-read.
-            modified = email.utils.formatdate(info.st_mtime, usegmt=True)
+            # The file's modification time (to the nanosecond) and size play the part of
+            # Last-Modified: an unchanged file is not read again.
+            modified = f"mtime_ns={info.st_mtime_ns} size={info.st_size}"
             if last_modified and last_modified == modified:
                 return FetchResult(url, 304, last_modified=modified)
             if info.st_size > max_bytes:
@@ -570,7 +571,9 @@ def _article(entry: Any, source: str, feed_url: str, feed_id: int, allow_file: b
         text = sanitize.fragment_to_text(value, base) if _get(summary, "type") in _HTML_TYPES else value
         description = sanitize.shorten(text, DESCRIPTION_CHARS) or None
     else:
-        description = sanitize.shorten(body, DESCRIPTION_CHARS) or None
+        # No summary of its own: none is invented (the list's snippet comes from the body anyway,
+        # and a copy of the body's start would only be indexed twice).
+        description = None
 
     title = _text_of(_get(entry, "title"), _get(entry, "title_detail"))
     link = _safe_link(_get(entry, "link"), base)
@@ -832,7 +835,7 @@ def _run(
             if stop.is_set():
                 return
             fetched = fetch(feed.url, feed.etag, feed.last_modified, timeout=timeout, max_bytes=max_bytes)
-            if not fetched.ok or stop.is_set():
+            if not fetched.has_document or stop.is_set():
                 outcomes.put(_Outcome(job, fetched))
                 return
             parsing.parse(fetched, feed.id, lambda parsed, final: outcomes.put(_Outcome(job, fetched, parsed, final)))
@@ -878,6 +881,7 @@ def _store(store: Store, batch: Sequence[_Outcome], problems: list[Problem]) -> 
     now = datetime.now(UTC)
     articles: list[Article] = []
     updates: list[tuple[int, dict[str, Any]]] = []
+    claimed: set[str] = set()
     for outcome in batch:
         job, fetched, parsed = outcome.job, outcome.fetched, outcome.parsed
         if not outcome.final:
@@ -885,10 +889,12 @@ def _store(store: Store, batch: Sequence[_Outcome], problems: list[Problem]) -> 
             continue
         feed = job.feed
         fields: dict[str, Any] = {}
-        if fetched.moved_to and fetched.moved_to != feed.url:
+        if fetched.moved_to and fetched.moved_to != feed.url and fetched.moved_to not in claimed:
+            # Moved for good: follow it, unless that address is already another subscription.
             other = store.get_feed(fetched.moved_to)
             if other is None or other.id == feed.id:
                 fields["url"] = fetched.moved_to
+                claimed.add(fetched.moved_to)
         problem: str | None = None
         if fetched.gone:
             fields.update(dead=True, last_error=fetched.error)
