@@ -217,6 +217,10 @@ class _BatchWriter(threading.Thread):
                     self.result = self.result + self._store.add_articles(batch)
                 except StoreError as exc:
                     self.error = exc
+                except Exception as exc:
+                    # Anything else is a bug, but it must not leave the caller blocked on a full
+                    # queue: report it as a store error (one line) and drain.
+                    self.error = StoreError(f"{self._store_path}: import stopped: {type(exc).__name__}: {exc}")
         finally:
             if self._store is not None:
                 self._store.close()

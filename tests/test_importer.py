@@ -12,7 +12,7 @@ import pytest
 from reader import importer, seedfile
 from reader.article import Article, Problem
 from reader.importer import import_paths
-from reader.store import AddResult, CorruptStoreError, NotADatabaseError, Store
+from reader.store import AddResult, CorruptStoreError, NotADatabaseError, Store, StoreError
 
 # A writer thread dying with a traceback must fail the test, not scroll past as a warning.
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
@@ -238,3 +238,18 @@ def test_import_into_a_corrupt_store_raises_a_store_error_and_does_not_hang(
         import_paths(db, [str(MIXED), str(folder)])
 
     assert db.read_bytes() == before
+
+
+def test_an_unexpected_writer_error_stops_the_import_with_one_line_and_does_not_hang(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "many"
+    _many_files(folder, 30)
+    monkeypatch.setattr(importer, "BATCH_SIZE", 3)  # more batches than the writer's queue holds
+
+    def broken(self: Store, articles: object, **kwargs: object) -> AddResult:
+        raise RuntimeError("simulated bug in the writer")
+
+    monkeypatch.setattr(Store, "add_articles", broken)
+    with pytest.raises(StoreError, match="import stopped: RuntimeError: simulated bug"):
+        import_paths(db, [str(folder)])
