@@ -30,12 +30,18 @@ _IMG_SRC = re.compile(r'<img\s[^>]*?\bsrc="([^"]+)"')
 _LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!]|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);")
 
 
+#: nh3's default attributes less ``cite`` (a URL nh3 does not check against the allowed schemes).
+_ATTRIBUTES = {tag: set(names) - {"cite"} for tag, names in nh3.ALLOWED_ATTRIBUTES.items()}
+
+
 @lru_cache(maxsize=64)
 def _cleaner(base: str | None) -> nh3.Cleaner:
     # One cleaner per base URL: a feed's entries share a base, so this is built once per feed.
     if base is not None:
-        return nh3.Cleaner(url_schemes=set(URL_SCHEMES), url_relative=("rewrite_with_base", base))
-    return nh3.Cleaner(url_schemes=set(URL_SCHEMES))
+        return nh3.Cleaner(
+            url_schemes=set(URL_SCHEMES), attributes=_ATTRIBUTES, url_relative=("rewrite_with_base", base)
+        )
+    return nh3.Cleaner(url_schemes=set(URL_SCHEMES), attributes=_ATTRIBUTES)
 
 
 @lru_cache(maxsize=256)

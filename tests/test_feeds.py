@@ -476,6 +476,7 @@ def test_html_is_sanitised_and_the_text_has_no_script(server: FeedServer, store:
         '<script>alert("script text")</script><style>p { color: red }</style>'
         '<img src="pic.png" onerror="steal()"> <a href="https://ok.example/" onmouseover="x()">ok</a></p>'
         '<iframe src="https://evil.example/"></iframe><form action="/x"><input name="q"></form>'
+        '<blockquote cite="javascript:alert(3)">quoted</blockquote>'
     )
     url = server.add("/feed.xml", rss(item("x", "Dirty", content=dirty)))
     feeds.import_inputs(store, [("feed", url)])
@@ -495,7 +496,7 @@ def test_html_is_sanitised_and_the_text_has_no_script(server: FeedServer, store:
         assert bad not in html, bad
     assert '<a href="https://ok.example/"' in html
     assert f'src="{server.url("/pic.png")}"' in html  # the relative image, resolved against the feed
-    assert article.body == "Hello there ok"
+    assert article.body == "Hello there ok\nquoted"
     assert "alert" not in article.body and "steal" not in article.body
 
 
