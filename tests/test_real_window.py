@@ -147,8 +147,15 @@ def test_keys_open_originals_in_the_system_browser(
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY", "XDG_CURRENT_DESKTOP", "KDE_FULL_SESSION",
-                       "DESKTOP_SESSION", "GNOME_DESKTOP_SESSION_ID")
+        if key
+        not in (
+            "QT_QPA_PLATFORM",
+            "WAYLAND_DISPLAY",
+            "XDG_CURRENT_DESKTOP",
+            "KDE_FULL_SESSION",
+            "DESKTOP_SESSION",
+            "GNOME_DESKTOP_SESSION_ID",
+        )
     }
     env.update(
         DISPLAY=xvfb,
