@@ -81,21 +81,27 @@ class FeedServer:
                     server.max_active = max(server.max_active, server.active)
                     server.active_changed.notify_all()
                 try:
-                    request.status = self._answer(request)
+                    self._answer(request)
                 finally:
                     with server.lock:
                         server.active -= 1
                         server.active_changed.notify_all()
 
-            def _answer(self, request: Request) -> int:
+            def _status(self, request: Request, status: int) -> None:
+                # Recorded before the client can see it: the test reads it as soon as the fetch returns.
+                request.status = status
+                self.send_response(status)
+
+            def _answer(self, request: Request) -> None:
                 route = server.routes.get(self.path)
                 if route is None:
+                    request.status = 404
                     self.send_error(404)
-                    return 404
+                    return
                 if route.stall:
                     server.stalled.set()
                     server.release.wait()
-                    return 0
+                    return
                 if route.gated:
                     server.gate.wait()
                 wanted_etag = request.headers.get("if-none-match")
@@ -103,11 +109,11 @@ class FeedServer:
                 if (route.etag and wanted_etag == route.etag) or (
                     route.last_modified and not route.etag and wanted_date == route.last_modified
                 ):
-                    self.send_response(304)
+                    self._status(request, 304)
                     self.end_headers()
-                    return 304
+                    return
                 body = gzip.compress(route.body) if route.gzip else route.body
-                self.send_response(route.status)
+                self._status(request, route.status)
                 if route.status < 300 or route.body:
                     self.send_header("Content-Type", route.content_type)
                 if route.gzip:
@@ -122,7 +128,6 @@ class FeedServer:
                     self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
-                return route.status
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
