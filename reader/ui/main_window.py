@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         self.store = store
         self.settings = settings
         self.images = images if images is not None else ImageService(default_cache_dir(), self)
+        self._owns_images = images is None
         self.keys_dialog: QDialog | None = None
         self.problems_dialog: QDialog | None = None
         self._progress_job: Job | None = None
@@ -247,4 +248,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.controller.refresh_timer.stop()
         self.controller.wait_for_jobs()
+        if self._owns_images:
+            # aboutToQuit is too late when the application outlives the window (tests, benchmarks).
+            self.images.shutdown()
         super().closeEvent(event)
