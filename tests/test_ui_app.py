@@ -1,0 +1,176 @@
+"""Starting the window: the first run's sample articles, and a clear message when Qt cannot open one."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import OFFSCREEN_SIZE_HINTS, drain_jobs
+
+from reader import cli, paths
+from reader.store import Query, Store
+from reader.ui import app
+
+KASPERSKY = "Twitter Bans Ads from Russian Computer Security Company Kaspersky Lab"
+BUNDLED = 129
+
+
+@pytest.fixture
+def window_opens(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """reader.ui.app.run replaced: records the store it would open the window on."""
+    opened: list[Path] = []
+
+    def run(db_path: Path, argv: list[str] | None = None) -> int:
+        opened.append(Path(db_path))
+        return 0
+
+    monkeypatch.setattr(app, "run", run)
+    return opened
+
+
+def kaspersky(store: Store) -> Any:
+    rows = store.page(Query(search="Kaspersky"), None, 10).rows
+    return next(row for row in rows if row.title == KASPERSKY)
+
+
+@OFFSCREEN_SIZE_HINTS
+def test_first_run_imports_the_bundled_seeds(
+    window_opens: list[Path], monkeypatch: pytest.MonkeyPatch, window_factory: Callable[..., Any], qtbot: Any
+) -> None:
+    default = paths.default_db_path()
+    assert "READER_DB" not in os.environ
+    assert default.is_relative_to(os.environ["XDG_DATA_HOME"]), "the test's own data folder, not the user's"
+    assert not default.exists()
+    records = sorted(paths.seeds_dir().glob("*.txt"))
+    assert len(records) == BUNDLED
+
+    assert cli.main([]) == 0
+    assert window_opens == [default]
+    with Store.open(default) as store:
+        assert store.count() == BUNDLED
+        first = store.get(kaspersky(store).id)
+        assert first is not None and first.source == "fortune"
+        imported_at = first.imported_at
+
+    # The second start finds the store and imports nothing.
+    imports: list[object] = []
+    import reader.importer
+
+    monkeypatch.setattr(reader.importer, "import_paths", lambda *a, **k: imports.append(a))
+    assert cli.main([]) == 0
+    assert imports == []
+    assert window_opens == [default, default]
+    with Store.open(default) as store:
+        assert store.count() == BUNDLED
+        assert store.get(first.id).imported_at == imported_at
+
+        # And the first window a new user sees has the sample article in it.
+        window = window_factory(store)
+        model = window.model
+        while model.canFetchMore(model.index(-1)):
+            model.fetchMore(model.index(-1))
+        titles = [model.row(r).title for r in range(model.rowCount())]
+        assert len(titles) == BUNDLED
+        assert KASPERSKY in titles
+        assert window.list_stack.currentWidget() is window.list
+        drain_jobs(qtbot, window)  # before this store closes
+
+
+def test_an_explicit_new_store_starts_empty(window_opens: list[Path], tmp_path: Path) -> None:
+    db = tmp_path / "mine.sqlite"
+    assert cli.main(["--db", str(db)]) == 0
+    assert window_opens == [db]
+    with Store.open(db) as store:
+        assert store.count() == 0
+    assert not paths.default_db_path().exists()
+
+
+def test_an_emptied_default_store_is_not_refilled(window_opens: list[Path]) -> None:
+    """Only a new default store gets the sample: a store someone emptied stays theirs."""
+    default = paths.default_db_path()
+    default.parent.mkdir(parents=True, exist_ok=True)
+    Store.open(default).close()
+    assert cli.main([]) == 0
+    with Store.open(default) as store:
+        assert store.count() == 0
+
+
+# --- when Qt cannot open a window ----------------------------------------------------------------
+
+
+@pytest.fixture
+def linux(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app.sys, "platform", "linux")
+
+
+def libraries(monkeypatch: pytest.MonkeyPatch, missing: set[str]) -> list[str]:
+    asked: list[str] = []
+
+    def find_library(name: str) -> str | None:
+        asked.append(name)
+        return None if name in missing else f"lib{name}.so.0"
+
+    monkeypatch.setattr(app.ctypes.util, "find_library", find_library)
+    return asked
+
+
+@pytest.mark.usefixtures("linux")
+def test_no_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    libraries(monkeypatch, set())
+    message = app.platform_problem({})
+    assert message is not None and "DISPLAY" in message and "\n" not in message
+    message = app.platform_problem({"QT_QPA_PLATFORM": "xcb"})
+    assert message is not None and "DISPLAY" in message
+
+
+@pytest.mark.usefixtures("linux")
+def test_every_library_missing_names_every_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = libraries(monkeypatch, set(app.XCB_LIBRARIES))
+    message = app.platform_problem({"DISPLAY": ":0"})
+    assert message is not None
+    assert set(asked) == set(app.XCB_LIBRARIES)
+    assert "sudo apt install" in message
+    for package in ("libxcb-cursor0", "libxcb-icccm4", "libxkbcommon-x11-0", "libegl1"):
+        assert package in message
+
+
+@pytest.mark.usefixtures("linux")
+def test_one_library_missing_names_only_its_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    libraries(monkeypatch, {"xcb-cursor"})
+    message = app.platform_problem({"DISPLAY": ":0"})
+    assert message is not None
+    assert message.splitlines()[-1].split() == ["sudo", "apt", "install", "libxcb-cursor0"]
+
+
+@pytest.mark.usefixtures("linux")
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"DISPLAY": ":0"},
+        {"DISPLAY": ":0", "QT_QPA_PLATFORM": "xcb"},
+        {"QT_QPA_PLATFORM": "offscreen"},
+        {"WAYLAND_DISPLAY": "wayland-0"},
+    ],
+    ids=["x11", "xcb", "offscreen", "wayland"],
+)
+def test_nothing_to_say_when_a_window_can_open(environ: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    libraries(monkeypatch, set())
+    assert app.platform_problem(environ) is None
+
+
+@pytest.mark.usefixtures("linux")
+def test_reader_says_so_instead_of_aborting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``reader`` without a display: one line on stderr, exit status 2, no Qt abort, no traceback."""
+    libraries(monkeypatch, set())
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert cli.main(["--db", str(tmp_path / "x.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("reader: no display") and err.count("\n") == 1
+    assert "Traceback" not in err
