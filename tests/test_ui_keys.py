@@ -339,7 +339,7 @@ def test_question_mark_shows_every_key(qtbot: Any, window: Any) -> None:
     qtbot.waitUntil(dialog.isVisible)
     table = dialog.findChild(QTableWidget, "keysTable")
     rows = [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
-    specs = window.actions.specs
+    specs = window.action_registry.specs
     assert len(rows) == len(specs) + 1  # + Esc
     assert [text for _, text in rows[: len(specs)]] == [spec.text for spec in specs]
     keys = dict((text, key) for key, text in rows)

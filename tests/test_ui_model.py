@@ -117,7 +117,7 @@ def test_roles(model: ArticleListModel, known_store: Store) -> None:
     assert index.data(Qt.ItemDataRole.EditRole) is None  # roles it does not serve
     with pytest.raises(AttributeError):
         item.read = True  # type: ignore[misc]  # the whole record, frozen
-    assert {ArticleRole.item.name.encode(), b"read", b"starred"} <= set(model.roleNames().values())
+    assert {ArticleRole.item.name.encode(), b"read", b"starred"} <= {v.data() for v in model.roleNames().values()}
     assert ArticleRole.item >= Qt.ItemDataRole.UserRole
 
 

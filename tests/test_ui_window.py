@@ -164,7 +164,7 @@ def test_changing_the_view_marks_nothing_read(qtbot: Any, window: Any, known_sto
 
 
 def test_remote_images_toggle_persists(window: Any) -> None:
-    action = window.actions["toggle_remote_images"]
+    action = window.action_registry["toggle_remote_images"]
     was = action.isChecked()
     action.trigger()
     assert action.isChecked() is not was

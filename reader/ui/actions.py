@@ -34,7 +34,7 @@ class ActionSpec:
             seq = QKeySequence(key)
             if not seq.count():
                 continue
-            combo = seq[0]
+            combo = seq[0]  # type: ignore[index]  # QKeySequence.__getitem__ exists; the stubs omit it
             if not (combo.keyboardModifiers() & chords) and not Qt.Key.Key_F1 <= combo.key() <= Qt.Key.Key_F35:
                 return True
         return False

@@ -80,7 +80,8 @@ def run(db_path: Path, argv: list[str] | None = None) -> int:
     from reader.ui.main_window import MainWindow
     from reader.ui.settings import Settings
 
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("Reader")
     app.setOrganizationName("reader-desktop")
     app.setDesktopFileName("reader-desktop")

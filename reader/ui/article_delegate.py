@@ -6,6 +6,7 @@ Fonts, metrics and wrapped snippets are cached; ``paint()`` allocates no pixmaps
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
@@ -76,7 +77,8 @@ class ArticleDelegate(QStyledItemDelegate):
         self._fonts: _Fonts | None = None
         self._snippets: dict[tuple[int, int, str], tuple[str, str]] = {}
         self._placeholders: dict[tuple[str, bool], QPixmap] = {}
-        self.placeholder_provider = None  # set by the window to the image service's placeholder()
+        #: (size, initial, dark) -> placeholder; the window sets the image service's here.
+        self.placeholder_provider: Callable[[QSize, str, bool], QPixmap] | None = None
 
     def fonts(self, base: QFont) -> _Fonts:
         if self._fonts is None or self._fonts.key != base.key():
@@ -86,7 +88,7 @@ class ArticleDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         """Override QStyledItemDelegate.sizeHint: one fixed height for every row."""
-        return QSize(200, self.fonts(option.font).row_height)  # type: ignore[attr-defined]
+        return QSize(200, self.fonts(option.font).row_height)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -97,22 +99,22 @@ class ArticleDelegate(QStyledItemDelegate):
             return
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
-        widget = opt.widget  # type: ignore[attr-defined]
+        widget = opt.widget
         style = widget.style() if widget is not None else QApplication.style()
-        opt.text = ""  # type: ignore[attr-defined]
+        opt.text = ""
         painter.save()
         try:
             # Background, selection and focus through the style, like every native list.
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-            fonts = self.fonts(opt.font)  # type: ignore[attr-defined]
-            rect: QRect = opt.rect  # type: ignore[attr-defined]
-            selected = bool(opt.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
-            palette: QPalette = opt.palette  # type: ignore[attr-defined]
+            fonts = self.fonts(opt.font)
+            rect: QRect = opt.rect
+            selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+            palette: QPalette = opt.palette
             group = (
                 QPalette.ColorGroup.Active
                 if opt.state & QStyle.StateFlag.State_Active
                 else QPalette.ColorGroup.Inactive
-            )  # type: ignore[attr-defined]
+            )
             text_color = palette.color(
                 group, QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
             )
@@ -209,7 +211,7 @@ class ArticleDelegate(QStyledItemDelegate):
         dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
         initial = (row.source or "?")[:1].upper()
         if self.placeholder_provider is not None:
-            return self.placeholder_provider(THUMB_SIZE, initial, dark)  # type: ignore[no-any-return]
+            return self.placeholder_provider(THUMB_SIZE, initial, dark)
         cached = self._placeholders.get((initial, dark))
         if cached is None:
             cached = paint_placeholder(THUMB_SIZE, initial, dark)

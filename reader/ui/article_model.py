@@ -14,7 +14,7 @@ from array import array
 from collections import OrderedDict
 from typing import Any, Protocol
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QPixmap
 
 from reader.article import ArticleRow
@@ -194,10 +194,10 @@ class ArticleListModel(QAbstractListModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
-    def roleNames(self) -> dict[int, bytes]:
+    def roleNames(self) -> dict[int, QByteArray]:
         """Override QAbstractItemModel.roleNames."""
         names = dict(super().roleNames())
-        names.update({int(role): role.name.encode() for role in ArticleRole})
+        names.update({int(role): QByteArray(role.name.encode()) for role in ArticleRole})
         return names
 
     # --- rows ---
@@ -295,10 +295,14 @@ class ArticleListModel(QAbstractListModel):
         """Rows showing ``image_url``: only cached rows can be on screen, so only they are searched."""
         return sorted(n for n, r in self._cache.items() if r.image_url == image_url)
 
-    def _update_cached(self, row: int, **changes: bool) -> None:
+    def _update_cached(self, row: int, *, read: bool | None = None, starred: bool | None = None) -> None:
         cached = self._cache.get(row)
         if cached is not None:
-            self._cache[row] = dataclasses.replace(cached, **changes)
+            self._cache[row] = dataclasses.replace(
+                cached,
+                read=cached.read if read is None else read,
+                starred=cached.starred if starred is None else starred,
+            )
 
     def _changed(self, first: int, last: int, roles: list[int]) -> None:
         roles = [int(r) for r in (*roles, ArticleRole.item)]

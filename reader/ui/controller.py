@@ -325,7 +325,7 @@ class Controller(QObject):
     # --- misc ---
 
     def show_keys(self) -> None:
-        dialog = KeysDialog(self.w.actions.help_rows(), self.w)
+        dialog = KeysDialog(self.w.action_registry.help_rows(), self.w)
         dialog.setModal(False)
         dialog.show()
         self.w.keys_dialog = dialog
@@ -347,7 +347,7 @@ class Controller(QObject):
         self.w.settings.text_zoom = self.w.pane.zoom
 
     def toggle_remote_images(self) -> None:
-        enabled = self.w.actions["toggle_remote_images"].isChecked()
+        enabled = self.w.action_registry["toggle_remote_images"].isChecked()
         self.w.settings.remote_images = enabled
         self.w.set_remote_images(enabled)
         self.message("Remote images " + ("on." if enabled else "off: no image is fetched from the network."))

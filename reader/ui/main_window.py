@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -57,7 +58,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._build()
         self.controller = Controller(self)
-        self.actions = ActionRegistry(self, self.controller)
+        self.action_registry = ActionRegistry(self, self.controller)
         self._build_menus()
         self._connect()
         self._restore()
@@ -116,15 +117,15 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
 
     def _build_menus(self) -> None:
-        menus: dict[str, object] = {}
+        menus: dict[str, QMenu] = {}
         for name in ("File", "Article", "View", "Help"):
             menus[name] = self.menuBar().addMenu(name)
-        for spec in self.actions.specs:
+        for spec in self.action_registry.specs:
             menu = menus.get(spec.menu)
             if menu is None:
                 menu = self.menuBar().addMenu(spec.menu)
                 menus[spec.menu] = menu
-            menu.addAction(self.actions[spec.name])  # type: ignore[attr-defined]
+            menu.addAction(self.action_registry[spec.name])
 
     def _connect(self) -> None:
         c = self.controller
@@ -149,7 +150,7 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(s.splitter)
         self.pane.set_zoom(s.text_zoom)
         remote = s.remote_images
-        self.actions["toggle_remote_images"].setChecked(remote)
+        self.action_registry["toggle_remote_images"].setChecked(remote)
         self.set_remote_images(remote)
 
     def start(self) -> None:

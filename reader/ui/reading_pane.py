@@ -115,11 +115,11 @@ class ReadingPane(QTextBrowser):
     def _lead_image_url(self, url: str, width: int) -> str:
         return f"{LEAD_IMAGE_SCHEME}:{width}:{url}"
 
-    def loadResource(self, kind: int, name: QUrl) -> Any:
+    def loadResource(self, kind: int, name: QUrl | str) -> Any:
         """Override QTextBrowser.loadResource: images come from the image service, never the network
         directly and never blocking. A missing image is None until it arrives (see refresh_images)."""
         if kind == QTextDocument.ResourceType.ImageResource.value and self.images is not None:
-            text = name.toString()
+            text = name.toString() if isinstance(name, QUrl) else name
             width = self._content_width()
             if text.startswith(LEAD_IMAGE_SCHEME + ":"):
                 _, width_text, url = text.split(":", 2)
@@ -140,7 +140,8 @@ class ReadingPane(QTextBrowser):
         palette = self.palette()
         text = palette.color(QPalette.ColorRole.Text)
         base = palette.color(QPalette.ColorRole.Base)
-        mixed = [int(a * 0.6 + b * 0.4) for a, b in zip(text.getRgb()[:3], base.getRgb()[:3], strict=True)]
+        pairs = ((text.red(), base.red()), (text.green(), base.green()), (text.blue(), base.blue()))
+        mixed = [int(a * 0.6 + b * 0.4) for a, b in pairs]
         return "#{:02x}{:02x}{:02x}".format(*mixed)
 
     def changeEvent(self, event: QEvent) -> None:

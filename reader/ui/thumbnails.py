@@ -41,6 +41,7 @@ from PySide6.QtCore import (
     QDateTime,
     QFileInfo,
     QIODevice,
+    QMetaObject,
     QObject,
     QRect,
     QRectF,
@@ -125,16 +126,191 @@ class _Wanted:
 
 @dataclass
 class _Flight:
-    """One open network reply."""
+    """A URL handed to the network thread (GUI side): counts against the limits until it reports."""
 
+    ticket: int
     url: str
     host: tuple[str, str, int]
     boxes: dict[_Box, int]  # box -> priority (for the decode queue)
+
+
+@dataclass
+class _Transfer:
+    """One open reply (network thread side)."""
+
+    ticket: int
     reply: QNetworkReply
+    timer: QTimer  # the whole-transfer timeout
     data: QByteArray = field(default_factory=QByteArray)
-    timer: QTimer | None = None  # the whole-transfer timeout
     failure: str | None = None  # set when we abort it for a reason that is the URL's fault
-    dropped: bool = False  # aborted by us (privacy, shutdown): neither a failure nor a result
+    dropped: bool = False  # aborted because the GUI side no longer wants it: report nothing
+
+
+class _Fetcher(QObject):
+    """The network side, on its own thread: one QNetworkAccessManager and its disk cache.
+
+    It fetches bytes and reports them; it never decodes and keeps no queue (the service decides what
+    to fetch and when). On its own thread, the disk cache's file writes and reads and the reply
+    bookkeeping stay off the GUI thread: measured there, they stalled it 30-70 ms at a time under load.
+
+    Signals:
+        fetched(int, QByteArray, bool): ticket, the body, whether the disk cache answered.
+        fetch_failed(int, str): ticket, the reason.
+    """
+
+    fetched = Signal(int, QByteArray, bool)
+    fetch_failed = Signal(int, str)
+
+    def __init__(self, cache_dir: Path | None, disk_cache_bytes: int, timeout_ms: int, max_bytes: int) -> None:
+        super().__init__()
+        self._cache_dir = cache_dir
+        self._disk_cache_bytes = disk_cache_bytes
+        self._timeout_ms = timeout_ms
+        self._max_bytes = max_bytes
+        self._manager: QNetworkAccessManager | None = None
+        self._disk_cache: QNetworkDiskCache | None = None
+        self._transfers: dict[int, _Transfer] = {}
+        self._of_reply: dict[QNetworkReply, _Transfer] = {}
+
+    def _network(self) -> QNetworkAccessManager:
+        """Made on first use, so on the network thread, with everything it creates."""
+        if self._manager is None:
+            self._manager = QNetworkAccessManager(self)
+            if self._cache_dir is not None:
+                try:
+                    self._cache_dir.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    log.warning("image cache %s: cannot create it (%s); not kept on disk", self._cache_dir, exc)
+                else:
+                    self._disk_cache = QNetworkDiskCache(self._manager)
+                    self._disk_cache.setCacheDirectory(str(self._cache_dir))
+                    self._disk_cache.setMaximumCacheSize(self._disk_cache_bytes)
+                    self._manager.setCache(self._disk_cache)
+        return self._manager
+
+    @Slot(int, str)
+    def fetch(self, ticket: int, url: str) -> None:
+        request = QNetworkRequest(QUrl(url))
+        request.setAttribute(
+            QNetworkRequest.Attribute.CacheLoadControlAttribute, QNetworkRequest.CacheLoadControl.PreferCache
+        )
+        request.setAttribute(
+            QNetworkRequest.Attribute.RedirectPolicyAttribute, QNetworkRequest.RedirectPolicy.NoLessSafeRedirectPolicy
+        )
+        request.setMaximumRedirectsAllowed(5)
+        request.setRawHeader(b"User-Agent", _USER_AGENT)
+        request.setRawHeader(b"Accept", _ACCEPT)
+        reply = self._network().get(request)
+        # The timeout is for the whole transfer, not for silence: a server trickling bytes is no better.
+        # An abort with no reason recorded (see _abort) is this timer's.
+        timer = QTimer(reply)
+        timer.setSingleShot(True)
+        timer.timeout.connect(reply.abort)
+        timer.start(self._timeout_ms)
+        transfer = _Transfer(ticket, reply, timer)
+        self._transfers[ticket] = transfer
+        self._of_reply[reply] = transfer
+        # Plain slots that find their reply through sender(): a closure over self would keep this
+        # object alive from inside the reply, to be deleted during the reply's own deletion.
+        reply.metaDataChanged.connect(self._on_meta_data)
+        reply.readyRead.connect(self._on_ready_read)
+        reply.finished.connect(self._on_finished)
+
+    @Slot(int)
+    def drop(self, ticket: int) -> None:
+        transfer = self._transfers.get(ticket)
+        if transfer is not None:
+            self._abort(transfer, None)
+
+    @Slot()
+    def stop(self) -> None:
+        """Abort everything and end the thread; the manager is deleted as the thread finishes."""
+        for transfer in list(self._transfers.values()):
+            self._abort(transfer, None)
+        if self._manager is not None:
+            self._manager.deleteLater()  # deferred deletes run when the thread finishes
+            self._manager = self._disk_cache = None
+        self.thread().quit()
+
+    def _abort(self, transfer: _Transfer, failure: str | None) -> None:
+        """Abort a reply: for ``failure`` (the URL's fault), or, with None, dropped (nobody wants it)."""
+        if transfer.failure is None and not transfer.dropped:
+            transfer.failure = failure
+            transfer.dropped = failure is None
+        transfer.reply.abort()  # emits finished, which cleans up
+
+    def _sender_transfer(self) -> _Transfer | None:
+        sender = self.sender()
+        return self._of_reply.get(sender) if isinstance(sender, QNetworkReply) else None
+
+    @Slot()
+    def _on_meta_data(self) -> None:
+        transfer = self._sender_transfer()
+        if transfer is None:
+            return
+        reply = transfer.reply
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+        if isinstance(status, int) and not 200 <= status < 300:
+            return  # an error or a redirect: finished() reports errors
+        length = reply.header(QNetworkRequest.KnownHeaders.ContentLengthHeader)
+        if isinstance(length, int) and length > self._max_bytes:
+            self._abort(transfer, f"too large ({length} bytes, limit {self._max_bytes})")
+            return
+        kind = reply.header(QNetworkRequest.KnownHeaders.ContentTypeHeader)
+        if isinstance(kind, str) and kind.split(";")[0].strip().lower().startswith("text/"):
+            # An HTML page where an image was promised: no point downloading it.
+            self._abort(transfer, f"not an image ({kind.split(';')[0].strip()})")
+
+    @Slot()
+    def _on_ready_read(self) -> None:
+        transfer = self._sender_transfer()
+        if transfer is None:
+            return
+        transfer.data.append(transfer.reply.readAll())
+        if transfer.data.size() > self._max_bytes:
+            self._abort(transfer, f"too large (more than {self._max_bytes} bytes)")
+
+    @Slot()
+    def _on_finished(self) -> None:
+        transfer = self._sender_transfer()
+        if transfer is None:
+            return
+        reply = transfer.reply
+        del self._of_reply[reply]
+        del self._transfers[transfer.ticket]
+        transfer.timer.stop()
+        reply.deleteLater()
+        if transfer.dropped:
+            return
+        error = reply.error()
+        if transfer.failure is None and error == QNetworkReply.NetworkError.OperationCanceledError:
+            transfer.failure = f"timed out after {self._timeout_ms / 1000:g} s"
+        if transfer.failure is None and error != QNetworkReply.NetworkError.NoError:
+            status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+            transfer.failure = f"HTTP {status}" if isinstance(status, int) and status >= 400 else reply.errorString()
+        if transfer.failure is None:
+            transfer.data.append(reply.readAll())
+            if transfer.data.size() > self._max_bytes:
+                transfer.failure = f"too large (more than {self._max_bytes} bytes)"
+            elif transfer.data.isEmpty():
+                transfer.failure = "empty response"
+        if transfer.failure is not None:
+            self.fetch_failed.emit(transfer.ticket, transfer.failure)
+            return
+        from_cache = bool(reply.attribute(QNetworkRequest.Attribute.SourceIsFromCacheAttribute))
+        if not from_cache:
+            self._keep_fresh(reply.url())
+        self.fetched.emit(transfer.ticket, transfer.data, from_cache)
+
+    def _keep_fresh(self, url: QUrl) -> None:
+        """Give a cached image without an expiry date one, so the next session uses the disk cache
+        instead of asking the server again (Qt would treat it as stale at once)."""
+        if self._disk_cache is None:
+            return
+        meta = self._disk_cache.metaData(url)
+        if meta.isValid() and not meta.expirationDate().isValid():
+            meta.setExpirationDate(QDateTime.currentDateTimeUtc().addDays(DEFAULT_FRESHNESS_DAYS))
+            self._disk_cache.updateMetaData(meta)
 
 
 class _Relay(QObject):
@@ -203,6 +379,8 @@ class ImageService(QObject):
 
     image_ready = Signal(str, QSize)
     image_failed = Signal(str)
+    _fetch_requested = Signal(int, str)  # to the network thread: ticket, url
+    _drop_requested = Signal(int)  # to the network thread: ticket
 
     def __init__(
         self,
@@ -231,18 +409,16 @@ class ImageService(QObject):
             device_pixel_ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
         self._dpr = max(1.0, float(device_pixel_ratio))
 
-        self._nam = QNetworkAccessManager(self)
-        self._disk_cache: QNetworkDiskCache | None = None
-        if cache_dir is not None:
-            try:
-                cache_dir.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                log.warning("image cache %s: cannot create it (%s); images will not be kept on disk", cache_dir, exc)
-            else:
-                self._disk_cache = QNetworkDiskCache(self)
-                self._disk_cache.setCacheDirectory(str(cache_dir))
-                self._disk_cache.setMaximumCacheSize(disk_cache_bytes)
-                self._nam.setCache(self._disk_cache)
+        # The network side runs on its own thread (see _Fetcher); these signals reach it queued.
+        self._net_thread = QThread()
+        self._net_thread.setObjectName("reader-image-network")
+        self._fetcher = _Fetcher(cache_dir, disk_cache_bytes, timeout_ms, max_bytes)
+        self._fetcher.moveToThread(self._net_thread)
+        self._fetch_requested.connect(self._fetcher.fetch)
+        self._drop_requested.connect(self._fetcher.drop)
+        self._fetcher.fetched.connect(self._on_fetched)
+        self._fetcher.fetch_failed.connect(self._on_fetch_failed)
+        self._net_thread.start()
 
         # Our own pool, not the global one: shutdown() can wait for exactly our jobs. Decoding is short
         # (a scaled JPEG decode is a few ms), so a couple of threads keep up with any network.
@@ -255,8 +431,9 @@ class ImageService(QObject):
 
         self._memory = _LruCache(memory_cache_bytes)
         self._pending: dict[str, _Wanted] = {}
-        self._flights: dict[str, _Flight] = {}  # url -> open reply
-        self._flight_of: dict[QNetworkReply, _Flight] = {}
+        self._flights: dict[str, _Flight] = {}  # url -> with the network thread
+        self._tickets: dict[int, _Flight] = {}
+        self._next_ticket = itertools.count(1)
         self._per_host: dict[tuple[str, str, int], int] = {}
         self._decoding: set[_Key] = set()
         self._failed: dict[str, str] = {}
@@ -285,7 +462,7 @@ class ImageService(QObject):
         # If the owner (say a window) deletes us without shutdown(), stop the pool right then, from a
         # callable that does not reference self. Otherwise the pool's destructor would wait for running
         # jobs later, from a Python dealloc that holds the GIL those jobs need to finish.
-        self.destroyed.connect(functools.partial(_stop_pool, self._pool))
+        self.destroyed.connect(functools.partial(_stop_workers, self._pool, self._fetcher, self._net_thread))
 
     # --- asking for images ---
 
@@ -382,7 +559,7 @@ class ImageService(QObject):
         if not enabled:
             for url in [u for u in self._pending if _is_remote(u)]:
                 del self._pending[url]
-            self._abort_all(lambda flight: True)
+            self._drop_flights()
 
     # --- failures ---
 
@@ -439,9 +616,8 @@ class ImageService(QObject):
         self._closed = True
         self._pump_timer.stop()
         self._pending.clear()
-        self._abort_all(lambda flight: True)
-        self._pool.clear()
-        self._pool.waitForDone()
+        self._drop_flights()
+        _stop_workers(self._pool, self._fetcher, self._net_thread)
         self._decoding.clear()
 
     # --- the queue ---
@@ -470,134 +646,48 @@ class ImageService(QObject):
             if self._per_host.get(host, 0) >= self._max_per_host:
                 continue
             del self._pending[wanted.url]
-            self._start_reply(wanted, host)
+            self._start_fetch(wanted, host)
 
-    def _start_reply(self, wanted: _Wanted, host: tuple[str, str, int]) -> None:
-        request = QNetworkRequest(QUrl(wanted.url))
-        request.setAttribute(
-            QNetworkRequest.Attribute.CacheLoadControlAttribute, QNetworkRequest.CacheLoadControl.PreferCache
-        )
-        request.setAttribute(
-            QNetworkRequest.Attribute.RedirectPolicyAttribute, QNetworkRequest.RedirectPolicy.NoLessSafeRedirectPolicy
-        )
-        request.setMaximumRedirectsAllowed(5)
-        request.setRawHeader(b"User-Agent", _USER_AGENT)
-        request.setRawHeader(b"Accept", _ACCEPT)
-        reply = self._nam.get(request)
-        self._replies += 1
-        flight = _Flight(wanted.url, host, {box: p for box, (p, _) in wanted.boxes.items()}, reply)
+    def _start_fetch(self, wanted: _Wanted, host: tuple[str, str, int]) -> None:
+        ticket = next(self._next_ticket)
+        flight = _Flight(ticket, wanted.url, host, {box: p for box, (p, _) in wanted.boxes.items()})
         self._flights[wanted.url] = flight
-        self._flight_of[reply] = flight
+        self._tickets[ticket] = flight
         self._per_host[host] = self._per_host.get(host, 0) + 1
-        # The timeout is for the whole transfer, not for silence: a server trickling bytes is no better.
-        # An abort with no reason recorded (see _abort) is this timer's.
-        timer = QTimer(reply)
-        timer.setSingleShot(True)
-        timer.timeout.connect(reply.abort)
-        timer.start(self._timeout_ms)
-        flight.timer = timer
-        # Plain slots that find their reply through sender(): a closure over self would keep the
-        # service alive from inside the reply, and could end up deleting it during the reply's deletion.
-        reply.metaDataChanged.connect(self._on_meta_data)
-        reply.readyRead.connect(self._on_ready_read)
-        reply.finished.connect(self._on_finished)
+        self._replies += 1
+        self._fetch_requested.emit(ticket, wanted.url)
 
-    def _abort(self, flight: _Flight, failure: str | None) -> None:
-        """Abort an open reply: for ``failure`` (the URL's fault), or, with None, dropped (ours)."""
-        if flight.failure is None and not flight.dropped:
-            flight.failure = failure
-            flight.dropped = failure is None
-        flight.reply.abort()  # emits finished, which cleans up
-
-    def _abort_all(self, which: Callable[[_Flight], bool]) -> None:
-        for flight in [f for f in self._flights.values() if which(f)]:
-            self._abort(flight, None)
-
-    # --- reply slots ---
-
-    def _sender_flight(self) -> _Flight | None:
-        sender = self.sender()
-        return self._flight_of.get(sender) if isinstance(sender, QNetworkReply) else None
-
-    @Slot()
-    def _on_meta_data(self) -> None:
-        flight = self._sender_flight()
+    def _end_flight(self, ticket: int) -> _Flight | None:
+        """Stop counting a flight against the limits; None if it was dropped meanwhile."""
+        flight = self._tickets.pop(ticket, None)
         if flight is None:
-            return
-        reply = flight.reply
-        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
-        if isinstance(status, int) and not 200 <= status < 300:
-            return  # an error or a redirect: finished() reports errors
-        length = reply.header(QNetworkRequest.KnownHeaders.ContentLengthHeader)
-        if isinstance(length, int) and length > self._max_bytes:
-            self._abort(flight, f"too large ({length} bytes, limit {self._max_bytes})")
-            return
-        kind = reply.header(QNetworkRequest.KnownHeaders.ContentTypeHeader)
-        if isinstance(kind, str) and kind.split(";")[0].strip().lower().startswith("text/"):
-            # An HTML page where an image was promised: no point downloading it.
-            self._abort(flight, f"not an image ({kind.split(';')[0].strip()})")
-
-    @Slot()
-    def _on_ready_read(self) -> None:
-        flight = self._sender_flight()
-        if flight is None:
-            return
-        flight.data.append(flight.reply.readAll())
-        if flight.data.size() > self._max_bytes:
-            self._abort(flight, f"too large (more than {self._max_bytes} bytes)")
-
-    @Slot()
-    def _on_finished(self) -> None:
-        flight = self._sender_flight()
-        if flight is None:
-            return
-        reply = flight.reply
-        del self._flight_of[reply]
+            return None
         del self._flights[flight.url]
-        if flight.timer is not None:
-            flight.timer.stop()
         self._per_host[flight.host] -= 1
         if not self._per_host[flight.host]:
             del self._per_host[flight.host]
-        reply.deleteLater()
         self._schedule_pump()
-        if flight.dropped:
-            return
-        error = reply.error()
-        if flight.failure is None and error == QNetworkReply.NetworkError.OperationCanceledError:
-            flight.failure = f"timed out after {self._timeout_ms / 1000:g} s"
-        if flight.failure is not None:
-            self._fail(flight.url, flight.failure)
-            return
-        if error != QNetworkReply.NetworkError.NoError:
-            status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
-            self._fail(
-                flight.url, f"HTTP {status}" if isinstance(status, int) and status >= 400 else reply.errorString()
-            )
-            return
-        flight.data.append(reply.readAll())
-        if flight.data.size() > self._max_bytes:
-            self._fail(flight.url, f"too large (more than {self._max_bytes} bytes)")
-            return
-        if reply.attribute(QNetworkRequest.Attribute.SourceIsFromCacheAttribute):
-            self._from_disk_cache += 1
-        else:
-            self._keep_fresh(reply.url())
-        if flight.data.isEmpty():
-            self._fail(flight.url, "empty response")
-            return
-        for box, priority in flight.boxes.items():
-            self._start_decode(flight.url, box, flight.data, priority)
+        return flight
 
-    def _keep_fresh(self, url: QUrl) -> None:
-        """Give a cached image without an expiry date one, so the next session uses the disk cache
-        instead of asking the server again (Qt would treat it as stale at once)."""
-        if self._disk_cache is None:
+    def _drop_flights(self) -> None:
+        """Forget every flight now (privacy, shutdown); the network thread aborts them soon after."""
+        for ticket in list(self._tickets):
+            self._end_flight(ticket)
+            self._drop_requested.emit(ticket)
+
+    def _on_fetched(self, ticket: int, data: QByteArray, from_cache: bool) -> None:
+        flight = self._end_flight(ticket)
+        if flight is None or self._closed:
             return
-        meta = self._disk_cache.metaData(url)
-        if meta.isValid() and not meta.expirationDate().isValid():
-            meta.setExpirationDate(QDateTime.currentDateTimeUtc().addDays(DEFAULT_FRESHNESS_DAYS))
-            self._disk_cache.updateMetaData(meta)
+        if from_cache:
+            self._from_disk_cache += 1
+        for box, priority in flight.boxes.items():
+            self._start_decode(flight.url, box, data, priority)
+
+    def _on_fetch_failed(self, ticket: int, reason: str) -> None:
+        flight = self._end_flight(ticket)
+        if flight is not None and not self._closed:
+            self._fail(flight.url, reason)
 
     # --- decoding ---
 
@@ -686,11 +776,16 @@ class ImageService(QObject):
 # --- helpers (pure functions; the decode job runs in a pool thread) ---
 
 
-def _stop_pool(pool: QThreadPool, *_: object) -> None:
+def _stop_workers(pool: QThreadPool, fetcher: _Fetcher, thread: QThread, *_: object) -> None:
+    """Stop the network thread and the decode pool and wait for both (the GIL is released while
+    waiting). Takes no service: it also runs from the service's destroyed() signal."""
     try:
+        if thread.isRunning():
+            QMetaObject.invokeMethod(fetcher, "stop", Qt.ConnectionType.QueuedConnection)
+            thread.wait()
         pool.clear()
-        pool.waitForDone()  # releases the GIL while it waits
-    except RuntimeError:  # at interpreter exit the pool may go first; then it has waited already
+        pool.waitForDone()
+    except RuntimeError:  # at interpreter exit these may go first; then they have stopped already
         pass
 
 
