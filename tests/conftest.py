@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -165,3 +167,45 @@ def window_factory(qtbot: Any, tmp_path: Path, opened_urls: list[str]) -> Iterat
 def window(window_factory: Callable[..., Any], known_store: Store) -> Any:
     """The main window over :func:`known_store`, started: row 0 selected, list focused."""
     return window_factory(known_store)
+
+
+# --- a stand-in system browser -----------------------------------------------------------------
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[tuple[Path, socket.socket]]:
+    """A folder holding a stand-in xdg-open, and the socket it reports each URL to."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sock_path = tmp_path / "browser.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(sock_path))
+    server.listen(8)
+    server.settimeout(30)
+    script = bin_dir / "xdg-open"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        f"s.connect({str(sock_path)!r})\n"
+        "s.sendall(' '.join(sys.argv[1:]).encode() + b'\\n')\n"
+        "s.close()\n"
+    )
+    script.chmod(0o755)
+    try:
+        yield bin_dir, server
+    finally:
+        server.close()
+
+
+def next_url(server: socket.socket) -> str:
+    conn, _ = server.accept()  # blocks until xdg-open runs (30 s at most)
+    with conn:
+        conn.settimeout(10)
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return data.decode().strip()

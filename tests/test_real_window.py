@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import next_url
 
 from reader.article import Article
 from reader.store import Store
@@ -68,45 +69,6 @@ def xvfb() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[tuple[Path, socket.socket]]:
-    """A folder holding a stand-in xdg-open, and the socket it reports each URL to."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    sock_path = tmp_path / "browser.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(sock_path))
-    server.listen(8)
-    server.settimeout(30)
-    script = bin_dir / "xdg-open"
-    script.write_text(
-        f"#!{sys.executable}\n"
-        "import socket, sys\n"
-        "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
-        f"s.connect({str(sock_path)!r})\n"
-        "s.sendall(' '.join(sys.argv[1:]).encode() + b'\\n')\n"
-        "s.close()\n"
-    )
-    script.chmod(0o755)
-    try:
-        yield bin_dir, server
-    finally:
-        server.close()
-
-
-def _next_url(server: socket.socket) -> str:
-    conn, _ = server.accept()  # blocks until xdg-open runs (30 s at most)
-    with conn:
-        conn.settimeout(10)
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = conn.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    return data.decode().strip()
 
 
 def _store(tmp_path: Path) -> Path:
@@ -176,18 +138,18 @@ def test_keys_open_originals_in_the_system_browser(
         _xdotool(xvfb, "windowfocus", "--sync", window)
 
         _xdotool(xvfb, "key", "o")  # the first article is selected on start
-        assert _next_url(server) == URLS[0]
+        assert next_url(server) == URLS[0]
 
         _xdotool(xvfb, "key", "j", "o")
-        assert _next_url(server) == URLS[1]
+        assert next_url(server) == URLS[1]
 
         _xdotool(xvfb, "key", "j", "j", "k", "Return")
-        assert _next_url(server) == URLS[2]
+        assert next_url(server) == URLS[2]
 
         # Down twice to the javascript: article: `o` there must not reach the browser. The next
         # article's URL is the next thing xdg-open receives.
         _xdotool(xvfb, "key", "Down", "Down", "o", "v", "j", "v")
-        assert _next_url(server) == URLS[5]
+        assert next_url(server) == URLS[5]
 
         _xdotool(xvfb, "key", "ctrl+q")
         assert app.wait(30) == 0

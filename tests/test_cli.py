@@ -1,0 +1,184 @@
+"""The ``reader`` command as a person or a script runs it: a separate process, real exit codes,
+stdout and stderr. (Qt-free imports are checked in test_architecture.py.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import next_url
+
+from reader.article import Article
+from reader.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+MIXED = Path(__file__).parent / "data" / "mixed"
+KASPERSKY_URL = "http://fortune.com/2018/04/20/twitter-bans-ads-from-russian-computer-security-company-kaspersky-lab/"
+
+
+def reader(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reader", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "store.sqlite"
+
+
+def test_bundled_seeds_import_and_list_as_the_issue_says(db: Path) -> None:
+    done = reader("--db", str(db), "import", str(SEEDS))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.startswith("129 new")
+
+    listed = json.loads(reader("--db", str(db), "list", "--json").stdout)
+    assert len(listed) == 129
+    kaspersky = next(a for a in listed if a["url"] == KASPERSKY_URL)
+    assert kaspersky["author"] == "Sarah Gray"
+    assert kaspersky["description"] is None
+    assert kaspersky["image_url"] == "https://fortunedotcom.files.wordpress.com/2017/07/gettyimages-466845710.jpg"
+    assert kaspersky["published"] == "2018-04-20T22:49:08+00:00"
+    assert {
+        "id",
+        "source",
+        "title",
+        "author",
+        "description",
+        "url",
+        "image_url",
+        "published",
+        "read",
+        "starred",
+    } <= set(kaspersky)
+    assert "NOVALUE" not in json.dumps(listed)
+    dates = [a["published"] for a in listed]
+    assert dates == sorted(dates, reverse=True), "newest first"
+
+    shown = json.loads(reader("--db", str(db), "show", str(kaspersky["id"]), "--json").stdout)
+    body = shown["body"]
+    assert body.startswith("Twitter has banned ads")
+    assert "SPONSORED FINANCIAL CONTENT" not in body
+    assert "By Sarah Gray" not in body
+    paragraphs = body.split("\n")
+    assert "By Sarah Gray" not in paragraphs and "April 20, 2018" not in paragraphs
+
+    raw = reader("--db", str(db), "show", str(kaspersky["id"]), "--raw").stdout
+    assert raw == (SEEDS / "000_3fd0e19bd5f7f8e2.txt").read_text(encoding="utf-8")
+
+
+def test_mixed_folder_names_each_rejected_file_exits_1_and_a_second_import_changes_nothing(db: Path) -> None:
+    first = reader("--db", str(db), "import", str(MIXED))
+    assert first.returncode == 1
+    assert "Traceback" not in first.stderr
+    lines = first.stderr.splitlines()
+    for name in ("binary.png", "empty.txt", "header_7_strings.txt", "header_code.txt", "header_ints.txt"):
+        assert any(line.startswith("reader: ") and name in line for line in lines), (name, lines)
+    assert any(line.endswith("header_code.txt:1: header is not an 8-string list literal") for line in lines), lines
+    assert all(line.startswith("reader: ") for line in lines), "one line per rejected input"
+    before = json.loads(reader("--db", str(db), "list", "--json").stdout)
+
+    second = reader("--db", str(db), "import", str(MIXED))
+    assert second.returncode == 1
+    assert second.stdout.startswith("0 new, 0 updated")
+    assert json.loads(reader("--db", str(db), "list", "--json").stdout) == before
+
+
+def test_list_filters(db: Path) -> None:
+    assert reader("--db", str(db), "import", str(SEEDS)).returncode == 0
+    nasa = json.loads(reader("--db", str(db), "list", "--json", "--source", "nasa").stdout)
+    assert len(nasa) == 20 and {a["source"] for a in nasa} == {"nasa"}
+    assert len(json.loads(reader("--db", str(db), "list", "--json", "--limit", "5").stdout)) == 5
+    found = json.loads(reader("--db", str(db), "list", "--json", "--search", "kasp").stdout)
+    assert [a["url"] for a in found] == [KASPERSKY_URL]
+    with Store.open(db) as store:
+        store.set_starred(found[0]["id"])
+        store.set_read([found[0]["id"]])
+    starred = json.loads(reader("--db", str(db), "list", "--json", "--starred").stdout)
+    assert [a["id"] for a in starred] == [found[0]["id"]]
+    unread = json.loads(reader("--db", str(db), "list", "--json", "--unread").stdout)
+    assert len(unread) == 128 and found[0]["id"] not in {a["id"] for a in unread}
+
+
+def test_unknown_dates_list_last_as_null(db: Path, tmp_path: Path) -> None:
+    record = tmp_path / "undated.txt"
+    record.write_text(repr(["src", "1", "", "Undated", "", "https://x.example/u", "", "someday"]) + "\nBody.\n")
+    assert reader("--db", str(db), "import", str(SEEDS), str(record)).returncode == 0
+    listed = json.loads(reader("--db", str(db), "list", "--json").stdout)
+    assert listed[-1]["title"] == "Undated" and listed[-1]["published"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["show", "999"], "reader: no article with id 999"),
+        (["list", "--limit", "zero"], "reader: argument --limit: not a number: 'zero'"),
+        (["frobnicate"], "reader: argument COMMAND: invalid choice"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(db: Path, args: list[str], expected: str) -> None:
+    Store.open(db).close()
+    done = reader("--db", str(db), *args)
+    assert done.returncode == 2
+    assert done.stderr.startswith(expected), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_file_that_is_not_a_store_is_refused_in_one_line_and_left_untouched(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    notes = folder / "notes.txt"
+    notes.write_bytes(b"my notes, not a database\n" * 100)
+    before = notes.read_bytes()
+    done = reader("--db", str(notes), "import", str(SEEDS))
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip() == f"reader: {notes}: not a Reader store (file is not an SQLite database); left untouched"
+    )
+    assert notes.read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]  # no -wal, no -shm beside it
+
+
+def test_open_hands_the_url_to_the_system_browser_and_refuses_javascript(
+    db: Path, browser: tuple[Path, socket.socket]
+) -> None:
+    bin_dir, server = browser
+    with Store.open(db) as store:
+        store.add_articles(
+            [
+                Article(source="s", title="Safe", url="https://example.org/safe?a=1&b=2"),
+                Article(source="s", title="Script", url="javascript:alert(1)"),
+            ]
+        )
+        ids = {r.title: r.id for r in store.iter_rows()}
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "DISPLAY": "", "WAYLAND_DISPLAY": ""}
+
+    refused = reader("--db", str(db), "open", str(ids["Script"]), env=env)
+    assert refused.returncode == 2
+    assert "javascript" in refused.stderr and "Traceback" not in refused.stderr
+
+    opened = reader("--db", str(db), "open", str(ids["Safe"]), env=env)
+    assert opened.returncode == 0, opened.stderr
+    # The first (and only) URL the stand-in browser ever received is the safe one.
+    assert next_url(server) == "https://example.org/safe?a=1&b=2"
+
+
+def test_the_console_script_is_the_same_command() -> None:
+    script = Path(sys.executable).with_name("reader")
+    if not script.exists():
+        pytest.skip(f"no console script beside {sys.executable} (package not installed in this environment)")
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stdout.startswith("reader ")
