@@ -207,6 +207,7 @@ def make_service(tmp_path: Path, qtbot: object) -> Iterator[Callable[..., ImageS
         assert stats.in_flight == 0
         assert stats.decoding == 0
         assert service._pool.activeThreadCount() == 0
+        assert not service._net_thread.isRunning()
     assert QThreadPool.globalInstance().waitForDone(5000)
 
 
