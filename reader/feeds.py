@@ -73,6 +73,8 @@ FETCH_THREADS = 16
 MAX_CONNECTIONS_PER_HOST = 4
 #: Worker processes that parse (two cores here).
 PARSE_PROCESSES = 2
+#: With fewer feeds than this to fetch, worker processes start only for a document big enough to split.
+POOL_MIN_FEEDS = 8
 #: Documents larger than this are split into runs of whole entries (about this size each), parsed
 #: in parallel and stored as they come (small pieces: the first is stored early, the last soon after).
 SPLIT_BYTES = 512 * 1024
@@ -723,56 +725,107 @@ def _start_worker_server() -> None:
         forkserver.ensure_running()
 
 
-class _Parsing:
-    """Where fetched documents are parsed: worker processes, or this process for one small feed.
+@dataclass(frozen=True, slots=True)
+class _Task:
+    documents: list[bytes]
+    headers: dict[str, str]
+    url: str
+    feed_id: int
+    deliver: Delivery
 
-    A document larger than SPLIT_BYTES is split into runs of entries; each piece is delivered as
-    soon as it is parsed, so storing the first pieces overlaps with parsing the rest.
+
+class _Parsing:
+    """Where fetched documents are parsed: worker processes, or this process when that is sooner.
+
+    Starting the workers takes about 0.2 s the first time (a fresh interpreter imports feedparser),
+    so they start in the background, and only for :data:`POOL_MIN_FEEDS` feeds or more, or for a
+    document big enough to split. Until they are up, small documents are parsed right here (on a
+    fetch thread), one at a time, and the others wait for the workers (the fetch threads go on
+    fetching). A document larger than :data:`SPLIT_BYTES` is split into runs of entries; each piece
+    is delivered as soon as it is parsed, so storing the first pieces overlaps with parsing the rest.
     """
 
     def __init__(self, expected_feeds: int) -> None:
         self._lock = threading.Lock()
         self._pool: cf.ProcessPoolExecutor | None = None
         self._closed = False
-        self._single = expected_feeds == 1
-        if self._single:
-            # The one feed may turn out big: have the worker server ready, not the workers.
-            _start_worker_server()
-        else:
-            # Start the workers now: they come up while the first responses are on their way.
-            self._get_pool()
+        self._eager = expected_feeds >= POOL_MIN_FEEDS
+        self._ready = not self._eager  # lazily started workers are waited for by whoever needs them
+        self._pending: list[_Task] = []
+        self._inline = threading.Lock()
+        self._starter: threading.Thread | None = None
+        _start_worker_server()  # returns at once; the server imports feedparser meanwhile
+        if self._eager:
+            self._starter = threading.Thread(target=self._start, name="reader-parse-workers", daemon=True)
+            self._starter.start()
 
     def _get_pool(self) -> cf.ProcessPoolExecutor | None:
         with self._lock:
             if self._closed:
                 return None
             if self._pool is None:
-                _start_worker_server()
                 self._pool = cf.ProcessPoolExecutor(
                     PARSE_PROCESSES, mp_context=multiprocessing.get_context(START_METHOD)
                 )
-                for _ in range(PARSE_PROCESSES):
-                    self._pool.submit(_ready)
             return self._pool
 
+    def _start(self) -> None:
+        pool = self._get_pool()
+        if pool is not None:
+            try:
+                # Spawning waits for the worker server (its imports); then wait for both workers.
+                cf.wait([pool.submit(_ready) for _ in range(PARSE_PROCESSES)])
+            except (RuntimeError, cf.BrokenExecutor):  # closed meanwhile (cancelled), or broken
+                pass
+        with self._lock:
+            self._ready = True
+            pending, self._pending = self._pending, []
+        for task in pending:
+            self._submit(pool, task)
+
     def parse(self, fetched: FetchResult, feed_id: int, deliver: Delivery) -> None:
-        """Parse ``fetched`` (in worker processes unless it is the only, small, feed) and hand
-        each parsed piece to ``deliver``, from whichever thread finished it."""
-        data, headers, url = fetched.data, dict(fetched.headers), fetched.url
+        """Parse ``fetched`` and hand each parsed piece to ``deliver``, from whichever thread
+        finished it."""
+        data = fetched.data
         parts = min(64, max(2 * PARSE_PROCESSES, len(data) // SPLIT_BYTES))
         documents = (split_document(data, parts) if len(data) > SPLIT_BYTES else None) or [data]
-        pool = None if self._single and len(documents) == 1 else self._get_pool()
+        task = _Task(documents, dict(fetched.headers), fetched.url, feed_id, deliver)
+        if len(documents) == 1 and not self._eager:
+            self._parse_here(task)
+            return
+        with self._lock:
+            if not self._ready:
+                # One document at a time here (several would only slow each other on the GIL).
+                if not (len(documents) == 1 and self._inline.acquire(blocking=False)):
+                    self._pending.append(task)
+                    return
+                inline = True
+            else:
+                inline = False
+        if inline:
+            try:
+                self._parse_here(task)
+            finally:
+                self._inline.release()
+            return
+        self._submit(self._get_pool(), task)
+
+    @staticmethod
+    def _parse_here(task: _Task) -> None:
+        pieces = [parse(d, task.headers, task.url, task.feed_id) for d in task.documents]
+        task.deliver(_join(pieces), True)
+
+    def _submit(self, pool: cf.ProcessPoolExecutor | None, task: _Task) -> None:
         futures: list[cf.Future[ParsedFeed]] = []
         if pool is not None:
             try:
-                futures = [pool.submit(parse, d, headers, url, feed_id) for d in documents]
+                futures = [pool.submit(parse, d, task.headers, task.url, task.feed_id) for d in task.documents]
             except (RuntimeError, cf.BrokenExecutor):  # closed (cancelled), or a worker died
                 for future in futures:
                     future.cancel()
                 futures = []
         if not futures:
-            pieces = [parse(d, headers, url, feed_id) for d in documents]
-            deliver(_join(pieces), True)
+            self._parse_here(task)
             return
         state = {"left": len(futures), "articles": 0}
         lock = threading.Lock()
@@ -792,7 +845,7 @@ class _Parsing:
             if final and some and piece.problem is not None:
                 # Earlier pieces had entries: the feed as a whole is fine.
                 piece = ParsedFeed(piece.title, piece.link, piece.articles, None)
-            deliver(piece, final)
+            task.deliver(piece, final)
 
         for future in futures:
             future.add_done_callback(finished)
@@ -800,6 +853,9 @@ class _Parsing:
     def close(self, wait: bool = True) -> None:
         with self._lock:
             self._closed = True
+        if self._starter is not None and wait:
+            self._starter.join()
+        with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)

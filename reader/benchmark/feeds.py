@@ -1,0 +1,307 @@
+"""Feed benchmark: Reader against Newsboat on the same loopback server, in the same run.
+
+    python -m reader.benchmark feeds [--runs 3] [--feeds 100] [--items 50] [--big-items 5000] [--no-newsboat]
+
+Generates (deterministically) 100 feeds x 50 items plus an OPML file listing them, and one 5,000-item
+RSS file of about 18 MB; serves them from a separate process on 127.0.0.1 (so the server does not
+share Reader's interpreter); then times
+
+- Reader: ``reader import`` of the OPML file into a fresh store (subscribe + fetch + parse +
+  store, full-text index included), and of the big file's URL; both as the command (a new process,
+  start-up included) and as the ``import_paths()`` call inside a new process;
+- Newsboat: ``newsboat -x reload`` of the same URLs with a fresh cache (its first reload),
+
+alternating, ``--runs`` times each, and prints the medians: seconds and entries/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import email.utils
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+_VOCABULARY = (
+    "the of and to in a is that for it as was with be by on not he this are or his from at which but have an they "
+    "you were her she there been one all we their has would when if so no will more out up said what its about "
+    "than into them can only other new some could time these two may then do first any my now such like our over "
+    "man me even most made after also did many before must through back years where much your way well down should "
+    "because each just those people how too little state good very make world still own see men work long get here "
+    "between both life being under never day same another know while last might us great old year off come since "
+    "against go came right used take three council minister election market climate research report city river "
+    "school health court police storm energy budget vote museum orbit launch telescope harvest festival railway "
+    "bridge hospital "
+)
+_WORDS = tuple(_VOCABULARY.split())
+
+_EPOCH = 1_700_000_000  # fixed, so the files are the same on every run
+
+
+def _sentence(rng: random.Random, low: int = 8, high: int = 22) -> str:
+    words = [rng.choice(_WORDS) for _ in range(rng.randint(low, high))]
+    words[0] = words[0].capitalize()
+    return " ".join(words) + "."
+
+
+def _paragraph(rng: random.Random, sentences: int) -> str:
+    return " ".join(_sentence(rng) for _ in range(sentences))
+
+
+def _item(rng: random.Random, feed: int, number: int, when: int, paragraphs: int) -> str:
+    title = _sentence(rng, 5, 10).rstrip(".")
+    link = f"https://news{feed}.example.org/{when // 86400}/story-{number}.html"
+    summary = _paragraph(rng, 2)
+    body = [f"<p>{_paragraph(rng, 4)}</p>" for _ in range(paragraphs)]
+    # Relative image and link, resolved against the item link: the common case in real feeds.
+    body.insert(1, f'<p><img src="/images/{feed}/{number}.jpg" alt="{escape(title)}"></p>')
+    body.append(f'<p>Read more at <a href="/more/{number}.html">the site</a>.</p>')
+    thumb = (
+        f'\n      <media:thumbnail url="https://img.example.org/{feed}/{number}-thumb.jpg" width="160" height="90"/>'
+        if number % 3 == 0
+        else ""
+    )
+    return (
+        "    <item>\n"
+        f"      <title>{escape(title)}</title>\n"
+        f"      <link>{escape(link)}</link>\n"
+        f'      <guid isPermaLink="false">feed-{feed}-item-{number}</guid>\n'
+        f"      <pubDate>{email.utils.formatdate(when, usegmt=True)}</pubDate>\n"
+        f"      <dc:creator>{escape(' '.join(rng.choice(_WORDS).capitalize() for _ in range(2)))}</dc:creator>\n"
+        f"      <category>{rng.choice(_WORDS)}</category>\n"
+        f"      <description>{escape('<p>' + summary + '</p>')}</description>\n"
+        f"      <content:encoded><![CDATA[{''.join(body)}]]></content:encoded>{thumb}\n"
+        "    </item>\n"
+    )
+
+
+def feed_xml(feed: int, items: int, *, paragraphs: int = 9, seed: int = 5) -> bytes:
+    """One RSS 2.0 document with ``items`` items (about 3.6 KB each)."""
+    rng = random.Random(seed * 1_000_003 + feed)
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/">\n'
+        "  <channel>\n"
+        f"    <title>Benchmark feed {feed}</title>\n"
+        f"    <link>https://news{feed}.example.org/</link>\n"
+        f"    <description>Generated feed number {feed}</description>\n"
+        f"    <lastBuildDate>{email.utils.formatdate(_EPOCH, usegmt=True)}</lastBuildDate>\n"
+    ]
+    for number in range(items):
+        parts.append(_item(rng, feed, number, _EPOCH - number * 3600 - feed * 60, paragraphs))
+    parts.append("  </channel>\n</rss>\n")
+    return "".join(parts).encode("utf-8")
+
+
+def opml_xml(urls: list[str]) -> bytes:
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        "  <head><title>Benchmark subscriptions</title></head>",
+        "  <body>",
+        '    <outline text="Benchmark" title="Benchmark">',
+    ]
+    for number, url in enumerate(urls):
+        lines.append(
+            f'      <outline type="rss" text="Benchmark feed {number}" title="Benchmark feed {number}" '
+            f"xmlUrl={quoteattr(url)}/>"
+        )
+    lines += ["    </outline>", "  </body>", "</opml>", ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+def generate(folder: Path, feeds: int, items: int, big_items: int) -> None:
+    """Write ``feeds/feed-NNN.xml`` and ``big.xml`` under ``folder`` (same bytes every run)."""
+    (folder / "feeds").mkdir(parents=True, exist_ok=True)
+    for number in range(feeds):
+        (folder / "feeds" / f"feed-{number:03d}.xml").write_bytes(feed_xml(number, items))
+    (folder / "big.xml").write_bytes(feed_xml(10_000, big_items))
+
+
+# --- the server (a separate process) ------------------------------------------------------------
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Override: no log line per request."""
+
+
+def serve(folder: Path) -> None:
+    """Serve ``folder`` on 127.0.0.1 (a free port, printed on the first line) until stdin closes."""
+    handler = lambda *a, **k: _QuietHandler(*a, directory=str(folder), **k)  # noqa: E731
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    print(server.server_address[1], flush=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sys.stdin.read()
+    server.shutdown()
+
+
+# --- timing -------------------------------------------------------------------------------------
+#
+# Every run is a fresh process on a fresh store, like Newsboat's: nothing is warm (imports, the
+# parser processes' server). "reader import" is the command a person types, interpreter start-up
+# and imports included; "import_paths()" is the same work timed inside the process.
+
+
+def _time_in_process(store_path: Path, inputs: list[str]) -> None:
+    """Internal (--time-import): print the seconds import_paths() takes, then the article count."""
+    from reader.importer import import_paths
+    from reader.store import Store
+
+    start = time.perf_counter()
+    report = import_paths(store_path, inputs)
+    elapsed = time.perf_counter() - start
+    for problem in report.problems[:5]:
+        print(f"  problem: {problem}", file=sys.stderr)
+    with Store.open(store_path) as store:
+        print(elapsed, store.count())
+
+
+def _fresh(path: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def _count(path: Path, table: str) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def _reader_command(work: Path, inputs: list[str]) -> tuple[float, int]:
+    store = _fresh(work / "command.sqlite")
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "reader", "--db", str(store), "import", *inputs],
+        check=False,  # exit 1 would only mean some input was rejected; the count tells
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start, _count(store, "articles")
+
+
+def _reader_call(work: Path, inputs: list[str]) -> tuple[float, int]:
+    store = _fresh(work / "call.sqlite")
+    out = subprocess.run(
+        [sys.executable, "-m", "reader.benchmark", "feeds", "--time-import", str(store), *inputs],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout.split()
+    return float(out[0]), int(out[1])
+
+
+def _newsboat(work: Path, urls: list[str]) -> tuple[float, int]:
+    newsboat = shutil.which("newsboat")
+    assert newsboat is not None
+    urls_file = work / "urls"
+    urls_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
+    config = work / "config"
+    config.write_text("", encoding="utf-8")  # Newsboat's defaults
+    cache = _fresh(work / "newsboat-cache.db")
+    env = dict(os.environ, HOME=str(work), XDG_CONFIG_HOME=str(work / "config.d"), XDG_DATA_HOME=str(work / "data"))
+    start = time.perf_counter()
+    subprocess.run(
+        [newsboat, "-x", "reload", "-u", str(urls_file), "-c", str(cache), "-C", str(config)],
+        check=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start, _count(cache, "rss_item")
+
+
+def _line(name: str, seconds: float, entries: int, note: str = "") -> str:
+    return f"  {name:<16} {seconds:6.2f} s  {entries / seconds:7.0f} entries/s  ({entries} entries){note}"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reader.benchmark feeds", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--feeds", type=int, default=100)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--big-items", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each, alternating; medians are shown")
+    parser.add_argument("--no-newsboat", action="store_true", help="time Reader only")
+    parser.add_argument("--keep", type=Path, help="generate into (and keep) this folder")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # internal: the server process
+    parser.add_argument("--time-import", nargs="+", help=argparse.SUPPRESS)  # internal: one timed call
+    args = parser.parse_args(argv)
+    if args.serve is not None:
+        serve(args.serve)
+        return 0
+    if args.time_import:
+        _time_in_process(Path(args.time_import[0]), args.time_import[1:])
+        return 0
+    with_newsboat = not args.no_newsboat and shutil.which("newsboat") is not None
+    if not args.no_newsboat and not with_newsboat:
+        print("newsboat is not installed: timing Reader only")
+
+    with tempfile.TemporaryDirectory(prefix="reader-bench-feeds-") as tmp:
+        folder = args.keep or Path(tmp) / "www"
+        start = time.perf_counter()
+        generate(folder, args.feeds, args.items, args.big_items)
+        size = (folder / "big.xml").stat().st_size
+        print(
+            f"generated {args.feeds} feeds x {args.items} items and a {args.big_items}-item file "
+            f"({size / 1e6:.1f} MB) in {time.perf_counter() - start:.1f} s; {args.runs} runs each, medians"
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "reader.benchmark", "feeds", "--serve", str(folder)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            base = f"http://127.0.0.1:{int(server.stdout.readline())}"
+            urls = [f"{base}/feeds/feed-{n:03d}.xml" for n in range(args.feeds)]
+            opml = Path(tmp) / "subscriptions.opml"
+            opml.write_bytes(opml_xml(urls))
+            cases = [
+                (f"{args.feeds} feeds x {args.items} items from one OPML file", [str(opml)], urls),
+                (f"one {args.big_items}-item file ({size / 1e6:.1f} MB)", [f"{base}/big.xml"], [f"{base}/big.xml"]),
+            ]
+            for number, (title, inputs, feed_urls) in enumerate(cases):
+                work = Path(tmp) / f"case{number}"
+                work.mkdir()
+                timings: dict[str, list[tuple[float, int]]] = {"command": [], "call": [], "newsboat": []}
+                for _ in range(args.runs):
+                    timings["command"].append(_reader_command(work, inputs))
+                    timings["call"].append(_reader_call(work, inputs))
+                    if with_newsboat:
+                        timings["newsboat"].append(_newsboat(work, feed_urls))
+                print(title)
+                median = {name: _median(runs) for name, runs in timings.items() if runs}
+                reference = median.get("newsboat")
+
+                def ratio(seconds: float, reference: tuple[float, int] | None = reference) -> str:
+                    return f"   {seconds / reference[0]:.2f}x Newsboat" if reference else ""
+
+                print(_line("reader import", *median["command"], ratio(median["command"][0])))
+                print(_line("import_paths()", *median["call"], ratio(median["call"][0])))
+                if reference:
+                    print(_line("newsboat reload", *reference))
+        finally:
+            if server.stdin is not None:
+                server.stdin.close()
+            server.wait(timeout=10)
+    return 0
+
+
+def _median(runs: list[tuple[float, int]]) -> tuple[float, int]:
+    ordered = sorted(runs)
+    return ordered[len(ordered) // 2]
