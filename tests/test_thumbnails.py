@@ -600,10 +600,11 @@ def test_deleting_the_owner_while_images_decode_is_safe(qtbot, tmp_path, images)
     for width in range(40, 60):
         service.request(url, QSize(width, 30))
     qtbot.waitUntil(lambda: len(seen) >= 1, timeout=SIGNAL_TIMEOUT)
-    pool = service._pool
+    pool, network = service._pool, service._net_thread
     owner.deleteLater()
     qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=SIGNAL_TIMEOUT)
     assert len(seen) < 20  # queued jobs were dropped, not run
+    assert not network.isRunning()
 
 
 def test_file_urls_load_through_the_pool_and_missing_files_fail(qtbot, make_service, tmp_path, images):

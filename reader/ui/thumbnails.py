@@ -25,6 +25,7 @@ still load, since they involve no network.
 from __future__ import annotations
 
 import functools
+import heapq
 import itertools
 import logging
 import math
@@ -118,6 +119,7 @@ class _Wanted:
     """A URL waiting for a network slot, with the boxes wanted from it: box -> (priority, sequence)."""
 
     url: str
+    host: tuple[str, str, int] | None  # None: a file, which needs no network slot
     boxes: dict[_Box, tuple[int, int]] = field(default_factory=dict)
 
     def rank(self) -> tuple[int, int]:
@@ -514,7 +516,9 @@ class ImageService(QObject):
         if flight is not None:
             flight.boxes.setdefault(box, priority)
             return
-        wanted = self._pending.setdefault(url, _Wanted(url))
+        wanted = self._pending.get(url)
+        if wanted is None:
+            wanted = self._pending[url] = _Wanted(url, None if scheme == "file" else _host_key(url))
         wanted.boxes[box] = (priority, next(self._sequence))
         self._schedule_pump()
 
@@ -633,20 +637,27 @@ class ImageService(QObject):
             self.image_failed.emit(url)
         if self._closed or not self._pending:
             return
-        for wanted in sorted(self._pending.values(), key=_Wanted.rank, reverse=True):
-            if wanted.url.startswith("file:"):
-                del self._pending[wanted.url]
-                path = QUrl(wanted.url).toLocalFile()
-                for box, (priority, _) in wanted.boxes.items():
-                    self._start_decode(wanted.url, box, path, priority)
-                continue
-            if len(self._flights) >= self._max_in_flight:
-                continue  # keep looking: file: requests need no network slot
-            host = _host_key(wanted.url)
-            if self._per_host.get(host, 0) >= self._max_per_host:
+        for wanted in [w for w in self._pending.values() if w.host is None]:
+            del self._pending[wanted.url]
+            path = QUrl(wanted.url).toLocalFile()
+            for box, (priority, _) in wanted.boxes.items():
+                self._start_decode(wanted.url, box, path, priority)
+        free = self._max_in_flight - len(self._flights)
+        if free <= 0 or not self._pending:
+            return  # the common case while a screenful is loading: nothing to sort
+        ranked: list[tuple[int, int, str]] = []
+        for w in self._pending.values():
+            priority, sequence = w.rank()
+            ranked.append((-priority, -sequence, w.url))
+        heapq.heapify(ranked)  # O(n), then one pop per started request (or per busy host skipped)
+        while ranked and free > 0:
+            wanted = self._pending[heapq.heappop(ranked)[2]]
+            host = wanted.host
+            if host is None or self._per_host.get(host, 0) >= self._max_per_host:
                 continue
             del self._pending[wanted.url]
             self._start_fetch(wanted, host)
+            free -= 1
 
     def _start_fetch(self, wanted: _Wanted, host: tuple[str, str, int]) -> None:
         ticket = next(self._next_ticket)
