@@ -209,3 +209,18 @@ def next_url(server: socket.socket) -> str:
                 break
             data += chunk
     return data.decode().strip()
+
+
+# --- Feeds (tests/test_feeds*.py, and the window's refresh): a loopback HTTP server ---------------
+
+
+@pytest.fixture
+def feed_server() -> Iterator[Any]:
+    """A :class:`feed_server.FeedServer` on 127.0.0.1 (a free port); closed, stalled answers released, at the end."""
+    from feed_server import FeedServer
+
+    server = FeedServer()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -1,0 +1,140 @@
+"""A loopback HTTP server for feed tests (tests/test_feeds.py, and the window's refresh tests).
+
+Use the ``feed_server`` fixture (tests/conftest.py): ``url = feed_server.add("/feed.xml", body, etag='"1"')``
+serves ``body`` at ``url``; ``feed_server.hits("/feed.xml")`` lists the requests it got.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "application/rss+xml; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    gzip: bool = False
+    #: Send a Content-Length header (HTTP/1.0 without one: the body ends when the connection closes).
+    length: bool = True
+    #: Never answer: the handler waits until the test ends.
+    stall: bool = False
+    #: Hold the answer until FeedServer.gate is set.
+    gated: bool = False
+
+
+@dataclass
+class Request:
+    path: str
+    headers: dict[str, str]
+    status: int = 0
+
+
+class FeedServer:
+    """HTTP on 127.0.0.1 (a free port) serving :class:`Route` s the test sets; records every request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Request] = []
+        self.lock = threading.Lock()
+        #: Set at teardown: stalled handlers return.
+        self.release = threading.Event()
+        self.stalled = threading.Event()
+        #: Gated handlers answer once this is set.
+        self.gate = threading.Event()
+        self.active = 0
+        self.max_active = 0
+        self.active_changed = threading.Condition(self.lock)
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                """Override: quiet."""
+
+            def do_GET(self) -> None:
+                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()})
+                with server.lock:
+                    server.requests.append(request)
+                    server.active += 1
+                    server.max_active = max(server.max_active, server.active)
+                    server.active_changed.notify_all()
+                try:
+                    self._answer(request)
+                finally:
+                    with server.lock:
+                        server.active -= 1
+                        server.active_changed.notify_all()
+
+            def _status(self, request: Request, status: int) -> None:
+                # Recorded before the client can see it: the test reads it as soon as the fetch returns.
+                request.status = status
+                self.send_response(status)
+
+            def _answer(self, request: Request) -> None:
+                route = server.routes.get(self.path)
+                if route is None:
+                    request.status = 404
+                    self.send_error(404)
+                    return
+                if route.stall:
+                    server.stalled.set()
+                    server.release.wait()
+                    return
+                if route.gated:
+                    server.gate.wait()
+                wanted_etag = request.headers.get("if-none-match")
+                wanted_date = request.headers.get("if-modified-since")
+                if (route.etag and wanted_etag == route.etag) or (
+                    route.last_modified and not route.etag and wanted_date == route.last_modified
+                ):
+                    self._status(request, 304)
+                    self.end_headers()
+                    return
+                body = gzip.compress(route.body) if route.gzip else route.body
+                self._status(request, route.status)
+                if route.status < 300 or route.body:
+                    self.send_header("Content-Type", route.content_type)
+                if route.gzip:
+                    self.send_header("Content-Encoding", "gzip")
+                if route.etag:
+                    self.send_header("ETag", route.etag)
+                if route.last_modified:
+                    self.send_header("Last-Modified", route.last_modified)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                if route.length:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="test-feed-server", daemon=True
+        )
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_port}{path}"
+
+    def add(self, path: str, body: bytes = b"", **options: Any) -> str:
+        self.routes[path] = Route(body, **options)
+        return self.url(path)
+
+    def hits(self, path: str) -> list[Request]:
+        with self.lock:
+            return [r for r in self.requests if r.path == path]
+
+    def close(self) -> None:
+        self.release.set()
+        self.gate.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
