@@ -1,11 +1,13 @@
 """The image service: every picture the window shows comes through one :class:`ImageService`.
 
 Thumbnails for the article list and images for the reading pane are fetched with one
-``QNetworkAccessManager`` (a size-capped ``QNetworkDiskCache`` in the user cache folder), with a cap on
-requests in flight overall and per host, a timeout per request and a cap on bytes. They are decoded and
-scaled in a ``QThreadPool`` job (``QImageReader.setScaledSize``, so a JPEG is decoded at the size it is
-shown); only ``QPixmap.fromImage`` happens on the GUI thread, once, and the result is kept in a memory
-cache bounded in bytes. Nothing here ever blocks the GUI thread.
+``QNetworkAccessManager`` (a size-capped ``QNetworkDiskCache`` in the user cache folder) that lives on
+its own thread, so neither the network nor the cache's file I/O touches the GUI thread. The service,
+on the GUI thread, keeps the queue: priorities, a cap on requests in flight overall and per host; each
+request has a whole-transfer timeout and a cap on bytes. Images are decoded and scaled in a
+``QThreadPool`` job (``QImageReader.setScaledSize``, so a JPEG is decoded at the size it is shown);
+only ``QPixmap.fromImage`` happens on the GUI thread, once, and the result is kept in a memory cache
+bounded in bytes. Nothing here ever blocks the GUI thread.
 
 Two kinds of key, both ``(url, QSize)``:
 
