@@ -361,8 +361,8 @@ def _speed_up_feedparser() -> None:
 
     - It re-resolves the base URI with urllib.parse.urljoin at every element start and end. Both
       functions are pure and a feed repeats the same few arguments: cache them.
-    - FeedParserDict.__getitem__ runs its alias logic (``channel`` -> ``feed`` ...) on every lookup,
-      tens of thousands per feed. Keys without an alias go straight to the dict.
+    - FeedParserDict's ``__getitem__`` and ``get`` run its alias logic (``channel`` -> ``feed`` ...)
+      on every lookup, tens of thousands per feed. Keys without an alias go straight to the dict.
     - It deep-copies the content parameters (a dict of a few strings) for every text element; a
       shallow copy is the same thing for a dict of strings.
     """
@@ -388,12 +388,20 @@ def _speed_up_feedparser() -> None:
     aliased = frozenset({"category", "enclosures", "license", "updated", "updated_parsed", *parser_dict.keymap})
     with_aliases = parser_dict.__getitem__
 
+    get_with_aliases = parser_dict.get
+
     def getitem(self: Any, key: Any) -> Any:
         if key in aliased:
             return with_aliases(self, key)
         return dict.__getitem__(self, key)
 
+    def get(self: Any, key: Any, default: Any = None) -> Any:
+        if key in aliased:
+            return get_with_aliases(self, key, default)
+        return dict.get(self, key, default)
+
     parser_dict.__getitem__ = getitem
+    parser_dict.get = get
 
     class ShallowForStrings:
         @staticmethod
