@@ -733,24 +733,44 @@ def _start_worker_server() -> None:
         forkserver.ensure_running()
 
 
-@dataclass(frozen=True, slots=True)
 class _Task:
-    documents: list[bytes]
-    headers: dict[str, str]
-    url: str
-    feed_id: int
-    deliver: Delivery
+    """One fetched document, perhaps in pieces; each parsed piece is delivered (from whichever
+    thread parsed it) with ``final`` on the last one."""
+
+    def __init__(self, headers: dict[str, str], url: str, feed_id: int, deliver: Delivery, pieces: int) -> None:
+        self.headers = headers
+        self.url = url
+        self.feed_id = feed_id
+        self._deliver = deliver
+        self._left = pieces
+        self._articles = 0
+        self._lock = threading.Lock()
+
+    def parse_here(self, document: bytes) -> None:
+        self.done(parse(document, self.headers, self.url, self.feed_id))
+
+    def done(self, piece: ParsedFeed) -> None:
+        with self._lock:
+            self._left -= 1
+            self._articles += len(piece.articles)
+            final = self._left == 0
+            some = self._articles > 0
+        if final and some and piece.problem is not None:
+            # Earlier pieces had entries: the feed as a whole is fine.
+            piece = ParsedFeed(piece.title, piece.link, piece.articles, None)
+        self._deliver(piece, final)
 
 
 class _Parsing:
     """Where fetched documents are parsed: worker processes, or this process when that is sooner.
 
     Starting the workers takes about 0.2 s the first time (a fresh interpreter imports feedparser),
-    so they start in the background, and only for :data:`POOL_MIN_FEEDS` feeds or more, or for a
-    document big enough to split. Until they are up, small documents are parsed right here (on a
-    fetch thread), one at a time, and the others wait for the workers (the fetch threads go on
-    fetching). A document larger than :data:`SPLIT_BYTES` is split into runs of entries; each piece
-    is delivered as soon as it is parsed, so storing the first pieces overlaps with parsing the rest.
+    so a starter thread starts them in the background: at once for :data:`POOL_MIN_FEEDS` feeds or
+    more, else only when a document is big enough to split. Until they are up, documents (or pieces)
+    are parsed right here on a fetch thread, one at a time (several would only slow each other on
+    the GIL), and the rest wait for the workers while the fetch threads go on fetching. A document
+    larger than :data:`SPLIT_BYTES` is split into runs of entries; each piece is delivered as soon
+    as it is parsed, so storing the first pieces overlaps with parsing the rest.
     """
 
     def __init__(self, expected_feeds: int) -> None:
@@ -758,27 +778,27 @@ class _Parsing:
         self._pool: cf.ProcessPoolExecutor | None = None
         self._closed = False
         self._eager = expected_feeds >= POOL_MIN_FEEDS
-        self._ready = not self._eager  # lazily started workers are waited for by whoever needs them
-        self._pending: list[_Task] = []
+        self._ready = False
+        self._pending: list[tuple[_Task, list[bytes]]] = []
         self._inline = threading.Lock()
         self._starter: threading.Thread | None = None
         _start_worker_server()  # returns at once; the server imports feedparser meanwhile
         if self._eager:
-            self._starter = threading.Thread(target=self._start, name="reader-parse-workers", daemon=True)
-            self._starter.start()
+            self._start_workers()
 
-    def _get_pool(self) -> cf.ProcessPoolExecutor | None:
+    def _start_workers(self) -> None:
         with self._lock:
-            if self._closed:
-                return None
-            if self._pool is None:
+            if self._starter is None and not self._closed:
+                self._starter = threading.Thread(target=self._start, name="reader-parse-workers", daemon=True)
+                self._starter.start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if not self._closed:
                 self._pool = cf.ProcessPoolExecutor(
                     PARSE_PROCESSES, mp_context=multiprocessing.get_context(START_METHOD)
                 )
-            return self._pool
-
-    def _start(self) -> None:
-        pool = self._get_pool()
+            pool = self._pool
         if pool is not None:
             try:
                 # Spawning waits for the worker server (its imports); then wait for both workers.
@@ -788,55 +808,48 @@ class _Parsing:
         with self._lock:
             self._ready = True
             pending, self._pending = self._pending, []
-        for task in pending:
-            self._submit(pool, task)
+        for task, documents in pending:
+            self._submit(pool, task, documents)
 
     def parse(self, fetched: FetchResult, feed_id: int, deliver: Delivery) -> None:
-        """Parse ``fetched`` and hand each parsed piece to ``deliver``, from whichever thread
-        finished it."""
+        """Parse ``fetched`` and hand each parsed piece to ``deliver``."""
         data = fetched.data
         parts = min(64, max(2 * PARSE_PROCESSES, len(data) // SPLIT_BYTES))
         documents = (split_document(data, parts) if len(data) > SPLIT_BYTES else None) or [data]
-        task = _Task(documents, dict(fetched.headers), fetched.url, feed_id, deliver)
+        task = _Task(dict(fetched.headers), fetched.url, feed_id, deliver, len(documents))
         if len(documents) == 1 and not self._eager:
-            self._parse_here(task)
+            task.parse_here(documents[0])
             return
-        with self._lock:
-            if not self._ready:
-                # One document at a time here (several would only slow each other on the GIL).
-                if not (len(documents) == 1 and self._inline.acquire(blocking=False)):
-                    self._pending.append(task)
+        self._start_workers()
+        while documents:
+            with self._lock:
+                if self._ready:
+                    pool = self._pool
+                    break
+                if not self._inline.acquire(blocking=False):
+                    self._pending.append((task, documents))
                     return
-                inline = True
-            else:
-                inline = False
-        if inline:
             try:
-                self._parse_here(task)
+                task.parse_here(documents.pop(0))
             finally:
                 self._inline.release()
+        else:
             return
-        self._submit(self._get_pool(), task)
+        self._submit(pool, task, documents)
 
     @staticmethod
-    def _parse_here(task: _Task) -> None:
-        pieces = [parse(d, task.headers, task.url, task.feed_id) for d in task.documents]
-        task.deliver(_join(pieces), True)
-
-    def _submit(self, pool: cf.ProcessPoolExecutor | None, task: _Task) -> None:
+    def _submit(pool: cf.ProcessPoolExecutor | None, task: _Task, documents: list[bytes]) -> None:
         futures: list[cf.Future[ParsedFeed]] = []
         if pool is not None:
             try:
-                futures = [pool.submit(parse, d, task.headers, task.url, task.feed_id) for d in task.documents]
-            except (RuntimeError, cf.BrokenExecutor):  # closed (cancelled), or a worker died
-                for future in futures:
-                    future.cancel()
-                futures = []
-        if not futures:
-            self._parse_here(task)
-            return
-        state = {"left": len(futures), "articles": 0}
-        lock = threading.Lock()
+                for document in documents:
+                    futures.append(pool.submit(parse, document, task.headers, task.url, task.feed_id))
+            except (RuntimeError, cf.BrokenExecutor):  # closed (cancelled), or a worker died: the rest here
+                documents = documents[len(futures) :]
+            else:
+                documents = []
+        for document in documents:
+            task.parse_here(document)
 
         def finished(future: cf.Future[ParsedFeed]) -> None:
             try:
@@ -845,15 +858,7 @@ class _Parsing:
                 piece = ParsedFeed(None, None, [], "cancelled")
             except Exception as exc:  # a worker process died (BrokenProcessPool)
                 piece = ParsedFeed(None, None, [], f"the parser failed ({type(exc).__name__}: {exc})")
-            with lock:
-                state["left"] -= 1
-                state["articles"] += len(piece.articles)
-                final = state["left"] == 0
-                some = state["articles"] > 0
-            if final and some and piece.problem is not None:
-                # Earlier pieces had entries: the feed as a whole is fine.
-                piece = ParsedFeed(piece.title, piece.link, piece.articles, None)
-            task.deliver(piece, final)
+            task.done(piece)
 
         for future in futures:
             future.add_done_callback(finished)
@@ -861,19 +866,13 @@ class _Parsing:
     def close(self, wait: bool = True) -> None:
         with self._lock:
             self._closed = True
-        if self._starter is not None and wait:
-            self._starter.join()
+            starter = self._starter
+        if starter is not None and wait:
+            starter.join()
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
-
-
-def _join(pieces: Sequence[ParsedFeed]) -> ParsedFeed:
-    articles = [a for p in pieces for a in p.articles]
-    first = pieces[0]
-    problem = None if articles else next((p.problem for p in pieces if p.problem), NO_ENTRIES)
-    return ParsedFeed(first.title, first.link, articles, problem)
 
 
 def _run(
