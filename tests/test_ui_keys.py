@@ -271,6 +271,28 @@ def test_search_keys_focus_the_field_and_esc_returns(
     assert window.model.rowCount() == KNOWN_COUNT
 
 
+def test_esc_with_the_list_focused_clears_an_active_search(qtbot: Any, window: Any) -> None:
+    press(qtbot, window, Qt.Key.Key_Slash)
+    qtbot.keyClicks(window.search, TOPICS[2])
+    press(qtbot, window, Qt.Key.Key_Return)
+    assert window.model.query.search == TOPICS[2]
+    assert QApplication.focusWidget() is window.list
+    press(qtbot, window, Qt.Key.Key_Escape)
+    assert window.search.text() == ""
+    assert window.model.query.search is None
+    assert window.model.rowCount() == KNOWN_COUNT
+    assert QApplication.focusWidget() is window.list
+
+
+def test_arrows_in_the_sidebar_move_the_sidebar_not_the_articles(qtbot: Any, window: Any) -> None:
+    qtbot.waitUntil(lambda: window.sidebar.count() > 3)  # filled by the counts job after the first paint
+    window.sidebar.setFocus()
+    window.sidebar.setCurrentRow(0)
+    press(qtbot, window, Qt.Key.Key_Down)
+    assert window.sidebar.currentRow() == 1
+    assert window.model.query.view == "unread", "the sidebar's Down picked the Unread view"
+
+
 def test_letters_in_the_search_field_are_typing(
     qtbot: Any, window: Any, opened_urls: list[str], known_store: Store
 ) -> None:
@@ -307,16 +329,21 @@ def test_letters_in_the_search_field_are_typing(
     assert known_store.count(Query(view="unread")) == KNOWN_COUNT - 2
 
 
-def test_enter_in_the_search_field_searches_and_opens_nothing(qtbot: Any, window: Any, opened_urls: list[str]) -> None:
-    """Return is not typing (QLineEdit lets the shortcut have it): the registry must keep it from
-    opening the current article while the field has focus."""
+def test_enter_in_the_search_field_searches_at_once_opens_nothing_and_goes_to_the_list(
+    qtbot: Any, window: Any, opened_urls: list[str]
+) -> None:
+    """Return is not typing, but it is the search field's: it runs the search now (no throttle wait)
+    and hands the keyboard to the results, and never opens the current article."""
     press(qtbot, window, Qt.Key.Key_Slash)
     qtbot.keyClicks(window.search, TOPICS[1])
-    with qtbot.waitSignal(window.search.search_changed, timeout=1000):
-        press(qtbot, window, Qt.Key.Key_Return)
+    with qtbot.assertNotEmitted(window.search.search_changed, wait=0):
+        pass  # still inside the pause: nothing searched yet
+    press(qtbot, window, Qt.Key.Key_Return)
+    assert window.model.query.search == TOPICS[1], "Enter searched at once"
     assert opened_urls == []
-    assert window.model.query.search == TOPICS[1]
-    assert QApplication.focusWidget() is window.search
+    assert QApplication.focusWidget() is window.list
+    press(qtbot, window, Qt.Key.Key_J)
+    assert TOPICS[1] in window.pane.toPlainText().lower() or window.model.rowCount() > 0
 
 
 def test_typing_j_in_search_field_types_j(qtbot: Any, window: Any) -> None:
@@ -340,8 +367,7 @@ def test_question_mark_shows_every_key(qtbot: Any, window: Any) -> None:
     table = dialog.findChild(QTableWidget, "keysTable")
     rows = [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
     specs = window.action_registry.specs
-    assert len(rows) == len(specs) + 1  # + Esc
-    assert [text for _, text in rows[: len(specs)]] == [spec.text for spec in specs]
+    assert [text for _, text in rows] == [spec.text for spec in specs]
     keys = dict((text, key) for key, text in rows)
     assert "J" in keys["Next article"] and "Down" in keys["Next article"]
     assert "Shift+A" in keys["Mark all listed read"]
@@ -476,6 +502,7 @@ def test_every_registry_action_has_a_test_here() -> None:
         "toggle_starred",
         "mark_all_read",
         "focus_search",
+        "clear_search",
         "refresh_feeds",
         "import_files",
         "import_folder",

@@ -23,6 +23,9 @@ class ActionSpec:
     keys: tuple[str, ...]
     menu: str = "Article"
     checkable: bool = False
+    #: Keys listed in the help but handled by the focused widget itself (the list moves on Down,
+    #: the pane scrolls, the sidebar moves): binding them here would take them from those widgets.
+    native: tuple[str, ...] = ()
 
     @property
     def plain(self) -> bool:
@@ -41,8 +44,8 @@ class ActionSpec:
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec("next_article", "Next article", ("J", "Down")),
-    ActionSpec("previous_article", "Previous article", ("K", "Up")),
+    ActionSpec("next_article", "Next article", ("J",), native=("Down",)),
+    ActionSpec("previous_article", "Previous article", ("K",), native=("Up",)),
     ActionSpec("next_unread", "Next unread", ("N",)),
     ActionSpec("previous_unread", "Previous unread", ("P",)),
     ActionSpec("scroll_down", "Scroll down; at the end, next unread", ("Space",)),
@@ -52,6 +55,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("toggle_starred", "Toggle star", ("S",)),
     ActionSpec("mark_all_read", "Mark all listed read", ("Shift+A",)),
     ActionSpec("focus_search", "Search", ("/", "Ctrl+F"), menu="View"),
+    ActionSpec("clear_search", "Clear the search and return to the list", ("Esc",), menu="View"),
     ActionSpec("refresh_feeds", "Refresh feeds", ("R", "F5"), menu="File"),
     ActionSpec("import_files", "Import files…", ("Ctrl+O",), menu="File"),
     ActionSpec("import_folder", "Import folder…", ("Ctrl+Shift+O",), menu="File"),
@@ -104,7 +108,6 @@ class ActionRegistry:
         """(keys, what they do) for every action, for the ``?`` dialog."""
         rows = []
         for spec in self.specs:
-            keys = " / ".join(key_label(k) for k in spec.keys if k != "Enter") or "(menu)"
+            keys = " / ".join(key_label(k) for k in (*spec.keys, *spec.native) if k != "Enter") or "(menu)"
             rows.append((keys, spec.text))
-        rows.append(("Esc", "Clear the search and return to the list"))
         return rows

@@ -142,6 +142,15 @@ class Controller(QObject):
     def on_search_escaped(self) -> None:
         self.w.list.setFocus()
 
+    def on_search_accepted(self) -> None:
+        self.w.list.setFocus()
+
+    def clear_search(self) -> None:
+        """Esc anywhere: drop an active search and go back to the list."""
+        if self.w.search.text() or self.w.model.query.search:
+            self.w.search.clear_search()
+        self.w.list.setFocus()
+
     def on_sidebar_changed(self, key: SidebarKey) -> None:
         query = Query(view=key.view, source=key.source, feed_id=key.feed_id, search=self.w.model.query.search)
         self.set_query(query)

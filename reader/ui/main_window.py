@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self.list.article_selected.connect(c.on_article_selected)
         self.search.search_changed.connect(c.on_search_changed)
         self.search.escaped.connect(c.on_search_escaped)
+        self.search.accepted.connect(c.on_search_accepted)
         self.sidebar.key_changed.connect(c.on_sidebar_changed)
         self.pane.link_activated.connect(c.open_link)
         self.cancel_button.clicked.connect(self.on_cancel_clicked)

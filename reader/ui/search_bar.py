@@ -14,10 +14,12 @@ class SearchBar(QLineEdit):
     """Signals:
     search_changed(str): the text to search for, once typing pauses (or at once on Enter).
     escaped(): Esc was pressed; the field is cleared and the list should take focus.
+    accepted(): Enter was pressed; the search has run and the list should take focus.
     """
 
     search_changed = Signal(str)
     escaped = Signal()
+    accepted = Signal()
 
     def __init__(self, parent: QWidget | None = None, throttle_ms: int = THROTTLE_MS) -> None:
         super().__init__(parent)
@@ -30,7 +32,7 @@ class SearchBar(QLineEdit):
         self._timer.setInterval(throttle_ms)
         self._timer.timeout.connect(self.on_timeout)
         self.textEdited.connect(self.on_text_edited)
-        self.returnPressed.connect(self.flush)
+        self.returnPressed.connect(self.on_return_pressed)
         # The clear button edits the text without textEdited; catch it too.
         self.textChanged.connect(self.on_text_changed)
 
@@ -40,6 +42,10 @@ class SearchBar(QLineEdit):
     def on_text_changed(self, text: str) -> None:
         if not text and self._emitted:
             self._timer.start()
+
+    def on_return_pressed(self) -> None:
+        self.flush()
+        self.accepted.emit()
 
     def on_timeout(self) -> None:
         self.flush()
@@ -64,11 +70,12 @@ class SearchBar(QLineEdit):
         super().keyPressEvent(event)
 
     def event(self, event: QEvent) -> bool:
-        """Override QLineEdit.event: claim Esc before any window shortcut sees it."""
+        """Override QLineEdit.event: claim Esc and Enter before any window shortcut sees them (Enter
+        would open the current article, Esc would only clear)."""
         if (
             event.type() == QEvent.Type.ShortcutOverride
             and isinstance(event, QKeyEvent)
-            and event.key() == Qt.Key.Key_Escape
+            and event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter)
         ):
             event.accept()
             return True
