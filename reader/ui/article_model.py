@@ -225,10 +225,36 @@ class ArticleListModel(QAbstractListModel):
         except ValueError:
             return None
 
-    def find_row(self, article_id: int, *, max_rows: int = 5000) -> int | None:
+    @property
+    def page_size(self) -> int:
+        return self._page_size
+
+    def next_unread_row(self, after: int) -> int | None:
+        """The first unread row below ``after``. Rows not loaded yet are asked of the store first (one
+        indexed query), so at the end of a long, all-read list nothing is paged in for nothing."""
+        for n in range(after + 1, len(self._ids)):
+            if not self._read[n]:
+                return n
+        if self._exhausted:
+            return None
+        if self._query.view in ("all", "unread") and self._query.order == "newest":
+            page = self._store.page(dataclasses.replace(self._query, view="unread"), self._cursor, 1)
+            if not page.rows:
+                return None
+            return self.find_row(page.rows[0].id, max_rows=None)
+        # Other views (starred): page on until an unread row turns up.
+        while self.canFetchMore(QModelIndex()):
+            start = len(self._ids)
+            self.fetchMore(QModelIndex())
+            for n in range(start, len(self._ids)):
+                if not self._read[n]:
+                    return n
+        return None
+
+    def find_row(self, article_id: int, *, max_rows: int | None = 5000) -> int | None:
         """The row of ``article_id``, fetching pages until found (at most ``max_rows`` deep)."""
         while (found := self.row_of(article_id)) is None and self.canFetchMore(QModelIndex()):
-            if len(self._ids) >= max_rows:
+            if max_rows is not None and len(self._ids) >= max_rows:
                 return None
             self.fetchMore(QModelIndex())
         return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Signal
+from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
 from reader.article import ArticleRow
@@ -45,6 +46,14 @@ class ArticleListView(QListView):
         if current.isValid():
             self.article_selected.emit(current.data(ArticleRole.id))
 
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        """Override QListView.focusInEvent. Qt makes the first row current when the list gains focus
+        without a current row; here that would open an article nobody chose and mark it read (after
+        every new search or sidebar pick). Setting "no current row" explicitly tells Qt one was set."""
+        if not self.currentIndex().isValid():
+            self.setCurrentIndex(QModelIndex())
+        super().focusInEvent(event)
+
     def keyboardSearch(self, search: str) -> None:
         """Override QAbstractItemView.keyboardSearch: letters are commands here (j, k, n ...), not a
         type-to-find that would read every row's title."""
@@ -58,7 +67,7 @@ class ArticleListView(QListView):
     def current_article(self) -> ArticleRow | None:
         return self.article_model().row(self.current_row())
 
-    def select_row(self, row: int) -> bool:
+    def select_row(self, row: int, *, scroll: bool = True) -> bool:
         model = self.article_model()
         while row >= model.rowCount() and model.canFetchMore(QModelIndex()):
             model.fetchMore(QModelIndex())
@@ -66,7 +75,8 @@ class ArticleListView(QListView):
             return False
         index = model.index(row)
         self.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-        self.scrollTo(index)
+        if scroll:
+            self.scrollTo(index)
         return True
 
     def next_article(self) -> bool:
@@ -77,16 +87,8 @@ class ArticleListView(QListView):
         return row > 0 and self.select_row(row - 1)
 
     def next_unread(self) -> bool:
-        model = self.article_model()
-        row = self.current_row() + 1
-        while True:
-            while row >= model.rowCount():
-                if not model.canFetchMore(QModelIndex()):
-                    return False
-                model.fetchMore(QModelIndex())
-            if not model.is_read(row):
-                return self.select_row(row)
-            row += 1
+        row = self.article_model().next_unread_row(self.current_row())
+        return row is not None and self.select_row(row)
 
     def previous_unread(self) -> bool:
         model = self.article_model()

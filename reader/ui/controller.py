@@ -55,8 +55,10 @@ class Controller(QObject):
     # --- selection and reading ---
 
     def on_article_selected(self, article_id: int) -> None:
-        article = self.store.get(article_id)
-        self.w.pane.show_article(article)
+        pane = self.w.pane
+        if pane.article is None or pane.article.id != article_id:
+            # Re-selecting the shown article (after a reload) keeps the pane's scroll position.
+            pane.show_article(self.store.get(article_id))
         row = self.w.list.current_row()
         model = self.w.model
         if model.article_id(row) == article_id and not model.is_read(row):
@@ -124,7 +126,10 @@ class Controller(QObject):
                 return store.mark_all_read(query)
 
         def done(changed: object) -> None:
-            self.w.model.mark_rows_read()
+            if self.w.model.query == query:
+                self.w.model.mark_rows_read()
+            else:
+                self.after_store_changed()  # the person moved on to another list meanwhile
             self.message(f"Marked {changed} articles read.")
             self.refresh_counts()
 
@@ -193,7 +198,7 @@ class Controller(QObject):
             if report.problems:
                 summary += f"; {len(report.problems)} inputs rejected"
             self.message(summary)
-            self.after_store_changed()
+            self.after_store_changed(changed=bool(r.added or r.updated))
             if report.problems:
                 self.show_problems(summary, report.problems)
 
@@ -229,7 +234,7 @@ class Controller(QObject):
                 f"Feeds refreshed: {added.added} new, {added.updated} updated articles"
                 + (f"; {len(problems)} feeds failed" if problems else "")
             )
-            self.after_store_changed()
+            self.after_store_changed(changed=bool(added.added or added.updated))
 
         self.start_job("refresh", work, done, label="Refreshing feeds")
 
@@ -239,15 +244,23 @@ class Controller(QObject):
         else:
             self.refresh_timer.stop()
 
-    def after_store_changed(self) -> None:
-        """New articles arrived: reload the list, keeping the current article selected."""
-        current = self.w.list.current_article()
-        self.w.model.reload()
-        if current is not None:
-            row = self.w.model.row_of(current.id)
-            if row is not None:
-                self.w.list.select_row(row)
-        self.w.update_empty_state()
+    def after_store_changed(self, changed: bool = True) -> None:
+        """An import or refresh ended. When it brought new or changed articles, reload the list and
+        keep the reader's place: the same article current, the list scrolled where it was."""
+        if changed:
+            view = self.w.list
+            model = self.w.model
+            current = model.article_id(view.current_row())
+            loaded = model.rowCount()
+            scroll = view.verticalScrollBar().value()
+            model.reload()
+            if current is not None:
+                # New articles land above; page down as far as the list had been read, no further.
+                row = model.find_row(current, max_rows=loaded + model.page_size)
+                if row is not None:
+                    view.select_row(row, scroll=False)
+            view.verticalScrollBar().setValue(scroll)
+            self.w.update_empty_state()
         self.refresh_counts()
 
     def show_problems(self, summary: str, problems: Sequence[Any]) -> None:

@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self._progress_job: Job | None = None
         self._started = False
         self._painted = False
+        self._find_after_paint: int | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle("Reader")
         self.setAcceptDrops(True)
@@ -158,11 +159,13 @@ class MainWindow(QMainWindow):
         """First page, last article (else the first), focus on the list, counts in the background."""
         self.model.set_query(self.model.query)
         last = self.settings.last_article
-        row = self.model.find_row(last) if last else None
+        # Before the first paint, look only in the first page; deeper is searched after it.
+        row = self.model.row_of(last) if last else None
         if row is not None:
             self.list.select_row(row)
         elif last and (article := self.store.get(last)) is not None:
             self.pane.show_article(article)
+            self._find_after_paint = last
         else:
             self.list.select_row(0)
         self.update_empty_state()
@@ -171,9 +174,15 @@ class MainWindow(QMainWindow):
         self._started = True
 
     def after_first_paint(self) -> None:
-        """Work that can wait until the person sees the window: counts, images."""
+        """Work that can wait until the person sees the window: counts, images, and finding the last
+        article read when it is not on the first page."""
         self.controller.refresh_counts()
         self.list_images.activate()
+        if self._find_after_paint is not None and self.list.current_row() < 0:
+            row = self.model.find_row(self._find_after_paint)
+            if row is not None:
+                self.list.select_row(row)
+        self._find_after_paint = None
 
     # --- state shown ---
 
