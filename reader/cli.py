@@ -121,6 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def _existing(db_path: Path) -> Path:
+    """For commands that only read: a store that does not exist yet reads as an empty one, and is
+    not created (so a typo in --db leaves no file behind, and the first window still gets the
+    bundled sample)."""
+    return db_path if db_path.exists() else Path(":memory:")
+
+
 def _err(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr)
 
@@ -207,7 +214,7 @@ def article_json(article: Article | ArticleRow, *, body: bool = False) -> dict[s
 def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
     view: View = "unread" if args.unread else "starred" if args.starred else "all"
     query = Query(view=view, source=args.source, search=args.search)
-    with Store.open(db_path) as store:
+    with Store.open(_existing(db_path)) as store:
         rows: list[ArticleRow] = []
         for row in store.iter_rows(query, page_size=min(args.limit or 1000, 1000)):
             rows.append(row)
@@ -234,7 +241,7 @@ def _get(store: Store, article_id: int) -> Article:
 
 
 def cmd_show(db_path: Path, args: argparse.Namespace) -> int:
-    with Store.open(db_path) as store:
+    with Store.open(_existing(db_path)) as store:
         article = _get(store, args.id)
     if args.raw:
         sys.stdout.write(article.raw)
@@ -255,7 +262,7 @@ def cmd_show(db_path: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_open(db_path: Path, args: argparse.Namespace) -> int:
-    with Store.open(db_path) as store:
+    with Store.open(_existing(db_path)) as store:
         article = _get(store, args.id)
     if not article.url:
         _err(f"article {args.id} has no URL")
@@ -275,7 +282,7 @@ def cmd_open(db_path: Path, args: argparse.Namespace) -> int:
 def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
     if args.feeds_command == "add":
         return cmd_import(db_path, argparse.Namespace(inputs=args.urls))
-    with Store.open(db_path) as store:
+    with Store.open(_existing(db_path)) as store:
         if args.feeds_command == "list":
             feeds = store.feeds()
             if args.json:
@@ -311,7 +318,7 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
 def cmd_refresh(db_path: Path, args: argparse.Namespace) -> int:
     from reader import feeds
 
-    with Store.open(db_path) as store, _progress("refreshing") as progress:
+    with Store.open(_existing(db_path)) as store, _progress("refreshing") as progress:
         total = sum(1 for feed in store.feeds() if not feed.dead)  # dead feeds are not refreshed
         done = 0
 
@@ -329,10 +336,14 @@ def cmd_refresh(db_path: Path, args: argparse.Namespace) -> int:
 def cmd_opml(db_path: Path, args: argparse.Namespace) -> int:
     from reader import feeds
 
-    with Store.open(db_path) as store:
+    with Store.open(_existing(db_path)) as store:
         data = feeds.export_opml(store)
     if args.output:
-        args.output.write_bytes(data)
+        try:
+            args.output.write_bytes(data)
+        except OSError as exc:
+            _err(f"{args.output}: cannot write ({exc.strerror or exc})")
+            return EXIT_ERROR
     else:
         sys.stdout.buffer.write(data)
     return EXIT_OK

@@ -182,3 +182,32 @@ def test_the_console_script_is_the_same_command() -> None:
     done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert done.stdout.startswith("reader ")
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "out"),
+    [
+        (["list", "--json"], 0, "[]\n"),
+        (["show", "1"], 2, ""),
+        (["feeds", "list"], 0, ""),
+        (["opml", "export"], 0, None),
+    ],
+)
+def test_reading_commands_on_a_missing_store_create_nothing(
+    tmp_path: Path, args: list[str], status: int, out: str | None
+) -> None:
+    db = tmp_path / "typo" / "store.sqlite"
+    done = reader("--db", str(db), *args)
+    assert done.returncode == status, done.stderr
+    if out is not None:
+        assert done.stdout == out
+    assert "Traceback" not in done.stderr
+    assert not db.parent.exists(), "nothing was created"
+
+
+def test_opml_export_to_an_unwritable_place_is_one_line(db: Path, tmp_path: Path) -> None:
+    Store.open(db).close()
+    target = tmp_path / "missing-folder" / "feeds.opml"
+    done = reader("--db", str(db), "opml", "export", "-o", str(target))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"reader: {target}: cannot write (No such file or directory)"

@@ -109,11 +109,11 @@ def linux(monkeypatch: pytest.MonkeyPatch) -> None:
 def libraries(monkeypatch: pytest.MonkeyPatch, missing: set[str]) -> list[str]:
     asked: list[str] = []
 
-    def find_library(name: str) -> str | None:
-        asked.append(name)
-        return None if name in missing else f"lib{name}.so.0"
+    def loadable(soname: str) -> bool:
+        asked.append(soname)
+        return soname not in missing
 
-    monkeypatch.setattr(app.ctypes.util, "find_library", find_library)
+    monkeypatch.setattr(app, "_loadable", loadable)
     return asked
 
 
@@ -139,7 +139,7 @@ def test_every_library_missing_names_every_package(monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.usefixtures("linux")
 def test_one_library_missing_names_only_its_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    libraries(monkeypatch, {"xcb-cursor"})
+    libraries(monkeypatch, {"libxcb-cursor.so.0"})
     message = app.platform_problem({"DISPLAY": ":0"})
     assert message is not None
     assert message.splitlines()[-1].split() == ["sudo", "apt", "install", "libxcb-cursor0"]

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-import ctypes.util
+import ctypes
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-# Libraries Qt's xcb platform plugin loads, and the Debian packages that carry them.
+# Libraries Qt's xcb platform plugin loads (by soname), and the Debian packages that carry them.
 XCB_LIBRARIES = {
-    "xcb-cursor": "libxcb-cursor0",
-    "xcb-icccm": "libxcb-icccm4",
-    "xcb-keysyms": "libxcb-keysyms1",
-    "xcb-image": "libxcb-image0",
-    "xcb-render-util": "libxcb-render-util0",
-    "xcb-xkb": "libxcb-xkb1",
-    "xkbcommon-x11": "libxkbcommon-x11-0",
-    "xcb-shape": "libxcb-shape0",
-    "xcb-randr": "libxcb-randr0",
-    "EGL": "libegl1",
-    "fontconfig": "libfontconfig1",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libEGL.so.1": "libegl1",
+    "libfontconfig.so.1": "libfontconfig1",
 }
+
+
+def _loadable(soname: str) -> bool:
+    # dlopen what Qt is about to load anyway: about a millisecond in all, where
+    # ctypes.util.find_library runs `ldconfig -p` once per library (~60 ms for these).
+    try:
+        ctypes.CDLL(soname)
+    except OSError:
+        return False
+    return True
 
 
 def platform_problem(environ: dict[str, str] | os._Environ[str] = os.environ) -> str | None:
@@ -37,7 +47,7 @@ def platform_problem(environ: dict[str, str] | os._Environ[str] = os.environ) ->
         return None
     if not environ.get("DISPLAY"):
         return "no display to open a window on (DISPLAY is not set); the command line works without one: reader --help"
-    missing = [package for lib, package in XCB_LIBRARIES.items() if ctypes.util.find_library(lib) is None]
+    missing = [package for soname, package in XCB_LIBRARIES.items() if not _loadable(soname)]
     if missing:
         return (
             "Qt cannot open a window: system libraries are missing. Install them with:\n"
