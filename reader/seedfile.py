@@ -30,6 +30,8 @@ _BOILERPLATE_WINDOW = 12
 _MAX_HEADER_CHARS = 64 * 1024
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+#: A header-shaped line with at least this many commas is a header attempt (8 fields have 7).
+_BROKEN_HEADER_COMMAS = 5
 _HEADER_SHAPE = re.compile(r"""^\s*\[\s*[rRbBuU]?['"].*['"]\s*,?\s*\]\s*$""")
 # Name words are case-sensitive (only "By" is not): with IGNORECASE, prose such as "By Monday, officials
 # said ..." read as a byline, lost its first paragraph from the body and became the author.
@@ -225,19 +227,27 @@ def parse(data: bytes, origin: str = "<bytes>") -> ParseResult:
         result.problems.append(Problem(origin, "empty file"))
         return result
     lines, offsets = split_lines(text)
-    headers: list[tuple[int, list[str]]] = []
+    # Record boundaries: good headers, and broken ones (a line shaped like a header, with the commas
+    # of several fields, that is not an 8-string literal). A broken header starts a record that is
+    # reported and left out, rather than being glued onto the previous article as body text.
+    bounds: list[tuple[int, list[str] | None]] = []
     for i, line in enumerate(lines):
-        if _could_be_header(line) and (header := parse_header(line)) is not None:
-            headers.append((i, header))
-    first = headers[0][0] if headers else len(lines)
+        if _could_be_header(line):
+            header = parse_header(line)
+            if header is not None or line.count(",") >= _BROKEN_HEADER_COMMAS:
+                bounds.append((i, header))
+    first = bounds[0][0] if bounds else len(lines)
     for i in range(first):
         if lines[i].strip():
             # Text before the first header: the file does not start with a header. Whatever
             # records follow are still imported.
             result.problems.append(Problem(origin, BAD_HEADER, i + 1))
             break
-    for n, (i, header) in enumerate(headers):
-        end = headers[n + 1][0] if n + 1 < len(headers) else len(lines)
+    for n, (i, header) in enumerate(bounds):
+        end = bounds[n + 1][0] if n + 1 < len(bounds) else len(lines)
+        if header is None:
+            result.problems.append(Problem(origin, BAD_HEADER, i + 1))
+            continue
         raw = text[offsets[i] : offsets[end]]
         result.articles.append(_article(header, lines[i + 1 : end], raw, origin))
     return result

@@ -257,3 +257,20 @@ def test_random_mixtures_never_raise_and_lose_nothing(lines: list[str], eol: str
     decoded = seedfile.decode(data)
     joined = "".join(a.raw for a in result.articles)
     assert decoded.endswith(joined)
+
+
+def test_a_broken_header_mid_file_is_reported_and_not_glued_onto_the_previous_article() -> None:
+    good = repr(["s", "1", "", "First", "", "https://a.example/1", "", "2020-01-01T00:00:00Z"])
+    seven = repr(["s", "2", "", "Broken", "", "https://a.example/2", "2020-01-01T00:00:00Z"])
+    third = repr(["s", "3", "", "Third", "", "https://a.example/3", "", "2020-01-02T00:00:00Z"])
+    data = f"{good}\nbody one\n{seven}\nbody of the broken record\n{third}\nbody three\n".encode()
+    result = seedfile.parse(data, "mid.txt")
+    assert [(a.title, a.body) for a in result.articles] == [("First", "body one"), ("Third", "body three")]
+    assert [str(p) for p in result.problems] == [f"mid.txt:3: {seedfile.BAD_HEADER}"]
+
+
+def test_prose_lines_that_look_like_short_lists_stay_body_text() -> None:
+    good = repr(["s", "1", "", "First", "", "https://a.example/1", "", "2020-01-01T00:00:00Z"])
+    result = seedfile.parse(f'{good}\n["a", "b"] is a list\n["x", "y"]\n'.encode(), "prose.txt")
+    assert [a.body for a in result.articles] == ['["a", "b"] is a list\n["x", "y"]']
+    assert result.problems == []
