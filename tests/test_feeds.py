@@ -576,12 +576,25 @@ def test_a_big_document_is_parsed_in_pieces_with_the_same_result(
     assert [a.key for a in split] == [a.key for a in whole.articles]
     assert [a.body for a in split] == [a.body for a in whole.articles]
 
+    # Through import: pieces of ~1 KB, some parsed here while the workers start, the rest by them.
     monkeypatch.setattr(feeds, "SPLIT_BYTES", 1000)
+    monkeypatch.setattr(feeds, "WORKERS_FOR_BYTES", 1000)
+    cuts: list[int] = []
+    real_split = feeds.split_document
+
+    def recording_split(data: bytes, parts: int) -> list[bytes] | None:
+        result = real_split(data, parts)
+        cuts.append(len(result or ()))
+        return result
+
+    monkeypatch.setattr(feeds, "split_document", recording_split)
     url = server.add("/big.xml", document)
     ticks: list[int] = []
     result, problems = feeds.import_inputs(store, [("feed", url)], progress=ticks.append)
+    assert cuts and cuts[0] > 4
     assert problems == [] and result.added == 40 and ticks == [1]
     assert only_feed(store).title == "Test feed"
+    assert sorted(a.key for a in articles(store)) == sorted(f"feed:{only_feed(store).id}:e{i}" for i in range(40))
 
 
 def test_split_document_declines_what_it_cannot_cut_safely() -> None:

@@ -11,7 +11,8 @@ share Reader's interpreter); then times
   start-up included) and as the ``import_paths()`` call inside a new process;
 - Newsboat: ``newsboat -x reload`` of the same URLs with a fresh cache (its first reload),
 
-alternating, ``--runs`` times each, and prints the medians: seconds and entries/s.
+alternating, ``--runs`` times each, and prints the medians (seconds and entries/s) and the spread.
+Other work on the machine slows Reader (two cores busy) more than Newsboat (one): time it idle.
 """
 
 from __future__ import annotations
@@ -225,8 +226,14 @@ def _newsboat(work: Path, urls: list[str]) -> tuple[float, int]:
     return time.perf_counter() - start, _count(cache, "rss_item")
 
 
-def _line(name: str, seconds: float, entries: int, note: str = "") -> str:
-    return f"  {name:<16} {seconds:6.2f} s  {entries / seconds:7.0f} entries/s  ({entries} entries){note}"
+def _line(name: str, runs: list[tuple[float, int]], note: str = "") -> str:
+    seconds, entries = _median(runs)
+    spread = f"{min(r[0] for r in runs):.2f}-{max(r[0] for r in runs):.2f} s" if len(runs) > 1 else ""
+    return (
+        f"  {name:<16} {seconds:6.2f} s  {entries / seconds:7.0f} entries/s  ({entries} entries; {spread}){note}"
+        if spread
+        else f"  {name:<16} {seconds:6.2f} s  {entries / seconds:7.0f} entries/s  ({entries} entries){note}"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -285,16 +292,15 @@ def main(argv: list[str]) -> int:
                     if with_newsboat:
                         timings["newsboat"].append(_newsboat(work, feed_urls))
                 print(title)
-                median = {name: _median(runs) for name, runs in timings.items() if runs}
-                reference = median.get("newsboat")
+                reference = _median(timings["newsboat"])[0] if timings["newsboat"] else None
 
-                def ratio(seconds: float, reference: tuple[float, int] | None = reference) -> str:
-                    return f"   {seconds / reference[0]:.2f}x Newsboat" if reference else ""
+                def ratio(runs: list[tuple[float, int]], reference: float | None = reference) -> str:
+                    return f"   {_median(runs)[0] / reference:.2f}x Newsboat" if reference else ""
 
-                print(_line("reader import", *median["command"], ratio(median["command"][0])))
-                print(_line("import_paths()", *median["call"], ratio(median["call"][0])))
-                if reference:
-                    print(_line("newsboat reload", *reference))
+                print(_line("reader import", timings["command"], ratio(timings["command"])))
+                print(_line("import_paths()", timings["call"], ratio(timings["call"])))
+                if timings["newsboat"]:
+                    print(_line("newsboat reload", timings["newsboat"]))
         finally:
             if server.stdin is not None:
                 server.stdin.close()
