@@ -43,16 +43,18 @@ class Article:
         """The key that makes two records the same article.
 
         One article per canonical URL; records without one are the same when source, title and
-        date agree.
+        date agree. When the title or the date is missing too, the body is part of the key: two
+        different untitled, undated records of one source must not collapse into one.
         """
         if self.key:
             return self.key
         if self.url:
             return "url:" + canonical_url(self.url)
         published = self.published.isoformat() if self.published else ""
-        digest = hashlib.sha1(
-            "\x1f".join((self.source or "", self.title or "", published)).encode("utf-8", "surrogatepass")
-        ).hexdigest()
+        parts = [self.source or "", self.title or "", published]
+        if not self.title or not self.published:
+            parts.append(self.body)
+        digest = hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
         return "rec:" + digest
 
     def snippet(self) -> str:

@@ -402,3 +402,19 @@ def test_cancel_button_cancels_the_import(qtbot: Any, window: Any, tmp_path: Pat
         qtbot.mouseClick(window.cancel_button, LEFT)
     assert "cancelled" in window.statusBar().currentMessage()
     assert not window.progress.isVisible()
+
+
+def test_a_busy_store_while_marking_read_is_a_status_message_not_a_traceback(
+    qtbot: Any, window: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reader.store import Store, StoreBusyError
+
+    def busy(self: Store, ids: object, read: bool = True) -> int:
+        raise StoreBusyError("store.sqlite: the store is busy in another program (database is locked)")
+
+    monkeypatch.setattr(Store, "set_read", busy)
+    window.list.setFocus()
+    qtbot.keyClick(window.list, Qt.Key.Key_J)  # selecting marks read: the write fails
+    assert "busy" in window.statusBar().currentMessage()
+    assert window.list.current_row() == 1
+    assert window.model.is_read(1) is False, "the list does not claim a state the store refused"

@@ -76,7 +76,6 @@ class ArticleDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._fonts: _Fonts | None = None
         self._snippets: dict[tuple[int, int, str], tuple[str, str]] = {}
-        self._placeholders: dict[tuple[str, bool], QPixmap] = {}
         #: (size, initial, dark) -> placeholder; the window sets the image service's here.
         self.placeholder_provider: Callable[[QSize, str, bool], QPixmap] | None = None
 
@@ -208,37 +207,8 @@ class ArticleDelegate(QStyledItemDelegate):
         return line1, line2
 
     def _placeholder(self, row: ArticleRow, palette: QPalette) -> QPixmap | None:
+        if self.placeholder_provider is None:
+            return None
         dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
-        initial = (row.source or "?")[:1].upper()
-        if self.placeholder_provider is not None:
-            return self.placeholder_provider(THUMB_SIZE, initial, dark)
-        cached = self._placeholders.get((initial, dark))
-        if cached is None:
-            cached = paint_placeholder(THUMB_SIZE, initial, dark)
-            self._placeholders[(initial, dark)] = cached
-        return cached
-
-    def clear_caches(self) -> None:
-        self._snippets.clear()
-        self._placeholders.clear()
-
-
-def paint_placeholder(size: QSize, initial: str, dark: bool) -> QPixmap:
-    """A neutral tile with the source's initial (made once per initial and theme, then cached)."""
-    pixmap = QPixmap(size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    try:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(58, 62, 70) if dark else QColor(226, 229, 234))
-        painter.drawRoundedRect(pixmap.rect().adjusted(0, 0, -1, -1), 6, 6)
-        font = QFont(QApplication.font())
-        font.setPixelSize(int(size.height() * 0.45))
-        font.setBold(True)
-        painter.setFont(font)
-        painter.setPen(QColor(140, 146, 156) if dark else QColor(120, 126, 136))
-        painter.drawText(pixmap.rect(), int(Qt.AlignmentFlag.AlignCenter), initial)
-    finally:
-        painter.end()
-    return pixmap
+        # The provider picks the initial from the whole name ("www.nasa.gov" -> "N").
+        return self.placeholder_provider(THUMB_SIZE, row.source or "", dark)

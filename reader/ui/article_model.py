@@ -309,7 +309,7 @@ class ArticleListModel(QAbstractListModel):
             self._read[n] = 1
             self._update_cached(n, read=True)
         if changed:
-            self._changed(changed[0], changed[-1], [ArticleRole.read, Qt.ItemDataRole.FontRole])
+            self._changed(changed[0], changed[-1], [ArticleRole.read])
 
     def thumbnail_arrived(self, row: int) -> None:
         """An image for ``row`` is ready: repaint only its thumbnail."""

@@ -7,14 +7,15 @@ its own thread with its own store connection; the GUI thread only reads single p
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtWidgets import QApplication
 
-from reader.store import Query, Store
+from reader.store import Query, Store, StoreError
 from reader.ui import desktop
 from reader.ui.dialogs import Ask, KeysDialog, ProblemsDialog
 from reader.ui.sidebar import SidebarKey
@@ -27,6 +28,23 @@ if TYPE_CHECKING:
 MESSAGE_MS = 6000
 #: Counts are recomputed at most this often while the person moves through articles.
 COUNTS_DELAY_MS = 400
+
+
+_Slot = TypeVar("_Slot", bound=Callable[..., None])
+
+
+def reports_store_errors(slot: _Slot) -> _Slot:
+    """A store error inside a slot (the store is busy for longer than its timeout, or damaged) is
+    shown in the status bar; it must not escape into Qt's event loop as a traceback."""
+
+    @functools.wraps(slot)
+    def wrapper(self: Controller, *args: Any, **kwargs: Any) -> None:
+        try:
+            slot(self, *args, **kwargs)
+        except StoreError as exc:
+            self.message(str(exc))
+
+    return wrapper  # type: ignore[return-value]
 
 
 class Controller(QObject):
@@ -54,6 +72,7 @@ class Controller(QObject):
 
     # --- selection and reading ---
 
+    @reports_store_errors
     def on_article_selected(self, article_id: int) -> None:
         pane = self.w.pane
         if pane.article is None or pane.article.id != article_id:
@@ -66,19 +85,24 @@ class Controller(QObject):
             self.schedule_counts()
         self.w.settings.last_article = article_id
 
+    @reports_store_errors
     def next_article(self) -> None:
         self.w.list.next_article()
 
+    @reports_store_errors
     def previous_article(self) -> None:
         self.w.list.previous_article()
 
+    @reports_store_errors
     def next_unread(self) -> None:
         if not self.w.list.next_unread():
             self.message("No more unread articles.")
 
+    @reports_store_errors
     def previous_unread(self) -> None:
         self.w.list.previous_unread()
 
+    @reports_store_errors
     def scroll_down(self) -> None:
         if not self.w.pane.scroll_page(True):
             self.next_unread()
@@ -105,12 +129,14 @@ class Controller(QObject):
             text = url.toString() if isinstance(url, QUrl) else url
             self.message(f"Opened {text}")
 
+    @reports_store_errors
     def toggle_read(self) -> None:
         row = self.w.list.current_row()
         if row >= 0:
             self.w.model.toggle_read(row)
             self.schedule_counts()
 
+    @reports_store_errors
     def toggle_starred(self) -> None:
         row = self.w.list.current_row()
         if row >= 0:
@@ -141,6 +167,7 @@ class Controller(QObject):
         self.w.search.setFocus()
         self.w.search.selectAll()
 
+    @reports_store_errors
     def on_search_changed(self, text: str) -> None:
         self.set_query(dataclasses.replace(self.w.model.query, search=text or None))
 
@@ -156,6 +183,7 @@ class Controller(QObject):
             self.w.search.clear_search()
         self.w.list.setFocus()
 
+    @reports_store_errors
     def on_sidebar_changed(self, key: SidebarKey) -> None:
         query = Query(view=key.view, source=key.source, feed_id=key.feed_id, search=self.w.model.query.search)
         self.set_query(query)
@@ -244,6 +272,7 @@ class Controller(QObject):
         else:
             self.refresh_timer.stop()
 
+    @reports_store_errors
     def after_store_changed(self, changed: bool = True) -> None:
         """An import or refresh ended. When it brought new or changed articles, reload the list and
         keep the reader's place: the same article current, the list scrolled where it was."""
@@ -330,10 +359,6 @@ class Controller(QObject):
             self.w.hide_progress(job)
         self.job_finished.emit(job.name)
         job.deleteLater()
-
-    def cancel_jobs(self) -> None:
-        for job in list(self._jobs):
-            job.cancel()
 
     def wait_for_jobs(self, ms: int = 30000) -> None:
         for job in list(self._jobs):

@@ -66,8 +66,8 @@ class ListImages(QObject):
             self._view.viewport().update()
             self._pane.refresh_images()
 
-    def placeholder(self, size: QSize, initial: str, dark: bool) -> QPixmap:
-        return self.service.placeholder(size, source_initial(initial), dark)
+    def placeholder(self, size: QSize, source: str, dark: bool) -> QPixmap:
+        return self.service.placeholder(size, source_initial(source), dark)
 
     def on_image_ready(self, url: str, size: QSize) -> None:
         if size == THUMB_SIZE:

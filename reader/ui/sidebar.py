@@ -90,9 +90,6 @@ class Sidebar(QListWidget):
                 return
         self.setCurrentRow(0)
 
-    def select_key(self, key: SidebarKey) -> None:
-        self._select(key)
-
     def on_current_item_changed(self, current: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
         if current is None:
             return
