@@ -1,0 +1,269 @@
+"""Seed import and search benchmark: ``python -m reader.benchmark seeds [--records N] [--keep DIR]``.
+
+Generates the synthetic corpus (:mod:`reader.benchmark.corpus`), imports it into a fresh store with
+:func:`reader.importer.import_paths` (FTS index built as it goes, as in real use) and reports
+records/s, store size and peak memory. Then it times the first page of searches as a person types
+them, newest first and ranked by relevance, for common, middling and rare words and for a name
+typed letter by letter, and checks the figures against the budgets in DESIGN.md.
+
+Timings are wall-clock on a shared machine: run it a few times and look at ``uptime``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from reader.benchmark import corpus
+from reader.importer import import_paths, read_seed_file
+from reader.store import Query, Store
+
+IMPORT_BUDGET = 3000.0  # records/s, at least
+NEWEST_BUDGET_MS = 30.0  # first page newest first, p95 below
+RELEVANCE_BUDGET_MS = 150.0  # first page by relevance, p95 below
+PAGE = 50
+
+#: Frequency ranks (1 = most frequent) of the words searched for, by class. Searches are typed
+#: text, so the last word is a prefix: middling and rare words are taken at or after their rank
+#: with 4 letters or more, so the prefix does not widen them ("zo" at rank 300 matches 76% of the
+#: articles). Rank 5 is a 4-letter word in every article: the costliest common prefix (no prefix
+#: index for 4 letters).
+WORD_RANKS = {
+    "common": (1, 3, 5, 8),
+    "middling": (300, 700, 1000, 2000),
+    "rare": (20000, 30000, 40000, 49000),
+}
+MIN_LETTERS = {"common": 1, "middling": 4, "rare": 4}
+#: A name as a person types it, one keystroke at a time (rank 1500 in the corpus vocabulary).
+TYPED = ("ka", "kas", "kasp", "kaspersky")
+#: Shown but outside the budget: one letter has no prefix index, FTS5 merges every word with it.
+UNBUDGETED = ("k",)
+
+
+@dataclass
+class Timing:
+    label: str
+    word: str
+    matches: int
+    newest: list[float]
+    relevance: list[float]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reader.benchmark seeds", description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=corpus.DEFAULT_RECORDS, help="records to generate")
+    parser.add_argument("--seed", type=int, default=corpus.DEFAULT_SEED, help="corpus seed")
+    parser.add_argument("--repeat", type=int, default=50, help="timed runs of each search")
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="keep corpus and store in DIR (a kept corpus is reused)"
+    )
+    parser.add_argument(
+        "--search-only", action="store_true", help="with --keep: time searches on the kept store, no import"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time a naive one-thread import (parse, then store, in turn) of the first N records",
+    )
+    args = parser.parse_args(argv)
+    if args.search_only and args.keep is None:
+        parser.error("--search-only needs --keep DIR")
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="reader-bench-seeds-"))
+    try:
+        return _run(args, work)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, work: Path) -> int:
+    work.mkdir(parents=True, exist_ok=True)
+    folder = work / "corpus"
+    store_path = work / "store.sqlite"
+    print(f"machine: {os.cpu_count()} cores, load average {_load()}")
+    failures: list[str] = []
+
+    if not args.search_only:
+        _ensure_corpus(folder, args.records, args.seed)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{store_path}{suffix}").unlink(missing_ok=True)
+        began = time.perf_counter()
+        report = import_paths(store_path, [str(folder)])
+        seconds = time.perf_counter() - began
+        rate = report.records / seconds
+        print(
+            f"import      {report.records:,} records from {report.files:,} files in {seconds:.1f} s: "
+            f"{rate:,.0f} records/s  (added {report.result.added:,}, unchanged {report.result.unchanged:,}, "
+            f"problems {len(report.problems)})"
+        )
+        print(f"store       {_store_mb(store_path):,.0f} MB")
+        print(f"peak RSS    {_peak_rss_mb():,.0f} MB (import, this process)")
+        if rate < IMPORT_BUDGET:
+            failures.append(f"import {rate:,.0f} records/s < {IMPORT_BUDGET:,.0f}")
+        if args.baseline:
+            _baseline(folder, work / "baseline.sqlite", args.baseline)
+
+    timings = _searches(store_path, args.seed, args.repeat)
+    _print_searches(timings, args.repeat)
+    budgeted = [t for t in timings if t.word not in UNBUDGETED]
+    for name, pick, budget in (
+        ("newest-first", lambda t: t.newest, NEWEST_BUDGET_MS),
+        ("relevance", lambda t: t.relevance, RELEVANCE_BUDGET_MS),
+    ):
+        worst = max(budgeted, key=lambda t: _p95(pick(t)))
+        if _p95(pick(worst)) >= budget:
+            failures.append(f"{name} p95 {_p95(pick(worst)):.1f} ms for {worst.word!r} >= {budget:.0f} ms")
+    print(f"peak RSS    {_peak_rss_mb():,.0f} MB (after searches)")
+    print(f"load average {_load()}")
+    if failures:
+        for failure in failures:
+            print(f"FAIL  {failure}")
+        return 1
+    print(
+        f"PASS  import >= {IMPORT_BUDGET:,.0f} records/s, newest-first p95 < {NEWEST_BUDGET_MS:.0f} ms, "
+        f"relevance p95 < {RELEVANCE_BUDGET_MS:.0f} ms"
+        if not args.search_only
+        else f"PASS  newest-first p95 < {NEWEST_BUDGET_MS:.0f} ms, relevance p95 < {RELEVANCE_BUDGET_MS:.0f} ms"
+    )
+    return 0
+
+
+def _ensure_corpus(folder: Path, records: int, seed: int) -> None:
+    marker = folder / ".corpus"
+    wanted = f"records={records} seed={seed}\n"
+    if marker.is_file() and marker.read_text() == wanted:
+        print(f"corpus      reusing {folder}")
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    # A separate process, so the generator's memory does not count in this process's peak RSS.
+    began = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "reader.benchmark.corpus", str(folder), "--records", str(records), "--seed", str(seed)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    size = sum(p.stat().st_size for p in folder.rglob("*.txt"))
+    print(f"corpus      {records:,} records, {size / 1e6:,.0f} MB, generated in {time.perf_counter() - began:.1f} s")
+    marker.write_text(wanted)  # dot files are skipped by the importer
+
+
+def _baseline(folder: Path, store_path: Path, records: int) -> None:
+    """The naive import: parse a batch, store it, parse the next (no overlap)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{store_path}{suffix}").unlink(missing_ok=True)
+    files = sorted(str(p) for p in folder.rglob("*.txt"))
+    done = 0
+    batch = []
+    began = time.perf_counter()
+    with Store.open(store_path) as store:
+        for path in files:
+            articles, _problems = read_seed_file(path)
+            batch.extend(articles)
+            done += len(articles)
+            if len(batch) >= 2000 or done >= records:
+                store.add_articles(batch)
+                batch = []
+            if done >= records:
+                break
+    seconds = time.perf_counter() - began
+    print(f"baseline    naive one-thread import of {done:,} records: {done / seconds:,.0f} records/s")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{store_path}{suffix}").unlink(missing_ok=True)
+
+
+def _searches(store_path: Path, seed: int, repeat: int) -> list[Timing]:
+    words = corpus.vocabulary(seed)
+    queries = [
+        (label, next(w for w in words[rank - 1 :] if len(w) >= MIN_LETTERS[label]))
+        for label, ranks in WORD_RANKS.items()
+        for rank in ranks
+    ]
+    queries += [("typed", text) for text in TYPED]
+    queries += [("1 letter", text) for text in UNBUDGETED]
+    timings = []
+    # A fresh connection with the default cache, as the window has.
+    with Store.open(store_path, create=False) as store:
+        for label, word in queries:
+            newest = Query(search=word)
+            relevance = Query(search=word, order="relevance")
+            matches = store.count(newest)
+            timings.append(
+                Timing(
+                    label,
+                    word,
+                    matches,
+                    _time(functools.partial(store.page, newest, None, PAGE), repeat),
+                    _time(functools.partial(store.page, relevance, None, PAGE), repeat),
+                )
+            )
+    return timings
+
+
+def _time(call: Callable[[], object], repeat: int) -> list[float]:
+    call()  # warm the cache: the figures are for a person typing, not for a cold disk
+    samples = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - began) * 1000)
+    return samples
+
+
+def _print_searches(timings: list[Timing], repeat: int) -> None:
+    print(f"\nsearch, first page of {PAGE}, {repeat} runs each (ms)")
+    head = f"  {'class':9s} {'query':20s} {'matches':>8s}"
+    print(f"{head}   {'newest p50':>10s} {'p95':>6s}   {'relevance p50':>13s} {'p95':>6s}")
+    for t in timings:
+        print(
+            f"  {t.label:9s} {t.word:20s} {t.matches:8,d}   {_p50(t.newest):10.1f} {_p95(t.newest):6.1f}   "
+            f"{_p50(t.relevance):13.1f} {_p95(t.relevance):6.1f}"
+        )
+    print(f"  ({', '.join(map(repr, UNBUDGETED))}: one letter, outside the budgets)")
+    print("  per class (all runs of its queries):")
+    for label in dict.fromkeys(t.label for t in timings):
+        group = [t for t in timings if t.label == label]
+        newest = [s for t in group for s in t.newest]
+        relevance = [s for t in group for s in t.relevance]
+        print(
+            f"  {label:9s} {'':20s} {'':8s}   {_p50(newest):10.1f} {_p95(newest):6.1f}   "
+            f"{_p50(relevance):13.1f} {_p95(relevance):6.1f}"
+        )
+
+
+def _p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def _p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20, method="inclusive")[-1] if len(samples) > 1 else samples[0]
+
+
+def _store_mb(path: Path) -> float:
+    return sum(os.path.getsize(f"{path}{s}") for s in ("", "-wal") if os.path.exists(f"{path}{s}")) / 1e6
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux; child processes (a parsing pool, if any) are counted apart.
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return own / 1024
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
