@@ -16,10 +16,12 @@ from pathlib import Path
 
 from reader import seedfile
 from reader.article import Article, Problem
-from reader.store import AddResult, Store, StoreError
+from reader.store import MAX_ROWS_PER_INSERT, AddResult, Store, StoreError
 
 #: Articles per write transaction: large enough to amortise the commit, small enough to show progress.
-BATCH_SIZE = 2000
+#: Batches are cut to exactly this size: it is the store's largest INSERT (MAX_ROWS_PER_INSERT), so a
+#: batch is one statement and FTS5 writes it as one index segment.
+BATCH_SIZE = MAX_ROWS_PER_INSERT
 #: Feed and OPML files are recognised by these endings (and by their first bytes).
 FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom", ".rdf", ".feed"})
 OPML_SUFFIXES = frozenset({".opml"})
@@ -159,9 +161,9 @@ def _import_seeds(
             report.records += len(articles)
             report.problems.extend(problems)
             batch.extend(articles)
-            if len(batch) >= BATCH_SIZE:
-                writer.put(batch)
-                batch = []
+            while len(batch) >= BATCH_SIZE:
+                writer.put(batch[:BATCH_SIZE])
+                batch = batch[BATCH_SIZE:]
             # Progress counts files whose records are parsed; the writer is at most two batches behind.
             step(1)
         if batch:
