@@ -559,3 +559,10 @@ def test_writes_to_a_corrupt_store_raise_store_errors_and_change_nothing(db: Pat
         with pytest.raises(CorruptStoreError, match="damaged"):
             s.mark_all_read()
     assert db.read_bytes() == corrupt_bytes
+
+
+def test_untitled_or_undated_records_without_url_are_told_apart_by_their_text(store: Store) -> None:
+    first = Article(source="wire", title=None, published=None, body="Storm hits the coast.")
+    second = Article(source="wire", title=None, published=None, body="Markets close higher.")
+    assert store.add_articles([first, second]).added == 2, "two different undated, untitled records"
+    assert store.add_articles([first]).unchanged == 1, "the same one again is still the same article"
