@@ -2,8 +2,9 @@
 
 nh3 (the Rust ``ammonia`` sanitiser) parses with html5ever and writes back well-formed HTML:
 lower-case tags, double-quoted attribute values with ``<``, ``>``, ``&`` and ``"`` escaped. That is
-what lets :func:`html_to_text` and :func:`first_image` use simple regular expressions on its output
-(never on raw feed HTML).
+what lets :func:`html_to_text` use simple regular expressions on its output (never on raw feed
+HTML). Attributes are another matter (a value may itself read like ``src="..."``): :func:`first_image`
+reads them with the standard library's HTML parser.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import nh3
@@ -26,7 +28,6 @@ _BLOCK_TAGS = (
 )
 _BLOCK = re.compile(rf"<(?:/?(?:{_BLOCK_TAGS}))(?:\s[^>]*)?/?>")
 _TAG = re.compile(r"<[^>]*>")
-_IMG_SRC = re.compile(r'<img\s[^>]*?\bsrc="([^"]+)"')
 _LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!]|&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);")
 
 
@@ -101,10 +102,36 @@ def text_to_html(text: str) -> str:
     return "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs)
 
 
+class _ImgSrc(HTMLParser):
+    """The ``src`` of an ``<img>`` tag, its attributes read by the stdlib HTML parser."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.src: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img" and self.src is None:
+            self.src = next((value for name, value in attrs if name == "src" and value), None)
+
+    handle_startendtag = handle_starttag
+
+
 def first_image(clean: str) -> str | None:
-    """The ``src`` of the first ``<img>`` in *sanitised* HTML, or None."""
-    match = _IMG_SRC.search(clean)
-    return html.unescape(match.group(1)) if match else None
+    """The ``src`` of the first ``<img>`` with one in *sanitised* HTML, or None."""
+    # In nh3's output "<" is escaped everywhere but at a tag, and ">" in attribute values: each
+    # "<img" starts an img tag that ends at the next ">". Only those tags go through the parser.
+    start = clean.find("<img")
+    while start >= 0:
+        end = clean.find(">", start)
+        if end < 0:
+            return None
+        parser = _ImgSrc()
+        parser.feed(clean[start : end + 1])
+        parser.close()
+        if parser.src:
+            return parser.src
+        start = clean.find("<img", end)
+    return None
 
 
 def shorten(text: str, limit: int) -> str:

@@ -764,3 +764,19 @@ def test_feed_commands_add_list_refresh_export_and_remove(
     assert main(["--db", db, "feeds", "remove", str(local), url]) == 0  # a path names its file: URL
     with Store.open(db) as store:
         assert [f.url for f in store.feeds()] == [empty.resolve().as_uri()]
+
+
+def test_first_image_reads_attributes_not_text_that_looks_like_them() -> None:
+    from reader import sanitize
+
+    tricky = sanitize.clean_html('<p>x</p><img alt=" src=" src="http://good/a.png?x=1&amp;y=2"><img src="http://b/">')
+    assert sanitize.first_image(tricky) == "http://good/a.png?x=1&y=2"
+    assert sanitize.first_image(
+        sanitize.clean_html('<img alt="no src"><img title="a>b" src="/c.png">', "https://s.example/")
+    ) == ("https://s.example/c.png")
+    assert sanitize.first_image(sanitize.clean_html("<p>no image</p>")) is None
+    # Through parse(): the image of an entry whose only picture has such an alt text.
+    parsed = feeds.parse(
+        rss(item("1", content='<img alt=" src=" src="http://good/a.png">')), {}, "https://x.example/f", 1
+    )
+    assert parsed.articles[0].image_url == "http://good/a.png"
