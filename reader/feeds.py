@@ -371,6 +371,11 @@ def _speed_up_feedparser() -> None:
       functions are pure and a feed repeats the same few arguments: cache them.
     - FeedParserDict's ``__getitem__`` and ``get`` run its alias logic (``channel`` -> ``feed`` ...)
       on every lookup, tens of thousands per feed. Keys without an alias go straight to the dict.
+      This module's own reads (``entry.get(...)`` in :func:`parse`) take the same path: it is the
+      one bypass, there is no second helper.
+
+    These reach into feedparser's internals (``mixin._urljoin``, ``mixin.copy``, ``FeedParserDict``),
+    which is why pyproject.toml pins feedparser below 6.1.
     - It deep-copies the content parameters (a dict of a few strings) for every text element; a
       shallow copy is the same thing for a dict of strings.
     """
@@ -446,12 +451,6 @@ _ALTERNATE = re.compile(
 )
 
 
-def _get(mapping: Any, key: str, default: Any = None) -> Any:
-    # feedparser's FeedParserDict.get runs its alias logic on every call; the stored keys are
-    # plain dict keys, so read them directly (a third of the mapping time on big feeds).
-    return dict.get(mapping, key, default) if isinstance(mapping, dict) else default
-
-
 def parse(data: bytes, headers: Mapping[str, str], feed_url: str, feed_id: int) -> ParsedFeed:
     """Entries of the feed document ``data`` as articles of feed ``feed_id``.
 
@@ -475,13 +474,13 @@ def _parse(data: bytes, headers: Mapping[str, str], feed_url: str, feed_id: int)
     doc = feedparser.parse(
         io.BytesIO(data), response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
     )
-    info = _get(doc, "feed") or {}
-    title = _text_of(_get(info, "title"), _get(info, "title_detail"))
-    link = _safe_link(_get(info, "link"))
+    info = doc.get("feed") or {}
+    title = _text_of(info.get("title"), info.get("title_detail"))
+    link = _safe_link(info.get("link"))
     allow_file = urllib.parse.urlsplit(feed_url).scheme.lower() == "file"
     source = title or _host_name(feed_url)
     articles = []
-    for entry in _get(doc, "entries") or ():
+    for entry in doc.get("entries") or ():
         article = _article(entry, source, feed_url, feed_id, allow_file)
         if article is not None:
             articles.append(article)
@@ -497,14 +496,14 @@ def _why_empty(doc: Any, data: bytes, headers: Mapping[str, str], feed_url: str)
             href = next(g for g in found.groups() if g is not None).decode("utf-8", "replace")
             return f"an HTML page, not a feed (it names a feed: {urllib.parse.urljoin(feed_url, href.strip())})"
         return "an HTML page, not a feed"
-    version = _get(doc, "version")
-    exc = _get(doc, "bozo_exception") if _get(doc, "bozo") else None
+    version = doc.get("version")
+    exc = doc.get("bozo_exception") if doc.get("bozo") else None
     xml_error = None
     if isinstance(exc, xml.sax.SAXParseException):
         xml_error = f"malformed XML, line {exc.getLineNumber()}: {exc.getMessage()}"
     if xml_error:
         return xml_error
-    entries = len(_get(doc, "entries") or ())
+    entries = len(doc.get("entries") or ())
     if version or entries:
         # A feed, just with nothing to read in it.
         return NO_ENTRIES + (f" ({entries} without title, text, link or image)" if entries else "")
@@ -547,7 +546,7 @@ def _safe_link(url: Any, base: str | None = None, allow_file: bool = False) -> s
 
 def _date(entry: Any) -> datetime | None:
     for name in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = _get(entry, name)
+        value = entry.get(name)
         if value:
             try:
                 year, month, day, hour, minute, second = value[:6]
@@ -558,52 +557,52 @@ def _date(entry: Any) -> datetime | None:
 
 
 def _main_content(entry: Any) -> Any:
-    contents = [c for c in _get(entry, "content") or () if isinstance(c, Mapping) and _get(c, "value")]
+    contents = [c for c in entry.get("content") or () if isinstance(c, Mapping) and c.get("value")]
     for content in contents:
-        if _get(content, "type") in _HTML_TYPES:
+        if content.get("type") in _HTML_TYPES:
             return content
     if contents:
         return contents[0]
-    summary = _get(entry, "summary_detail")
-    if isinstance(summary, Mapping) and _get(summary, "value"):
+    summary = entry.get("summary_detail")
+    if isinstance(summary, Mapping) and summary.get("value"):
         return summary
     return None
 
 
 def _article(entry: Any, source: str, feed_url: str, feed_id: int, allow_file: bool) -> Article | None:
     main = _main_content(entry)
-    base = (_get(main, "base") if main is not None else None) or feed_url
+    base = (main.get("base") if main is not None else None) or feed_url
     raw = ""
     body_html = ""
     if main is not None:
-        raw = _get(main, "value") or ""
-        if _get(main, "type") in _HTML_TYPES or _get(main, "type") is None:
+        raw = main.get("value") or ""
+        if main.get("type") in _HTML_TYPES or main.get("type") is None:
             body_html = sanitize.clean_html(raw, base)
         else:
             body_html = sanitize.text_to_html(raw)
     body = sanitize.html_to_text(body_html)
 
-    summary = _get(entry, "summary_detail")
-    if isinstance(summary, Mapping) and _get(summary, "value") and summary is not main:
+    summary = entry.get("summary_detail")
+    if isinstance(summary, Mapping) and summary.get("value") and summary is not main:
         value = summary["value"]
-        text = sanitize.fragment_to_text(value, base) if _get(summary, "type") in _HTML_TYPES else value
+        text = sanitize.fragment_to_text(value, base) if summary.get("type") in _HTML_TYPES else value
         description = sanitize.shorten(text, DESCRIPTION_CHARS) or None
     else:
         # No summary of its own: none is invented (the list's snippet comes from the body anyway,
         # and a copy of the body's start would only be indexed twice).
         description = None
 
-    title = _text_of(_get(entry, "title"), _get(entry, "title_detail"))
-    link = _safe_link(_get(entry, "link"), base)
+    title = _text_of(entry.get("title"), entry.get("title_detail"))
+    link = _safe_link(entry.get("link"), base)
     published = _date(entry)
-    author_detail = _get(entry, "author_detail")
-    author = (_get(author_detail, "name") if isinstance(author_detail, Mapping) else None) or _get(entry, "author")
+    author_detail = entry.get("author_detail")
+    author = (author_detail.get("name") if isinstance(author_detail, Mapping) else None) or entry.get("author")
     author = _text_of(author, None)
     image_url = _image(entry, body_html, base, allow_file)
     if not (title or body or link or image_url):
         return None  # nothing a person could read, open or look at
 
-    entry_id = _get(entry, "id") or _get(entry, "link")
+    entry_id = entry.get("id") or entry.get("link")
     if not entry_id or not isinstance(entry_id, str):
         stamp = published.isoformat() if published else ""
         entry_id = "sha1:" + hashlib.sha1(f"{title or ''}\x1f{stamp}".encode("utf-8", "surrogatepass")).hexdigest()
@@ -628,21 +627,25 @@ def _image(entry: Any, body_html: str, base: str, allow_file: bool) -> str | Non
     """media:thumbnail, then media:content of image type, then an image enclosure, then the first <img>."""
 
     def candidates() -> Iterator[Any]:
-        for thumb in _get(entry, "media_thumbnail") or ():
+        for thumb in entry.get("media_thumbnail") or ():
             if isinstance(thumb, Mapping):
-                yield _get(thumb, "url")
-        for media in _get(entry, "media_content") or ():
+                yield thumb.get("url")
+        for media in entry.get("media_content") or ():
             if isinstance(media, Mapping):
-                kind = (_get(media, "type") or "").lower()
-                url = _get(media, "url") or ""
-                medium = _get(media, "medium")
+                kind = (media.get("type") or "").lower()
+                url = media.get("url") or ""
+                medium = media.get("medium")
                 typed = medium == "image" or kind.startswith("image/")
                 untyped = not kind and not medium and url.lower().split("?", 1)[0].endswith(_IMAGE_SUFFIXES)
                 if typed or untyped:
                     yield url
-        for link in _get(entry, "links") or ():
-            if _get(link, "rel") == "enclosure" and (_get(link, "type") or "").lower().startswith("image/"):
-                yield _get(link, "href")
+        for link in entry.get("links") or ():
+            if (
+                isinstance(link, Mapping)
+                and link.get("rel") == "enclosure"
+                and (link.get("type") or "").lower().startswith("image/")
+            ):
+                yield link.get("href")
         yield sanitize.first_image(body_html)
 
     for candidate in candidates():

@@ -780,3 +780,20 @@ def test_first_image_reads_attributes_not_text_that_looks_like_them() -> None:
         rss(item("1", content='<img alt=" src=" src="http://good/a.png">')), {}, "https://x.example/f", 1
     )
     assert parsed.articles[0].image_url == "http://good/a.png"
+
+
+def test_feedparser_is_pinned_to_the_series_the_patches_fit() -> None:
+    import tomllib
+
+    import feedparser
+    from feedparser import mixin, util
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    (pin,) = [d for d in pyproject["project"]["dependencies"] if d.startswith("feedparser")]
+    assert pin.replace(" ", "") == "feedparser>=6.0.11,<6.1"
+    assert feedparser.__version__.startswith("6.0.")
+    # What feeds._speed_up_feedparser and feeds._keep_entry_ids reach into.
+    for name in ("_urljoin", "make_safe_absolute_uri", "copy", "_FeedParserMixin"):
+        assert hasattr(mixin, name), name
+    assert isinstance(util.FeedParserDict.keymap, dict) and "can_be_relative_uri" in vars(mixin._FeedParserMixin)
+    assert not hasattr(feeds, "_get")  # one bypass (the patched FeedParserDict.get), not two
