@@ -30,8 +30,19 @@ class OpmlFeed:
 def read_opml(data: bytes) -> list[OpmlFeed]:
     """Every feed (outline with an ``xmlUrl``) in document order, at any depth; duplicates once.
 
-    Raises :class:`OpmlError` when ``data`` holds no OPML outlines at all.
+    Raises :class:`OpmlError` (and nothing else) when ``data`` is not an OPML list it can read:
+    malformed XML without salvageable outlines, another kind of XML, anything the XML parser
+    refuses. Callers report that as one problem. Nesting depth is not limited by Python's stack.
     """
+    try:
+        return _read(data)
+    except OpmlError:
+        raise
+    except Exception as exc:  # bad input must never escape as a traceback
+        raise OpmlError(f"cannot read ({type(exc).__name__}: {exc})") from None
+
+
+def _read(data: bytes) -> list[OpmlFeed]:
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
@@ -40,14 +51,12 @@ def read_opml(data: bytes) -> list[OpmlFeed]:
         if feeds:
             return feeds
         raise OpmlError(f"not well-formed XML ({exc})") from None
-    except (ValueError, RecursionError) as exc:
-        raise OpmlError(f"cannot read ({exc})") from None
     if _local(root.tag).lower() != "opml":
         raise OpmlError(f"not an OPML file (its root element is <{_local(root.tag)}>)")
     body = next((child for child in root if _local(child.tag).lower() == "body"), None)
     if body is None:
         raise OpmlError("an OPML file without a <body>")
-    return _dedupe(_walk(body, ()))
+    return _dedupe(_walk(body))
 
 
 def _local(tag: object) -> str:
@@ -60,8 +69,16 @@ def _attributes(element: ET.Element) -> dict[str, str]:
     return {_local(k).lower(): v.strip() for k, v in element.attrib.items()}
 
 
-def _walk(parent: ET.Element, categories: tuple[str, ...]) -> Iterator[OpmlFeed]:
-    for element in parent:
+def _walk(body: ET.Element) -> Iterator[OpmlFeed]:
+    # Depth first, in document order, with an explicit stack: a list nested thousands of levels
+    # deep would overflow Python's stack if this recursed.
+    stack: list[tuple[Iterator[ET.Element], tuple[str, ...]]] = [(iter(body), ())]
+    while stack:
+        children, categories = stack[-1]
+        element = next(children, None)
+        if element is None:
+            stack.pop()
+            continue
         if _local(element.tag).lower() != "outline":
             continue
         attrs = _attributes(element)
@@ -70,7 +87,7 @@ def _walk(parent: ET.Element, categories: tuple[str, ...]) -> Iterator[OpmlFeed]
         if xml_url:
             yield OpmlFeed(title, xml_url, attrs.get("htmlurl") or None, categories)
         # A feed outline may (rarely) hold more outlines; a category always does.
-        yield from _walk(element, (*categories, title) if title and not xml_url else categories)
+        stack.append((iter(element), (*categories, title) if title and not xml_url else categories))
 
 
 _OUTLINE = re.compile(rb"<outline\b([^>]*)>", re.IGNORECASE)

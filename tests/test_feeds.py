@@ -797,3 +797,32 @@ def test_feedparser_is_pinned_to_the_series_the_patches_fit() -> None:
         assert hasattr(mixin, name), name
     assert isinstance(util.FeedParserDict.keymap, dict) and "can_be_relative_uri" in vars(mixin._FeedParserMixin)
     assert not hasattr(feeds, "_get")  # one bypass (the patched FeedParserDict.get), not two
+
+
+def test_a_deeply_nested_opml_file_is_read_without_recursion(tmp_path: Path, store: Store) -> None:
+    depth = 3000
+    data = (
+        b'<opml version="2.0"><body>'
+        + b'<outline text="f">' * depth
+        + b'<outline text="Deep" xmlUrl="https://deep.example/feed"/>'
+        + b"</outline>" * depth
+        + b'<outline text="Shallow" xmlUrl="https://shallow.example/feed"/></body></opml>'
+    )
+    listed = read_opml(data)
+    assert [f.xml_url for f in listed] == ["https://deep.example/feed", "https://shallow.example/feed"]
+    assert len(listed[0].categories) == depth and listed[1].categories == ()
+
+
+def test_a_deeply_nested_opml_file_imports_its_feeds(server: FeedServer, tmp_path: Path) -> None:
+    url = server.add("/deep.xml", rss(*items(2)))
+    depth = 3000
+    path = tmp_path / "deep.opml"
+    path.write_bytes(
+        b'<opml version="2.0"><body>'
+        + b'<outline text="f">' * depth
+        + f'<outline text="Deep" xmlUrl="{url}"/>'.encode()
+        + b"</outline>" * depth
+        + b"</body></opml>"
+    )
+    report = import_paths(tmp_path / "reader.sqlite", [str(path)])
+    assert report.problems == [] and report.result.added == 2
