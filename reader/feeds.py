@@ -65,6 +65,7 @@ __all__ = [
     "feed_url",
     "fetch",
     "import_inputs",
+    "opml_address",
     "parse",
     "read_opml",
     "refresh",
@@ -1012,7 +1013,9 @@ def import_inputs(
 ) -> tuple[AddResult, list[Problem]]:
     """Subscribe to and fetch ``items``: ``("feed", url_or_path)`` or ``("opml", path)``.
 
-    An OPML file subscribes to every feed it lists; all of them are fetched at once. Every input
+    An OPML file subscribes to every feed it lists (addresses checked by :func:`opml_address`:
+    http/https, or a relative path inside the OPML file's own folder); all of them are fetched at
+    once. Every input
     that cannot be read is a :class:`Problem` (so is a feed without entries); nothing raises for
     bad input. ``progress(1)`` follows each feed input, each feed of an OPML file, each bad input.
     """
@@ -1052,7 +1055,15 @@ def import_inputs(
                 reject(target, "an OPML file that lists no feeds")
                 continue
             for entry in listed:
-                subscribe(feed_url(entry.xml_url), entry.xml_url, entry.title)
+                address, why = opml_address(entry.xml_url, target)
+                if address is not None and address.startswith("file:") and not _local_path(address).is_file():
+                    why = f"names no file in the OPML file's folder ({_local_path(address)})"
+                    address = None
+                if address is None:
+                    name = f"outline {entry.title!r}" if entry.title else "an outline"
+                    reject(target, f"{name}: xmlUrl {entry.xml_url!r} {why}; not subscribed")
+                    continue
+                subscribe(address, entry.xml_url, entry.title)
         else:
             reject(target, f"unknown input kind {kind!r}")
     result, more = _run(store, jobs, progress, cancel, timeout, max_bytes)
@@ -1081,6 +1092,33 @@ def refresh(
 def export_opml(store: Store) -> bytes:
     """Every subscription as OPML 2.0 (dead feeds too: they are still subscriptions)."""
     return write_opml(OpmlFeed(feed.title, feed.url, feed.site_url) for feed in store.feeds())
+
+
+def opml_address(xml_url: str, opml_path: str) -> tuple[str | None, str | None]:
+    """The feed address an OPML outline's ``xmlUrl`` stands for, or ``(None, why not)``.
+
+    OPML files come from elsewhere, so their addresses are not trusted as local paths: only
+    ``http``/``https`` URLs are accepted, and relative paths (``feeds/news.xml``), which are
+    resolved against the folder of the OPML file itself (never the current directory) and may not
+    leave it. Absolute paths, ``file:``, ``javascript:``, ``ftp:`` and every other scheme are refused.
+    """
+    text = xml_url.strip()
+    try:
+        parts = urllib.parse.urlsplit(text)
+    except ValueError:
+        return None, "is not a valid address"
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        if not parts.hostname:
+            return None, "has no host"
+        return text, None
+    if scheme or text.startswith(("/", "\\", "~")) or parts.netloc:
+        return None, "is not an http or https address"
+    folder = Path(opml_path).resolve().parent
+    relative = Path(urllib.request.url2pathname(parts.path))
+    if not parts.path or ".." in relative.parts:
+        return None, "is not an http or https address, nor a path inside the OPML file's folder"
+    return (folder / relative).as_uri(), None
 
 
 def _local_path(url: str) -> Path:

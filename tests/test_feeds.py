@@ -826,3 +826,51 @@ def test_a_deeply_nested_opml_file_imports_its_feeds(server: FeedServer, tmp_pat
     )
     report = import_paths(tmp_path / "reader.sqlite", [str(path)])
     assert report.problems == [] and report.result.added == 2
+
+
+def test_opml_addresses_are_http_https_or_paths_inside_the_opml_folder(
+    server: FeedServer, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = server.add("/good.xml", rss(*items(1, prefix="g")))
+    folder = tmp_path / "lists"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "local.xml").write_bytes(rss(*items(1, prefix="l")))
+    # A feed file in the current directory (and one above the list's folder) must not be reachable.
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    (elsewhere / "feed.xml").write_bytes(rss(*items(1, prefix="c")))
+    (tmp_path / "up.xml").write_bytes(rss(*items(1, prefix="u")))
+    monkeypatch.chdir(elsewhere)
+    path = folder / "list.opml"
+    path.write_bytes(
+        write_opml(
+            [
+                OpmlFeed("Good", good),
+                OpmlFeed("Local", "sub/local.xml"),
+                OpmlFeed("Cwd", "feed.xml"),
+                OpmlFeed("Script", "javascript:alert(1)"),
+                OpmlFeed("Disk", "/etc/hostname"),
+                OpmlFeed("Ftp", "ftp://ftp.example/feed.xml"),
+                OpmlFeed("File", (tmp_path / "up.xml").as_uri()),
+                OpmlFeed("Up", "../up.xml"),
+            ]
+        )
+    )
+    result, problems = feeds.import_inputs(store, [("opml", str(path))])
+    assert {f.url for f in store.feeds()} == {good, (folder / "sub" / "local.xml").as_uri()}
+    assert result.added == 2  # Good and Local, nothing from the current directory or elsewhere on disk
+    assert [p.input for p in problems] == [str(path)] * 6
+    rejected = " ".join(p.reason for p in problems)
+    for title in ("Cwd", "Script", "Disk", "Ftp", "File", "Up"):
+        assert f"outline '{title}'" in rejected
+    assert all(p.reason.endswith("not subscribed") for p in problems)
+
+
+def test_opml_address_checks_each_form() -> None:
+    opml_path = "/lists/a.opml"
+    assert feeds.opml_address("https://x.example/f", opml_path) == ("https://x.example/f", None)
+    assert feeds.opml_address(" HTTP://x.example/f ", opml_path)[0] == "HTTP://x.example/f"
+    assert feeds.opml_address("feeds/b.xml", opml_path)[0] == Path("/lists/feeds/b.xml").as_uri()
+    for bad in ("javascript:alert(1)", "/etc/hostname", "ftp://x/f", "file:///etc/hostname", "../b.xml", "http:///x"):
+        url, why = feeds.opml_address(bad, opml_path)
+        assert url is None and why, bad
