@@ -52,6 +52,7 @@ import feedparser
 
 from reader import __version__, sanitize
 from reader.article import Article, Problem
+from reader.importer import feed_address
 from reader.opml import OpmlError, OpmlFeed, read_opml, write_opml
 from reader.store import AddResult, Feed, Store
 
@@ -154,10 +155,14 @@ class ParsedFeed:
 
 
 def feed_url(text: str) -> str:
-    """The address a feed is stored under: URLs as given, local paths as absolute ``file:`` URLs."""
+    """The address a feed is stored under: URLs as given (``feed://``, ``example.com/rss`` and the
+    like mapped by :func:`reader.importer.feed_address`), local paths as absolute ``file:`` URLs."""
+    address = feed_address(text)
+    if address is not None:
+        return address
     text = text.strip()
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text) or text.lower().startswith("file:"):
-        return text
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text):
+        return text  # another scheme: fetch() says it cannot fetch it
     return Path(text).expanduser().resolve().as_uri()
 
 

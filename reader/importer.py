@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,8 +48,47 @@ class ImportReport:
         return not self.problems
 
 
+#: A host name with at least one dot whose last label is letters (example.com, news.example.org:8080),
+#: or a dotted IPv4 address.
+_HOST = re.compile(
+    r"^(?:(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z][a-z0-9-]*|\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?$", re.I
+)
+#: Endings of files, not of host names: "feed.xml" that does not exist is a missing file, not a site.
+_FILE_ENDINGS = FEED_SUFFIXES | OPML_SUFFIXES | SKIPPED_SUFFIXES | frozenset({".txt", ".gz", ".zip", ".sqlite"})
+
+
+def feed_address(text: str) -> str | None:
+    """The URL ``text`` stands for, or None when it is (or may be) a local path.
+
+    The one place that decides, for ``reader import``, ``reader feeds add`` and "Add feed":
+
+    - ``http://``, ``https://`` and ``file:`` URLs are taken as they are;
+    - ``feed://host/path`` is ``http://host/path``, ``feed:https://...`` is ``https://...``;
+    - an existing file or folder is a path;
+    - other text without a scheme that reads like ``host/path`` (a dot in the first segment,
+      e.g. ``example.com/rss``, but not a file name such as ``feed.xml``) is ``https://host/path``.
+    """
+    stripped = text.strip()
+    lower = stripped.lower()
+    if lower.startswith("feed://"):
+        return "http://" + stripped[len("feed://") :]
+    if lower.startswith(("feed:http://", "feed:https://")):
+        return stripped[len("feed:") :]
+    if lower.startswith(("http://", "https://", "file:")):
+        return stripped
+    if not stripped or os.path.lexists(text) or os.path.lexists(stripped):
+        return None
+    if any(c.isspace() for c in stripped) or "\\" in stripped or stripped.startswith((".", "~")):
+        return None
+    host = stripped.split("/", 1)[0]
+    if not _HOST.match(host) or os.path.splitext(host.split(":", 1)[0])[1].lower() in _FILE_ENDINGS:
+        return None
+    return "https://" + stripped
+
+
 def is_url(text: str) -> bool:
-    return text.lower().startswith(("http://", "https://", "file:"))
+    """Whether ``text`` is a feed address rather than a local path (see :func:`feed_address`)."""
+    return feed_address(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +101,9 @@ def collect(inputs: Sequence[str], problems: list[Problem]) -> list[_Input]:
     """Expand folders (recursively, sorted) and classify each input; missing paths are problems."""
     found: list[_Input] = []
     for text in inputs:
-        if is_url(text):
-            found.append(_Input("feed", text))
+        address = feed_address(text)
+        if address is not None:
+            found.append(_Input("feed", address))
             continue
         path = Path(text)
         if path.is_dir():

@@ -874,3 +874,38 @@ def test_opml_address_checks_each_form() -> None:
     for bad in ("javascript:alert(1)", "/etc/hostname", "ftp://x/f", "file:///etc/hostname", "../b.xml", "http:///x"):
         url, why = feeds.opml_address(bad, opml_path)
         assert url is None and why, bad
+
+
+def test_feed_address_maps_common_forms_and_leaves_paths_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reader.importer import collect, feed_address, is_url
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "example.org").mkdir()  # an existing folder that looks like a host stays a folder
+    assert feed_address("example.com/rss") == "https://example.com/rss"
+    assert feed_address(" news.example.org:8080/feed ") == "https://news.example.org:8080/feed"
+    assert feed_address("127.0.0.1:8000/f.xml") == "https://127.0.0.1:8000/f.xml"
+    assert feed_address("feed://example.com/rss") == "http://example.com/rss"
+    assert feed_address("FEED:https://example.com/rss") == "https://example.com/rss"
+    assert feed_address("feed:http://example.com/rss") == "http://example.com/rss"
+    assert feed_address("https://example.com/rss") == "https://example.com/rss"
+    for path in ("example.org", "feed.xml", "missing.opml", "notes.txt", "seeds/x.txt", "./a.b/c", "a b.com/x"):
+        assert feed_address(path) is None, path
+        assert not is_url(path)
+    # The importer and feeds.feed_url agree: both take the address, neither a file of that name.
+    problems: list[Problem] = []
+    found = collect(["example.com/rss", "feed://example.com/atom", "feed.xml"], problems)
+    assert [(i.kind, i.target) for i in found] == [
+        ("feed", "https://example.com/rss"),
+        ("feed", "http://example.com/atom"),
+    ]
+    assert problems == [Problem("feed.xml", "no such file or folder")]
+    assert feeds.feed_url("feed://example.com/rss") == "http://example.com/rss"
+    assert feeds.feed_url("example.com/rss") == "https://example.com/rss"
+
+
+def test_a_feed_scheme_address_is_imported_over_http(server: FeedServer, tmp_path: Path) -> None:
+    url = server.add("/feed.xml", rss(*items(2)))
+    report = import_paths(tmp_path / "reader.sqlite", ["feed://" + url.removeprefix("http://")])
+    assert report.problems == [] and report.result.added == 2
+    with Store.open(tmp_path / "reader.sqlite") as s:
+        assert [f.url for f in s.feeds()] == [url]
