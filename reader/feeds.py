@@ -122,6 +122,9 @@ class FetchResult:
     moved_to: str | None = None
     #: Why there is nothing to parse, for a person (None for 200 and 304).
     error: str | None = None
+    #: The error is the network's or the server's for now (timeout, refused, unknown host, 5xx,
+    #: 408, 429): trying again later may work. Not for 404, 410, local files, oversize bodies.
+    transient: bool = False
 
     @property
     def not_modified(self) -> bool:
@@ -232,12 +235,15 @@ def fetch(
             with contextlib.suppress(Exception):
                 exc.close()
             reason = "gone: the feed was removed for good" if status == 410 else (exc.reason or "")
-            return FetchResult(url, status, error=f"HTTP {status} {reason}".rstrip())
+            transient = status >= 500 or status in (408, 429)
+            return FetchResult(url, status, error=f"HTTP {status} {reason}".rstrip(), transient=transient)
         except urllib.error.URLError as exc:
-            return FetchResult(url, 0, error=_network_reason(exc.reason, timeout))
+            return FetchResult(url, 0, error=_network_reason(exc.reason, timeout), transient=True)
         except TimeoutError as exc:
-            return FetchResult(url, 0, error=_network_reason(exc, timeout))
-        except (OSError, http.client.HTTPException, ValueError) as exc:
+            return FetchResult(url, 0, error=_network_reason(exc, timeout), transient=True)
+        except (OSError, http.client.HTTPException) as exc:
+            return FetchResult(url, 0, error=_network_reason(exc, timeout), transient=True)
+        except ValueError as exc:  # a URL the HTTP library refuses: no use trying again
             return FetchResult(url, 0, error=_network_reason(exc, timeout))
 
 
@@ -291,7 +297,9 @@ def _fetch_http(url: str, etag: str | None, last_modified: str | None, timeout: 
             if size > max_bytes:
                 return FetchResult(final, status, error=f"response too large (over {_size(max_bytes)})")
             if time.monotonic() > deadline:
-                return FetchResult(final, status, error=f"timed out (response not complete within {2 * timeout:g} s)")
+                return FetchResult(
+                    final, status, error=f"timed out (response not complete within {2 * timeout:g} s)", transient=True
+                )
             chunks.append(chunk)
     data = b"".join(chunks)
     encoding = headers.get("content-encoding", "").strip().lower()
@@ -722,6 +730,8 @@ class _Job:
     label: str
     #: On import, a feed without entries is a problem; on refresh it is just a quiet feed.
     empty_is_problem: bool
+    #: Subscribed by this import: if its first fetch shows it is not a feed, it is unsubscribed.
+    new: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -963,6 +973,7 @@ def _store(store: Store, batch: Sequence[_Outcome], problems: list[Problem]) -> 
     now = datetime.now(UTC)
     articles: list[Article] = []
     updates: list[tuple[int, dict[str, Any]]] = []
+    removals: list[int] = []
     claimed: set[str] = set()
     for outcome in batch:
         job, fetched, parsed = outcome.job, outcome.fetched, outcome.parsed
@@ -998,13 +1009,29 @@ def _store(store: Store, batch: Sequence[_Outcome], problems: list[Problem]) -> 
                 problem = parsed.problem
         else:
             fields["last_error"] = problem = parsed.problem or NO_ENTRIES
+        if job.new and _not_a_feed(fetched, parsed):
+            # A new subscription whose first fetch shows it is no feed (404, 410, an HTML page,
+            # malformed XML without entries): it does not stay. A network failure keeps it.
+            reason = fetched.error or (parsed.problem if parsed is not None else None) or NO_ENTRIES
+            problems.append(Problem(job.label, f"{reason} (not subscribed)"))
+            removals.append(feed.id)
+            continue
         if problem is not None:
             problems.append(Problem(job.label, problem))
         updates.append((feed.id, fields))
     added = store.add_articles(articles, update=True) if articles else AddResult()
     for feed_id, fields in updates:
         store.update_feed(feed_id, **fields)
+    for feed_id in removals:
+        store.remove_feed(feed_id)
     return added
+
+
+def _not_a_feed(fetched: FetchResult, parsed: ParsedFeed | None) -> bool:
+    """The fetch shows for good that this address is not a feed (a temporary failure does not)."""
+    if fetched.error is not None:
+        return not fetched.transient
+    return fetched.has_document and parsed is not None and not parsed.readable
 
 
 def import_inputs(
@@ -1018,7 +1045,10 @@ def import_inputs(
 ) -> tuple[AddResult, list[Problem]]:
     """Subscribe to and fetch ``items``: ``("feed", url_or_path)`` or ``("opml", path)``.
 
-    An OPML file subscribes to every feed it lists (addresses checked by :func:`opml_address`:
+    A new address stays subscribed when its first fetch reads as a feed (even an empty one) or
+    fails for now (timeout, refused, 5xx: ``last_error`` says so); when it shows the address is no
+    feed (404, 410, an HTML page, malformed XML without entries) the problem is reported and the
+    subscription removed. An OPML file subscribes to every feed it lists (addresses checked by :func:`opml_address`:
     http/https, or a relative path inside the OPML file's own folder); all of them are fetched at
     once. Every input
     that cannot be read is a :class:`Problem` (so is a feed without entries); nothing raises for
@@ -1030,10 +1060,13 @@ def import_inputs(
     seen: set[int] = set()
 
     def subscribe(url: str, label: str, title: str | None = None) -> None:
+        # Subscribed now so the fetch has a feed id; unsubscribed again (in _store) when the
+        # first fetch shows it is not a feed.
+        new = store.get_feed(url) is None
         feed = store.add_feed(url, title)
         if feed.id not in seen:
             seen.add(feed.id)
-            jobs.append(_Job(feed, label, empty_is_problem=True))
+            jobs.append(_Job(feed, label, empty_is_problem=True, new=new))
 
     def reject(label: str, reason: str) -> None:
         problems.append(Problem(label, reason))

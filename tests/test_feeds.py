@@ -280,7 +280,9 @@ def test_malformed_xml_is_one_clear_problem_and_other_feeds_still_import(server:
     assert result.added == 2
     assert [p.input for p in problems] == [broken]
     assert problems[0].reason.startswith(("malformed XML", "not a feed")) and "\n" not in problems[0].reason
-    assert store.get_feed(broken).last_error == problems[0].reason  # type: ignore[union-attr]
+    # Its first fetch showed it is no feed: reported, and not left behind as a subscription.
+    assert problems[0].reason.endswith("(not subscribed)")
+    assert store.get_feed(broken) is None and [f.url for f in store.feeds()] == [good]
 
 
 def test_an_html_page_is_not_a_feed_and_the_problem_names_the_feed_it_links_to(
@@ -294,7 +296,10 @@ def test_an_html_page_is_not_a_feed_and_the_problem_names_the_feed_it_links_to(
     url = server.add("/", page, content_type="text/html; charset=utf-8")
     result, problems = feeds.import_inputs(store, [("feed", url)])
     assert result == AddResult()
-    assert problems == [Problem(url, f"an HTML page, not a feed (it names a feed: {server.url('/rss.xml')})")]
+    assert problems == [
+        Problem(url, f"an HTML page, not a feed (it names a feed: {server.url('/rss.xml')}) (not subscribed)")
+    ]
+    assert store.feeds() == []
 
 
 def test_a_feed_without_entries_is_a_problem_on_import_but_not_on_refresh(server: FeedServer, store: Store) -> None:
@@ -909,3 +914,48 @@ def test_a_feed_scheme_address_is_imported_over_http(server: FeedServer, tmp_pat
     assert report.problems == [] and report.result.added == 2
     with Store.open(tmp_path / "reader.sqlite") as s:
         assert [f.url for f in s.feeds()] == [url]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "options"),
+    [
+        ("/sitemap.xml", b'<?xml version="1.0"?><urlset><url><loc>https://x/</loc></urlset>', {}),
+        ("/page.html", b"<!DOCTYPE html><html><body>hi</body></html>", {"content_type": "text/html"}),
+        ("/missing.xml", None, {}),
+        ("/gone.xml", b"gone", {"status": 410, "content_type": "text/plain"}),
+        ("/broken.xml", b"<rss><channel><<&&", {}),
+    ],
+    ids=["sitemap", "html", "404", "410", "malformed"],
+)
+def test_an_address_that_is_no_feed_on_its_first_fetch_is_not_subscribed(
+    server: FeedServer, tmp_path: Path, path: str, body: bytes | None, options: dict[str, Any]
+) -> None:
+    url = server.add(path, body, **options) if body is not None else server.url(path)
+    report = import_paths(tmp_path / "reader.sqlite", [url])
+    assert [p.input for p in report.problems] == [url]
+    assert report.problems[0].reason.endswith("(not subscribed)")
+    with Store.open(tmp_path / "reader.sqlite") as s:
+        assert s.feeds() == []  # not in the sidebar, not refreshed every 30 minutes
+
+
+def test_a_sitemap_in_an_imported_folder_is_reported_not_subscribed(tmp_path: Path) -> None:
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    (folder / "sitemap.xml").write_bytes(b'<?xml version="1.0"?><urlset><url><loc>https://x/</loc></url></urlset>')
+    (folder / "news.rss").write_bytes(rss(*items(2)))
+    report = import_paths(tmp_path / "reader.sqlite", [str(folder)])
+    assert [p.input for p in report.problems] == [str(folder / "sitemap.xml")] and report.result.added == 2
+    with Store.open(tmp_path / "reader.sqlite") as s:
+        assert [f.url for f in s.feeds()] == [(folder / "news.rss").resolve().as_uri()]
+
+
+def test_a_feed_that_is_down_on_its_first_fetch_stays_subscribed(server: FeedServer, store: Store) -> None:
+    url = server.add("/down.xml", b"busy", status=503, content_type="text/plain")
+    _, problems = feeds.import_inputs(store, [("feed", url)])
+    assert [p.input for p in problems] == [url] and "503" in problems[0].reason
+    feed = only_feed(store)
+    assert feed.url == url and "503" in (feed.last_error or "")
+    # Known subscriptions are never removed by an import that finds them broken.
+    server.add("/down.xml", b"gone", status=404, content_type="text/plain")
+    feeds.import_inputs(store, [("feed", url)])
+    assert only_feed(store).url == url
