@@ -1042,6 +1042,7 @@ def import_inputs(
     *,
     timeout: float = FETCH_TIMEOUT,
     max_bytes: int = MAX_FEED_BYTES,
+    grow: Callable[[int], None] | None = None,
 ) -> tuple[AddResult, list[Problem]]:
     """Subscribe to and fetch ``items``: ``("feed", url_or_path)`` or ``("opml", path)``.
 
@@ -1052,7 +1053,9 @@ def import_inputs(
     http/https, or a relative path inside the OPML file's own folder); all of them are fetched at
     once. Every input
     that cannot be read is a :class:`Problem` (so is a feed without entries); nothing raises for
-    bad input. ``progress(1)`` follows each feed input, each feed of an OPML file, each bad input.
+    bad input. ``progress(1)`` follows each feed input, each feed of an OPML file (duplicates
+    included), each bad input: exactly once for each. An OPML file listing n feeds counts as n
+    inputs, not one: ``grow(n - 1)`` says so as soon as it has been read, before its feeds report.
     """
     _start_worker_server()  # it imports feedparser while we read OPML files and subscribe
     problems: list[Problem] = []
@@ -1067,6 +1070,8 @@ def import_inputs(
         if feed.id not in seen:
             seen.add(feed.id)
             jobs.append(_Job(feed, label, empty_is_problem=True, new=new))
+        elif progress is not None:
+            progress(1)  # listed twice: fetched once, done as far as this input goes
 
     def reject(label: str, reason: str) -> None:
         problems.append(Problem(label, reason))
@@ -1092,6 +1097,8 @@ def import_inputs(
             if not listed:
                 reject(target, "an OPML file that lists no feeds")
                 continue
+            if grow is not None and len(listed) > 1:
+                grow(len(listed) - 1)
             for entry in listed:
                 address, why = opml_address(entry.xml_url, target)
                 if address is not None and address.startswith("file:") and not _local_path(address).is_file():

@@ -32,7 +32,9 @@ SKIPPED_SUFFIXES = frozenset({".md", ".markdown", ".rst", ".html", ".htm", ".jso
 MAX_SEED_FILE_BYTES = 256 * 1024 * 1024
 
 Progress = Callable[[int, int], None]
-"""progress(done, total): inputs (files or feeds) finished so far, out of total."""
+"""progress(done, total): inputs (files or feeds) finished so far, out of total. ``total`` starts
+as the number of inputs and grows when an OPML file turns out to list several feeds (each is
+counted), so ``done`` never exceeds it."""
 
 
 @dataclass
@@ -171,12 +173,19 @@ def import_paths(
         if progress is not None:
             progress(done, total)
 
+    def grow(n: int) -> None:
+        # An OPML file (one input) lists n + 1 feeds, each of which will report when it is done.
+        nonlocal total
+        total += n
+        if progress is not None and n:
+            progress(done, total)
+
     if progress is not None:
         progress(0, total)
     if seeds:
         _import_seeds(store_path, seeds, report, step, cancel)
     if feeds and not (cancel is not None and cancel.is_set()):
-        _import_feeds(store_path, feeds, report, step, cancel)
+        _import_feeds(store_path, feeds, report, step, cancel, grow)
     report.cancelled = cancel is not None and cancel.is_set()
     return report
 
@@ -283,11 +292,14 @@ def _import_feeds(
     report: ImportReport,
     step: Callable[[int], None],
     cancel: threading.Event | None,
+    grow: Callable[[int], None] | None = None,
 ) -> None:
     from reader import feeds  # feedparser is only imported when feeds are involved
 
     items = list(items)
     with Store.open(store_path) as store:
-        result, problems = feeds.import_inputs(store, [(i.kind, i.target) for i in items], progress=step, cancel=cancel)
+        result, problems = feeds.import_inputs(
+            store, [(i.kind, i.target) for i in items], progress=step, cancel=cancel, grow=grow
+        )
     report.result = report.result + result
     report.problems.extend(problems)

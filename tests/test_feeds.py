@@ -959,3 +959,25 @@ def test_a_feed_that_is_down_on_its_first_fetch_stays_subscribed(server: FeedSer
     server.add("/down.xml", b"gone", status=404, content_type="text/plain")
     feeds.import_inputs(store, [("feed", url)])
     assert only_feed(store).url == url
+
+
+def test_import_progress_total_grows_with_an_opml_file_and_done_never_passes_it(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    urls = [server.add(f"/g{i}.xml", rss(*items(1, prefix=f"g{i}-"))) for i in range(3)]
+    opml = tmp_path / "three.opml"
+    opml.write_bytes(write_opml([OpmlFeed(f"Feed {i}", u) for i, u in enumerate(urls)]))
+    seed = tmp_path / "seed.txt"
+    seed.write_text(
+        "['src', '1', 'NOVALUE', 'A seed', '', 'https://seed.example/1', '', '2018-04-20T22:49:08Z']\nA seed body.\n"
+    )
+    calls: list[tuple[int, int]] = []
+    # The OPML file (3 feeds), a seed file, and one of the OPML's feeds again as its own input.
+    report = import_paths(
+        tmp_path / "reader.sqlite", [str(opml), str(seed), urls[0]], progress=lambda d, t: calls.append((d, t))
+    )
+    assert report.problems == []
+    assert calls[0] == (0, 3)
+    assert all(done <= total for done, total in calls), calls
+    assert [t for _, t in calls] == sorted(t for _, t in calls)  # the total only grows
+    assert calls[-1] == (5, 5)  # 3 feeds of the OPML file + the seed + the repeated feed
