@@ -98,6 +98,8 @@ START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_met
 USER_AGENT = f"Reader/{__version__} (desktop news reader; +feedparser)"
 _ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, */*;q=0.5"
 
+#: The error of a fetch given up because the refresh or import was cancelled.
+CANCELLED = "cancelled"
 #: The problem of a feed that is fine but has nothing in it (on import, ``reader import`` exits 1).
 NO_ENTRIES = "no entries"
 
@@ -217,10 +219,13 @@ def fetch(
     last_modified: str | None = None,
     timeout: float = FETCH_TIMEOUT,
     max_bytes: int = MAX_FEED_BYTES,
+    stop: threading.Event | None = None,
 ) -> FetchResult:
     """GET ``url`` (http, https or file), conditionally when ``etag``/``last_modified`` are given.
 
     Never raises for network or server trouble: the result's ``error`` says what went wrong.
+    When ``stop`` is set the fetch gives up at the next piece of the response that arrives (a
+    server trickling bytes cannot hold it for the whole read deadline).
     """
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme == "file":
@@ -228,8 +233,10 @@ def fetch(
     if scheme not in ("http", "https"):
         return FetchResult(url, 0, error=f"cannot fetch {scheme or 'scheme-less'} URLs (only http, https, file)")
     with _host_slot(url):
+        if stop is not None and stop.is_set():
+            return FetchResult(url, 0, error=CANCELLED, transient=True)
         try:
-            return _fetch_http(url, etag, last_modified, timeout, max_bytes)
+            return _fetch_http(url, etag, last_modified, timeout, max_bytes, stop)
         except urllib.error.HTTPError as exc:
             status = exc.code
             with contextlib.suppress(Exception):
@@ -265,7 +272,9 @@ def _network_reason(reason: object, timeout: float) -> str:
     return str(reason) or type(reason).__name__
 
 
-def _fetch_http(url: str, etag: str | None, last_modified: str | None, timeout: float, max_bytes: int) -> FetchResult:
+def _fetch_http(
+    url: str, etag: str | None, last_modified: str | None, timeout: float, max_bytes: int, stop: threading.Event | None
+) -> FetchResult:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": _ACCEPT})
     request.add_header("Accept-Encoding", "gzip, deflate")
     if etag:
@@ -290,9 +299,13 @@ def _fetch_http(url: str, etag: str | None, last_modified: str | None, timeout: 
         chunks: list[bytes] = []
         size = 0
         while True:
-            chunk = response.read(256 * 1024)
+            # read1: whatever has arrived (up to 256 KiB), so a trickle still comes back here often
+            # enough to see the deadline and a cancel.
+            chunk = response.read1(256 * 1024)
             if not chunk:
                 break
+            if stop is not None and stop.is_set():
+                return FetchResult(final, 0, error=CANCELLED, transient=True)
             size += len(chunk)
             if size > max_bytes:
                 return FetchResult(final, status, error=f"response too large (over {_size(max_bytes)})")
@@ -926,7 +939,7 @@ def _run(
         try:
             if stop.is_set():
                 return
-            fetched = fetch(feed.url, feed.etag, feed.last_modified, timeout=timeout, max_bytes=max_bytes)
+            fetched = fetch(feed.url, feed.etag, feed.last_modified, timeout=timeout, max_bytes=max_bytes, stop=stop)
             if not fetched.has_document or stop.is_set():
                 outcomes.put(_Outcome(job, fetched))
                 return
@@ -934,11 +947,30 @@ def _run(
         except Exception as exc:  # a bug here must not leave the loop below waiting for ever
             outcomes.put(_Outcome(job, FetchResult(feed.url, 0, error=f"internal error ({type(exc).__name__}: {exc})")))
 
-    fetchers = cf.ThreadPoolExecutor(min(FETCH_THREADS, len(jobs)), thread_name_prefix="reader-fetch")
+    # Daemon threads, not a ThreadPoolExecutor: the executor's threads are joined when the
+    # interpreter exits, so after a cancel (or the window closing) fetches still in flight kept the
+    # process alive until their socket timeouts (20 s a read, 40 s against a trickling server).
+    # These stop at their next chunk once ``stop`` is set, and never hold the process.
+    waiting: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+    for job in jobs:
+        waiting.put(job)
+
+    def fetcher() -> None:
+        while not stop.is_set():
+            try:
+                job = waiting.get_nowait()
+            except queue.Empty:
+                return
+            work(job)
+
+    fetchers = [
+        threading.Thread(target=fetcher, name=f"reader-fetch-{i}", daemon=True)
+        for i in range(min(FETCH_THREADS, len(jobs)))
+    ]
     cancelled = False
     try:
-        for job in jobs:
-            fetchers.submit(work, job)
+        for thread in fetchers:
+            thread.start()
         remaining = len(jobs)
         while remaining:
             if cancel is not None and cancel.is_set():
@@ -962,9 +994,12 @@ def _run(
                     progress(1)
     finally:
         stop.set()
-        # On cancel, fetches in flight are left to finish (or time out) on their own; nothing they
-        # do after this reaches the store.
-        fetchers.shutdown(wait=not cancelled, cancel_futures=True)
+        # On cancel, fetches in flight give up at their next chunk (daemon threads, not waited
+        # for); nothing they do after this reaches the store.
+        if not cancelled:
+            for thread in fetchers:
+                if thread.is_alive():
+                    thread.join()
         parsing.close(wait=not cancelled)
     return result, problems
 

@@ -28,6 +28,8 @@ class Route:
     stall: bool = False
     #: Hold the answer until FeedServer.gate is set.
     gated: bool = False
+    #: Answer 200 with a large Content-Length, then send one byte at a time until teardown.
+    trickle: bool = False
 
 
 @dataclass
@@ -47,6 +49,8 @@ class FeedServer:
         #: Set at teardown: stalled handlers return.
         self.release = threading.Event()
         self.stalled = threading.Event()
+        #: Set once a trickling handler has sent its first byte.
+        self.trickling = threading.Event()
         #: Gated handlers answer once this is set.
         self.gate = threading.Event()
         self.active = 0
@@ -89,6 +93,21 @@ class FeedServer:
                     return
                 if route.gated:
                     server.gate.wait()
+                if route.trickle:
+                    self._status(request, 200)
+                    self.send_header("Content-Type", route.content_type)
+                    self.send_header("Content-Length", str(1 << 25))  # under the size cap
+                    self.end_headers()
+                    try:
+                        while True:
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                            server.trickling.set()
+                            # Paced by the teardown event: one byte per 20 ms until it is set.
+                            if server.release.wait(0.02):
+                                return
+                    except OSError:  # the client hung up
+                        return
                 wanted_etag = request.headers.get("if-none-match")
                 wanted_date = request.headers.get("if-modified-since")
                 if (route.etag and wanted_etag == route.etag) or (

@@ -981,3 +981,34 @@ def test_import_progress_total_grows_with_an_opml_file_and_done_never_passes_it(
     assert all(done <= total for done, total in calls), calls
     assert [t for _, t in calls] == sorted(t for _, t in calls)  # the total only grows
     assert calls[-1] == (5, 5)  # 3 feeds of the OPML file + the seed + the repeated feed
+
+
+def test_a_cancelled_refresh_returns_promptly_and_leaves_no_thread_holding_the_process(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    url = server.add("/trickle.xml", trickle=True)
+    with Store.open(tmp_path / "reader.sqlite") as s:
+        s.add_feed(url)
+    before = set(threading.enumerate())
+    cancel = threading.Event()
+    returned = threading.Event()
+    outcome: list[tuple[AddResult, list[Problem]]] = []
+
+    def run() -> None:
+        with Store.open(tmp_path / "reader.sqlite") as own:
+            outcome.append(feeds.refresh(own, cancel=cancel))  # default timeouts: 20 s a read
+        returned.set()
+
+    runner = threading.Thread(target=run, name="test-refresh", daemon=True)
+    runner.start()
+    assert server.trickling.wait(10)  # the fetch is in the middle of a response that never ends
+    cancel.set()
+    assert returned.wait(5), "refresh did not return after cancel"
+    assert outcome == [(AddResult(), [])]
+    ours = [t for t in threading.enumerate() if t not in before and t is not runner]
+    # Nothing of ours may keep the interpreter alive at exit (a non-daemon thread is joined then).
+    assert [t.name for t in ours if not t.daemon] == []
+    # And the fetch itself gives up at the next byte, not at its 40 s deadline.
+    for thread in ours:
+        thread.join(5)
+    assert [t.name for t in ours if t.is_alive() and t.name.startswith("reader-fetch")] == []
