@@ -596,8 +596,12 @@ class Store:
         try:
             yield
         finally:
-            with contextlib.suppress(sqlite3.Error):
+            try:
                 c.execute("COMMIT")
+            except sqlite3.Error:
+                # Never leave the connection inside a transaction (it would pin an old snapshot).
+                with contextlib.suppress(sqlite3.Error):
+                    c.execute("ROLLBACK")
 
     def iter_rows(self, query: Query = Query(), page_size: int = 500) -> Iterator[ArticleRow]:
         after: Cursor | None = None
