@@ -112,3 +112,16 @@ def test_search_is_full_text_and_prefix(qtbot: Any, window: Any) -> None:
     # Article 7's body says "article 7" (its title says "07"); the long article 0 has paragraphs
     # numbered 7 and 70-79, which "7" matches as a prefix.
     assert titles == {known_title(7), known_title(0)}
+
+
+def test_a_single_letter_does_not_search_the_whole_store(qtbot: Any, window: Any) -> None:
+    """One letter as a prefix matches most articles (slow at 100,000, useless to read): the search
+    waits for a second character and says so."""
+    window.search.setFocus()
+    with qtbot.waitSignal(window.search.search_changed, timeout=5000):
+        qtbot.keyClicks(window.search, "v")
+    assert window.model.query.search is None
+    assert "at least 2" in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.search.search_changed, timeout=5000):
+        qtbot.keyClicks(window.search, "o")
+    assert window.model.query.search == "vo"

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 #: Status-bar messages stay this long.
 MESSAGE_MS = 6000
+#: Searches start at this many typed characters.
+MIN_SEARCH_CHARS = 2
 #: Counts are recomputed at most this often while the person moves through articles.
 COUNTS_DELAY_MS = 400
 
@@ -169,7 +171,13 @@ class Controller(QObject):
 
     @reports_store_errors
     def on_search_changed(self, text: str) -> None:
-        self.set_query(dataclasses.replace(self.w.model.query, search=text or None))
+        # One letter matches most of a large store as a prefix (~55 ms a page at 100,000 articles,
+        # on this thread) and finds nothing useful: the search starts at the second character.
+        search = text if len(text.strip()) >= MIN_SEARCH_CHARS else None
+        if search is None and text.strip():
+            self.message(f"Type at least {MIN_SEARCH_CHARS} characters to search.")
+        if search != self.w.model.query.search:
+            self.set_query(dataclasses.replace(self.w.model.query, search=search))
 
     def on_search_escaped(self) -> None:
         self.w.list.setFocus()
