@@ -1,0 +1,133 @@
+"""Images in the window: thumbnails arrive row by row through the model, a slow image holds nothing
+up, failures stay placeholders and are not asked for again, a second window is served from the disk
+cache, and with remote images off nothing is requested at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+from test_thumbnails import ImageServer, Route, make_image
+
+from reader.article import Article
+from reader.store import Store
+from reader.ui.article_model import ArticleRole
+from reader.ui.settings import Settings
+
+pytestmark = OFFSCREEN_SIZE_HINTS
+
+PATHS = ["/a.png", "/b.jpg", "/slow.png", "/missing.png", "/page.png"]
+
+
+def encoded(fmt: str) -> bytes:
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    assert make_image(320, 240).save(buffer, fmt)
+    buffer.close()
+    return bytes(data.data())
+
+
+@pytest.fixture
+def image_server(qapp: object) -> Iterator[ImageServer]:
+    server = ImageServer()
+    server.routes.update(
+        {
+            "/a.png": Route(encoded("PNG")),
+            "/b.jpg": Route(encoded("JPEG"), "image/jpeg"),
+            "/slow.png": Route(encoded("PNG"), gate=server.gate()),
+            "/page.png": Route(b"<html><body>not a picture</body></html>", "text/html"),
+        }
+    )  # /missing.png: the server's 404
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def image_store(store_path: Path, image_server: ImageServer) -> Iterator[Store]:
+    store = Store.open(store_path)
+    store.add_articles(
+        Article(
+            source="Harbour Times",
+            title=f"Article {i}",
+            url=f"https://news.example/{i}",
+            image_url=image_server.url(path),
+            published=BASE_DATE - timedelta(hours=i),
+            body="Text.",
+        )
+        for i, path in enumerate(PATHS)
+    )
+    yield store
+    store.close()
+
+
+def thumbnail(window: Any, row: int) -> Any:
+    return window.model.data(window.model.index(row), ArticleRole.thumbnail)
+
+
+def test_thumbnails_arrive_row_by_row_and_failures_stay_placeholders(
+    qtbot: Any, window_factory: Any, image_store: Store, image_server: ImageServer
+) -> None:
+    window = window_factory(image_store)
+    changes: list[tuple[int, int, list[int]]] = []
+    window.model.dataChanged.connect(lambda tl, br, roles: changes.append((tl.row(), br.row(), list(roles))))
+
+    qtbot.waitUntil(lambda: thumbnail(window, 0) is not None and thumbnail(window, 1) is not None, timeout=15000)
+    only_thumbnail = [int(ArticleRole.thumbnail)]
+    assert (0, 0, only_thumbnail) in changes and (1, 1, only_thumbnail) in changes
+
+    # The slow image is on the wire and unanswered: the keys still work meanwhile.
+    qtbot.waitUntil(lambda: image_server.count("/slow.png") == 1, timeout=15000)
+    window.list.setFocus()
+    qtbot.keyClick(window.list, Qt.Key.Key_J)
+    assert window.list.current_row() == 1
+    assert thumbnail(window, 2) is None
+
+    # 404 and a page that is no image: failed once, placeholders, never asked for again.
+    missing, page = image_server.url("/missing.png"), image_server.url("/page.png")
+    qtbot.waitUntil(lambda: window.images.is_failed(missing) and window.images.is_failed(page), timeout=15000)
+    for _ in range(3):
+        window.list.viewport().repaint()
+    assert thumbnail(window, 3) is None and thumbnail(window, 4) is None
+    assert image_server.count("/missing.png") == 1 and image_server.count("/page.png") == 1
+
+    image_server.routes["/slow.png"].gate.set()  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: thumbnail(window, 2) is not None, timeout=15000)
+
+
+def test_a_second_window_is_served_from_the_disk_cache(
+    qtbot: Any, window_factory: Any, image_store: Store, image_server: ImageServer
+) -> None:
+    image_server.routes["/slow.png"].gate.set()  # type: ignore[union-attr]
+    first = window_factory(image_store)
+    qtbot.waitUntil(lambda: all(thumbnail(first, r) is not None for r in range(3)), timeout=15000)
+    first.close()
+    loaded = ["/a.png", "/b.jpg", "/slow.png"]
+    assert [image_server.count(p) for p in loaded] == [1, 1, 1]
+
+    second = window_factory(image_store)
+    qtbot.waitUntil(lambda: all(thumbnail(second, r) is not None for r in range(3)), timeout=15000)
+    # Images that loaded come from the disk cache; failures are remembered for one session only.
+    assert [image_server.count(p) for p in loaded] == [1, 1, 1]
+
+
+def test_with_remote_images_off_nothing_is_requested(
+    qtbot: Any, window_factory: Any, image_store: Store, image_server: ImageServer, tmp_path: Path
+) -> None:
+    settings_path = tmp_path / "private.ini"
+    settings = Settings(settings_path)
+    settings.remote_images = False
+    settings.sync()
+    window = window_factory(image_store, settings_path)
+    qtbot.waitUntil(lambda: window.list_images.active, timeout=5000)  # images would load from here on
+    window.list.viewport().repaint()  # paints ask for thumbnails synchronously
+    window.pane.refresh_images()
+    stats = window.images.stats()
+    assert stats.pending == 0 and stats.in_flight == 0
+    assert image_server.total() == 0
+    assert not window.action_registry["toggle_remote_images"].isChecked()
