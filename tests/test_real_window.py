@@ -24,6 +24,7 @@ import pytest
 from conftest import next_url
 
 from reader.article import Article
+from reader.benchmark.window import xvfb as start_xvfb
 from reader.store import Store
 
 pytestmark = pytest.mark.xvfb
@@ -50,25 +51,10 @@ def _need(tool: str) -> str:
 
 @pytest.fixture
 def xvfb() -> Iterator[str]:
-    xvfb = _need("Xvfb")
+    executable = _need("Xvfb")
     _need("xdotool")
-    # -displayfd: Xvfb picks a free display number and writes it to us once it accepts connections.
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd) as pipe:
-            number = pipe.readline().strip()
-        assert number.isdigit(), "Xvfb did not report a display"
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with start_xvfb(executable) as display:
+        yield display
 
 
 def _store(tmp_path: Path) -> Path:

@@ -109,16 +109,15 @@ def build_store(path: Path, records: int, seed: int = 42) -> None:
 
 
 @contextmanager
-def display() -> Iterator[str]:
-    if os.environ.get("DISPLAY"):
-        yield os.environ["DISPLAY"]
-        return
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        raise SystemExit("window benchmark: no DISPLAY and no Xvfb (apt install xvfb)")
+def xvfb(executable: str = "Xvfb") -> Iterator[str]:
+    """A fresh Xvfb server for as long as the block runs; yields its DISPLAY (``:N``).
+
+    ``-displayfd``: Xvfb picks a free display number and writes it once it accepts connections,
+    so nothing has to guess a number or wait and poll. (The real-window test uses this too.)
+    """
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        [executable, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
         pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -127,10 +126,25 @@ def display() -> Iterator[str]:
     try:
         with os.fdopen(read_fd) as pipe:
             number = pipe.readline().strip()
+        if not number.isdigit():
+            raise RuntimeError(f"{executable} did not report a display")
         yield f":{number}"
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@contextmanager
+def display() -> Iterator[str]:
+    """The current DISPLAY, else a fresh Xvfb."""
+    if os.environ.get("DISPLAY"):
+        yield os.environ["DISPLAY"]
+        return
+    executable = shutil.which("Xvfb")
+    if executable is None:
+        raise SystemExit("window benchmark: no DISPLAY and no Xvfb (apt install xvfb)")
+    with xvfb(executable) as number:
+        yield number
 
 
 _BARE_WINDOW = """
