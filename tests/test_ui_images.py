@@ -131,3 +131,53 @@ def test_with_remote_images_off_nothing_is_requested(
     assert stats.pending == 0 and stats.in_flight == 0
     assert image_server.total() == 0
     assert not window.action_registry["toggle_remote_images"].isChecked()
+
+
+def test_rows_scrolled_far_away_cancel_their_requests_before_they_start(
+    qtbot: Any, window_factory: Any, store_path: Path, qapp: object
+) -> None:
+    server = ImageServer()
+    gate = server.gate()  # every image waits: requests pile up behind the in-flight limit
+    body = encoded("PNG")
+    count = 120
+    for i in range(count):
+        server.routes[f"/p{i}.png"] = Route(body, gate=gate)
+    store = Store.open(store_path)
+    store.add_articles(
+        Article(
+            source="Valley News",
+            title=f"Story {i}",
+            url=f"https://news.example/s{i}",
+            image_url=server.url(f"/p{i}.png"),
+            published=BASE_DATE - timedelta(hours=i),
+        )
+        for i in range(count)
+    )
+    try:
+        window = window_factory(store)
+        qtbot.waitUntil(lambda: window.images.stats().pending > 0, timeout=10000)
+        # Both per-host slots are taken by requests the server holds at the gate: every other row
+        # of the first screen is queued, not on the wire.
+        qtbot.waitUntil(lambda: server.active == 2, timeout=10000)
+        waiting = [i for i in range(10) if image_server_count(server, i) == 0]
+        assert waiting, "some top rows are queued, not yet on the wire"
+
+        window.list.scrollToBottom()
+        top_row = lambda: window.list.indexAt(window.list.viewport().rect().topLeft()).row()  # noqa: E731
+        qtbot.waitUntil(lambda: top_row() > 60)
+        window.list_images.cancel_scrolled_away()  # what the scroll throttle runs once scrolling pauses
+        gate.set()
+        last = window.model.rowCount() - 1
+        qtbot.waitUntil(lambda: thumbnail(window, last) is not None, timeout=15000)
+        idle = window.images.stats
+        qtbot.waitUntil(lambda: idle().pending == 0 and idle().in_flight == 0 and idle().decoding == 0, timeout=15000)
+        # Nothing is left to fetch, and the top rows that were still queued when they scrolled
+        # away were never fetched (without the cancel they would be, after the visible ones).
+        assert all(image_server_count(server, i) == 0 for i in waiting)
+    finally:
+        server.close()
+        store.close()
+
+
+def image_server_count(server: ImageServer, i: int) -> int:
+    return server.count(f"/p{i}.png")
