@@ -188,22 +188,25 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt is not None else None
 
 
-def article_json(article: Article | ArticleRow, *, body: bool = False) -> dict[str, Any]:
-    """The JSON shape of ``list --json`` (and ``show --json`` with the body): missing values are null."""
+def article_json(
+    article: Article | ArticleRow, *, body: bool = False, description: str | None = None
+) -> dict[str, Any]:
+    """The JSON shape of ``list --json`` (and ``show --json`` with the body): missing values are null.
+    A list row has no description of its own: pass it."""
     data: dict[str, Any] = {
         "id": article.id,
         "source": article.source,
         "title": article.title,
         "author": article.author,
-        "description": getattr(article, "description", None),
+        "description": article.description if isinstance(article, Article) else description,
         "url": article.url,
         "image_url": article.image_url,
         "published": _iso(article.published),
         "read": article.read,
         "starred": article.starred,
+        "feed_id": article.feed_id,
     }
     if isinstance(article, Article):
-        data["feed_id"] = article.feed_id
         data["origin"] = article.origin
         if body:
             data["body"] = article.body
@@ -221,8 +224,8 @@ def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
             if args.limit and len(rows) >= args.limit:
                 break
         if args.json:
-            articles = [store.get(r.id) for r in rows]
-            out = [article_json(a) for a in articles if a is not None]
+            descriptions = store.descriptions([r.id for r in rows])
+            out = [article_json(r, description=descriptions.get(r.id)) for r in rows]
             json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
             sys.stdout.write("\n")
         else:

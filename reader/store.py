@@ -621,6 +621,17 @@ class Store:
             raw = self._conn.execute(f"SELECT {self._ROW_COLUMNS} FROM articles WHERE id IN ({marks})", list(ids))
             return {r[0]: _row(r) for r in raw}
 
+    def descriptions(self, ids: Sequence[int]) -> dict[int, str | None]:
+        """The description of each article (what ``list --json`` adds to the list rows), without
+        reading bodies or raw text."""
+        found: dict[int, str | None] = {}
+        with self._errors():
+            for start in range(0, len(ids), 500):  # stay well under SQLite's variable limit
+                chunk = list(ids[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                found.update(self._conn.execute(f"SELECT id, description FROM articles WHERE id IN ({marks})", chunk))
+        return found
+
     def _filters(self, query: Query) -> tuple[list[str], list[Any]]:
         where: list[str] = []
         params: list[Any] = []

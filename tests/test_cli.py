@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import next_url
@@ -211,3 +212,22 @@ def test_opml_export_to_an_unwritable_place_is_one_line(db: Path, tmp_path: Path
     done = reader("--db", str(db), "opml", "export", "-o", str(target))
     assert done.returncode == 2
     assert done.stderr.strip() == f"reader: {target}: cannot write (No such file or directory)"
+
+
+def test_list_json_reads_no_article_bodies(db: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    """At 100,000 articles, reading each whole article (body, raw record) for its description made
+    ``list --json`` take minutes; the list needs one description query per 500 rows."""
+    from reader import cli
+
+    assert reader("--db", str(db), "import", str(SEEDS)).returncode == 0
+
+    def no_get(self: Store, article_id: int) -> None:
+        raise AssertionError("list --json read a whole article")
+
+    monkeypatch.setattr(Store, "get", no_get)
+    assert cli.main(["--db", str(db), "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) == 129
+    nasa = next(a for a in listed if a["source"] == "nasa")
+    assert nasa["description"] and nasa["description"].startswith("NASA")
+    assert next(a for a in listed if a["url"] == KASPERSKY_URL)["description"] is None
