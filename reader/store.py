@@ -19,6 +19,9 @@ from typing import Any, Literal, TypeVar
 
 from reader.article import Article, ArticleRow
 
+#: ``Query(source=NO_SOURCE)`` lists the seed records that have no source (their source_id was
+#: 'NOVALUE' or empty); ``source=None`` means "any source".
+NO_SOURCE = ""
 #: Sort value for articles whose date is unknown: below every real date, so they list last.
 UNKNOWN_TS = -(2**62)
 
@@ -639,7 +642,9 @@ class Store:
             where.append("a.read = 0")
         elif query.view == "starred":
             where.append("a.starred = 1")
-        if query.source is not None:
+        if query.source == NO_SOURCE:
+            where.append("a.source IS NULL AND a.feed_id IS NULL")
+        elif query.source is not None:
             where.append("a.source = ? AND a.feed_id IS NULL")
             params.append(query.source)
         if query.feed_id is not None:

@@ -110,3 +110,17 @@ def test_periodic_refresh_follows_the_setting(qtbot: Any, window_factory: Any, k
     assert timer.isActive() and timer.interval() == 5 * 60_000
     window.controller.set_refresh_interval(0)
     assert not timer.isActive()
+
+
+def test_the_no_source_entry_lists_the_records_without_a_source(
+    qtbot: Any, window_factory: Any, known_store: Store
+) -> None:
+    from reader.article import Article
+
+    known_store.add_articles([Article(source=None, title="Sourceless record", url="https://x.example/nosource")])
+    window = window_factory(known_store)
+    with wait_job(qtbot, window, "counts"):
+        window.controller.refresh_counts()
+    entry = next(item for text, item in sidebar_items(window).items() if text.startswith("(no source)"))
+    window.sidebar.setCurrentItem(entry)
+    assert titles(window) == ["Sourceless record"]

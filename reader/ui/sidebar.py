@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
-from reader.store import Feed, SourceCount, View
+from reader.store import NO_SOURCE, Feed, SourceCount, View
 
 _KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -52,7 +52,8 @@ class Sidebar(QListWidget):
                 self._header("Sources")
                 for s in sources:
                     label = s.source or "(no source)"
-                    self._add(f"{label}  ({s.unread})" if s.unread else label, SidebarKey("all", source=s.source))
+                    key = SidebarKey("all", source=NO_SOURCE if s.source is None else s.source)
+                    self._add(f"{label}  ({s.unread})" if s.unread else label, key)
             if feeds:
                 self._header("Feeds")
                 for f in feeds:
