@@ -652,6 +652,18 @@ class Store:
             params.append(query.feed_id)
         return where, params
 
+    def _filters_matching(self, query: Query) -> tuple[list[str], list[Any]] | None:
+        """:meth:`_filters` plus the full-text match of ``query.search`` (a plain membership test:
+        :meth:`page` picks its own search plans); None when the search has no words to match."""
+        where, params = self._filters(query)
+        if query.search:
+            match = fts_query(query.search)
+            if match is None:
+                return None
+            where.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+            params.append(match)
+        return where, params
+
     def get(self, article_id: int) -> Article | None:
         """The whole article, cleaned body and raw text included."""
         with self._errors():
@@ -683,13 +695,10 @@ class Store:
         )
 
     def count(self, query: Query = Query()) -> int:
-        where, params = self._filters(query)
-        if query.search:
-            match = fts_query(query.search)
-            if match is None:
-                return 0
-            where.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
-            params.append(match)
+        filters = self._filters_matching(query)
+        if filters is None:
+            return 0
+        where, params = filters
         sql = "SELECT count(*) FROM articles a" + (" WHERE " + " AND ".join(where) if where else "")
         with self._errors():
             return int(self._conn.execute(sql, params).fetchone()[0])
@@ -730,13 +739,10 @@ class Store:
 
     def mark_all_read(self, query: Query = Query()) -> int:
         """Mark every article the query lists as read; returns how many changed."""
-        where, params = self._filters(query)
-        if query.search:
-            match = fts_query(query.search)
-            if match is None:
-                return 0
-            where.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
-            params.append(match)
+        filters = self._filters_matching(query)
+        if filters is None:
+            return 0
+        where, params = filters
         where.append("a.read = 0")
         sql = f"UPDATE articles SET read = 1 WHERE id IN (SELECT a.id FROM articles a WHERE {' AND '.join(where)})"
         with self.transaction() as conn:
