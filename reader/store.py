@@ -367,21 +367,7 @@ class Store:
         rows = [_article_params(a, now) for a in articles]
         if not rows:
             return AddResult()
-        conflict = "ON CONFLICT(key) DO "
-        if update:
-            differs = " OR ".join(
-                f"articles.{c} IS NOT excluded.{c}"
-                for c in ("title", "author", "description", "url", "image_url", "published", "body", "body_html")
-            )
-            conflict += (
-                "UPDATE SET source = excluded.source, title = excluded.title, author = excluded.author, "
-                "description = excluded.description, url = excluded.url, image_url = excluded.image_url, "
-                "published = excluded.published, sort_ts = excluded.sort_ts, snippet = excluded.snippet, "
-                "body = excluded.body, body_html = excluded.body_html, raw = excluded.raw "
-                f"WHERE {differs}"
-            )
-        else:
-            conflict += "NOTHING"
+        conflict = upsert_clause(update)
         with self.transaction() as conn:
             self._tune_fts(conn)
             before_max = conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
@@ -835,6 +821,24 @@ def _statement_sizes(n: int, largest: int) -> Iterator[int]:
 def _values_list(rows: int) -> str:
     one = "(" + ", ".join("?" * _ARTICLE_COLUMN_COUNT) + ")"
     return ", ".join([one] * rows)
+
+
+def upsert_clause(update: bool) -> str:
+    """What an INSERT into ``articles`` does with an article it already has (same key): nothing, or
+    with ``update`` take the new content when it differs. read/starred are never touched."""
+    if not update:
+        return "ON CONFLICT(key) DO NOTHING"
+    differs = " OR ".join(
+        f"articles.{c} IS NOT excluded.{c}"
+        for c in ("title", "author", "description", "url", "image_url", "published", "body", "body_html")
+    )
+    return (
+        "ON CONFLICT(key) DO UPDATE SET source = excluded.source, title = excluded.title, "
+        "author = excluded.author, description = excluded.description, url = excluded.url, "
+        "image_url = excluded.image_url, published = excluded.published, sort_ts = excluded.sort_ts, "
+        "snippet = excluded.snippet, body = excluded.body, body_html = excluded.body_html, raw = excluded.raw "
+        f"WHERE {differs}"
+    )
 
 
 def _prefixed(columns: str, alias: str) -> str:

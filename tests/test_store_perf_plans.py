@@ -248,21 +248,11 @@ def test_relevance_pages_equal_the_plain_query(store: Store, view: Query, text: 
 
 def reference_add(conn: sqlite3.Connection, articles: list[Article], update: bool) -> AddResult:
     """The plain write: one INSERT per row (what the store did before multi-row statements)."""
-    sql = f"INSERT INTO articles ({store_module._ARTICLE_COLUMNS}) VALUES ({', '.join('?' * 16)}) ON CONFLICT(key) DO "
-    if update:
-        differs = " OR ".join(
-            f"articles.{c} IS NOT excluded.{c}"
-            for c in ("title", "author", "description", "url", "image_url", "published", "body", "body_html")
-        )
-        sql += (
-            "UPDATE SET source = excluded.source, title = excluded.title, author = excluded.author, "
-            "description = excluded.description, url = excluded.url, image_url = excluded.image_url, "
-            "published = excluded.published, sort_ts = excluded.sort_ts, snippet = excluded.snippet, "
-            "body = excluded.body, body_html = excluded.body_html, raw = excluded.raw "
-            f"WHERE {differs}"
-        )
-    else:
-        sql += "NOTHING"
+    # The same conflict rule as the store: what differs is only one statement per row.
+    sql = (
+        f"INSERT INTO articles ({store_module._ARTICLE_COLUMNS}) VALUES ({', '.join('?' * 16)}) "
+        + store_module.upsert_clause(update)
+    )
     rows = [store_module._article_params(a, 0) for a in articles]
     with conn:
         before = conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
