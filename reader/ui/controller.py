@@ -52,11 +52,9 @@ def reports_store_errors(slot: _Slot) -> _Slot:
 class Controller(QObject):
     """Signals:
     job_finished(str): a background job (``import``, ``refresh``, ``mark_all_read``, ``counts``) ended.
-    counts_updated(): the sidebar and status bar show fresh counts.
     """
 
     job_finished = Signal(str)
-    counts_updated = Signal()
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -70,7 +68,6 @@ class Controller(QObject):
         self._counts_timer.timeout.connect(self.refresh_counts)
         self.refresh_timer = QTimer(self)
         self.refresh_timer.timeout.connect(self.refresh_feeds)
-        self.totals: tuple[int, int, int] = (0, 0, 0)
 
     # --- selection and reading ---
 
@@ -321,10 +318,8 @@ class Controller(QObject):
 
         def done(result: Any) -> None:
             totals, sources, feeds = result
-            self.totals = totals
             self.w.sidebar.populate(totals, sources, feeds)
             self.w.update_counts(totals)
-            self.counts_updated.emit()
 
         self.start_job("counts", work, done, quiet=True)
 
