@@ -81,6 +81,16 @@ _ARTICLE_COLUMNS = (
 
 _ARTICLE_COLUMN_COUNT = _ARTICLE_COLUMNS.count(",") + 1
 
+#: FTS5 settings for writing (measured on the 100,000-record seed import; search speed unchanged):
+#: - hashsize: FTS5 gathers new terms in memory and writes them out as an index segment when this
+#:   many bytes are pending (or at the end of a statement). Its default (1 MB, about 70 articles)
+#:   makes dozens of small segments per import batch, each merged again later; 32 MB holds a whole
+#:   INSERT of MAX_ROWS_PER_INSERT articles. A writer needs that much memory at most.
+#: - automerge: merge segments 8 at a time instead of 4, so each article's terms are rewritten
+#:   about half as often while importing (writer CPU -15%). Searches read at most a few more
+#:   segments, which measured no slower.
+FTS_WRITE_CONFIG = {"hashsize": 32 * 1024 * 1024, "automerge": 8}
+
 MIGRATIONS: list[list[str]] = [
     # 1: articles, feeds, full-text index.
     [
@@ -145,18 +155,23 @@ MIGRATIONS: list[list[str]] = [
             VALUES (new.id, new.title, new.author, new.description, new.body);
         END""",
     ],
+    # 2: the full-text index without its 2-letter prefix index. Each prefix index costs as much to
+    # build as the word index itself (a fifth of a feed import's time); a last word of one or two
+    # letters is now matched as a whole word (see fts_query), so nothing reads that one any more.
+    # The index is rebuilt from the articles: about 16 s for 100,000 of them, once.
+    [
+        "DROP TABLE articles_fts",
+        """CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, author, description, body,
+            content='articles', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2', prefix='3'
+        )""",
+        *(f"INSERT INTO articles_fts(articles_fts, rank) VALUES ('{k}', {v})" for k, v in FTS_WRITE_CONFIG.items()),
+        "INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-#: FTS5 settings for writing (measured on the 100,000-record seed import; search speed unchanged):
-#: - hashsize: FTS5 gathers new terms in memory and writes them out as an index segment when this
-#:   many bytes are pending (or at the end of a statement). Its default (1 MB, about 70 articles)
-#:   makes dozens of small segments per import batch, each merged again later; 32 MB holds a whole
-#:   INSERT of MAX_ROWS_PER_INSERT articles. A writer needs that much memory at most.
-#: - automerge: merge segments 8 at a time instead of 4, so each article's terms are rewritten
-#:   about half as often while importing (writer CPU -15%). Searches read at most a few more
-#:   segments, which measured no slower.
-FTS_WRITE_CONFIG = {"hashsize": 32 * 1024 * 1024, "automerge": 8}
 #: Rows per INSERT statement, a power of two. Statements are cached per size (a 2,048-row one takes
 #: ~3 MB), so the sizes used are powers of two: a dozen cached statements at most.
 MAX_ROWS_PER_INSERT = 2048
@@ -235,14 +250,21 @@ def _dt(ts: int | None) -> datetime | None:
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+#: A last word this long or longer is taken as a prefix (search as you type); shorter ones are
+#: whole words. It is the store's one prefix index (``prefix='3'``): one index lookup.
+MIN_PREFIX = 3
+
+
 def fts_query(text: str) -> str | None:
-    """What a person typed -> a safe FTS5 query: every word must match, the last one as a prefix
-    (search as you type). Operators and quotes are taken as text. None when there are no words."""
+    """What a person typed -> a safe FTS5 query: every word must match, the last one (from
+    :data:`MIN_PREFIX` letters on) as a prefix, for search as you type. A shorter last word is a
+    whole word: "AI" finds AI, not air and aid; at one or two letters a prefix matches nearly every
+    article anyway. Operators and quotes are taken as text. None when there are no words."""
     words = _WORD.findall(text)
     if not words:
         return None
     terms = ['"' + w.replace('"', '""') + '"' for w in words]
-    if not text[-1:].isspace():
+    if not text[-1:].isspace() and len(words[-1]) >= MIN_PREFIX:
         terms[-1] += "*"
     return " ".join(terms)
 
@@ -291,6 +313,25 @@ class Store:
             conn.close()
             raise
         return store
+
+    @staticmethod
+    def needs_upgrade(path: Path | str) -> bool:
+        """Whether opening ``path`` will migrate an existing store (which can take a while: say so
+        first). False for a missing file, a current store or anything that is not a store."""
+        path = Path(path)
+        if not path.is_file() or not _has_sqlite_header(path):
+            return False
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return False
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error:
+            return False
+        finally:
+            conn.close()
+        return 0 < version < SCHEMA_VERSION
 
     def _configure(self, cache_mb: int) -> None:
         c = self._conn
@@ -858,19 +899,16 @@ def _walk_index(query: Query) -> str:
     return "INDEXED BY articles_newest"
 
 
-#: FTS5 prefix indexes of the store (``prefix='2 3'``): such a prefix is one index lookup.
-_INDEXED_PREFIXES = (2, 3)
-
-
 def _probe_friendly(text: str) -> bool:
     """Whether each term of ``fts_query(text)`` is found by seeking in one index: whole words, and
-    a last word typed as a prefix only when a prefix index has its length. Other prefixes make
-    FTS5 merge every word starting so, on every probe (7 ms a probe for a common 4-letter word)."""
+    a last word typed as a prefix only when the prefix index has its length (:data:`MIN_PREFIX`).
+    Other prefixes make FTS5 merge every word starting so, on every probe (7 ms a probe for a
+    common 4-letter word)."""
     words = _WORD.findall(text)
     if text[-1:].isspace() or not words:
         return True
     last = words[-1]
-    return len(last) in _INDEXED_PREFIXES and "_" not in last
+    return len(last) <= MIN_PREFIX and "_" not in last
 
 
 def _indexed_by(query: Query) -> str:

@@ -152,6 +152,24 @@ def test_a_file_that_is_not_a_store_is_refused_in_one_line_and_left_untouched(tm
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]  # no -wal, no -shm beside it
 
 
+def test_upgrading_an_older_store_is_announced_once(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reader import store as store_module
+
+    with monkeypatch.context() as m:  # a store as the first release wrote it
+        m.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+        m.setattr(store_module, "SCHEMA_VERSION", 1)
+        with Store.open(db) as store:
+            store.add_articles([Article(source="wire", title="Kaspersky", url="https://wire.example/1")])
+
+    first = reader("--db", str(db), "list", "--search", "kas")
+    assert first.returncode == 0, first.stderr
+    notice = f"reader: {db}: updating the store for this version (once; about 15 s per 100,000 articles)"
+    assert first.stderr == notice + "\n"
+    assert "Kaspersky" in first.stdout
+    again = reader("--db", str(db), "list", "--search", "kas")
+    assert (again.returncode, again.stderr, again.stdout) == (0, "", first.stdout)
+
+
 def test_open_hands_the_url_to_the_system_browser_and_refuses_javascript(
     db: Path, browser: tuple[Path, socket.socket]
 ) -> None:

@@ -20,6 +20,7 @@ from reader.store import (
     Store,
     StoreError,
     StoreVersionError,
+    fts_query,
 )
 
 BASE = datetime(2018, 4, 1, tzinfo=UTC)
@@ -142,6 +143,41 @@ def test_a_failing_migration_changes_nothing(db: Path, monkeypatch: pytest.Monke
     monkeypatch.undo()
     with Store.open(db) as s:
         assert s.count() == 1
+
+
+def fts_options(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_fts'").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_a_version_1_store_gets_its_index_rebuilt_without_the_2_letter_prefixes(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A store as the first release wrote it: schema 1, prefix indexes of 2 and 3 letters.
+    with monkeypatch.context() as m:
+        m.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+        m.setattr(store_module, "SCHEMA_VERSION", 1)
+        with Store.open(db) as s:
+            s.add_articles([art(n, title=f"Kaspersky report {n}") for n in range(1, 4)] + [art(9, title="Weather")])
+            s.set_starred(1)
+    assert "prefix='2 3'" in fts_options(db)
+
+    with Store.open(db) as s:
+        # Rebuilt from the articles: every word and 3-letter prefix is found, state is kept.
+        assert len(s.page(Query(search="kas")).rows) == 3
+        assert len(s.page(Query(search="kaspersky report 2 ")).rows) == 1
+        assert [r.title for r in s.page(Query(search="weather")).rows] == ["Weather"]
+        assert s.count(Query(view="starred")) == 1
+        # And kept up to date by the triggers, as before.
+        s.add_articles([art(10, title="Kaspersky again")])
+        assert len(s.page(Query(search="kasp")).rows) == 4
+        # FTS5's own check of the index against the articles (raises if they differ).
+        s._conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
+    assert user_version(db) == SCHEMA_VERSION
+    assert "prefix='3'" in fts_options(db)
 
 
 def test_a_store_from_a_newer_version_is_refused(db: Path) -> None:
@@ -346,6 +382,22 @@ def test_search_folds_diacritics_in_bodies_too(news: Store) -> None:
 @pytest.mark.parametrize("typed", ["kasp", "Kasp", "kaspersky", "twitter kasp", "lab kaspe"])
 def test_search_as_you_type_matches_prefixes(news: Store, typed: str) -> None:
     assert titles(news, typed) == ["Twitter bans ads from Kaspersky Lab"]
+
+
+@pytest.mark.parametrize("typed", ["AI", "ai", "ai "])
+def test_a_last_word_of_two_letters_is_a_whole_word(store: Store, typed: str) -> None:
+    store.add_articles([art(1, title="AI rules agreed"), art(2, title="Air fares rise"), art(3, title="Aid arrives")])
+    assert titles(store, typed) == ["AI rules agreed"]
+
+
+def test_from_three_letters_the_last_word_is_a_prefix(store: Store) -> None:
+    store.add_articles([art(1, title="AI rules agreed"), art(2, title="Air fares rise"), art(3, title="Aid arrives")])
+    assert titles(store, "air") == ["Air fares rise"]
+    assert titles(store, "rul") == ["AI rules agreed"]
+    assert fts_query("ai") == '"ai"'
+    assert fts_query("a") == '"a"'
+    assert fts_query("air") == '"air"*'
+    assert fts_query("air ") == '"air"'
 
 
 def test_every_typed_word_must_match(news: Store) -> None:

@@ -287,9 +287,14 @@ def main(argv: list[str]) -> int:
                 work.mkdir()
                 timings: dict[str, list[tuple[float, int]]] = {"command": [], "call": [], "newsboat": []}
                 for _ in range(args.runs):
+                    # Each run starts with nothing left to write back: otherwise one that syncs
+                    # (Newsboat's cache does, on every commit) waits for the last run's store.
+                    os.sync()
                     timings["command"].append(_reader_command(work, inputs))
+                    os.sync()
                     timings["call"].append(_reader_call(work, inputs))
                     if with_newsboat:
+                        os.sync()
                         timings["newsboat"].append(_newsboat(work, feed_urls))
                 print(title)
                 reference = _median(timings["newsboat"])[0] if timings["newsboat"] else None
