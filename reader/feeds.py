@@ -88,6 +88,12 @@ WORKERS_FOR_BYTES = 2 * 1024 * 1024
 #: Documents larger than this are split into runs of whole entries (about this size each), parsed
 #: in parallel and stored as they come (small pieces: the first is stored early, the last soon after).
 SPLIT_BYTES = 512 * 1024
+#: Parsed feeds are stored together, in one transaction, until about this many articles are
+#: waiting (or :data:`BATCH_WAIT` seconds have passed since the first): each transaction writes
+#: its own index segment and commit, so storing 5,000 entries 50 at a time took 20% longer than
+#: 200 or more at a time.
+BATCH_ARTICLES = 256
+BATCH_WAIT = 0.05
 #: A plain-text description (summary) is cut to this many characters.
 DESCRIPTION_CHARS = 600
 #: How worker processes start. "forkserver": each worker is forked from a clean server process
@@ -980,12 +986,7 @@ def _run(
                 batch = [outcomes.get(timeout=0.1)]
             except queue.Empty:
                 continue
-            # Whatever else has arrived goes into the same write transaction.
-            while len(batch) < 256:
-                try:
-                    batch.append(outcomes.get_nowait())
-                except queue.Empty:
-                    break
+            _gather(batch, outcomes, remaining, time.monotonic() + BATCH_WAIT)
             finished = sum(1 for outcome in batch if outcome.final)
             remaining -= finished
             result = result + _store(store, batch, problems)
@@ -1002,6 +1003,22 @@ def _run(
                     thread.join()
         parsing.close(wait=not cancelled)
     return result, problems
+
+
+def _gather(batch: list[_Outcome], outcomes: queue.SimpleQueue[_Outcome], remaining: int, deadline: float) -> None:
+    """Add to ``batch`` what else has arrived, and wait for more (until ``deadline``) while it holds
+    fewer than :data:`BATCH_ARTICLES` articles and more feeds are still to come."""
+    articles = sum(len(o.parsed.articles) for o in batch if o.parsed is not None)
+    finals = sum(1 for o in batch if o.final)
+    while len(batch) < 256 and finals < remaining:
+        wait = deadline - time.monotonic() if articles < BATCH_ARTICLES else 0.0
+        try:
+            outcome = outcomes.get(timeout=wait) if wait > 0 else outcomes.get_nowait()
+        except queue.Empty:
+            return
+        batch.append(outcome)
+        articles += len(outcome.parsed.articles) if outcome.parsed is not None else 0
+        finals += outcome.final
 
 
 def _store(store: Store, batch: Sequence[_Outcome], problems: list[Problem]) -> AddResult:

@@ -172,6 +172,12 @@ MIGRATIONS: list[list[str]] = [
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
+#: Page size of new stores. An article is a few kilobytes of text (feed entries about 9 KB with
+#: their HTML): with SQLite's default 4 KB pages, storing 5,000 feed entries made 55,000 page
+#: writes and 24,000 reads (WAL, checkpoints, index merges), a quarter of the writer's time in
+#: system calls. 8 KB pages halve that: -10% writer CPU, file size unchanged (16 and 32 KB pages
+#: are a little faster still but leave parts of pages empty: files up to 50% larger).
+PAGE_SIZE = 8192
 #: Rows per INSERT statement, a power of two. Statements are cached per size (a 2,048-row one takes
 #: ~3 MB), so the sizes used are powers of two: a dozen cached statements at most.
 MAX_ROWS_PER_INSERT = 2048
@@ -335,6 +341,8 @@ class Store:
 
     def _configure(self, cache_mb: int) -> None:
         c = self._conn
+        # Only a new, empty store takes it (an existing one keeps its page size).
+        c.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         c.execute("PRAGMA journal_mode = WAL")
         c.execute("PRAGMA synchronous = NORMAL")
         c.execute("PRAGMA foreign_keys = ON")

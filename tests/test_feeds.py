@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -606,6 +607,55 @@ def test_split_document_declines_what_it_cannot_cut_safely() -> None:
     assert feeds.split_document(rss(*items(40)).decode().encode("utf-16"), 4) is None
     assert feeds.split_document(rss(*items(40))[:-20], 4) is None  # ill-formed
     assert feeds.split_document(rss(*items(3)), 4) is None  # too few entries to be worth it
+
+
+class RecordingQueue:
+    """Stands in for the outcomes queue: hands out what it holds, and records each wait asked for."""
+
+    def __init__(self, *outcomes: Any) -> None:
+        self.items = list(outcomes)
+        self.waits: list[float] = []
+
+    def get(self, timeout: float) -> Any:
+        self.waits.append(timeout)
+        return self.get_nowait()
+
+    def get_nowait(self) -> Any:
+        if not self.items:
+            raise feeds.queue.Empty
+        return self.items.pop(0)
+
+
+def outcome(articles: int, final: bool = True) -> Any:
+    return SimpleNamespace(parsed=SimpleNamespace(articles=[None] * articles), final=final)
+
+
+def test_parsed_feeds_are_stored_together_until_a_batch_is_worth_a_transaction() -> None:
+    few, arrived = outcome(50), [outcome(50) for _ in range(3)]
+    waiting = RecordingQueue(*arrived)
+    batch = [few]
+    feeds._gather(batch, waiting, remaining=10, deadline=feeds.time.monotonic() + 60)  # type: ignore[arg-type]
+    # Below BATCH_ARTICLES it waits for what comes next (up to the deadline), and takes it.
+    assert batch == [few, *arrived] and len(waiting.waits) == 4 and 0 < waiting.waits[0] <= 60
+
+
+def test_a_batch_that_is_big_enough_or_completes_the_work_does_not_wait() -> None:
+    big, more = outcome(feeds.BATCH_ARTICLES), outcome(5)
+    waiting = RecordingQueue(more)
+    batch = [big]
+    feeds._gather(batch, waiting, remaining=10, deadline=feeds.time.monotonic() + 60)  # type: ignore[arg-type]
+    assert batch == [big, more] and waiting.waits == []  # what had arrived is taken, nothing waited for
+
+    last = outcome(3)
+    waiting = RecordingQueue()
+    batch = [outcome(2, final=False), last]
+    feeds._gather(batch, waiting, remaining=1, deadline=feeds.time.monotonic() + 60)  # type: ignore[arg-type]
+    assert waiting.waits == []  # the last feed is in: store it now
+
+    waiting = RecordingQueue()
+    batch = [outcome(3)]
+    feeds._gather(batch, waiting, remaining=5, deadline=feeds.time.monotonic() - 1)  # type: ignore[arg-type]
+    assert waiting.waits == []  # past the deadline: store what there is
 
 
 # --- OPML -----------------------------------------------------------------------------------------

@@ -91,12 +91,26 @@ def test_new_store_has_the_current_schema_version_and_wal(store: Store, db: Path
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == store_module.PAGE_SIZE
     finally:
         conn.close()
     assert {"source", "title", "author", "description", "url", "image_url", "published", "body", "raw"} <= columns(
         db, "articles"
     )
     assert {"origin", "imported_at", "read", "starred"} <= columns(db, "articles")
+
+
+def test_a_store_with_other_pages_keeps_them_and_works(db: Path) -> None:
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("CREATE TABLE t (x)")  # the page size is fixed from the first write
+    conn.execute("DROP TABLE t")
+    conn.close()
+    with Store.open(db) as s:
+        s.add_articles([art(n) for n in range(1, 4)])
+    with Store.open(db) as s:
+        assert s.count() == 3
+        assert s._conn.execute("PRAGMA page_size").fetchone()[0] == 4096
 
 
 def test_an_empty_file_becomes_a_store(db: Path) -> None:
