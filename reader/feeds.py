@@ -407,10 +407,17 @@ def _speed_up_feedparser() -> None:
       This module's own reads (``entry.get(...)`` in :func:`parse`) take the same path: it is the
       one bypass, there is no second helper.
 
-    These reach into feedparser's internals (``mixin._urljoin``, ``mixin.copy``, ``FeedParserDict``),
-    which is why pyproject.toml pins feedparser below 6.1.
     - It deep-copies the content parameters (a dict of a few strings) for every text element; a
       shallow copy is the same thing for a dict of strings.
+    - It resolves every link against the base URI, though almost all are absolute already (and
+      unique, so the cache above misses). A plain absolute http(s) URL, which urljoin would give
+      back unchanged, is returned as it is (see :data:`_PLAIN_ABSOLUTE_URL`).
+    - It maps Windows-1252 code points in every text with ``str.translate`` and a dict, which
+      raises and catches a KeyError for each distinct character not in it. The same mapping as a
+      list of the first 160 code points has no misses to raise (later ones are left as they are).
+
+    These reach into feedparser's internals (``mixin._urljoin``, ``mixin.copy``, ``mixin._cp1252``,
+    ``FeedParserDict``), which is why pyproject.toml pins feedparser below 6.1.
     """
     import copy
 
@@ -457,6 +464,34 @@ def _speed_up_feedparser() -> None:
             return copy.deepcopy(value)
 
     mixin.copy = ShallowForStrings
+
+    resolve_uri = mixin._FeedParserMixin.resolve_uri
+
+    def resolve_plain_absolute_as_is(self: Any, uri: Any) -> Any:
+        if isinstance(uri, str) and _PLAIN_ABSOLUTE_URL.match(uri):
+            return uri
+        return resolve_uri(self, uri)
+
+    mixin._FeedParserMixin.resolve_uri = resolve_plain_absolute_as_is
+    mixin._cp1252 = cp1252_as_list(mixin._cp1252)
+
+
+def cp1252_as_list(mapping: Mapping[int, str]) -> list[str]:
+    """feedparser's Windows-1252 fix-up table as a list for ``str.translate``: the same mapping."""
+    table = [chr(code) for code in range(160)]
+    for code, text in mapping.items():
+        table[code] = text
+    return table
+
+
+#: An absolute http(s) URL that ``urllib.parse.urljoin`` (and feedparser's ``_urljoin`` around it)
+#: returns exactly as it is, whatever the base: lower-case scheme, an ASCII host without brackets
+#: (checked as a netloc), no extra slashes after the scheme, no spaces or control characters
+#: (urlsplit strips them), no ";" in the path (it splits parameters off the last segment, and
+#: drops a bare ";") and no empty "?" or "#" (dropped too).
+_PLAIN_ABSOLUTE_URL = re.compile(
+    r"https?://[A-Za-z0-9._~%!$&'()*+,=:@-]+(?:/[^\x00-\x20\x7f;?#\[\]\\]*)?(?:\?[^\x00-\x20\x7f#]+)?(?:#[^\x00-\x20\x7f]+)?\Z"
+)
 
 
 _feedparser_adjusted = False

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from feed_server import FeedServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reader import feeds
 from reader.article import Problem
@@ -785,6 +787,36 @@ before = run()
 feeds._speed_up_feedparser()
 after = run()
 sys.exit(0 if before == after and len(before) > 40 else 1)
+"""
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.sampled_from(["http://", "https://", "HTTP://", "http:///", "https:"]),
+    # Mostly URL characters (repeated: drawn more often), some that urljoin changes or drops.
+    st.text(alphabet=list("aZ09.-_~%!$&'()*+,=:@/?#é" * 6 + ";[]\\ \t\n\x00\x7f"), max_size=30),
+    st.sampled_from(["", "http://base.example/a/b.xml", "https://base.example/", "file:///tmp/feed.xml"]),
+)
+def test_links_taken_as_they_are_are_what_urljoin_gives(scheme: str, rest: str, base: str) -> None:
+    # The fast path for links must never give another result than feedparser's own resolution.
+    from feedparser.urls import _urljoin
+
+    url = scheme + rest
+    if feeds._PLAIN_ABSOLUTE_URL.match(url):
+        assert _urljoin(base, url) == url
+
+
+def test_the_windows_1252_table_as_a_list_maps_every_character_the_same() -> None:
+    # In a fresh interpreter, where feedparser's own table (a dict) is still in place.
+    code = """
+import sys
+from feedparser import mixin
+from reader import feeds
+original = mixin._cp1252
+assert isinstance(original, dict) and len(original) > 20
+every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+sys.exit(0 if every.translate(feeds.cp1252_as_list(original)) == every.translate(original) else 1)
 """
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
