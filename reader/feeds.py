@@ -416,12 +416,19 @@ def _speed_up_feedparser() -> None:
       raises and catches a KeyError for each distinct character not in it. The same mapping as a
       list of the first 160 code points has no misses to raise (later ones are left as they are).
 
+    - For every document it first tries to import the libxml2 SAX driver (``drv_libxml2``),
+      which is not installed: a failed import searches sys.path again each time. It is told to
+      use expat, the parser it falls back to (and the one :func:`split_document` uses).
+
     These reach into feedparser's internals (``mixin._urljoin``, ``mixin.copy``, ``mixin._cp1252``,
-    ``FeedParserDict``), which is why pyproject.toml pins feedparser below 6.1.
+    ``api.PREFERRED_XML_PARSERS``, ``FeedParserDict``), which is why pyproject.toml pins feedparser
+    below 6.1.
     """
     import copy
 
-    from feedparser import mixin, util
+    from feedparser import api, mixin, util
+
+    api.PREFERRED_XML_PARSERS = ["xml.sax.expatreader"]
 
     def cached(function: Callable[..., str]) -> Callable[..., str]:
         memo = functools.lru_cache(maxsize=1024)(function)

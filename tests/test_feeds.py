@@ -807,6 +807,20 @@ def test_links_taken_as_they_are_are_what_urljoin_gives(scheme: str, rest: str, 
         assert _urljoin(base, url) == url
 
 
+def test_parsing_does_not_look_for_a_parser_that_is_not_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    looked_for: list[str] = []
+
+    class Recorder:
+        @staticmethod
+        def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+            looked_for.append(name)
+
+    monkeypatch.setattr(sys, "meta_path", [Recorder(), *sys.meta_path])
+    assert feeds.parse(rss(*items(2)), {}, "https://x.example/f.xml", 1).articles
+    assert feeds.parse(rss(*items(2)), {}, "https://x.example/f.xml", 1).articles
+    assert "drv_libxml2" not in looked_for
+
+
 def test_the_windows_1252_table_as_a_list_maps_every_character_the_same() -> None:
     # In a fresh interpreter, where feedparser's own table (a dict) is still in place.
     code = """
