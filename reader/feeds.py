@@ -404,8 +404,9 @@ def _speed_up_feedparser() -> None:
 
     - It re-resolves the base URI with urllib.parse.urljoin at every element start and end. Both
       functions are pure and a feed repeats the same few arguments: cache them.
-    - FeedParserDict's ``__getitem__`` and ``get`` run its alias logic (``channel`` -> ``feed`` ...)
-      on every lookup, tens of thousands per feed. Keys without an alias go straight to the dict.
+    - FeedParserDict's ``__getitem__``, ``get``, ``__contains__``, ``__setitem__`` and
+      ``setdefault`` run its alias logic (``channel`` -> ``feed`` ...) in Python on every use,
+      tens of thousands per feed. Keys without an alias go straight to the dict.
       This module's own reads (``entry.get(...)`` in :func:`parse`) take the same path: it is the
       one bypass, there is no second helper.
 
@@ -464,8 +465,31 @@ def _speed_up_feedparser() -> None:
             return get_with_aliases(self, key, default)
         return dict.get(self, key, default)
 
+    contains_with_aliases = parser_dict.__contains__
+    setitem_with_aliases = parser_dict.__setitem__
+    setdefault_with_aliases = parser_dict.setdefault
+
+    def contains(self: Any, key: Any) -> bool:
+        if key in aliased:
+            return contains_with_aliases(self, key)
+        return dict.__contains__(self, key)
+
+    def setitem(self: Any, key: Any, value: Any) -> None:
+        if key in parser_dict.keymap:
+            setitem_with_aliases(self, key, value)
+        else:
+            dict.__setitem__(self, key, value)
+
+    def setdefault(self: Any, key: Any, default: Any) -> Any:
+        if key in aliased:
+            return setdefault_with_aliases(self, key, default)
+        return dict.setdefault(self, key, default)
+
     parser_dict.__getitem__ = getitem
     parser_dict.get = get
+    parser_dict.__contains__ = contains
+    parser_dict.__setitem__ = setitem
+    parser_dict.setdefault = setdefault
 
     class ShallowForStrings:
         @staticmethod
