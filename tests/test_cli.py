@@ -3,6 +3,7 @@ stdout and stderr. (Qt-free imports are checked in test_architecture.py.)"""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -150,6 +151,54 @@ def test_a_file_that_is_not_a_store_is_refused_in_one_line_and_left_untouched(tm
     )
     assert notes.read_bytes() == before
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]  # no -wal, no -shm beside it
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+    def screen(self) -> str:
+        """What the line shows now: each \\r returns to its start, later text overwrites."""
+        line = ""
+        for part in self.getvalue().split("\r"):
+            line = part + line[len(part) :]
+        return line.rstrip()
+
+
+def test_the_progress_line_redraws_at_most_ten_times_a_second_and_is_erased_at_the_end() -> None:
+    from reader.cli import ProgressLine
+
+    now = [100.0]
+    term = Terminal()
+    line = ProgressLine("importing", term, clock=lambda: now[0])
+    line.update(0, 2000)
+    assert term.screen() == "importing  0/2,000"
+    line.update(5, 2000)  # at once: not drawn again
+    assert term.screen() == "importing  0/2,000"
+    now[0] += 0.2
+    line.update(5, 2000)
+    assert term.screen() == "importing  5/2,000"
+    now[0] += 1.8  # two seconds in: a rate and the time left
+    line.update(1000, 2000)
+    assert term.screen() == "importing  1,000/2,000  500/s  2 s left"
+    line.update(2000, 2000)  # the last one is always drawn
+    assert term.screen() == "importing  2,000/2,000  1,000/s  0 s left"
+    line.close()
+    assert term.screen() == "" and term.getvalue().endswith("\r")
+
+
+def test_no_progress_line_when_stderr_is_not_a_terminal() -> None:
+    from reader.cli import _progress
+
+    quiet = io.StringIO()
+    with _progress("importing", quiet) as update:
+        update(1, 2)
+    assert quiet.getvalue() == ""
+    term = Terminal()
+    with _progress("importing", term) as update:
+        update(1, 2)
+        assert term.screen() == "importing  1/2"
+    assert term.screen() == ""
 
 
 def test_upgrading_an_older_store_is_announced_once(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
