@@ -1283,9 +1283,11 @@ def opml_address(xml_url: str, opml_path: str) -> tuple[str | None, str | None]:
     """The feed address an OPML outline's ``xmlUrl`` stands for, or ``(None, why not)``.
 
     OPML files come from elsewhere, so their addresses are not trusted as local paths: only
-    ``http``/``https`` URLs are accepted, and relative paths (``feeds/news.xml``), which are
-    resolved against the folder of the OPML file itself (never the current directory) and may not
-    leave it. Absolute paths, ``file:``, ``javascript:``, ``ftp:`` and every other scheme are refused.
+    ``http``/``https`` URLs are accepted, and local files inside the folder of the OPML file itself
+    (never the current directory): relative paths (``feeds/news.xml``) and ``file:`` URLs, which
+    is how ``reader opml export`` writes local subscriptions (so an export saved above the feed
+    files imports again). Absolute paths, ``file:`` URLs elsewhere, ``javascript:``, ``ftp:`` and
+    every other scheme are refused.
     """
     text = xml_url.strip()
     try:
@@ -1297,9 +1299,14 @@ def opml_address(xml_url: str, opml_path: str) -> tuple[str | None, str | None]:
         if not parts.hostname:
             return None, "has no host"
         return text, None
+    folder = Path(opml_path).resolve().parent
+    if scheme == "file" and parts.netloc in ("", "localhost"):
+        target = Path(urllib.request.url2pathname(parts.path)).resolve()
+        if target.is_relative_to(folder):
+            return target.as_uri(), None
+        return None, "is a local file outside the OPML file's folder"
     if scheme or text.startswith(("/", "\\", "~")) or parts.netloc:
         return None, "is not an http or https address"
-    folder = Path(opml_path).resolve().parent
     relative = Path(urllib.request.url2pathname(parts.path))
     if not parts.path or ".." in relative.parts:
         return None, "is not an http or https address, nor a path inside the OPML file's folder"

@@ -932,6 +932,34 @@ def test_a_deeply_nested_opml_file_imports_its_feeds(server: FeedServer, tmp_pat
     assert report.problems == [] and report.result.added == 2
 
 
+def test_opml_round_trip_keeps_local_feeds_when_the_list_is_saved_above_them(
+    server: FeedServer, store: Store, tmp_path: Path
+) -> None:
+    web = server.add("/w.xml", rss(*items(1, prefix="w"), title="Web"))
+    (tmp_path / "feeds").mkdir()
+    local = tmp_path / "feeds" / "local.xml"
+    local.write_bytes(rss(*items(2, prefix="l"), title="Local"))
+    feeds.import_inputs(store, [("feed", web), ("feed", str(local))])
+    subscribed = {(f.url, f.title) for f in store.feeds()}
+    assert local.as_uri() in {url for url, _ in subscribed}
+
+    saved = tmp_path / "subscriptions.opml"
+    saved.write_bytes(feeds.export_opml(store))
+    with Store.open(tmp_path / "fresh.sqlite") as fresh:
+        result, problems = feeds.import_inputs(fresh, [("opml", str(saved))])
+        assert problems == [] and result.added == 3
+        assert {(f.url, f.title) for f in fresh.feeds()} == subscribed
+
+    # Saved somewhere else, the local feed is refused (a list is not trusted with the whole disk).
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "subscriptions.opml").write_bytes(saved.read_bytes())
+    with Store.open(tmp_path / "other.sqlite") as other:
+        _, problems = feeds.import_inputs(other, [("opml", str(elsewhere / "subscriptions.opml"))])
+        assert [f.url for f in other.feeds()] == [web]
+        assert len(problems) == 1 and "a local file outside the OPML file's folder" in problems[0].reason
+
+
 def test_opml_addresses_are_http_https_or_paths_inside_the_opml_folder(
     server: FeedServer, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -975,6 +1003,8 @@ def test_opml_address_checks_each_form() -> None:
     assert feeds.opml_address("https://x.example/f", opml_path) == ("https://x.example/f", None)
     assert feeds.opml_address(" HTTP://x.example/f ", opml_path)[0] == "HTTP://x.example/f"
     assert feeds.opml_address("feeds/b.xml", opml_path)[0] == Path("/lists/feeds/b.xml").as_uri()
+    assert feeds.opml_address("file:///lists/feeds/b.xml", opml_path)[0] == Path("/lists/feeds/b.xml").as_uri()
+    assert feeds.opml_address("file:///lists/../etc/b.xml", opml_path)[0] is None
     for bad in ("javascript:alert(1)", "/etc/hostname", "ftp://x/f", "file:///etc/hostname", "../b.xml", "http:///x"):
         url, why = feeds.opml_address(bad, opml_path)
         assert url is None and why, bad
