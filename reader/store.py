@@ -680,7 +680,8 @@ class Store:
         if query.source == NO_SOURCE:
             where.append("a.source IS NULL AND a.feed_id IS NULL")
         elif query.source is not None:
-            where.append("a.source = ? AND a.feed_id IS NULL")
+            # Seed records and feed articles alike: a feed article's source is its feed's title.
+            where.append("a.source = ?")
             params.append(query.source)
         if query.feed_id is not None:
             where.append("a.feed_id = ?")
