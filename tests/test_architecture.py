@@ -81,3 +81,16 @@ if qt:
 """
     done = run_isolated(code, str(tmp_path / "store.sqlite"), str(REPO / "tests" / "data" / "mixed"))
     assert done.returncode == 0, done.stderr
+
+
+def test_the_parse_workers_module_leaves_fetching_and_storing_out() -> None:
+    """The parse worker processes preload reader.feedparse alone: it must stay a small import."""
+    code = """
+import sys
+import reader.feedparse
+heavy = sorted(m for m in ("reader.feeds", "reader.store", "reader.importer", "reader.opml", "reader.cli",
+                           "sqlite3", "concurrent.futures") if m in sys.modules)
+sys.exit("imported: " + ", ".join(heavy) if heavy else 0)
+"""
+    done = run_isolated(code)
+    assert done.returncode == 0, done.stderr
