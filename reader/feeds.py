@@ -411,15 +411,17 @@ class _Task:
         self.done(parse(document, self.headers, self.url, self.feed_id))
 
     def done(self, piece: ParsedFeed) -> None:
+        # Delivered under the lock: pieces finish on several threads (pool callbacks, fetch
+        # threads), and the final one must never overtake another, or the caller, counting
+        # finished feeds, would stop before storing it. (Delivery only puts on a queue.)
         with self._lock:
             self._left -= 1
             self._articles += len(piece.articles)
             final = self._left == 0
-            some = self._articles > 0
-        if final and some and piece.problem is not None:
-            # Earlier pieces had entries: the feed as a whole is fine.
-            piece = ParsedFeed(piece.title, piece.link, piece.articles, None)
-        self._deliver(piece, final)
+            if final and self._articles > 0 and piece.problem is not None:
+                # Earlier pieces had entries: the feed as a whole is fine.
+                piece = ParsedFeed(piece.title, piece.link, piece.articles, None)
+            self._deliver(piece, final)
 
 
 class _Parsing:

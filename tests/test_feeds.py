@@ -605,6 +605,32 @@ def test_a_big_document_is_parsed_in_pieces_with_the_same_result(
     assert sorted(a.key for a in articles(store)) == sorted(f"feed:{only_feed(store).id}:e{i}" for i in range(40))
 
 
+def test_the_last_piece_of_a_split_feed_is_always_handed_over_last() -> None:
+    # Pieces finish on different threads. If the last one overtook an earlier one on its way to
+    # the store loop, the loop (counting finished feeds) would stop before storing the earlier one.
+    handed: list[bool] = []
+    first_inside, first_may_go = threading.Event(), threading.Event()
+
+    def deliver(piece: feeds.ParsedFeed, final: bool) -> None:
+        if not final:
+            first_inside.set()
+            first_may_go.wait(10)  # a slow hand-over of the first piece
+        handed.append(final)
+
+    task = feeds._Task({}, "https://x.example/f.xml", 1, deliver, pieces=2)
+    piece = feeds.ParsedFeed("T", None, [])
+    first = threading.Thread(target=task.done, args=(piece,))
+    first.start()
+    assert first_inside.wait(10)
+    last = threading.Thread(target=task.done, args=(piece,))
+    last.start()
+    last.join(0.2)  # room to overtake, had it been able to
+    first_may_go.set()
+    first.join(10)
+    last.join(10)
+    assert handed == [False, True]
+
+
 def test_split_document_declines_what_it_cannot_cut_safely() -> None:
     assert feeds.split_document(rss(*items(40)).decode().encode("utf-16"), 4) is None
     assert feeds.split_document(rss(*items(40))[:-20], 4) is None  # ill-formed
