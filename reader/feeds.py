@@ -831,17 +831,25 @@ def opml_address(xml_url: str, opml_path: str) -> tuple[str | None, str | None]:
             return None, "has no host"
         return text, None
     folder = Path(opml_path).resolve().parent
-    if scheme == "file" and parts.netloc in ("", "localhost"):
-        target = Path(urllib.request.url2pathname(parts.path)).resolve()
-        if target.is_relative_to(folder):
-            return target.as_uri(), None
-        return None, "is a local file outside the OPML file's folder"
-    if scheme or text.startswith(("/", "\\", "~")) or parts.netloc:
+    if scheme == "file" and parts.netloc in ("", "localhost") and parts.path.startswith("/"):
+        target = Path(urllib.request.url2pathname(parts.path))
+        outside = "is a local file outside the OPML file's folder"
+    elif scheme or text.startswith(("/", "\\", "~")) or parts.netloc:
         return None, "is not an http or https address"
-    relative = Path(urllib.request.url2pathname(parts.path))
-    if not parts.path or ".." in relative.parts:
-        return None, "is not an http or https address, nor a path inside the OPML file's folder"
-    return (folder / relative).as_uri(), None
+    else:
+        relative = Path(urllib.request.url2pathname(parts.path))
+        if not parts.path or ".." in relative.parts:
+            return None, "is not an http or https address, nor a path inside the OPML file's folder"
+        target = folder / relative
+        outside = "leads outside the OPML file's folder (through a link)"
+    try:
+        # Links resolved, for paths and file: URLs alike: the file itself must be in the folder.
+        target = target.resolve()
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a link loop
+        return None, "is not a usable local path"
+    if not target.is_relative_to(folder):
+        return None, outside
+    return target.as_uri(), None
 
 
 def _local_path(url: str) -> Path:

@@ -1034,6 +1034,22 @@ def test_opml_address_checks_each_form() -> None:
     for bad in ("javascript:alert(1)", "/etc/hostname", "ftp://x/f", "file:///etc/hostname", "../b.xml", "http:///x"):
         url, why = feeds.opml_address(bad, opml_path)
         assert url is None and why, bad
+    # A relative file: URL would depend on the current directory; a NUL byte is no path.
+    for bad in ("file:feeds/b.xml", "file:///lists/b%00.xml", "feeds/b%00.xml"):
+        url, why = feeds.opml_address(bad, opml_path)
+        assert url is None and why, bad
+
+
+def test_an_opml_path_may_not_lead_out_of_its_folder_through_a_link(tmp_path: Path) -> None:
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    (tmp_path / "secret.xml").write_bytes(rss(*items(1)))
+    (folder / "link.xml").symlink_to(tmp_path / "secret.xml")
+    (folder / "loop.xml").symlink_to(folder / "loop.xml")
+    opml = str(folder / "list.opml")
+    for text in ("link.xml", (folder / "link.xml").as_uri(), "loop.xml", (folder / "loop.xml").as_uri()):
+        url, why = feeds.opml_address(text, opml)
+        assert url is None and why, text
 
 
 def test_feed_address_maps_common_forms_and_leaves_paths_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
