@@ -172,7 +172,7 @@ def _speed_up_feedparser() -> None:
     resolve_uri = mixin._FeedParserMixin.resolve_uri
 
     def resolve_plain_absolute_as_is(self: Any, uri: Any) -> Any:
-        if isinstance(uri, str) and _PLAIN_ABSOLUTE_URL.match(uri):
+        if isinstance(uri, str) and _PLAIN_ABSOLUTE_URL.match(uri) and _parses(self.baseuri or ""):
             return uri
         return resolve_uri(self, uri)
 
@@ -196,6 +196,17 @@ def create_parser(*args: Any, **kwargs: Any) -> xml.sax.xmlreader.XMLReader:
     return _BufferedExpatParser(*args, **kwargs)
 
 
+@functools.lru_cache(maxsize=64)
+def _parses(base: Any) -> bool:
+    """Whether urljoin can read ``base``: with one it cannot (``http://[oops/``, say, from a
+    server's Content-Location), feedparser's join gives every link as ``''``, and so must we."""
+    try:
+        urllib.parse.urlsplit(base)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def cp1252_as_list(mapping: Mapping[int, str]) -> list[str]:
     """feedparser's Windows-1252 fix-up table as a list for ``str.translate``: the same mapping."""
     table = [chr(code) for code in range(160)]
@@ -205,10 +216,11 @@ def cp1252_as_list(mapping: Mapping[int, str]) -> list[str]:
 
 
 #: An absolute http(s) URL that ``urllib.parse.urljoin`` (and feedparser's ``_urljoin`` around it)
-#: returns exactly as it is, whatever the base: lower-case scheme, an ASCII host without brackets
-#: (checked as a netloc), no extra slashes after the scheme, no spaces or control characters
-#: (urlsplit strips them), no ";" in the path (it splits parameters off the last segment, and
-#: drops a bare ";") and no empty "?" or "#" (dropped too).
+#: returns exactly as it is, whatever the base (one urljoin can read, see :func:`_parses`):
+#: lower-case scheme, an ASCII host without brackets (checked as a netloc), no extra slashes
+#: after the scheme, no spaces or control characters (urlsplit strips them), no ";" in the path
+#: (it splits parameters off the last segment, and drops a bare ";") and no empty "?" or "#"
+#: (dropped too).
 _PLAIN_ABSOLUTE_URL = re.compile(
     r"https?://[A-Za-z0-9._~%!$&'()*+,=:@-]+(?:/[^\x00-\x20\x7f;?#\[\]\\]*)?(?:\?[^\x00-\x20\x7f#]+)?(?:#[^\x00-\x20\x7f]+)?\Z"
 )
