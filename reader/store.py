@@ -359,6 +359,11 @@ class Store:
         if version == SCHEMA_VERSION:
             return
         with self.transaction():
+            # Read again under the write lock: another process may have migrated (or created the
+            # store) while we waited for it.
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version >= SCHEMA_VERSION:
+                return
             for number in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[number]:
                     self._conn.execute(statement)

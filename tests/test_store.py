@@ -206,6 +206,25 @@ def test_a_source_lists_feed_articles_too_and_only_seed_sources_are_counted_as_s
     assert [(s.source, s.total) for s in store.sources()] == [("Other", 1), ("Wire", 1)]
 
 
+def test_two_openers_of_a_new_store_do_not_both_create_it(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The window and a command started together on a first run: the other one wins the race and
+    # creates the store while this one waits for the write lock.
+    real = Store.transaction
+    raced: list[bool] = []
+
+    def transaction(self: Store):  # type: ignore[no-untyped-def]
+        if not raced:
+            raced.append(True)
+            with Store.open(db) as other:
+                other.add_articles([art(1)])
+        return real(self)
+
+    monkeypatch.setattr(Store, "transaction", transaction)
+    with Store.open(db) as s:
+        assert raced and s.count() == 1
+    assert user_version(db) == SCHEMA_VERSION
+
+
 def test_a_store_from_a_newer_version_is_refused(db: Path) -> None:
     with Store.open(db) as s:
         s.add_articles([art(1)])
