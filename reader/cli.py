@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import threading
 import time
@@ -144,60 +143,52 @@ def _report_problems(problems: Sequence[Problem]) -> None:
 # --- import -----------------------------------------------------------------------------------
 
 
+#: Seconds of work before a progress bar appears: quicker work shows none (no flash of a bar), and
+#: does not pay for importing tqdm (about 40 ms: its version lookup reads package metadata).
+PROGRESS_DELAY = 0.5
+
+
 @contextmanager
-def _progress(description: str, stream: TextIO = sys.stderr) -> Iterator[Callable[[int, int], None]]:
-    """A progress line on a terminal; nothing when stderr is not one, so scripts get clean output."""
+def _progress(
+    description: str, stream: TextIO = sys.stderr, clock: Callable[[], float] = time.monotonic
+) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal (tqdm) once the work has taken :data:`PROGRESS_DELAY`; nothing
+    when stderr is not a terminal, so scripts get clean output."""
     if not stream.isatty():
         yield lambda done, total: None
         return
-    line = ProgressLine(description, stream)
+    start = clock()
+    bar: Any = None
+    lock = threading.Lock()
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        with lock:
+            if bar is None:
+                if clock() - start < PROGRESS_DELAY:
+                    return
+                from tqdm import tqdm
+
+                bar = tqdm(
+                    total=total,
+                    initial=done,
+                    desc=description,
+                    unit="file",
+                    file=stream,
+                    leave=False,
+                    dynamic_ncols=True,
+                )
+            grew = bar.total != total
+            bar.total = total
+            bar.update(done - bar.n)
+            if grew:
+                bar.refresh()  # at once: tqdm would otherwise wait for its next redraw
+
     try:
-        yield line.update
+        yield update
     finally:
-        line.close()
-
-
-class ProgressLine:
-    """One line that redraws itself: ``importing  1,234/5,000  3,210/s  1 s left``, at most
-    :data:`REDRAW` times a second, and erased at the end.
-
-    Not tqdm: importing it takes about 40 ms (its version lookup reads package metadata), a
-    noticeable part of a command that imports a feed in a fraction of a second.
-    """
-
-    REDRAW = 10
-
-    def __init__(self, description: str, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
-        self._description = description
-        self._stream = stream
-        self._clock = clock
-        self._start = clock()
-        self._drawn_at: float | None = None
-        self._width = 0
-        self._lock = threading.Lock()
-
-    def update(self, done: int, total: int) -> None:
-        with self._lock:
-            now = self._clock()
-            if self._drawn_at is not None and now - self._drawn_at < 1 / self.REDRAW and done < total:
-                return
-            self._drawn_at = now
-            text = f"{self._description}  {done:,}/{total:,}"
-            elapsed = now - self._start
-            if done and elapsed >= 1:
-                rate = done / elapsed
-                text += f"  {rate:,.0f}/s  {max(0, total - done) / rate:,.0f} s left"
-            self._draw(text[: max(10, shutil.get_terminal_size().columns - 1)])
-
-    def close(self) -> None:
-        with self._lock:
-            if self._width:
-                self._draw("")
-
-    def _draw(self, text: str) -> None:
-        self._stream.write("\r" + text.ljust(self._width) + ("\r" if not text else ""))
-        self._stream.flush()
-        self._width = len(text)
+        if bar is not None:
+            bar.close()
 
 
 def cmd_import(db_path: Path, args: argparse.Namespace) -> int:

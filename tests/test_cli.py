@@ -157,48 +157,26 @@ class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
 
-    def screen(self) -> str:
-        """What the line shows now: each \\r returns to its start, later text overwrites."""
-        line = ""
-        for part in self.getvalue().split("\r"):
-            line = part + line[len(part) :]
-        return line.rstrip()
 
-
-def test_the_progress_line_redraws_at_most_ten_times_a_second_and_is_erased_at_the_end() -> None:
-    from reader.cli import ProgressLine
+def test_a_progress_bar_appears_on_a_terminal_after_half_a_second_and_is_cleared() -> None:
+    from reader.cli import PROGRESS_DELAY, _progress
 
     now = [100.0]
     term = Terminal()
-    line = ProgressLine("importing", term, clock=lambda: now[0])
-    line.update(0, 2000)
-    assert term.screen() == "importing  0/2,000"
-    line.update(5, 2000)  # at once: not drawn again
-    assert term.screen() == "importing  0/2,000"
-    now[0] += 0.2
-    line.update(5, 2000)
-    assert term.screen() == "importing  5/2,000"
-    now[0] += 1.8  # two seconds in: a rate and the time left
-    line.update(1000, 2000)
-    assert term.screen() == "importing  1,000/2,000  500/s  2 s left"
-    line.update(2000, 2000)  # the last one is always drawn
-    assert term.screen() == "importing  2,000/2,000  1,000/s  0 s left"
-    line.close()
-    assert term.screen() == "" and term.getvalue().endswith("\r")
+    with _progress("importing", term, clock=lambda: now[0]) as update:
+        update(1, 10)
+        assert term.getvalue() == ""  # quick work shows no bar
+        now[0] += PROGRESS_DELAY
+        update(2, 10)
+        assert "importing" in term.getvalue() and "2/10" in term.getvalue()
+        update(10, 20)  # the total grows (an OPML file lists more feeds)
+        assert "10/20" in term.getvalue()
+    assert term.getvalue().endswith("\r")  # leave=False: the line is cleared at the end
 
-
-def test_no_progress_line_when_stderr_is_not_a_terminal() -> None:
-    from reader.cli import _progress
-
-    quiet = io.StringIO()
-    with _progress("importing", quiet) as update:
+    quiet = io.StringIO()  # not a terminal: a script's stderr
+    with _progress("importing", quiet, clock=lambda: now[0] + 60) as update:
         update(1, 2)
     assert quiet.getvalue() == ""
-    term = Terminal()
-    with _progress("importing", term) as update:
-        update(1, 2)
-        assert term.screen() == "importing  1/2"
-    assert term.screen() == ""
 
 
 def test_upgrading_an_older_store_is_announced_once(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,10 +12,14 @@ share Reader's interpreter); then times
 - Newsboat: ``newsboat -x reload`` of the same URLs with a fresh cache (its first reload),
 
 alternating, ``--runs`` times each, and prints the medians (seconds and entries/s) and the spread.
-Every run starts after ``sync`` (no run pays for writing back the previous one's files), and
-Reader's modules are byte-compiled first, as ``pip install`` does (from a checkout with
-``PYTHONDONTWRITEBYTECODE`` set, each start would compile them again). Other work on the machine
-slows Reader (two cores busy) more than Newsboat (one): time it idle.
+
+- The command runs as from a script: its stderr is not a terminal, so it draws no progress bar,
+  whatever the benchmark itself runs in.
+- Every run starts after ``sync``: no run pays for writing back the previous one's files.
+- Reader's modules are byte-compiled first, as ``pip install`` does (from a checkout with
+  ``PYTHONDONTWRITEBYTECODE`` set, each start would compile them again).
+
+Other work on the machine slows Reader (two cores busy) more than Newsboat (one): time it idle.
 """
 
 from __future__ import annotations
@@ -189,13 +193,18 @@ def _count(path: Path, table: str) -> int:
 def _reader_command(work: Path, inputs: list[str]) -> tuple[float, int]:
     store = _fresh(work / "command.sqlite")
     start = time.perf_counter()
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "reader", "--db", str(store), "import", *inputs],
         check=False,  # exit 1 would only mean some input was rejected; the count tells
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,  # as from a script, on any terminal: no progress bar to draw
+        text=True,
     )
-    return time.perf_counter() - start, _count(store, "articles")
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        print(done.stderr, file=sys.stderr, end="")
+    return elapsed, _count(store, "articles")
 
 
 def _reader_call(work: Path, inputs: list[str]) -> tuple[float, int]:
