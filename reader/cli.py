@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_path: Path = explicit_db or paths.default_db_path()
     try:
         if Store.needs_upgrade(db_path):
-            _err(f"{db_path}: updating the store for this version (once; about 15 s per 100,000 articles)")
+            _err(f"{db_path}: updating the store for this version (once; about 16 s per 100,000 articles)")
         if args.command is None:
             return _open_window(db_path, default_store=explicit_db is None)
         handler = _COMMANDS[args.command]

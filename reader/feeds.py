@@ -78,7 +78,8 @@ PARSE_PROCESSES = 2
 POOL_MIN_FEEDS = 8
 WORKERS_FOR_BYTES = 2 * 1024 * 1024
 #: Documents larger than this are split into runs of whole entries (about this size each), parsed
-#: in parallel and stored as they come (small pieces: the first is stored early, the last soon after).
+#: in parallel and stored a batch at a time (small pieces: the first are stored early, the last
+#: soon after the others).
 SPLIT_BYTES = 512 * 1024
 #: Parsed feeds are stored together, in one transaction, until about this many articles are
 #: waiting (or :data:`BATCH_WAIT` seconds have passed since the first): each transaction writes
@@ -86,6 +87,8 @@ SPLIT_BYTES = 512 * 1024
 #: 200 or more at a time.
 BATCH_ARTICLES = 256
 BATCH_WAIT = 0.05
+#: ... and at most this many parsed documents (or pieces) go into one transaction.
+MAX_BATCH_OUTCOMES = 256
 #: How worker processes start. "forkserver": each worker is forked from a clean server process
 #: that has feedparser and nh3 imported, never from the caller (which may be a Qt application
 #: with threads running: fork there is unsafe). The server starts once per process.
@@ -629,7 +632,7 @@ def _gather(batch: list[_Outcome], outcomes: queue.SimpleQueue[_Outcome], remain
     fewer than :data:`BATCH_ARTICLES` articles and more feeds are still to come."""
     articles = sum(len(o.parsed.articles) for o in batch if o.parsed is not None)
     finals = sum(1 for o in batch if o.final)
-    while len(batch) < 256 and finals < remaining:
+    while len(batch) < MAX_BATCH_OUTCOMES and finals < remaining:
         wait = deadline - time.monotonic() if articles < BATCH_ARTICLES else 0.0
         try:
             outcome = outcomes.get(timeout=wait) if wait > 0 else outcomes.get_nowait()

@@ -55,6 +55,11 @@ NO_URL_ROW = 3  # no url at all
 SCRIPT_TITLE = "<script>alert(1)</script>"
 JS_URL = "javascript:alert(1)"
 
+#: feedparser's own test corpus: a copied sample in the suite, and the whole corpus beside the
+#: project (``../shared``), which the feed tests also use when it is there (issue 5 asks for that).
+FEEDPARSER_SAMPLE = Path(__file__).parent / "data" / "feedparser-corpus"
+FEEDPARSER_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "feedparser"
+
 #: Qt's offscreen platform cannot pass a top-level window's size limits on, and says so with a warning
 #: whenever the main window's minimum size changes (e.g. the status bar text grows). That is the
 #: platform, not the window; window tests ignore exactly this message (``pytestmark = OFFSCREEN_SIZE_HINTS``).

@@ -190,7 +190,7 @@ def test_upgrading_an_older_store_is_announced_once(db: Path, monkeypatch: pytes
 
     first = reader("--db", str(db), "list", "--search", "kas")
     assert first.returncode == 0, first.stderr
-    notice = f"reader: {db}: updating the store for this version (once; about 15 s per 100,000 articles)"
+    notice = f"reader: {db}: updating the store for this version (once; about 16 s per 100,000 articles)"
     assert first.stderr == notice + "\n"
     assert "Kaspersky" in first.stdout
     again = reader("--db", str(db), "list", "--search", "kas")

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from conftest import FEEDPARSER_CORPUS, FEEDPARSER_SAMPLE
 from feed_server import FeedServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -667,6 +668,25 @@ def test_parsed_feeds_are_stored_together_until_a_batch_is_worth_a_transaction()
     assert batch == [few, *arrived] and len(waiting.waits) == 4 and 0 < waiting.waits[0] <= 60
 
 
+def test_an_import_of_several_small_feeds_is_one_write_transaction(
+    server: FeedServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    urls = [server.add(f"/t{i}.xml", rss(*items(3, prefix=f"t{i}-"))) for i in range(4)]
+    writes: list[int] = []
+    real = Store.add_articles
+
+    def counting(self: Store, articles: Any, **kwargs: Any) -> AddResult:
+        articles = list(articles)
+        writes.append(len(articles))
+        return real(self, articles, **kwargs)
+
+    monkeypatch.setattr(Store, "add_articles", counting)
+    monkeypatch.setattr(feeds, "BATCH_WAIT", 60.0)  # never reached: the batch is done when the last feed is in
+    result, problems = feeds.import_inputs(store, [("feed", u) for u in urls])
+    assert problems == [] and result.added == 12
+    assert writes == [12]  # the four feeds arrive one by one (parsed here), stored together
+
+
 def test_a_batch_that_is_big_enough_or_completes_the_work_does_not_wait() -> None:
     big, more = outcome(feeds.BATCH_ARTICLES), outcome(5)
     waiting = RecordingQueue(more)
@@ -795,8 +815,7 @@ def test_feed_url_makes_local_paths_absolute_file_urls(tmp_path: Path, monkeypat
 def test_the_feedparser_speed_ups_change_nothing_it_returns() -> None:
     # In a fresh interpreter: the adjustments are process-wide once made. The copied sample of
     # feedparser's corpus, and the whole corpus when it is there (2,100 files, under a second).
-    sample = Path(__file__).parent / "data" / "feedparser-corpus"
-    full = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "feedparser"
+    sample, full = FEEDPARSER_SAMPLE, FEEDPARSER_CORPUS
     code = f"""
 import io, pathlib, sys
 import feedparser

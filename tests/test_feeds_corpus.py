@@ -14,12 +14,13 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import pytest
+from conftest import FEEDPARSER_CORPUS, FEEDPARSER_SAMPLE
 
 from reader import feeds
 from reader.store import Store
 
-SAMPLE = Path(__file__).parent / "data" / "feedparser-corpus"
-FULL = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "feedparser"
+SAMPLE = FEEDPARSER_SAMPLE
+FULL = FEEDPARSER_CORPUS
 
 _UNSAFE = re.compile(r"<script|<style|<iframe|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
 

@@ -168,8 +168,8 @@ class Controller(QObject):
 
     @reports_store_errors
     def on_search_changed(self, text: str) -> None:
-        # One letter matches most of a large store as a prefix (~55 ms a page at 100,000 articles,
-        # on this thread) and finds nothing useful: the search starts at the second character.
+        # One letter is a whole word ("a", "I") that matches most articles or none, nothing useful
+        # while typing: the search starts at the second character.
         search = text if len(text.strip()) >= MIN_SEARCH_CHARS else None
         if search is None and text.strip():
             self.message(f"Type at least {MIN_SEARCH_CHARS} characters to search.")
