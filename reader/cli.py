@@ -389,7 +389,7 @@ def _open_window(db_path: Path, *, default_store: bool) -> int:
 
         report = import_paths(db_path, [str(paths.seeds_dir())])
         _report_problems(report.problems)
-    else:
+    elif not Store.needs_upgrade(db_path):  # an upgrade is left to the window, which shows it
         with Store.open(db_path):
             pass  # report a bad store here, in one line, before any window appears
     from reader.ui.app import run

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ import pytest
 from conftest import OFFSCREEN_SIZE_HINTS, drain_jobs
 
 from reader import cli, paths
-from reader.store import Query, Store
+from reader.store import Query, Store, StoreError
 from reader.ui import app
 
 KASPERSKY = "Twitter Bans Ads from Russian Computer Security Company Kaspersky Lab"
@@ -96,6 +98,69 @@ def test_an_emptied_default_store_is_not_refilled(window_opens: list[Path]) -> N
     assert cli.main([]) == 0
     with Store.open(default) as store:
         assert store.count() == 0
+
+
+# --- a store from an older version -----------------------------------------------------------------
+
+
+def version_1_store(path: Path) -> Path:
+    """An empty store as the first release wrote it (schema 1)."""
+    from reader import store as store_module
+
+    conn = sqlite3.connect(path)
+    for statement in store_module.MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    assert Store.needs_upgrade(path)
+    return path
+
+
+def test_the_window_is_left_to_upgrade_a_store_and_says_so_meanwhile(
+    window_opens: list[Path], tmp_path: Path, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = version_1_store(tmp_path / "old.sqlite")
+    assert cli.main(["--db", str(db)]) == 0
+    assert window_opens == [db] and Store.needs_upgrade(db)  # not migrated before Qt, unseen
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QProgressDialog
+
+    release = threading.Event()
+    real_open = Store.open
+
+    def waiting_open(path: Any, **kwargs: Any) -> Store:
+        assert release.wait(10)
+        return real_open(path, **kwargs)
+
+    monkeypatch.setattr(Store, "open", waiting_open)
+    shown: list[tuple[str, bool]] = []
+
+    def look() -> None:
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QProgressDialog) and widget.isVisible():
+                shown.append((widget.labelText(), Store.needs_upgrade(db)))
+        release.set()
+
+    QTimer.singleShot(0, look)
+    app.upgrade_showing_progress(db)
+    assert shown == [(app.UPGRADE_NOTICE, True)]  # shown while the upgrade ran
+    assert not Store.needs_upgrade(db)
+    assert not any(isinstance(w, QProgressDialog) and w.isVisible() for w in QApplication.topLevelWidgets())
+
+
+def test_a_failed_upgrade_is_raised_as_the_stores_error(
+    tmp_path: Path, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = version_1_store(tmp_path / "old.sqlite")
+
+    def failing_open(path: Any, **kwargs: Any) -> Store:
+        raise StoreError(f"{path}: disk full")
+
+    monkeypatch.setattr(Store, "open", failing_open)
+    with pytest.raises(StoreError, match="disk full"):
+        app.upgrade_showing_progress(db)
 
 
 # --- when Qt cannot open a window ----------------------------------------------------------------
