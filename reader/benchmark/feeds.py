@@ -193,17 +193,20 @@ def _count(path: Path, table: str) -> int:
 def _reader_command(work: Path, inputs: list[str]) -> tuple[float, int]:
     store = _fresh(work / "command.sqlite")
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "reader", "--db", str(store), "import", *inputs],
-        check=False,  # exit 1 would only mean some input was rejected; the count tells
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,  # as from a script, on any terminal: no progress bar to draw
-        text=True,
-    )
-    elapsed = time.perf_counter() - start
-    if done.returncode not in (0, 1):
-        print(done.stderr, file=sys.stderr, end="")
+    # stderr into a file, as from a script (no progress bar, on any terminal). Not a pipe: the
+    # run would then also wait for the parse workers' server, which holds it, to exit.
+    with tempfile.TemporaryFile("w+") as errors:
+        done = subprocess.run(
+            [sys.executable, "-m", "reader", "--db", str(store), "import", *inputs],
+            check=False,  # exit 1 would only mean some input was rejected; the count tells
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        elapsed = time.perf_counter() - start
+        if done.returncode not in (0, 1):
+            errors.seek(0)
+            print(errors.read(), file=sys.stderr, end="")
     return elapsed, _count(store, "articles")
 
 
