@@ -84,7 +84,8 @@ def upgrade_showing_progress(db_path: Path) -> None:
         finally:
             finished.done.emit()
 
-    dialog = QProgressDialog(UPGRADE_NOTICE, None, 0, 0)  # no cancel button; 0..0: busy
+    dialog = QProgressDialog(labelText=UPGRADE_NOTICE, minimum=0, maximum=0)  # 0..0: busy
+    dialog.setCancelButton(None)  # it cannot be stopped halfway
     dialog.setWindowTitle("Reader")
     dialog.setMinimumDuration(0)
     dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
