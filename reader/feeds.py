@@ -391,8 +391,11 @@ def _start_worker_server() -> None:
     if START_METHOD == "forkserver":
         from multiprocessing import forkserver
 
-        # The workers need only the parsing module: a smaller import than this one's, sooner ready.
-        multiprocessing.get_context("forkserver").set_forkserver_preload(["reader.feedparse"])
+        # The workers need only the parsing module (a smaller import than this one's, sooner ready)
+        # and the pool's worker loop, which each of them would otherwise import on its own.
+        multiprocessing.get_context("forkserver").set_forkserver_preload(
+            ["reader.feedparse", "concurrent.futures.process"]
+        )
         # Starts once per process (then a no-op): it imports feedparser and nh3 while we fetch.
         forkserver.ensure_running()
 
