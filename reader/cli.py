@@ -98,6 +98,7 @@ def _positive_int(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _present_as_module()
     parser = build_parser()
     args = parser.parse_args(argv)
     explicit_db = getattr(args, "db", None)
@@ -122,6 +123,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `reader list | head`: the reader went away; that is not an error of ours.
         sys.stderr.close()
         return EXIT_OK
+
+
+def _present_as_module() -> None:
+    """Started as the ``reader`` script, be known to multiprocessing as ``python -m reader``.
+
+    A worker process (the feed parsers) rebuilds its parent's ``__main__`` first: for a script it
+    runs the script again, which imports this whole module and the store (about 25 ms in each
+    worker, before it can parse); for ``reader.__main__`` it does nothing. Only the console
+    script's own module is changed (it has no module spec, and its ``main`` is this function's).
+    """
+    script = sys.modules.get("__main__")
+    if script is not None and getattr(script, "__spec__", None) is None and getattr(script, "main", None) is main:
+        import importlib.util
+
+        script.__spec__ = importlib.util.find_spec("reader.__main__")
 
 
 def _existing(db_path: Path) -> Path:

@@ -179,6 +179,26 @@ def test_a_progress_bar_appears_on_a_terminal_after_half_a_second_and_is_cleared
     assert quiet.getvalue() == ""
 
 
+def test_as_the_reader_script_its_worker_processes_do_not_rerun_it(tmp_path: Path) -> None:
+    # The console script, as pip writes it. A child process (a feed parser) rebuilds __main__ from
+    # what multiprocessing records: a module name ending in __main__ costs it nothing, a script
+    # path means running the script (and importing the whole command line) again.
+    script = tmp_path / "reader"
+    script.write_text(
+        "import sys\n"
+        "from reader.cli import main\n"
+        "if __name__ == '__main__':\n"
+        "    main(['--db', sys.argv[1], 'list'])\n"
+        "    from multiprocessing import spawn\n"
+        "    print(spawn.get_preparation_data('worker').get('init_main_from_name'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "s.sqlite")], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "reader.__main__"
+
+
 def test_upgrading_an_older_store_is_announced_once(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from reader import store as store_module
 
