@@ -71,8 +71,23 @@ MAX_FEED_BYTES = 64 * 1024 * 1024
 #: Feeds fetched at once, and at most this many of them from one host.
 FETCH_THREADS = 16
 MAX_CONNECTIONS_PER_HOST = 4
-#: Worker processes that parse (two cores here).
-PARSE_PROCESSES = 2
+
+
+def _cores() -> int:
+    """CPUs this process may run on (its affinity, which containers and taskset narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 2
+
+
+def parse_processes(cores: int) -> int:
+    """Worker processes that parse: one per core but the one that stores, and at least two (on
+    two cores the storing process leaves room: it keeps a core busy about half the time). At most 8."""
+    return max(2, min(8, cores - 1))
+
+
+PARSE_PROCESSES = parse_processes(_cores())
 #: With fewer feeds than this to fetch, worker processes start only for a document larger than
 #: WORKERS_FOR_BYTES (smaller ones parse here faster than the workers start, about 0.2 s).
 POOL_MIN_FEEDS = 8

@@ -632,6 +632,11 @@ def test_the_last_piece_of_a_split_feed_is_always_handed_over_last() -> None:
     assert handed == [False, True]
 
 
+def test_parsing_uses_the_cores_there_are() -> None:
+    assert [feeds.parse_processes(n) for n in (1, 2, 3, 4, 8, 64)] == [2, 2, 2, 3, 7, 8]
+    assert feeds.parse_processes(len(feeds.os.sched_getaffinity(0))) == feeds.PARSE_PROCESSES
+
+
 def test_split_document_declines_what_it_cannot_cut_safely() -> None:
     assert feeds.split_document(rss(*items(40)).decode().encode("utf-16"), 4) is None
     assert feeds.split_document(rss(*items(40))[:-20], 4) is None  # ill-formed
