@@ -710,6 +710,13 @@ def test_a_batch_that_is_big_enough_or_completes_the_work_does_not_wait() -> Non
     feeds._gather(batch, waiting, remaining=5, deadline=feeds.time.monotonic() - 1)  # type: ignore[arg-type]
     assert waiting.waits == []  # past the deadline: store what there is
 
+    # Fallen behind, with many waiting: a transaction still holds about MAX_BATCH_ARTICLES, no more.
+    backlog = [outcome(300) for _ in range(10)]
+    waiting = RecordingQueue(*backlog[1:])
+    batch = [backlog[0]]
+    feeds._gather(batch, waiting, remaining=10, deadline=feeds.time.monotonic() + 60)  # type: ignore[arg-type]
+    assert len(batch) == 4 and len(waiting.items) == 6  # 1,200 articles: the one that crossed 1,024 is in
+
 
 # --- OPML -----------------------------------------------------------------------------------------
 
