@@ -259,7 +259,8 @@ def article_json(
 
 def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
     view: View = "unread" if args.unread else "starred" if args.starred else "all"
-    query = Query(view=view, source=args.source, search=args.search)
+    # A source given by name means feed articles too: a feed article's source is its feed's title.
+    query = Query(view=view, source=args.source, feeds_too=True, search=args.search)
     with Store.open(_existing(db_path)) as store:
         rows: list[ArticleRow] = []
         for row in store.iter_rows(query, page_size=min(args.limit or 1000, 1000)):

@@ -496,7 +496,8 @@ def split_document(data: bytes, parts: int) -> list[bytes] | None:
         parser.Parse(data, True)
     except (pyexpat.ExpatError, ValueError, LookupError):
         return None
-    if len(starts) < 2 * parts or len(ends) != len(starts):
+    parts = min(parts, len(starts) // 2)  # two entries a piece at least
+    if parts < 2 or len(ends) != len(starts):
         return None
     last_end = data.find(b">", ends[-1])
     if last_end < 0:

@@ -191,7 +191,10 @@ class Query:
     """Which articles a list shows. ``search`` is what the person typed (not FTS syntax)."""
 
     view: View = "all"
+    #: Seed records of this source (the window lists feeds apart, and counts sources without them).
     source: str | None = None
+    #: With ``source``: feed articles whose source (their feed's title) is that, too.
+    feeds_too: bool = False
     feed_id: int | None = None
     search: str | None = None
     order: Order = "newest"
@@ -685,8 +688,7 @@ class Store:
         if query.source == NO_SOURCE:
             where.append("a.source IS NULL AND a.feed_id IS NULL")
         elif query.source is not None:
-            # Seed records and feed articles alike: a feed article's source is its feed's title.
-            where.append("a.source = ?")
+            where.append("a.source = ?" if query.feeds_too else "a.source = ? AND a.feed_id IS NULL")
             params.append(query.source)
         if query.feed_id is not None:
             where.append("a.feed_id = ?")

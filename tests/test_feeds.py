@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -641,6 +642,9 @@ def test_split_document_declines_what_it_cannot_cut_safely() -> None:
     assert feeds.split_document(rss(*items(40)).decode().encode("utf-16"), 4) is None
     assert feeds.split_document(rss(*items(40))[:-20], 4) is None  # ill-formed
     assert feeds.split_document(rss(*items(3)), 4) is None  # too few entries to be worth it
+    # Asked for more pieces than it has pairs of entries: as many as it can (many cores, few entries).
+    pieces = feeds.split_document(rss(*items(20)), 16)
+    assert pieces is not None and len(pieces) == 10
 
 
 class RecordingQueue:
@@ -945,6 +949,8 @@ def test_feed_commands_add_list_refresh_export_and_remove(
     assert main(["--db", db, "feeds", "list"]) == 0
     listing = capsys.readouterr().out
     assert "CLI feed" in listing and url in listing and "2 articles" in listing
+    assert main(["--db", db, "list", "--json", "--source", "CLI feed"]) == 0  # a feed's title is its source
+    assert len(json.loads(capsys.readouterr().out)) == 2
     assert main(["--db", db, "refresh"]) == 0
     assert server.hits("/feed.xml")[-1].status == 304
     capsys.readouterr()

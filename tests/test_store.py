@@ -194,16 +194,19 @@ def test_a_version_1_store_gets_its_index_rebuilt_without_the_2_letter_prefixes(
     assert "prefix='3'" in fts_options(db)
 
 
-def test_a_source_lists_feed_articles_too_and_only_seed_sources_are_counted_as_sources(store: Store) -> None:
+def test_a_source_is_seed_records_and_with_feeds_too_its_feeds_articles(store: Store) -> None:
     feed = store.add_feed("https://wire.example/feed.xml", "Wire")
     store.add_articles(
         [art(1, source="Wire"), art(2, source="Wire", feed_id=feed.id, key="feed:1:a"), art(3, source="Other")]
     )
-    # A feed article's source is its feed's title: `reader list --source Wire` finds both.
-    assert sorted(r.title for r in store.page(Query(source="Wire")).rows) == ["Story number 1", "Story number 2"]
-    assert [r.title for r in store.page(Query(feed_id=feed.id)).rows] == ["Story number 2"]
-    # The sidebar lists feeds on their own: its sources are the seed records'.
+    # The window lists feeds apart from sources, and counts a source without them: so it lists it.
     assert [(s.source, s.total) for s in store.sources()] == [("Other", 1), ("Wire", 1)]
+    assert [r.title for r in store.page(Query(source="Wire")).rows] == ["Story number 1"]
+    assert store.count(Query(source="Wire")) == 1
+    # A feed article's source is its feed's title: `reader list --source Wire` finds both.
+    both = Query(source="Wire", feeds_too=True)
+    assert sorted(r.title for r in store.page(both).rows) == ["Story number 1", "Story number 2"]
+    assert [r.title for r in store.page(Query(feed_id=feed.id)).rows] == ["Story number 2"]
 
 
 def test_two_openers_of_a_new_store_do_not_both_create_it(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
