@@ -354,23 +354,27 @@ class Store:
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreVersionError(
-                f"{self.path}: the store was written by a newer Reader (schema {version}, this one knows "
-                f"{SCHEMA_VERSION}); left untouched"
-            )
+        self._check_version(version)
         if version == SCHEMA_VERSION:
             return
         with self.transaction():
             # Read again under the write lock: another process may have migrated (or created the
             # store) while we waited for it.
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            if version >= SCHEMA_VERSION:
+            self._check_version(version)
+            if version == SCHEMA_VERSION:
                 return
             for number in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[number]:
                     self._conn.execute(statement)
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise StoreVersionError(
+                f"{self.path}: the store was written by a newer Reader (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}); left untouched"
+            )
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):

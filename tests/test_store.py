@@ -228,6 +228,29 @@ def test_two_openers_of_a_new_store_do_not_both_create_it(db: Path, monkeypatch:
     assert user_version(db) == SCHEMA_VERSION
 
 
+def test_a_newer_version_that_migrated_while_we_waited_is_refused(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as m:  # a first-release store
+        m.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+        m.setattr(store_module, "SCHEMA_VERSION", 1)
+        Store.open(db).close()
+    real = Store.transaction
+    raced: list[bool] = []
+
+    def transaction(self: Store):  # type: ignore[no-untyped-def]
+        if not raced:  # a newer Reader upgrades it while this one waits for the write lock
+            raced.append(True)
+            conn = sqlite3.connect(db)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+            conn.commit()
+            conn.close()
+        return real(self)
+
+    monkeypatch.setattr(Store, "transaction", transaction)
+    with pytest.raises(StoreVersionError, match="newer"):
+        Store.open(db)
+    assert user_version(db) == SCHEMA_VERSION + 1
+
+
 def test_a_store_from_a_newer_version_is_refused(db: Path) -> None:
     with Store.open(db) as s:
         s.add_articles([art(1)])
