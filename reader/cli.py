@@ -9,7 +9,6 @@ import argparse
 import json
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -165,46 +164,77 @@ PROGRESS_DELAY = 0.5
 
 
 @contextmanager
-def _progress(
-    description: str, stream: TextIO = sys.stderr, clock: Callable[[], float] = time.monotonic
-) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on a terminal (tqdm) once the work has taken :data:`PROGRESS_DELAY`; nothing
-    when stderr is not a terminal, so scripts get clean output."""
+def _progress(description: str, stream: TextIO = sys.stderr) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal (:class:`DelayedBar`); nothing when stderr is not a terminal,
+    so scripts get clean output."""
     if not stream.isatty():
         yield lambda done, total: None
         return
-    start = clock()
-    bar: Any = None
-    lock = threading.Lock()
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        with lock:
-            if bar is None:
-                if clock() - start < PROGRESS_DELAY:
-                    return
-                from tqdm import tqdm
-
-                bar = tqdm(
-                    total=total,
-                    initial=done,
-                    desc=description,
-                    unit="file",
-                    file=stream,
-                    leave=False,
-                    dynamic_ncols=True,
-                )
-            grew = bar.total != total
-            bar.total = total
-            bar.update(done - bar.n)
-            if grew:
-                bar.refresh()  # at once: tqdm would otherwise wait for its next redraw
-
+    bar = DelayedBar(description, stream)
     try:
-        yield update
+        yield bar.update
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
+
+
+class DelayedBar:
+    """A tqdm bar that appears once the work has run for ``delay`` seconds, drawn from the last
+    progress reported (a long single step shows too), and never for work already finished."""
+
+    def __init__(self, description: str, stream: TextIO, delay: float = PROGRESS_DELAY) -> None:
+        self._description = description
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._bar: Any = None
+        self._done = self._total = 0
+        self._due = self._closed = False
+        #: Set when the bar is first drawn.
+        self.shown = threading.Event()
+        self._timer = threading.Timer(delay, self._time_is_up)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def update(self, done: int, total: int) -> None:
+        with self._lock:
+            self._done, self._total = done, total
+            if self._bar is None:
+                if self._due:
+                    self._show()
+                return
+            grew = self._bar.total != total
+            self._bar.total = total
+            self._bar.update(done - self._bar.n)
+            if grew:
+                self._bar.refresh()  # at once: tqdm would otherwise wait for its next redraw
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._closed = True
+            if self._bar is not None:
+                self._bar.close()
+
+    def _time_is_up(self) -> None:
+        with self._lock:
+            self._due = True
+            self._show()
+
+    def _show(self) -> None:
+        """With the lock held: draw the bar, unless there is nothing (more) to show."""
+        if self._closed or not self._total or self._done >= self._total:
+            return
+        from tqdm import tqdm
+
+        self._bar = tqdm(
+            total=self._total,
+            initial=self._done,
+            desc=self._description,
+            unit="file",
+            file=self._stream,
+            leave=False,
+            dynamic_ncols=True,
+        )
+        self.shown.set()
 
 
 def cmd_import(db_path: Path, args: argparse.Namespace) -> int:

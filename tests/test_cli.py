@@ -158,23 +158,37 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_a_progress_bar_appears_on_a_terminal_after_half_a_second_and_is_cleared() -> None:
-    from reader.cli import PROGRESS_DELAY, _progress
+def test_the_progress_bar_appears_once_the_delay_is_up_from_the_last_progress_and_is_cleared() -> None:
+    from reader.cli import DelayedBar
 
-    now = [100.0]
     term = Terminal()
-    with _progress("importing", term, clock=lambda: now[0]) as update:
-        update(1, 10)
-        assert term.getvalue() == ""  # quick work shows no bar
-        now[0] += PROGRESS_DELAY
-        update(2, 10)
-        assert "importing" in term.getvalue() and "2/10" in term.getvalue()
-        update(10, 20)  # the total grows (an OPML file lists more feeds)
-        assert "10/20" in term.getvalue()
+    bar = DelayedBar("importing", term, delay=0.0)  # the delay is up at once (on the timer's thread)
+    bar.update(2, 10)
+    assert bar.shown.wait(10)
+    assert "importing" in term.getvalue() and "2/10" in term.getvalue()
+    bar.update(10, 20)  # the total grows (an OPML file lists more feeds)
+    assert "10/20" in term.getvalue()
+    bar.close()
     assert term.getvalue().endswith("\r")  # leave=False: the line is cleared at the end
 
+
+def test_no_progress_bar_for_quick_work_or_off_a_terminal() -> None:
+    from reader.cli import DelayedBar, _progress
+
+    term = Terminal()
+    bar = DelayedBar("importing", term, delay=60.0)
+    bar.update(0, 1)
+    bar.update(1, 1)
+    bar.close()  # done long before the delay: no bar, not even at the end
+    assert term.getvalue() == "" and not bar.shown.is_set()
+
+    finished = DelayedBar("importing", term, delay=0.0)
+    finished.update(3, 3)  # all done when the delay is up: nothing to show
+    finished.close()
+    assert term.getvalue() == "" and not finished.shown.is_set()
+
     quiet = io.StringIO()  # not a terminal: a script's stderr
-    with _progress("importing", quiet, clock=lambda: now[0] + 60) as update:
+    with _progress("importing", quiet) as update:
         update(1, 2)
     assert quiet.getvalue() == ""
 
