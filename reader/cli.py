@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     explicit_db = getattr(args, "db", None)
     db_path: Path = explicit_db or paths.default_db_path()
     try:
-        if Store.needs_upgrade(db_path):
+        if args.command is not None and Store.needs_upgrade(db_path):  # (the window shows its own notice)
             _err(f"{db_path}: updating the store for this version (once; about 16 s per 100,000 articles)")
         if args.command is None:
             return _open_window(db_path, default_store=explicit_db is None)

@@ -7,7 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from conftest import OFFSCREEN_SIZE_HINTS, drain_jobs
@@ -124,7 +124,8 @@ def test_the_window_is_left_to_upgrade_a_store_and_says_so_meanwhile(
     assert cli.main(["--db", str(db)]) == 0
     assert window_opens == [db] and Store.needs_upgrade(db)  # not migrated before Qt, unseen
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication, QProgressDialog
 
     release = threading.Event()
@@ -140,14 +141,75 @@ def test_the_window_is_left_to_upgrade_a_store_and_says_so_meanwhile(
     def look() -> None:
         for widget in QApplication.topLevelWidgets():
             if isinstance(widget, QProgressDialog) and widget.isVisible():
-                shown.append((widget.labelText(), Store.needs_upgrade(db)))
+                widget.close()  # the close button, and Esc: it stays up all the same
+                QTest.keyClick(widget, Qt.Key.Key_Escape)
+                shown.append((widget.labelText(), widget.isVisible() and Store.needs_upgrade(db)))
         release.set()
 
     QTimer.singleShot(0, look)
     app.upgrade_showing_progress(db)
-    assert shown == [(app.UPGRADE_NOTICE, True)]  # shown while the upgrade ran
+    assert shown == [(app.UPGRADE_NOTICE, True)]  # shown, and kept, while the upgrade ran
     assert not Store.needs_upgrade(db)
     assert not any(isinstance(w, QProgressDialog) and w.isVisible() for w in QApplication.topLevelWidgets())
+
+
+class StandInWindow:
+    """The main window, replaced: it records the store it was given and ends the event loop."""
+
+    opened: ClassVar[list[Path]] = []
+
+    def __init__(self, store: Store, settings: Any) -> None:
+        from types import SimpleNamespace
+
+        StandInWindow.opened.append(store.path)
+        self.controller = SimpleNamespace(wait_for_jobs=lambda: None)
+
+    def show(self) -> None:
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+
+        QTimer.singleShot(0, QApplication.instance().quit)
+
+    def start(self) -> None:
+        pass
+
+
+def test_the_window_upgrades_an_older_store_behind_its_notice_then_opens_it(
+    tmp_path: Path, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reader.ui.main_window
+
+    db = version_1_store(tmp_path / "old.sqlite")
+    upgraded: list[Path] = []
+    real = app.upgrade_showing_progress
+    monkeypatch.setattr(app, "upgrade_showing_progress", lambda path: (upgraded.append(path), real(path))[1])
+    monkeypatch.setattr(reader.ui.main_window, "MainWindow", StandInWindow)
+    StandInWindow.opened = []
+    assert app.run(db) == 0
+    assert upgraded == [db] and StandInWindow.opened == [db] and not Store.needs_upgrade(db)
+
+
+def test_a_failed_upgrade_says_so_in_a_message_box_and_on_stderr(
+    tmp_path: Path, qtbot: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    import reader.ui.main_window
+
+    db = version_1_store(tmp_path / "old.sqlite")
+
+    def failing(path: Path) -> None:
+        raise StoreError(f"{path}: disk full")
+
+    told: list[str] = []
+    monkeypatch.setattr(app, "upgrade_showing_progress", failing)
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: told.append(text))
+    monkeypatch.setattr(reader.ui.main_window, "MainWindow", StandInWindow)
+    StandInWindow.opened = []
+    assert app.run(db) == 2
+    assert told == [f"The store could not be updated:\n{db}: disk full"]
+    assert capsys.readouterr().err == f"reader: {db}: disk full\n"
+    assert StandInWindow.opened == []
 
 
 def test_a_failed_upgrade_is_raised_as_the_stores_error(

@@ -66,12 +66,23 @@ def upgrade_showing_progress(db_path: Path) -> None:
     import threading
 
     from PySide6.QtCore import QEventLoop, QObject, Qt, Signal
+    from PySide6.QtGui import QCloseEvent
     from PySide6.QtWidgets import QProgressDialog
 
     from reader.store import Store
 
     class Finished(QObject):
         done = Signal()
+
+    class BusyDialog(QProgressDialog):
+        """Stays up until the upgrade is over: Esc and the close button would only hide it."""
+
+        def closeEvent(self, event: QCloseEvent) -> None:
+            """Override: the window's close button does nothing."""
+            event.ignore()
+
+        def reject(self) -> None:
+            """Override: Esc does nothing."""
 
     finished = Finished()
     failure: list[BaseException] = []
@@ -84,8 +95,9 @@ def upgrade_showing_progress(db_path: Path) -> None:
         finally:
             finished.done.emit()
 
-    dialog = QProgressDialog(labelText=UPGRADE_NOTICE, minimum=0, maximum=0)  # 0..0: busy
+    dialog = BusyDialog(labelText=UPGRADE_NOTICE, minimum=0, maximum=0)  # 0..0: busy
     dialog.setCancelButton(None)  # it cannot be stopped halfway
+    dialog.setWindowFlag(Qt.WindowType.WindowCloseButtonHint, False)
     dialog.setWindowTitle("Reader")
     dialog.setMinimumDuration(0)
     dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
@@ -96,8 +108,7 @@ def upgrade_showing_progress(db_path: Path) -> None:
     worker.start()
     loop.exec()
     worker.join()
-    dialog.close()
-    dialog.deleteLater()
+    dialog.hide()
     if failure:
         raise failure[0]
 
@@ -143,7 +154,14 @@ def run(db_path: Path, argv: list[str] | None = None) -> int:
     app.setDesktopFileName("reader-desktop")
     try:
         if Store.needs_upgrade(db_path):
-            upgrade_showing_progress(db_path)
+            try:
+                upgrade_showing_progress(db_path)
+            except StoreError as exc:
+                # Started from a desktop menu there is no terminal to read stderr on.
+                from PySide6.QtWidgets import QMessageBox
+
+                QMessageBox.critical(None, "Reader", f"The store could not be updated:\n{exc}")
+                raise
         # The window reads a page or one article at a time: a small page cache keeps memory flat.
         store = Store.open(db_path, cache_mb=4)
     except StoreError as exc:
