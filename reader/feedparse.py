@@ -1,8 +1,8 @@
 """Feed documents -> articles: feedparser (made faster), sanitised HTML, and the cutting of big
 documents into pieces parsed side by side. No Qt, no network, no store.
 
-:mod:`reader.feeds` fetches and stores; the parse worker processes import only this module (their
-server preloads it), which keeps them quick to start.
+:mod:`reader.feeds` fetches and stores; of Reader, the parse worker processes import only this
+module (their server preloads it, with the pool's worker loop), which keeps them quick to start.
 
 feedparser's own sanitiser and relative-URI resolver are off: they are slow (an sgmllib pass per
 HTML field) and nh3 does both, faster, in :mod:`reader.sanitize`.

@@ -92,7 +92,8 @@ PARSE_PROCESSES = parse_processes(_cores())
 #: WORKERS_FOR_BYTES (smaller ones parse here faster than the workers start, about 0.2 s).
 POOL_MIN_FEEDS = 8
 WORKERS_FOR_BYTES = 2 * 1024 * 1024
-#: Documents larger than this are split into runs of whole entries (about this size each), parsed
+#: Documents larger than this are split into runs of whole entries (about this size each, smaller
+#: when that gives fewer than two pieces a worker), parsed
 #: in parallel and stored a batch at a time (small pieces: the first are stored early, the last
 #: soon after the others).
 SPLIT_BYTES = 512 * 1024
@@ -104,7 +105,8 @@ BATCH_ARTICLES = 256
 BATCH_WAIT = 0.05
 #: At most this many parsed documents (or pieces), and about this many articles, go into one
 #: transaction: the window's own writes (marking an article read) wait for it, so it stays short
-#: (1,000 feed articles: about 0.1 s) even when the store has fallen behind the parsers.
+#: (1,000 feed articles: about 0.1 s) even when the store has fallen behind the parsers. (One
+#: document is never cut in two: a small one with thousands of entries is one transaction.)
 MAX_BATCH_OUTCOMES = 256
 MAX_BATCH_ARTICLES = 1024
 #: How worker processes start. "forkserver": each worker is forked from a clean server process
@@ -488,7 +490,7 @@ class _Parsing:
             pool = self._pool
         if pool is not None:
             try:
-                # Spawning waits for the worker server (its imports); then wait for both workers.
+                # Spawning waits for the worker server (its imports); then wait for every worker.
                 cf.wait([pool.submit(ready) for _ in range(PARSE_PROCESSES)])
             except (RuntimeError, cf.BrokenExecutor):  # closed meanwhile (cancelled), or broken
                 pass

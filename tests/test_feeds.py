@@ -633,6 +633,19 @@ def test_the_last_piece_of_a_split_feed_is_always_handed_over_last() -> None:
     assert handed == [False, True]
 
 
+def test_the_parse_workers_load_the_parsing_module_and_not_the_rest() -> None:
+    parsing = feeds._Parsing(expected_feeds=feeds.POOL_MIN_FEEDS)  # enough feeds: workers start at once
+    try:
+        assert parsing._starter is not None
+        parsing._starter.join(60)
+        assert parsing._pool is not None
+        loaded = set(parsing._pool.submit(eval, "sorted(__import__('sys').modules)").result(60))
+    finally:
+        parsing.close()
+    assert "reader.feedparse" in loaded and "feedparser" in loaded
+    assert not loaded & {"reader.feeds", "reader.store", "reader.cli", "reader.importer", "sqlite3"}
+
+
 def test_parsing_uses_the_cores_there_are() -> None:
     assert [feeds.parse_processes(n) for n in (1, 2, 3, 4, 8, 64)] == [2, 2, 2, 3, 7, 8]
     assert feeds.parse_processes(len(feeds.os.sched_getaffinity(0))) == feeds.PARSE_PROCESSES
