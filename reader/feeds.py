@@ -93,9 +93,8 @@ PARSE_PROCESSES = parse_processes(_cores())
 POOL_MIN_FEEDS = 8
 WORKERS_FOR_BYTES = 2 * 1024 * 1024
 #: Documents larger than this are split into runs of whole entries (about this size each, smaller
-#: when that gives fewer than two pieces a worker), parsed
-#: in parallel and stored a batch at a time (small pieces: the first are stored early, the last
-#: soon after the others).
+#: when that gives fewer than two pieces a worker), parsed in parallel and stored a batch at a
+#: time (small pieces: the first are stored early, the last soon after the others).
 SPLIT_BYTES = 512 * 1024
 #: Parsed feeds are stored together, in one transaction, until about this many articles are
 #: waiting (or :data:`BATCH_WAIT` seconds have passed since the first): each transaction writes
