@@ -142,13 +142,6 @@ def drain_jobs(qtbot: Any, window: Any) -> None:
     qtbot.waitUntil(lambda: not window.controller.jobs, timeout=30000)
 
 
-def flags_stored(window: Any) -> None:
-    """Wait until the read and star flags the window has set are in the store (it writes them on
-    a thread of its own, so a background import's write lock never holds up the UI)."""
-    if window.flags is not None:
-        assert window.flags.flush(30), "flags not stored within 30 s"
-
-
 @pytest.fixture
 def window_factory(qtbot: Any, tmp_path: Path, opened_urls: list[str]) -> Iterator[Callable[..., Any]]:
     """make(store, settings_path=None): a shown, started MainWindow over ``store`` (settings in tmp_path)."""

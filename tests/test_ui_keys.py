@@ -15,7 +15,6 @@ from conftest import (
     OFFSCREEN_SIZE_HINTS,
     SCRIPT_ROW,
     TOPICS,
-    flags_stored,
     known_title,
     known_url,
 )
@@ -88,7 +87,6 @@ def test_next_article(qtbot: Any, window: Any, known_store: Store, key: Qt.Key) 
     press(qtbot, window, key)
     assert row(window) == 2
     assert shown_title(window) == known_title(2)
-    flags_stored(window)
     assert known_store.get(window.list.current_article().id).read is True
 
 
@@ -115,7 +113,6 @@ def test_next_and_previous_unread(qtbot: Any, window: Any, known_store: Store) -
     model.set_read(1, False)
     press(qtbot, window, Qt.Key.Key_P)
     assert row(window) == 1, "p skips the read article 2 back to the unread 1"
-    flags_stored(window)
     assert known_store.get(model.row(1).id).read is True, "going there marked it read"
 
 
@@ -208,14 +205,11 @@ def test_article_without_url(qtbot: Any, window: Any, opened_urls: list[str]) ->
 
 def test_m_toggles_read(qtbot: Any, window: Any, known_store: Store) -> None:
     article_id = window.list.current_article().id
-    flags_stored(window)
     assert known_store.get(article_id).read is True, "selected at start, so read"
     press(qtbot, window, Qt.Key.Key_M)
-    flags_stored(window)
     assert known_store.get(article_id).read is False
     assert window.model.row(0).read is False
     press(qtbot, window, Qt.Key.Key_M)
-    flags_stored(window)
     assert known_store.get(article_id).read is True
     assert window.model.row(0).read is True
 
@@ -224,21 +218,17 @@ def test_s_toggles_star(qtbot: Any, window: Any, known_store: Store) -> None:
     window.list.select_row(6)
     article_id = window.list.current_article().id
     press(qtbot, window, Qt.Key.Key_S)
-    flags_stored(window)
     assert known_store.get(article_id).starred is True
     assert window.model.row(6).starred is True
     press(qtbot, window, Qt.Key.Key_S)
-    flags_stored(window)
     assert known_store.get(article_id).starred is False
     assert window.model.row(6).starred is False
 
 
 def test_shift_a_marks_all_listed_read(qtbot: Any, window: Any, known_store: Store) -> None:
-    flags_stored(window)
     assert known_store.count(Query(view="unread")) == KNOWN_COUNT - 1
     with wait_job(qtbot, window, "mark_all_read"):
         press(qtbot, window, "A", SHIFT)
-    flags_stored(window)
     assert known_store.count(Query(view="unread")) == 0
     assert all(window.model.row(r).read for r in range(window.model.rowCount()))
     assert "Marked" in message(window)
@@ -255,7 +245,6 @@ def test_shift_a_marks_only_the_listed_articles(qtbot: Any, window: Any, known_s
         press(qtbot, window, "A", SHIFT)
     listed = {r.id for r in known_store.iter_rows(Query(search=topic))}
     assert len(listed) == KNOWN_COUNT // len(TOPICS)
-    flags_stored(window)
     assert all(known_store.get(i).read for i in listed)
     unread = {r.id for r in known_store.iter_rows(Query(view="unread"))}
     assert len(unread) == KNOWN_COUNT - len(listed) - 1  # the article selected at start is read too
@@ -331,15 +320,12 @@ def test_letters_in_the_search_field_are_typing(
         assert QApplication.focusWidget() is window.search
     assert opened_urls == [], "o opened nothing"
     assert window.keys_dialog is None, "? showed no dialog"
-    flags_stored(window)
     assert known_store.get(first_id).read is True, "m did not toggle read"
-    flags_stored(window)
     assert known_store.get(first_id).starred is False, "s did not star"
     # Shift+A is typing too, not "mark all read".
     press(qtbot, window, "A", SHIFT)
     assert window.search.text() == typed + "A"
     assert all(j.name != "mark_all_read" for j in window.controller.jobs)
-    flags_stored(window)
     assert known_store.count(Query(view="unread")) == KNOWN_COUNT - 2
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS, flags_stored, known_articles
+from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS, known_articles
 from PySide6.QtCore import Qt
 
 from reader.article import Article
@@ -117,7 +117,6 @@ def test_focusing_the_list_after_a_new_search_opens_and_marks_nothing(
     qtbot: Any, window_factory: Any, big_store: Store
 ) -> None:
     window = window_factory(big_store)
-    flags_stored(window)
     unread = big_store.count(Query(view="unread"))
     window.search.setFocus()
     qtbot.keyClicks(window.search, "volcano")
@@ -127,6 +126,5 @@ def test_focusing_the_list_after_a_new_search_opens_and_marks_nothing(
     window.list.setFocus()
     qtbot.waitUntil(lambda: window.list.hasFocus())
     assert window.list.current_row() == -1, "Qt's focus-in did not pick row 0"
-    flags_stored(window)
     assert big_store.count(Query(view="unread")) == unread
     assert window.pane.article is shown

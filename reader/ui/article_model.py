@@ -52,14 +52,6 @@ class ThumbnailProvider(Protocol):
     def thumbnail_for(self, row: ArticleRow) -> QPixmap | None: ...
 
 
-class FlagWrites(Protocol):
-    """What the model writes flags with: a :class:`Store`, or a ``FlagWriter``."""
-
-    def set_read(self, ids: list[int], read: bool = True) -> Any: ...
-
-    def set_starred(self, article_id: int, starred: bool = True) -> Any: ...
-
-
 class ArticleListModel(QAbstractListModel):
     """Articles matching a :class:`Query`, loaded page by page with keyset pagination.
 
@@ -76,12 +68,9 @@ class ArticleListModel(QAbstractListModel):
         *,
         page_size: int = PAGE_SIZE,
         cache_rows: int = CACHE_ROWS,
-        flags: FlagWrites | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
-        #: Where read and star flags are written: the store itself, or (the window) a writer thread.
-        self._flags: FlagWrites = flags if flags is not None else store
         self._page_size = page_size
         self._cache_rows = max(cache_rows, BLOCK_SIZE)
         self._query = Query()
@@ -294,7 +283,7 @@ class ArticleListModel(QAbstractListModel):
         article_id = self.article_id(row)
         if article_id is None or self.is_read(row) == read:
             return
-        self._flags.set_read([article_id], read)
+        self._store.set_read([article_id], read)
         self._read[row] = read
         self._update_cached(row, read=read)
         self._changed(row, row, [ArticleRole.read])
@@ -308,22 +297,10 @@ class ArticleListModel(QAbstractListModel):
         if article_id is None:
             return
         starred = not self._starred[row]
-        self._flags.set_starred(article_id, starred)
+        self._store.set_starred(article_id, starred)
         self._starred[row] = starred
         self._update_cached(row, starred=starred)
         self._changed(row, row, [ArticleRole.starred])
-
-    def show_flag(self, kind: str, ids: list[int], flag: bool) -> None:
-        """Show ``kind`` ("read" or "starred") as ``flag`` for the listed rows of ``ids``, writing
-        nothing (a write the store refused is taken back with this)."""
-        column = self._read if kind == "read" else self._starred
-        role = ArticleRole.read if kind == "read" else ArticleRole.starred
-        for article_id in ids:
-            row = self.row_of(article_id)
-            if row is not None and bool(column[row]) != flag:
-                column[row] = flag
-                self._update_cached(row, **{kind: flag})
-                self._changed(row, row, [role])
 
     def mark_rows_read(self, ids: set[int] | None = None) -> None:
         """Show rows as read after a bulk write (``ids`` None: every listed row)."""

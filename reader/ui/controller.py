@@ -68,10 +68,6 @@ class Controller(QObject):
         self._counts_timer.timeout.connect(self.refresh_counts)
         self.refresh_timer = QTimer(self)
         self.refresh_timer.timeout.connect(self.refresh_feeds)
-        if window.flags is not None:
-            # Counts follow the flags once they are stored (read back earlier, they would lag).
-            window.flags.written.connect(self.schedule_counts)
-            window.flags.failed.connect(self.on_flag_refused)
 
     # --- selection and reading ---
 
@@ -198,21 +194,8 @@ class Controller(QObject):
         self.set_query(query)
 
     def set_query(self, query: Query) -> None:
-        self.flags_stored()
         self.w.model.set_query(query)
         self.w.update_empty_state()
-
-    def flags_stored(self) -> None:
-        """Before the list is read from the store again: the flags set so far are in it. (Usually
-        at once; while a background import holds the write lock, until its batch is stored.)"""
-        if self.w.flags is not None:
-            self.w.flags.flush()
-
-    def on_flag_refused(self, message: str, kind: str, ids: list[int], flag: bool) -> None:
-        """A flag write the store refused (busy for longer than its timeout, damaged): said in
-        the status bar, and the list shows the flag as it is stored."""
-        self.message(message)
-        self.w.model.show_flag(kind, ids, not flag)
 
     # --- import, feeds ---
 
@@ -304,7 +287,6 @@ class Controller(QObject):
             current = model.article_id(view.current_row())
             loaded = model.rowCount()
             scroll = view.verticalScrollBar().value()
-            self.flags_stored()
             model.reload()
             if current is not None:
                 # New articles land above; page down as far as the list had been read, no further.
@@ -385,8 +367,6 @@ class Controller(QObject):
         for job in list(self._jobs):
             job.cancel()
             job.wait(ms)
-        if self.w.flags is not None:
-            self.w.flags.flush(ms / 1000)  # the flags set so far are stored before the store closes
 
     @property
     def jobs(self) -> set[Job]:

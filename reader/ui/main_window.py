@@ -23,7 +23,6 @@ from reader.ui.actions import ActionRegistry
 from reader.ui.article_model import ArticleListModel
 from reader.ui.article_view import ArticleListView
 from reader.ui.controller import Controller
-from reader.ui.flag_writer import FlagWriter
 from reader.ui.list_images import ListImages
 from reader.ui.reading_pane import ReadingPane
 from reader.ui.search_bar import SearchBar
@@ -58,9 +57,6 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("Reader")
         self.setAcceptDrops(True)
-        # Flags are written off the UI thread (a background import may hold the write lock); an
-        # in-memory store has no second connection to write them on.
-        self.flags = FlagWriter(store.path, self) if str(store.path) != ":memory:" else None
         self._build()
         self.controller = Controller(self)
         self.action_registry = ActionRegistry(self, self.controller)
@@ -78,7 +74,7 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.sidebar = Sidebar()
         self.search = SearchBar()
-        self.model = ArticleListModel(self.store, self, flags=self.flags)
+        self.model = ArticleListModel(self.store, self)
         self.list = ArticleListView()
         self.list.setModel(self.model)
         self.empty_label = QLabel(EMPTY_STORE_TEXT)
@@ -263,8 +259,6 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.controller.refresh_timer.stop()
         self.controller.wait_for_jobs()
-        if self.flags is not None:
-            self.flags.close()
         if self._owns_images:
             # aboutToQuit is too late when the application outlives the window (tests, benchmarks).
             self.images.shutdown()
