@@ -506,19 +506,9 @@ class Store:
     ) -> list[Any]:
         """Rows of ``source`` (an SQL FROM clause naming the articles ``a``) newest first, after the
         cursor ``after`` and down to ``floor`` (included)."""
-        where = list(where)
-        params = list(params)
-        if after is not None:
-            where.append("(a.sort_ts, a.id) < (?, ?)")
-            params += after
-        if floor is not None:
-            where.append("(a.sort_ts, a.id) >= (?, ?)")
-            params += floor
-        sql = f"SELECT {_prefixed(self._ROW_COLUMNS, 'a')} FROM {source}"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY a.sort_ts DESC, a.id DESC LIMIT ?"
-        return self._conn.execute(sql, [*params, limit]).fetchall()
+        columns = _prefixed(self._ROW_COLUMNS, "a")
+        sql, args = _newest_first(columns, source, where, params, after, floor)
+        return self._conn.execute(sql + " LIMIT ?", [*args, limit]).fetchall()
 
     def _relevance_rows(
         self, match: str, where: list[str], params: list[Any], after: Cursor | None, limit: int
@@ -620,16 +610,8 @@ class Store:
     ) -> Cursor | None:
         """The position ``window`` rows down the walk from ``after``; None when fewer rows are left.
         (OFFSET over a bounded window of the index, not for paging: pages are keyset.)"""
-        conditions = list(where)
-        args = list(params)
-        if after is not None:
-            conditions.append("(a.sort_ts, a.id) < (?, ?)")
-            args += after
-        sql = f"SELECT a.sort_ts, a.id FROM {index}"
-        if conditions:
-            sql += " WHERE " + " AND ".join(conditions)
-        sql += " ORDER BY a.sort_ts DESC, a.id DESC LIMIT 1 OFFSET ?"
-        r = self._conn.execute(sql, [*args, window - 1]).fetchone()
+        sql, args = _newest_first("a.sort_ts, a.id", index, where, params, after)
+        r = self._conn.execute(sql + " LIMIT 1 OFFSET ?", [*args, window - 1]).fetchone()
         return (r[0], r[1]) if r else None
 
     @contextlib.contextmanager
@@ -900,6 +882,31 @@ def upsert_clause(update: bool) -> str:
         "snippet = excluded.snippet, body = excluded.body, body_html = excluded.body_html, raw = excluded.raw "
         f"WHERE {differs}"
     )
+
+
+def _newest_first(
+    columns: str,
+    source: str,
+    where: Sequence[str],
+    params: Sequence[Any],
+    after: Cursor | None,
+    floor: Cursor | None = None,
+) -> tuple[str, list[Any]]:
+    """SELECT ``columns`` of ``source`` (naming the articles ``a``) under ``where``, newest first,
+    after the cursor ``after`` and down to ``floor`` (included): the SQL (to add a LIMIT to) and
+    its arguments."""
+    conditions = list(where)
+    args = list(params)
+    if after is not None:
+        conditions.append("(a.sort_ts, a.id) < (?, ?)")
+        args += after
+    if floor is not None:
+        conditions.append("(a.sort_ts, a.id) >= (?, ?)")
+        args += floor
+    sql = f"SELECT {columns} FROM {source}"
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
+    return sql + " ORDER BY a.sort_ts DESC, a.id DESC", args
 
 
 def _prefixed(columns: str, alias: str) -> str:
