@@ -6,6 +6,7 @@ import os
 import socket
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -36,11 +37,12 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 # --- The window's tests (tests/test_ui_*.py): a store of known articles and a window over it ---------
 
 from collections.abc import Callable, Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from typing import Any  # noqa: E402
 
 from reader.article import Article  # noqa: E402
-from reader.store import Store  # noqa: E402
+from reader.store import Query, Store  # noqa: E402
 
 #: Article ``i`` of :func:`known_articles` is published ``i`` hours before this, so row ``i`` of the
 #: newest-first list is article ``i``.
@@ -97,6 +99,33 @@ def known_articles(count: int = KNOWN_COUNT) -> list[Article]:
             )
         )
     return articles
+
+
+def all_pages(store: Store, query: Query, limit: int) -> list[int]:
+    """The ids of every page of ``query``, page by page (each at most ``limit`` rows)."""
+    seen: list[int] = []
+    after = None
+    while True:
+        page = store.page(query, after, limit)
+        assert len(page.rows) <= limit
+        seen += [r.id for r in page.rows]
+        if page.next_cursor is None:
+            return seen
+        after = page.next_cursor
+
+
+@contextmanager
+def first_release_store(path: Path) -> Iterator[Store]:
+    """``path`` opened as the first release made stores (schema 1, prefix indexes of 2 and 3
+    letters), to fill before the current code opens, and upgrades, it."""
+    from reader import store as store_module
+
+    with (
+        mock.patch.object(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1]),
+        mock.patch.object(store_module, "SCHEMA_VERSION", 1),
+        Store.open(path) as store,
+    ):
+        yield store
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import next_url
+from conftest import first_release_store, next_url
 
 from reader.article import Article
 from reader.store import Store
@@ -213,14 +213,9 @@ def test_as_the_reader_script_its_worker_processes_do_not_rerun_it(tmp_path: Pat
     assert done.stdout.strip().splitlines()[-1] == "reader.__main__"
 
 
-def test_upgrading_an_older_store_is_announced_once(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from reader import store as store_module
-
-    with monkeypatch.context() as m:  # a store as the first release wrote it
-        m.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
-        m.setattr(store_module, "SCHEMA_VERSION", 1)
-        with Store.open(db) as store:
-            store.add_articles([Article(source="wire", title="Kaspersky", url="https://wire.example/1")])
+def test_upgrading_an_older_store_is_announced_once(db: Path) -> None:
+    with first_release_store(db) as store:
+        store.add_articles([Article(source="wire", title="Kaspersky", url="https://wire.example/1")])
 
     first = reader("--db", str(db), "list", "--search", "kas")
     assert first.returncode == 0, first.stderr

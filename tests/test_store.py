@@ -6,8 +6,10 @@ import random
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import all_pages, first_release_store
 
 from reader import store as store_module
 from reader.article import Article
@@ -54,32 +56,21 @@ def ids(rows) -> list[int]:
     return [r.id for r in rows]
 
 
-def all_pages(store: Store, query: Query, limit: int) -> list[int]:
-    seen: list[int] = []
-    after = None
-    while True:
-        page = store.page(query, after, limit)
-        assert len(page.rows) <= limit
-        seen += ids(page.rows)
-        if page.next_cursor is None:
-            return seen
-        after = page.next_cursor
+def query_file(db: Path, sql: str) -> list[Any]:
+    """``sql``'s rows, read from the store file ``db`` on a connection of its own."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
 
 
 def user_version(db: Path) -> int:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("PRAGMA user_version").fetchone()[0]
-    finally:
-        conn.close()
+    return query_file(db, "PRAGMA user_version")[0][0]
 
 
 def columns(db: Path, table: str) -> set[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-    finally:
-        conn.close()
+    return {r[1] for r in query_file(db, f"PRAGMA table_info({table})")}
 
 
 # --- schema ----------------------------------------------------------------------------------------
@@ -160,23 +151,13 @@ def test_a_failing_migration_changes_nothing(db: Path, monkeypatch: pytest.Monke
 
 
 def fts_options(db: Path) -> str:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_fts'").fetchone()[0]
-    finally:
-        conn.close()
+    return query_file(db, "SELECT sql FROM sqlite_master WHERE name = 'articles_fts'")[0][0]
 
 
-def test_a_version_1_store_gets_its_index_rebuilt_without_the_2_letter_prefixes(
-    db: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A store as the first release wrote it: schema 1, prefix indexes of 2 and 3 letters.
-    with monkeypatch.context() as m:
-        m.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
-        m.setattr(store_module, "SCHEMA_VERSION", 1)
-        with Store.open(db) as s:
-            s.add_articles([art(n, title=f"Kaspersky report {n}") for n in range(1, 4)] + [art(9, title="Weather")])
-            s.set_starred(1)
+def test_a_version_1_store_gets_its_index_rebuilt_without_the_2_letter_prefixes(db: Path) -> None:
+    with first_release_store(db) as s:
+        s.add_articles([art(n, title=f"Kaspersky report {n}") for n in range(1, 4)] + [art(9, title="Weather")])
+        s.set_starred(1)
     assert "prefix='2 3'" in fts_options(db)
 
     with Store.open(db) as s:
@@ -229,10 +210,8 @@ def test_two_openers_of_a_new_store_do_not_both_create_it(db: Path, monkeypatch:
 
 
 def test_a_newer_version_that_migrated_while_we_waited_is_refused(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with monkeypatch.context() as m:  # a first-release store
-        m.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
-        m.setattr(store_module, "SCHEMA_VERSION", 1)
-        Store.open(db).close()
+    with first_release_store(db):
+        pass
     real = Store.transaction
     raced: list[bool] = []
 

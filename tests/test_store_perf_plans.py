@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import all_pages
 
 from reader import store as store_module
 from reader.article import Article
@@ -95,18 +96,6 @@ def traced(store: Store) -> list[str]:
     return statements
 
 
-def pages(store: Store, query: Query, limit: int) -> list[int]:
-    seen: list[int] = []
-    after = None
-    while True:
-        page = store.page(query, after, limit)
-        assert len(page.rows) <= limit
-        seen += [r.id for r in page.rows]
-        if page.next_cursor is None:
-            return seen
-        after = page.next_cursor
-
-
 def reference_newest(db: Path, query: Query) -> list[int]:
     """The plain plan: every match, sorted by date (what the store did before the plans)."""
     match = store_module.fts_query(query.search or "")
@@ -161,7 +150,7 @@ def test_every_newest_first_plan_lists_what_the_plain_query_lists(
     for text in SEARCHES:
         query = Query(view=view.view, source=view.source, feed_id=view.feed_id, search=text)
         expected = reference_newest(db, query)
-        assert pages(store, query, limit) == expected, text
+        assert all_pages(store, query, limit) == expected, text
 
 
 @pytest.mark.parametrize("plan", PLANS)
@@ -201,9 +190,9 @@ def test_prefixes_without_a_prefix_index_are_never_probed(store: Store, monkeypa
 
 
 def test_search_inside_a_callers_transaction_uses_that_transaction(store: Store) -> None:
-    expected = pages(store, Query(search="beta"), 10)
+    expected = all_pages(store, Query(search="beta"), 10)
     with store.transaction():
-        assert pages(store, Query(search="beta"), 10) == expected
+        assert all_pages(store, Query(search="beta"), 10) == expected
         assert store._conn.in_transaction
     assert not store._conn.in_transaction
 
@@ -297,7 +286,7 @@ def test_multi_row_inserts_store_what_row_by_row_inserts_store(
         # The full-text index holds exactly the stored text.
         fast._conn.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
         for word in ("alpha", "update", "omega"):
-            assert pages(fast, Query(search=word), 10) == pages(plain, Query(search=word), 10)
+            assert all_pages(fast, Query(search=word), 10) == all_pages(plain, Query(search=word), 10)
 
 
 def test_statement_sizes_are_few_powers_of_two() -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import OFFSCREEN_SIZE_HINTS, drain_jobs
+from conftest import OFFSCREEN_SIZE_HINTS, drain_jobs, first_release_store
 
 from reader import cli, paths
 from reader.store import Query, Store, StoreError
@@ -105,14 +104,8 @@ def test_an_emptied_default_store_is_not_refilled(window_opens: list[Path]) -> N
 
 def version_1_store(path: Path) -> Path:
     """An empty store as the first release wrote it (schema 1)."""
-    from reader import store as store_module
-
-    conn = sqlite3.connect(path)
-    for statement in store_module.MIGRATIONS[0]:
-        conn.execute(statement)
-    conn.execute("PRAGMA user_version = 1")
-    conn.commit()
-    conn.close()
+    with first_release_store(path):
+        pass
     assert Store.needs_upgrade(path)
     return path
 
