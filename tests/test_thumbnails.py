@@ -290,13 +290,19 @@ def test_memory_cache_answers_without_a_request(qtbot, server, make_service):
     assert service.stats().pending == 0
 
 
-def test_a_size_asked_for_while_its_url_downloads_joins_that_download(qtbot, server, make_service, images):
+def download_held_open(qtbot, server, make_service, images):
+    """A service whose one thumbnail download has started and waits (until ``gate`` is set)."""
     gate = server.gate()
     server.routes["/gated.png"] = Route(images["photo.png"], gate=gate)
     service = make_service()
     url = server.url("/gated.png")
     service.request(url, THUMB)
     qtbot.waitUntil(lambda: service.stats().in_flight == 1, timeout=SIGNAL_TIMEOUT)
+    return service, url, gate
+
+
+def test_a_size_asked_for_while_its_url_downloads_joins_that_download(qtbot, server, make_service, images):
+    service, url, gate = download_held_open(qtbot, server, make_service, images)
     service.request(url, QSize(96, 72))
     assert service.stats().pending == 0
     with qtbot.waitSignals([service.image_ready] * 2, timeout=SIGNAL_TIMEOUT):
@@ -472,12 +478,7 @@ def test_remote_images_off_means_zero_requests(qtbot, server, make_service, tmp_
 
 
 def test_turning_remote_images_off_aborts_open_requests_without_failing_them(qtbot, server, make_service, images):
-    gate = server.gate()
-    server.routes["/gated.png"] = Route(images["photo.png"], gate=gate)
-    service = make_service()
-    url = server.url("/gated.png")
-    service.request(url, THUMB)
-    qtbot.waitUntil(lambda: service.stats().in_flight == 1, timeout=SIGNAL_TIMEOUT)
+    service, url, gate = download_held_open(qtbot, server, make_service, images)
     service.set_remote_images_enabled(False)
     assert service.stats().in_flight == 0
     assert not service.is_failed(url)
