@@ -238,19 +238,32 @@ class DelayedBar:
 
 
 def cmd_import(db_path: Path, args: argparse.Namespace) -> int:
-    from reader.importer import import_paths
+    from reader.importer import ImportReport, import_paths
 
-    with Store.open(db_path):
-        pass  # fail early, before any work, if the store cannot be opened
-    with _progress("importing") as progress:
-        report = import_paths(db_path, args.inputs, progress=progress)
+    report = ImportReport()
+    stopped: StoreError | None = None
+    with Store.open(db_path) as store:
+        if store.readonly:
+            raise StoreError(f"{db_path}: the store is read-only; nothing was imported")
+        # Fail early, before any work, if the store cannot be written; kept open, so that the
+        # import's own connections find its pages checked.
+        store.verify()
+        with _progress("importing") as progress:
+            try:
+                import_paths(db_path, args.inputs, progress=progress, report=report)
+            except StoreError as exc:  # a full disk: say what was stored before it
+                stopped = exc
     _report_problems(report.problems)
     r = report.result
     print(
         f"{r.added} new, {r.updated} updated, {r.unchanged} unchanged articles "
         f"from {len(args.inputs)} input{'s' if len(args.inputs) != 1 else ''}"
         + (f"; {len(report.problems)} rejected" if report.problems else "")
+        + ("; stopped early, the rest was not stored" if stopped else "")
     )
+    if stopped is not None:
+        _err(str(stopped))
+        return EXIT_ERROR
     return EXIT_REJECTED if report.problems else EXIT_OK
 
 

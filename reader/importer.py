@@ -153,14 +153,16 @@ def import_paths(
     *,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
     """Import seed files, folders, feed files, OPML files and feed URLs into the store at ``store_path``.
 
     Every input that can be read is imported; every one that cannot is a :class:`Problem` in the
     report. Store errors (a damaged store, a full disk) raise :class:`StoreError`; batches already
-    committed stay, and nothing already stored is changed.
+    committed stay, and nothing already stored is changed. Pass ``report`` to have it filled in as
+    the import goes: it still counts what was stored when a store error ends the import.
     """
-    report = ImportReport()
+    report = ImportReport() if report is None else report
     items = collect(inputs, report.problems)
     seeds = [i.target for i in items if i.kind == "seed"]
     feeds = [i for i in items if i.kind != "seed"]

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
+import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -62,11 +65,24 @@ def _wrap(path: Path | str, exc: sqlite3.Error) -> StoreError:
     if any(marker in lowered for marker in ("malformed", "corrupt", "could not decode", "vtable constructor failed")):
         detail = message if len(message) <= 100 else message[:100] + "..."
         return CorruptStoreError(f"{path}: the store is damaged ({detail}); left untouched")
+    if "disk is full" in lowered or ("disk i/o error" in lowered and _disk_nearly_full(path)):
+        # SQLITE_FULL, or an I/O error that a full disk explains (a -wal or -shm that could not grow).
+        return StoreError(f"{path}: the disk is full; the last change was not written")
+    if "readonly database" in lowered:
+        return StoreError(f"{path}: the store is read-only (no change was written)")
     if "locked" in lowered or "busy" in lowered:
         return StoreBusyError(f"{path}: the store is busy in another program ({message})")
     if isinstance(exc, sqlite3.OperationalError) and "unable to open" in lowered:
         return StoreError(f"{path}: cannot open the store ({message})")
     return StoreError(f"{path}: {message}")
+
+
+def _disk_nearly_full(path: Path | str) -> bool:
+    try:
+        usage = shutil.disk_usage(Path(path).resolve().parent)
+    except OSError:
+        return False
+    return usage.free < max(4 * 1024 * 1024, usage.total // 1000)
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -284,17 +300,32 @@ def fts_query(text: str) -> str | None:
 class Store:
     """An open store file. Create with :meth:`open`; use from one thread."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, readonly: bool = False) -> None:
         self._conn = conn
         self.path = path
         self._fts_tuned = False
+        self._readonly = readonly
+        self._verified = False
+        self._key: tuple[int, int] | None = None  # the file, in _verified
 
     # opening
 
     @classmethod
     def open(cls, path: Path | str, *, create: bool = True, cache_mb: int = 16) -> Store:
-        """Open (and migrate) the store at ``path``. Never overwrites a file that is not a store."""
+        """Open (and migrate) the store at ``path``.
+
+        Nothing is written to a file until it is known to be a Reader store this version can
+        write: another program's SQLite database, a store written by a newer Reader, and a file
+        that is not SQLite at all are refused, byte for byte untouched. A store that cannot be
+        written (read-only file, folder or file system) opens read-only. The file is only ever
+        looked at through SQLite: closing any other descriptor of it would drop this process's
+        locks on it, and another process could then take the store's WAL away (see _probe).
+        """
         path = Path(path)
+        if str(path) == ":memory:":
+            return cls._connect(
+                path, sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), cache_mb
+            )
         if path.is_dir():
             raise StoreError(f"{path}: is a folder, not a store file")
         if not path.exists():
@@ -304,22 +335,43 @@ class Store:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"{path}: cannot create the store's folder ({exc.strerror})") from None
-        elif path.stat().st_size and not _has_sqlite_header(path):
-            # Checked before SQLite touches it, so a stray file is never turned into a store.
-            raise NotADatabaseError(f"{path}: not a Reader store (file is not an SQLite database); left untouched")
+            return cls._open_writable(path, cache_mb)
+        state = _probe(path)
+        if not _writable(path):
+            if state.version == 0:
+                raise StoreError(f"{path}: is read-only and holds no store yet")
+            if state.version < SCHEMA_VERSION:
+                raise StoreError(
+                    f"{path}: the store needs an update for this version (schema {state.version} to "
+                    f"{SCHEMA_VERSION}) but is read-only; left untouched"
+                )
+            return cls._connect(path, _connect_readonly(path), cache_mb, readonly=True)
+        return cls._open_writable(path, cache_mb)
+
+    @classmethod
+    def _open_writable(cls, path: Path, cache_mb: int) -> Store:
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
         except sqlite3.Error as exc:
             raise _wrap(path, exc) from None
-        store = cls(conn, path)
+        return cls._connect(path, conn, cache_mb)
+
+    @classmethod
+    def _connect(cls, path: Path, conn: sqlite3.Connection, cache_mb: int, *, readonly: bool = False) -> Store:
+        store = cls(conn, path, readonly=readonly)
         try:
-            store._configure(cache_mb)
-            store._migrate()
+            if readonly:  # (mode=ro: the file cannot be written; temporary tables still can)
+                store._configure_reading(cache_mb)
+            else:
+                store._configure(cache_mb)
+                if str(path) != ":memory:":
+                    store._key = _verified.opened(path)
+                store._migrate()
         except sqlite3.Error as exc:
-            conn.close()
+            store.close()
             raise _wrap(path, exc) from None
-        except StoreError:
-            conn.close()
+        except BaseException:
+            store.close()
             raise
         return store
 
@@ -328,19 +380,13 @@ class Store:
         """Whether opening ``path`` will migrate an existing store (which can take a while: say so
         first). False for a missing file, a current store or anything that is not a store."""
         path = Path(path)
-        if not path.is_file() or not _has_sqlite_header(path):
+        if str(path) == ":memory:" or not path.is_file():
             return False
         try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        except sqlite3.Error:
+            state = _probe(path)
+        except StoreError:
             return False
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error:
-            return False
-        finally:
-            conn.close()
-        return 0 < version < SCHEMA_VERSION
+        return 0 < state.version < SCHEMA_VERSION
 
     def _configure(self, cache_mb: int) -> None:
         c = self._conn
@@ -348,6 +394,10 @@ class Store:
         c.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         c.execute("PRAGMA journal_mode = WAL")
         c.execute("PRAGMA synchronous = NORMAL")
+        self._configure_reading(cache_mb)
+
+    def _configure_reading(self, cache_mb: int) -> None:
+        c = self._conn
         c.execute("PRAGMA foreign_keys = ON")
         c.execute("PRAGMA temp_store = MEMORY")
         c.execute(f"PRAGMA cache_size = {-1024 * int(cache_mb)}")
@@ -364,19 +414,47 @@ class Store:
             self._check_version(version)
             if version == SCHEMA_VERSION:
                 return
+            if version == 0:
+                # Created here, or by another process since _probe looked: still nobody else's.
+                _check_identity(self.path, _read_state(self._conn))
             for number in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[number]:
                     self._conn.execute(statement)
+            self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _check_version(self, version: int) -> None:
-        if version > SCHEMA_VERSION:
-            raise StoreVersionError(
-                f"{self.path}: the store was written by a newer Reader (schema {version}, this one knows "
-                f"{SCHEMA_VERSION}); left untouched"
-            )
+        _check_version(self.path, version)
+
+    @property
+    def readonly(self) -> bool:
+        """Opened read-only: the file, its folder or its file system cannot be written here."""
+        return self._readonly
+
+    def verify(self) -> None:
+        """Check the store's pages (``PRAGMA quick_check``) once per file and process, so that a
+        damaged store is refused before anything is written to it. Writes call it first; the
+        window calls it on a worker thread at start, so its first write does not wait for it."""
+        if self._verified or self._readonly or self._key is None:
+            return
+        _verified.check(self._key, self._quick_check)
+        self._verified = True
+
+    def _quick_check(self) -> None:
+        try:
+            rows = self._conn.execute("PRAGMA quick_check(3)").fetchall()
+        except sqlite3.Error as exc:
+            raise _wrap(self.path, exc) from None
+        problems = [str(r[0]) for r in rows]
+        if problems != ["ok"]:
+            detail = "; ".join(problems)
+            detail = detail if len(detail) <= 100 else detail[:100] + "..."
+            raise CorruptStoreError(f"{self.path}: the store is damaged ({detail}); left untouched")
 
     def close(self) -> None:
+        if self._key is not None:
+            _verified.closed(self._key)
+            self._key = None
         with contextlib.suppress(sqlite3.Error):
             self._conn.close()
 
@@ -389,6 +467,9 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; rolled back on any error so nothing half-written stays."""
+        if self._readonly:
+            raise StoreError(f"{self.path}: the store is read-only (no change was written)")
+        self.verify()
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -835,15 +916,149 @@ class Store:
         return True
 
 
-# --- helpers ----------------------------------------------------------------------------------
+# --- what a file holds, looked at through SQLite only -----------------------------------------------
+
+#: ``PRAGMA application_id`` of the stores this program creates ("RdSt"). Stores made before it
+#: was set have 0 there and are known by their tables.
+APPLICATION_ID = int.from_bytes(b"RdSt", "big")
 
 
-def _has_sqlite_header(path: Path) -> bool:
+@dataclass(frozen=True, slots=True)
+class _State:
+    application_id: int
+    version: int
+    tables: frozenset[str]
+
+
+def _probe(path: Path) -> _State:
+    """What the file at ``path`` holds, read through a read-only SQLite connection, and refused
+    (with the reason) unless it is a Reader store this version can open, or an empty file.
+
+    Never ``open()`` the file (or its -wal, -shm) from Python: POSIX drops all of a process's
+    locks on a file when any descriptor of it is closed, so a store opened again in a process
+    that already has connections to it (the window's workers, a test) would look unused to other
+    processes, and the next one to close would checkpoint and delete the WAL under our feet
+    (SQLite's "How To Corrupt An SQLite Database File", 2.2). SQLite's own connections share one
+    descriptor per file in a process and never do that.
+    """
     try:
-        with path.open("rb") as fh:
-            return fh.read(16) == b"SQLite format 3\x00"
-    except OSError:
-        return True  # let SQLite report what is wrong with it
+        conn = _connect_readonly(path)
+    except sqlite3.Error as exc:
+        raise _wrap(path, exc) from None
+    try:
+        state = _read_state(conn)
+    except sqlite3.Error as exc:
+        raise _wrap(path, exc) from None
+    finally:
+        conn.close()
+    _check_identity(path, state)
+    return state
+
+
+def _read_state(conn: sqlite3.Connection) -> _State:
+    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = frozenset(
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    )
+    return _State(application_id, version, tables)
+
+
+def _check_identity(path: Path, state: _State) -> None:
+    empty = not state.tables and state.version == 0 and state.application_id in (0, APPLICATION_ID)
+    ours = state.application_id == APPLICATION_ID or (
+        state.application_id == 0 and state.version > 0 and {"articles", "feeds"} <= state.tables
+    )
+    if not (empty or ours):
+        raise NotADatabaseError(f"{path}: not a Reader store (an SQLite database of another program); left untouched")
+    _check_version(path, state.version)
+
+
+def _check_version(path: Path, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise StoreVersionError(
+            f"{path}: the store was written by a newer Reader (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); left untouched"
+        )
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection. A WAL store in a folder this process cannot write has no -shm to
+    share with writers (nobody can write there either): it is then read as an immutable file."""
+    uri = path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, check_same_thread=False, timeout=10)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_CANTOPEN or _writable(path):
+            raise
+        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+    return conn
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the store and create its -wal and -shm beside it."""
+    folder = path.parent if str(path.parent) else Path(".")
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK)
+
+
+class _VerifiedFiles:
+    """The store files whose pages this process has checked, while it has them open (by device
+    and inode: a path can name another file later; forgotten when the last of its stores here
+    closes, so a file damaged or replaced since is checked again). A second thread that needs a
+    check already running waits for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[tuple[int, int], int] = {}
+        self._done: set[tuple[int, int]] = set()
+        self._running: dict[tuple[int, int], threading.Event] = {}
+
+    def opened(self, path: Path) -> tuple[int, int] | None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        key = (info.st_dev, info.st_ino)
+        with self._lock:
+            self._open[key] = self._open.get(key, 0) + 1
+        return key
+
+    def closed(self, key: tuple[int, int]) -> None:
+        with self._lock:
+            left = self._open.get(key, 1) - 1
+            if left > 0:
+                self._open[key] = left
+            else:
+                self._open.pop(key, None)
+                self._done.discard(key)
+
+    def check(self, key: tuple[int, int], run: Callable[[], None]) -> None:
+        while True:
+            with self._lock:
+                if key in self._done:
+                    return
+                running = self._running.get(key)
+                if running is None:
+                    running = self._running[key] = threading.Event()
+                    break
+            running.wait()
+        try:
+            run()
+            with self._lock:
+                if key in self._open:
+                    self._done.add(key)
+        finally:
+            with self._lock:
+                del self._running[key]
+            running.set()
+
+
+_verified = _VerifiedFiles()
+
+
+# --- helpers ----------------------------------------------------------------------------------
 
 
 def _statement_sizes(n: int, largest: int) -> Iterator[int]:

@@ -323,6 +323,18 @@ class Controller(QObject):
 
         self.start_job("counts", work, done, quiet=True)
 
+    def verify_store(self) -> None:
+        """Check the store's pages once, off the GUI thread: every write checks a store it has not
+        checked yet first (a damaged one is never written), and the person's first ``j`` must not
+        wait for that. A damaged store is said in the status bar."""
+        db_path = self.db_path
+
+        def work(progress: Callable[[int, int], None], cancel: Any) -> None:
+            with Store.open(db_path) as store:
+                store.verify()
+
+        self.start_job("verify", work, lambda _result: None, label="Checking the store", quiet=True)
+
     # --- jobs ---
 
     def start_job(

@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         """Work that can wait until the person sees the window: counts, images, and finding the last
         article read when it is not on the first page."""
         self.controller.refresh_counts()
+        self.controller.verify_store()
         self.list_images.activate()
         if self._find_after_paint is not None and self.list.current_row() < 0:
             row = self.model.find_row(self._find_after_paint)
