@@ -495,7 +495,7 @@ def test_requests_in_flight_are_capped(qtbot, server, make_service, images):
     paths = [f"/gated{i}.png" for i in range(5)]
     for path in paths:
         server.routes[path] = Route(images["photo.png"], gate=gate)
-    service = make_service(max_in_flight=2, max_per_host=6)
+    service = make_service(max_in_flight=2, max_per_host=6, slow_after_ms=60_000)
     for path in paths:
         service.request(server.url(path), THUMB)
     qtbot.waitUntil(lambda: server.active == 2, timeout=SIGNAL_TIMEOUT)
@@ -514,7 +514,7 @@ def test_requests_per_host_are_capped(qtbot, server, make_service, images):
         for s in (server, other):
             for i in range(3):
                 s.routes[f"/g{i}.png"] = Route(images["photo.png"], gate=gate)
-        service = make_service(max_in_flight=6, max_per_host=1)
+        service = make_service(max_in_flight=6, max_per_host=1, slow_after_ms=60_000)
         for s in (server, other):
             for i in range(3):
                 service.request(s.url(f"/g{i}.png"), THUMB)
@@ -531,7 +531,7 @@ def test_requests_per_host_are_capped(qtbot, server, make_service, images):
 def test_higher_priority_first_then_the_most_recent(qtbot, server, make_service, images):
     gate = server.gate()
     server.routes["/first.png"] = Route(images["photo.png"], gate=gate)
-    service = make_service(max_in_flight=1)
+    service = make_service(max_in_flight=1, slow_after_ms=60_000)
     service.request(server.url("/first.png"), THUMB)
     qtbot.waitUntil(lambda: server.count("/first.png") == 1, timeout=SIGNAL_TIMEOUT)
     service.request(server.url("/img0.png"), THUMB)
@@ -547,7 +547,7 @@ def test_higher_priority_first_then_the_most_recent(qtbot, server, make_service,
 def test_a_cancelled_request_is_never_fetched(qtbot, server, make_service, images):
     gate = server.gate()
     server.routes["/first.png"] = Route(images["photo.png"], gate=gate)
-    service = make_service(max_in_flight=1)
+    service = make_service(max_in_flight=1, slow_after_ms=60_000)
     service.request(server.url("/first.png"), THUMB)
     qtbot.waitUntil(lambda: server.count("/first.png") == 1, timeout=SIGNAL_TIMEOUT)
     service.request(server.url("/img0.png"), THUMB)
@@ -679,3 +679,157 @@ def test_sizes_are_checked(make_service):
     service = make_service()
     with pytest.raises(ValueError):
         service.request("http://127.0.0.1/a.png", QSize(0, 10))
+
+
+# --- a slow host does not hold back the others; cached pictures need no slot ---
+
+
+def test_a_picture_in_the_disk_cache_needs_no_network_slot(qtbot, server, make_service, tmp_path, images):
+    cache_dir = tmp_path / "warm"
+    cached = [server.url(f"/img{i}.png") for i in range(6)]
+    first = make_service(cache_dir)
+    with qtbot.waitSignals([first.image_ready] * len(cached), timeout=SIGNAL_TIMEOUT):
+        for url in cached:
+            first.request(url, THUMB)
+    first.shutdown()
+
+    server.routes["/slow.png"] = Route(images["photo.png"], gate=server.gate())  # released at teardown
+    second = make_service(cache_dir, max_in_flight=1, max_per_host=1, slow_after_ms=60_000)
+    second.request(server.url("/slow.png"), THUMB, priority=10)
+    qtbot.waitUntil(lambda: server.count("/slow.png") == 1, timeout=SIGNAL_TIMEOUT)
+    assert second.stats().in_flight == 1  # the one slot there is, held
+    with qtbot.waitSignals([second.image_ready] * len(cached), timeout=SIGNAL_TIMEOUT):
+        for url in cached:
+            second.request(url, THUMB)
+    assert all(second.pixmap(url, THUMB) is not None for url in cached)
+    assert second.stats().from_disk_cache == len(cached)
+    assert all(server.count(f"/img{i}.png") == 1 for i in range(6)), "no second request for a cached picture"
+
+
+def test_a_transfer_with_no_answer_stops_holding_its_hosts_slot(qtbot, server, make_service, images):
+    server.routes["/slow.png"] = Route(images["photo.png"], gate=server.gate())
+    service = make_service(max_in_flight=6, max_per_host=1, slow_after_ms=100)
+    service.request(server.url("/slow.png"), THUMB, priority=10)
+    qtbot.waitUntil(lambda: service.stats().slow == 1, timeout=SIGNAL_TIMEOUT)
+    fast = [server.url(f"/img{i}.png") for i in range(4)]
+    with qtbot.waitSignals([service.image_ready] * len(fast), timeout=SIGNAL_TIMEOUT):
+        for url in fast:
+            service.request(url, THUMB)
+    assert service.stats().in_flight == 1  # the slow one goes on, up to its timeout
+    assert server.max_active == 2, "one slot for the host, plus the slow transfer it let go"
+
+
+def test_slow_transfers_to_one_host_are_bounded(qtbot, server, make_service, images):
+    from reader.ui.thumbnails import MAX_SLOW_PER_HOST
+
+    gate = server.gate()
+    paths = [f"/slow{i}.png" for i in range(MAX_SLOW_PER_HOST + 3)]
+    for path in paths:
+        server.routes[path] = Route(images["photo.png"], gate=gate)
+    service = make_service(max_in_flight=10, max_per_host=1, slow_after_ms=50)
+    for path in paths:
+        service.request(server.url(path), THUMB)
+
+    def settled() -> bool:
+        transfers = [f for f in service._flights.values() if not f.lookup]
+        return len(transfers) == MAX_SLOW_PER_HOST + 1 and all(f.checked for f in transfers)
+
+    qtbot.waitUntil(settled, timeout=SIGNAL_TIMEOUT)
+    stats = service.stats()
+    assert (stats.slow, stats.in_flight, stats.pending) == (MAX_SLOW_PER_HOST, MAX_SLOW_PER_HOST + 1, 2)
+    with qtbot.waitSignals([service.image_ready] * len(paths), timeout=SIGNAL_TIMEOUT):
+        gate.set()
+    assert server.max_active == MAX_SLOW_PER_HOST + 1
+
+
+def test_a_row_scrolled_away_aborts_its_transfer_that_has_no_answer(qtbot, server, make_service, images):
+    server.routes["/slow.png"] = Route(images["photo.png"], gate=server.gate())
+    service = make_service(max_in_flight=1, max_per_host=1, slow_after_ms=60_000)
+    slow = server.url("/slow.png")
+    service.request(slow, THUMB)
+    qtbot.waitUntil(lambda: server.count("/slow.png") == 1, timeout=SIGNAL_TIMEOUT)
+    service.cancel(slow, THUMB)
+    assert service.stats().in_flight == 0
+    wait_ready(qtbot, service, server.url("/img0.png"))  # the slot is free at once
+    assert not service.is_failed(slow)  # dropped, not failed: asked for again, it loads
+
+
+def failed_once(qtbot, service: ImageService, url: str) -> None:
+    with qtbot.waitSignal(service.image_failed, timeout=SIGNAL_TIMEOUT, check_params_cb=lambda u: u == url):
+        service.request(url, THUMB)
+
+
+def test_failures_are_remembered_across_starts_with_an_expiry_that_fits(qtbot, server, make_service, tmp_path, images):
+    import time as clock
+
+    from reader.ui.thumbnails import FAILURES_FILE, LASTING_FAILURE_S, PASSING_FAILURE_S
+
+    server.routes["/error.png"] = Route(b"oops", "text/plain", status=503, cache=False)
+    server.routes["/slow.png"] = Route(images["photo.png"], gate=server.gate())
+    cache_dir = tmp_path / "cache-with-failures"
+    first = make_service(cache_dir, timeout_ms=300)
+    urls = {name: server.url(f"/{name}.png") for name in ("missing", "page", "error", "slow")}
+    for url in urls.values():
+        failed_once(qtbot, first, url)
+    now = clock.time()
+    lasting = {name: first.failure_expiry(url) - now for name, url in urls.items()}
+    assert lasting["missing"] == pytest.approx(LASTING_FAILURE_S, abs=60)  # HTTP 404: days
+    assert lasting["page"] == pytest.approx(LASTING_FAILURE_S, abs=60)  # not an image: days
+    assert lasting["error"] == pytest.approx(PASSING_FAILURE_S, abs=60)  # HTTP 503: minutes
+    assert lasting["slow"] == pytest.approx(PASSING_FAILURE_S, abs=60)  # timed out: minutes
+    first.shutdown()
+    assert (cache_dir / FAILURES_FILE).is_file()
+    asked = {path: server.count(path) for path in ("/missing.png", "/page.png", "/error.png", "/slow.png")}
+
+    second = make_service(cache_dir, timeout_ms=300)  # the next start
+    qtbot.waitUntil(lambda: all(second.is_failed(url) for url in urls.values()), timeout=SIGNAL_TIMEOUT)
+    assert second.failure_reason(urls["missing"]) == "HTTP 404"
+    for url in urls.values():
+        second.request(url, THUMB)  # a repaint asks: the placeholder stays, nothing is requested
+    assert second.stats().pending == 0
+    wait_ready(qtbot, second, server.url("/photo.png"))  # a round trip after them
+    assert {path: server.count(path) for path in asked} == asked
+
+
+def test_an_expired_failure_is_tried_again(qtbot, server, make_service, tmp_path):
+    import json
+
+    from reader.ui.thumbnails import FAILURES_FILE
+
+    cache_dir = tmp_path / "cache-expired"
+    cache_dir.mkdir()
+    url = server.url("/photo.png")
+    (cache_dir / FAILURES_FILE).write_text(
+        json.dumps({url: [1.0, "HTTP 404"], server.url("/img0.png"): [4e9, "HTTP 404"]})
+    )
+    service = make_service(cache_dir)
+    qtbot.waitUntil(lambda: service.is_failed(server.url("/img0.png")), timeout=SIGNAL_TIMEOUT)
+    assert not service.is_failed(url)
+    wait_ready(qtbot, service, url)
+    assert server.count("/photo.png") == 1
+
+
+def test_remembered_failures_are_bounded(qtbot, server, make_service, tmp_path, monkeypatch):
+    import json
+
+    from reader.ui import thumbnails
+
+    monkeypatch.setattr(thumbnails, "MAX_REMEMBERED_FAILURES", 3)
+    cache_dir = tmp_path / "cache-bounded"
+    service = make_service(cache_dir)
+    for i in range(5):
+        failed_once(qtbot, service, server.url(f"/gone{i}.png"))
+    service.shutdown()
+    kept = json.loads((cache_dir / thumbnails.FAILURES_FILE).read_text())
+    assert len(kept) == 3
+    assert set(kept) == {server.url(f"/gone{i}.png") for i in (2, 3, 4)}, "the ones that expire last"
+
+
+def test_a_damaged_failures_file_is_ignored(qtbot, server, make_service, tmp_path):
+    from reader.ui.thumbnails import FAILURES_FILE
+
+    cache_dir = tmp_path / "cache-damaged"
+    cache_dir.mkdir()
+    (cache_dir / FAILURES_FILE).write_bytes(b"\x00{not json")
+    service = make_service(cache_dir)
+    wait_ready(qtbot, service, server.url("/photo.png"))

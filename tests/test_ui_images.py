@@ -181,3 +181,70 @@ def test_rows_scrolled_far_away_cancel_their_requests_before_they_start(
 
 def image_server_count(server: ImageServer, i: int) -> int:
     return server.count(f"/p{i}.png")
+
+
+# --- the reading pane ---
+
+
+def pane_article(url: str, body_html: str | None = None) -> Article:
+    return Article(
+        source="Harbour Times",
+        title="With a picture",
+        url="https://news.example/picture",
+        image_url=url,
+        published=BASE_DATE,
+        body="Text.",
+        body_html=body_html,
+    )
+
+
+def img_count(html_text: str) -> int:
+    return html_text.lower().count("<img")
+
+
+def test_the_lead_image_shows_once_when_the_body_has_it_too(qtbot: Any, window_factory: Any, store_path: Path) -> None:
+    store = Store.open(store_path)
+    try:
+        window = window_factory(store)
+        pane = window.pane
+        lead = "https://cdn.example/photos/harbour.jpg?w=1200"
+        same = pane_article(lead, '<p>Intro.</p><p><img src="http://cdn.example/photos/harbour.jpg"></p><p>More.</p>')
+        other = pane_article(lead, '<p>Intro.</p><p><img src="https://cdn.example/photos/crane.jpg"></p>')
+        # A stand-in for an image that has arrived: the pane adds the lead image only when it has one.
+        pane.images = type("Arrived", (), {"document_image": lambda self, url, width: make_image(10, 10)})()
+        assert img_count(pane.render_html(same)) == 1, "the enclosure is the inline picture: shown once"
+        assert img_count(pane.render_html(other)) == 2, "a different inline picture: both"
+    finally:
+        store.close()
+
+
+def test_pane_images_refit_when_the_pane_gets_narrower(
+    qtbot: Any, window_factory: Any, store_path: Path, image_server: ImageServer
+) -> None:
+    image_server.routes["/wide.png"] = Route(encoded_size(1600, 900))
+    store = Store.open(store_path)
+    try:
+        store.add_articles([pane_article(image_server.url("/wide.png"))])
+        window = window_factory(store)
+        window.resize(1400, 800)
+        pane = window.pane
+        qtbot.waitUntil(lambda: pane.article is not None, timeout=15000)
+        qtbot.waitUntil(lambda: "<img" in pane.toHtml(), timeout=15000)
+        wide = pane.document().idealWidth()
+        assert pane.horizontalScrollBar().maximum() == 0
+        window.splitter.setSizes([200, 400, 300])  # the pane gets narrower
+        qtbot.waitUntil(
+            lambda: pane.horizontalScrollBar().maximum() == 0 and pane.document().idealWidth() < wide, timeout=15000
+        )
+        assert pane.document().idealWidth() <= pane.viewport().width()
+    finally:
+        store.close()
+
+
+def encoded_size(width: int, height: int) -> bytes:
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    assert make_image(width, height).save(buffer, "PNG")
+    buffer.close()
+    return bytes(data.data())

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any, Protocol
 
-from PySide6.QtCore import QEvent, QSize, QUrl, Signal
-from PySide6.QtGui import QFont, QImage, QPalette, QTextDocument
+from PySide6.QtCore import QEvent, QSize, QTimer, QUrl, Signal
+from PySide6.QtGui import QFont, QImage, QPalette, QResizeEvent, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from reader.article import Article
@@ -21,12 +22,43 @@ WORDS_PER_MINUTE = 230
 LEAD_IMAGE_SCHEME = "reader-image"
 MAX_ZOOM = 12
 MIN_ZOOM = -6
+#: Images are laid out again once the pane's width has changed by this much (or shrunk at all).
+REFIT_STEP_PX = 32
+#: ... this long after the last resize step, so that dragging the splitter decodes nothing per pixel.
+REFIT_DELAY_MS = 120
+
+_IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_SIZE_ATTRIBUTE = re.compile(r"""\s(?:width|height)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+_IMAGE_PATH = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp)$", re.IGNORECASE)
 
 
 class ImageSource(Protocol):
     """What the pane needs of the image service (see :mod:`reader.ui.thumbnails`)."""
 
     def document_image(self, url: str, max_width: int) -> QImage | None: ...
+
+
+def _image_identity(url: str) -> str:
+    """What makes two image URLs the same picture: scheme aside (http and https serve the same
+    file), and a query string aside on a path that names an image file (CDN size parameters)."""
+    text = html.unescape(url).strip()
+    text = re.sub(r"^https?:", "", text, flags=re.IGNORECASE)
+    path, _, _query = text.partition("?")
+    return path if _IMAGE_PATH.search(path) else text
+
+
+def inline_images(body_html: str) -> list[str]:
+    """The ``src`` of every ``<img>`` in a body, in order."""
+    return [html.unescape(next(g for g in m.groups() if g is not None)) for m in _IMG_SRC.finditer(body_html)]
+
+
+def lead_image_is_inline(image_url: str, body_html: str | None) -> bool:
+    """Whether the body already shows the lead picture (a feed's enclosure that is also inline)."""
+    if not body_html or "<img" not in body_html.lower():
+        return False
+    lead = _image_identity(image_url)
+    return any(_image_identity(src) == lead for src in inline_images(body_html))
 
 
 def reading_minutes(article: Article) -> int:
@@ -52,6 +84,11 @@ class ReadingPane(QTextBrowser):
         self._zoom = 0
         self._article: Article | None = None
         self.images: ImageSource | None = None
+        self._rendered_width = 0  # the content width images were last fitted to
+        self._refit_timer = QTimer(self)
+        self._refit_timer.setSingleShot(True)
+        self._refit_timer.setInterval(REFIT_DELAY_MS)
+        self._refit_timer.timeout.connect(self._refit)
         self.show_empty()
 
     # --- content ---
@@ -95,12 +132,20 @@ class ReadingPane(QTextBrowser):
         if minutes:
             meta.append(f"{minutes} min read")
         parts.append(f'<p style="color:{dim}">{esc(" · ".join(meta))}</p>')
-        if article.image_url and self.images is not None:
-            width = self._content_width()
+        self._rendered_width = self._content_width()
+        if (
+            article.image_url
+            and self.images is not None
+            and not lead_image_is_inline(article.image_url, article.body_html)
+        ):
+            width = self._rendered_width
             if self.images.document_image(article.image_url, width) is not None:
                 parts.append(f'<p><img src="{esc(self._lead_image_url(article.image_url, width), quote=True)}"></p>')
         if article.body_html:
-            parts.append(f"<div>{article.body_html}</div>")
+            # Images come decoded to fit the pane: a width or height the page gave them would stretch
+            # them past it again (behind a horizontal scroll bar).
+            body = _IMG_TAG.sub(lambda m: _SIZE_ATTRIBUTE.sub("", m.group(0)), article.body_html)
+            parts.append(f"<div>{body}</div>")
         else:
             parts.extend(f"<p>{esc(p)}</p>" for p in article.body.split("\n") if p.strip())
             if not article.body.strip() and article.description:
@@ -131,6 +176,23 @@ class ReadingPane(QTextBrowser):
         if kind == QTextDocument.ResourceType.ImageResource.value:
             return QImage()
         return None  # never let QTextBrowser fetch anything itself
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Override QTextBrowser.resizeEvent: fit the article's images to the new width (a narrower
+        pane would otherwise crop them behind a horizontal scroll bar), once the resizing pauses."""
+        super().resizeEvent(event)
+        if self._article is not None and self.images is not None and self._has_images(self._article):
+            width = self._content_width()
+            if width < self._rendered_width or abs(width - self._rendered_width) >= REFIT_STEP_PX:
+                self._refit_timer.start()
+
+    def _refit(self) -> None:
+        if self._article is not None and self._content_width() != self._rendered_width:
+            self.refresh_images()
+
+    @staticmethod
+    def _has_images(article: Article) -> bool:
+        return bool(article.image_url) or "<img" in (article.body_html or "").lower()
 
     def _content_width(self) -> int:
         margin = int(self.document().documentMargin())

@@ -18,8 +18,16 @@ Two kinds of key, both ``(url, QSize)``:
   :meth:`ImageService.document_image`, which rounds ``w`` down to a multiple of :data:`DOCUMENT_WIDTH_STEP`
   so that resizing the pane does not decode a new image per pixel.
 
-Failures (bad scheme, HTTP error, timeout, not an image, too large) are remembered for the session: the
-URL is never requested again, the caller paints the placeholder. Only ``http``, ``https`` and ``file``
+A picture in the disk cache never waits for a network slot: every remote URL is first looked up in
+the cache (on the network thread) and only a miss joins the queue for the network. A transfer that
+has not answered within :data:`SLOW_AFTER_MS` stops counting against its host's limit, so one slow
+picture does not hold back the others from the same CDN; requests for rows scrolled away are
+cancelled, and a transfer nobody wants any more that has not answered yet is aborted.
+
+Failures (bad scheme, HTTP error, timeout, not an image, too large) are remembered with an expiry that
+fits them (days for a 404 or "not an image", minutes for a timeout or a 5xx), across starts, in
+:data:`FAILURES_FILE` beside the disk cache: until then the URL is not requested again and the caller
+paints the placeholder. Only ``http``, ``https`` and ``file``
 URLs are loaded. With remote images turned off (privacy) no request leaves the machine; ``file:`` images
 still load, since they involve no network.
 """
@@ -29,8 +37,11 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
+import json
 import logging
 import math
+import os
+import time
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from collections.abc import Callable
@@ -75,6 +86,19 @@ MAX_DOCUMENT_PIXELS = 4_000_000
 DEFAULT_FRESHNESS_DAYS = 30
 #: Priority given by :meth:`ImageService.deprioritise`: behind anything requested normally.
 LOWEST_PRIORITY = -(2**31)
+#: A transfer with no response yet after this long stops counting against its host's limit (and the
+#: overall one): one slow picture must not hold back the fast ones from the same host.
+SLOW_AFTER_MS = 400
+#: Slow transfers kept open per host beyond its limit: with the limit, at most six connections to a
+#: host, which is as many as Qt opens to one (more would only queue inside Qt, out of our order).
+MAX_SLOW_PER_HOST = 4
+#: How long a failure is remembered: for good reasons (404, not an image) days, for passing ones
+#: (a timeout, a server error, no connection) minutes. Kept across starts beside the disk cache.
+LASTING_FAILURE_S = 3 * 24 * 3600
+PASSING_FAILURE_S = 10 * 60
+#: Failures kept on disk at most (the ones that expire last are kept).
+MAX_REMEMBERED_FAILURES = 5000
+FAILURES_FILE = "failures.json"
 
 _USER_AGENT = b"Reader/0.1 (desktop news reader; image previews)"
 _ACCEPT = b"image/webp,image/png,image/jpeg,image/gif,image/svg+xml,image/*;q=0.8,*/*;q=0.2"
@@ -106,14 +130,16 @@ class ImageStats:
     """A snapshot of the service, for the benchmark, the tests and a debug status line."""
 
     pending: int  # waiting for a network slot
-    in_flight: int  # network replies open
+    in_flight: int  # network replies open (slow ones included)
     decoding: int  # decode jobs queued or running
     replies: int  # network replies started since creation
-    from_disk_cache: int  # of those, answered by the disk cache without touching the network
-    failed: int  # URLs that failed this session
+    from_disk_cache: int  # images the disk cache answered (looked up first, without a network slot)
+    failed: int  # URLs whose failure is remembered now
     memory_items: int
     memory_bytes: int
     memory_limit: int
+    looking_up: int = 0  # disk cache lookups on the network thread
+    slow: int = 0  # replies open that stopped counting against their host's limit (no answer yet)
 
 
 @dataclass
@@ -123,6 +149,7 @@ class _Wanted:
     url: str
     host: tuple[str, str, int] | None  # None: a file, which needs no network slot
     boxes: dict[_Box, tuple[int, int]] = field(default_factory=dict)
+    looked_up: bool = False  # the disk cache did not have it: it waits for the network
 
     def rank(self) -> tuple[int, int]:
         return max(self.boxes.values())
@@ -130,12 +157,19 @@ class _Wanted:
 
 @dataclass
 class _Flight:
-    """A URL handed to the network thread (GUI side): counts against the limits until it reports."""
+    """A URL handed to the network thread (GUI side): a disk cache lookup, or a transfer, which
+    counts against the limits until it reports or turns out slow."""
 
     ticket: int
     url: str
     host: tuple[str, str, int]
     boxes: dict[_Box, int]  # box -> priority (for the decode queue)
+    lookup: bool = False  # a disk cache lookup: never counted against the limits
+    counted: bool = False  # counts against the overall and the host's limits
+    responded: bool = False  # the server has answered (headers or bytes)
+    slow: bool = False  # no answer within SLOW_AFTER_MS: no longer counted
+    checked: bool = False  # found without an answer when SLOW_AFTER_MS was up
+    queued: dict[_Box, tuple[int, int]] = field(default_factory=dict)  # a lookup's places in the queue
 
 
 @dataclass
@@ -147,7 +181,9 @@ class _Transfer:
     timer: QTimer  # the whole-transfer timeout
     data: QByteArray = field(default_factory=QByteArray)
     failure: str | None = None  # set when we abort it for a reason that is the URL's fault
+    lasting: bool = True  # the failure will not pass by itself (404, not an image), unlike a timeout
     dropped: bool = False  # aborted because the GUI side no longer wants it: report nothing
+    responded: bool = False
 
 
 class _Fetcher(QObject):
@@ -159,11 +195,17 @@ class _Fetcher(QObject):
 
     Signals:
         fetched(int, QByteArray, bool): ticket, the body, whether the disk cache answered.
-        fetch_failed(int, str): ticket, the reason.
+        fetch_failed(int, str, bool): ticket, the reason, whether it lasts (see LASTING_FAILURE_S).
+        missed(int): the disk cache does not hold a fresh copy for this lookup's ticket.
+        responding(int): the server has started to answer the transfer with this ticket.
+        failures_loaded(object): the failures remembered on disk, ``{url: (expires, reason)}``.
     """
 
     fetched = Signal(int, QByteArray, bool)
-    fetch_failed = Signal(int, str)
+    fetch_failed = Signal(int, str, bool)
+    missed = Signal(int)
+    responding = Signal(int)
+    failures_loaded = Signal(object)
 
     def __init__(self, cache_dir: Path | None, disk_cache_bytes: int, timeout_ms: int, max_bytes: int) -> None:
         super().__init__()
@@ -191,6 +233,65 @@ class _Fetcher(QObject):
                     self._disk_cache.setMaximumCacheSize(self._disk_cache_bytes)
                     self._manager.setCache(self._disk_cache)
         return self._manager
+
+    @Slot(int, str)
+    def lookup(self, ticket: int, url: str) -> None:
+        """Answer from the disk cache alone (a fresh copy), or say it missed. No network."""
+        self._network()
+        cache = self._disk_cache
+        if cache is not None:
+            qurl = QUrl(url)
+            meta = cache.metaData(qurl)
+            expires = meta.expirationDate() if meta.isValid() else None
+            if expires is not None and expires.isValid() and expires > QDateTime.currentDateTimeUtc():
+                device = cache.data(qurl)
+                if device is not None:
+                    data = device.read(self._max_bytes + 1)
+                    device.close()
+                    if 0 < data.size() <= self._max_bytes:
+                        self.fetched.emit(ticket, data, True)
+                        return
+        self.missed.emit(ticket)
+
+    @Slot()
+    def load_failures(self) -> None:
+        """Read the failures remembered beside the disk cache (see ImageService)."""
+        entries: dict[str, tuple[float, str]] = {}
+        if self._cache_dir is not None:
+            path = self._cache_dir / FAILURES_FILE
+            try:
+                with open(path, "rb") as fh:
+                    raw = json.loads(fh.read(8 * MiB))
+            except FileNotFoundError:
+                raw = {}
+            except (OSError, ValueError) as exc:
+                log.warning("image failures %s: cannot read them (%s); starting afresh", path, exc)
+                raw = {}
+            if isinstance(raw, dict):
+                for url, value in raw.items():
+                    if (
+                        isinstance(url, str)
+                        and isinstance(value, list)
+                        and len(value) == 2
+                        and isinstance(value[0], (int, float))
+                        and isinstance(value[1], str)
+                    ):
+                        entries[url] = (float(value[0]), value[1])
+        self.failures_loaded.emit(entries)
+
+    @Slot(object)
+    def save_failures(self, entries: dict[str, tuple[float, str]]) -> None:
+        if self._cache_dir is None:
+            return
+        path = self._cache_dir / FAILURES_FILE
+        temporary = path.with_name(f".{FAILURES_FILE}.{os.getpid()}")
+        try:
+            self._cache_dir.mkdir(parents=True, exist_ok=True)
+            with open(temporary, "w", encoding="utf-8") as fh:
+                json.dump({url: [expires, reason] for url, (expires, reason) in entries.items()}, fh)
+            os.replace(temporary, path)
+        except OSError as exc:
+            log.warning("image failures %s: cannot save them (%s)", path, exc)
 
     @Slot(int, str)
     def fetch(self, ticket: int, url: str) -> None:
@@ -243,6 +344,11 @@ class _Fetcher(QObject):
             transfer.dropped = failure is None
         transfer.reply.abort()  # emits finished, which cleans up
 
+    def _answered(self, transfer: _Transfer) -> None:
+        if not transfer.responded:
+            transfer.responded = True
+            self.responding.emit(transfer.ticket)
+
     def _sender_transfer(self) -> _Transfer | None:
         sender = self.sender()
         return self._of_reply.get(sender) if isinstance(sender, QNetworkReply) else None
@@ -252,6 +358,7 @@ class _Fetcher(QObject):
         transfer = self._sender_transfer()
         if transfer is None:
             return
+        self._answered(transfer)
         reply = transfer.reply
         status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
         if isinstance(status, int) and not 200 <= status < 300:
@@ -270,6 +377,7 @@ class _Fetcher(QObject):
         transfer = self._sender_transfer()
         if transfer is None:
             return
+        self._answered(transfer)
         transfer.data.append(transfer.reply.readAll())
         if transfer.data.size() > self._max_bytes:
             self._abort(transfer, f"too large (more than {self._max_bytes} bytes)")
@@ -289,9 +397,16 @@ class _Fetcher(QObject):
         error = reply.error()
         if transfer.failure is None and error == QNetworkReply.NetworkError.OperationCanceledError:
             transfer.failure = f"timed out after {self._timeout_ms / 1000:g} s"
+            transfer.lasting = False
         if transfer.failure is None and error != QNetworkReply.NetworkError.NoError:
             status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
-            transfer.failure = f"HTTP {status}" if isinstance(status, int) and status >= 400 else reply.errorString()
+            if isinstance(status, int) and status >= 400:
+                transfer.failure = f"HTTP {status}"
+                # A server error or "too many requests" passes; "not found", "gone", "forbidden" last.
+                transfer.lasting = status < 500 and status not in (408, 425, 429)
+            else:
+                transfer.failure = reply.errorString()  # no connection, no such host, reset: may pass
+                transfer.lasting = False
         if transfer.failure is None:
             transfer.data.append(reply.readAll())
             if transfer.data.size() > self._max_bytes:
@@ -299,7 +414,7 @@ class _Fetcher(QObject):
             elif transfer.data.isEmpty():
                 transfer.failure = "empty response"
         if transfer.failure is not None:
-            self.fetch_failed.emit(transfer.ticket, transfer.failure)
+            self.fetch_failed.emit(transfer.ticket, transfer.failure, transfer.lasting)
             return
         from_cache = bool(reply.attribute(QNetworkRequest.Attribute.SourceIsFromCacheAttribute))
         if not from_cache:
@@ -374,7 +489,8 @@ class ImageService(QObject):
         image_ready(str, QSize): the image for (url, size) is now cached: :meth:`pixmap` (thumbnail keys)
             or :meth:`document_image` (document keys, ``QSize(w, 0)``) returns it.
         image_failed(str): the URL failed (reason: :meth:`failure_reason`); it will not be requested
-            again this session. Emitted once per URL, never from inside a call into the service.
+            again until the failure expires. Emitted once per failure, never from inside a call into
+            the service.
 
     Priorities: a larger number starts first; among equal priorities the most recent request starts
     first, so rows painted last (the ones on screen now) win over rows scrolled past a moment ago.
@@ -384,7 +500,10 @@ class ImageService(QObject):
     image_ready = Signal(str, QSize)
     image_failed = Signal(str)
     _fetch_requested = Signal(int, str)  # to the network thread: ticket, url
+    _lookup_requested = Signal(int, str)  # to the network thread: ticket, url (disk cache only)
     _drop_requested = Signal(int)  # to the network thread: ticket
+    _load_failures_requested = Signal()
+    _save_failures_requested = Signal(object)
 
     def __init__(
         self,
@@ -399,6 +518,7 @@ class ImageService(QObject):
         memory_cache_bytes: int = 32 * MiB,
         device_pixel_ratio: float | None = None,
         decode_threads: int | None = None,
+        slow_after_ms: int = SLOW_AFTER_MS,
     ) -> None:
         """``cache_dir`` None: no disk cache (every new session fetches again). See :func:`default_cache_dir`."""
         super().__init__(parent)
@@ -408,6 +528,7 @@ class ImageService(QObject):
         self._max_per_host = max_per_host
         self._timeout_ms = timeout_ms
         self._max_bytes = max_bytes
+        self._slow_after_ms = slow_after_ms
         if device_pixel_ratio is None:
             app = QGuiApplication.instance()
             device_pixel_ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
@@ -419,10 +540,17 @@ class ImageService(QObject):
         self._fetcher = _Fetcher(cache_dir, disk_cache_bytes, timeout_ms, max_bytes)
         self._fetcher.moveToThread(self._net_thread)
         self._fetch_requested.connect(self._fetcher.fetch)
+        self._lookup_requested.connect(self._fetcher.lookup)
         self._drop_requested.connect(self._fetcher.drop)
+        self._load_failures_requested.connect(self._fetcher.load_failures)
+        self._save_failures_requested.connect(self._fetcher.save_failures)
         self._fetcher.fetched.connect(self._on_fetched)
         self._fetcher.fetch_failed.connect(self._on_fetch_failed)
+        self._fetcher.missed.connect(self._on_missed)
+        self._fetcher.responding.connect(self._on_responding)
+        self._fetcher.failures_loaded.connect(self._on_failures_loaded)
         self._net_thread.start()
+        self._uses_disk_cache = cache_dir is not None
 
         # Our own pool, not the global one: shutdown() can wait for exactly our jobs. Decoding is short
         # (a scaled JPEG decode is a few ms), so a couple of threads keep up with any network.
@@ -438,13 +566,16 @@ class ImageService(QObject):
         self._flights: dict[str, _Flight] = {}  # url -> with the network thread
         self._tickets: dict[int, _Flight] = {}
         self._next_ticket = itertools.count(1)
-        self._per_host: dict[tuple[str, str, int], int] = {}
+        self._per_host: dict[tuple[str, str, int], int] = {}  # counted transfers
+        self._slow_per_host: dict[tuple[str, str, int], int] = {}
+        self._counted = 0  # transfers counted against max_in_flight
         self._decoding: set[_Key] = set()
-        self._failed: dict[str, str] = {}
+        self._failed: dict[str, tuple[str, float]] = {}  # url -> (reason, expires: time.time())
         self._unannounced: list[str] = []
         self._sequence = itertools.count(1)
         self._remote_enabled = True
         self._closed = False
+        self._unsaved = False
         self._replies = 0
         self._from_disk_cache = 0
         self._placeholders: dict[tuple[int, int, str, bool], QPixmap] = {}
@@ -459,6 +590,13 @@ class ImageService(QObject):
         self._pump_timer.setSingleShot(True)
         self._pump_timer.setInterval(0)
         self._pump_timer.timeout.connect(self._pump)
+        # New failures are written out a little later, all at once (and at shutdown).
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(5000)
+        self._save_timer.timeout.connect(self._save_failures)
+        if self._uses_disk_cache:
+            self._load_failures_requested.emit()
 
         app = QCoreApplication.instance()
         if app is not None:
@@ -506,7 +644,7 @@ class ImageService(QObject):
         if self._closed:
             return
         box = _box(size)
-        if (url, *box) in self._memory or url in self._failed or (url, *box) in self._decoding:
+        if (url, *box) in self._memory or (url, *box) in self._decoding or self.is_failed(url):
             return
         scheme, problem = _classify(url)
         if problem:
@@ -525,8 +663,9 @@ class ImageService(QObject):
         self._schedule_pump()
 
     def cancel(self, url: str, size: QSize) -> None:
-        """Forget a request that has not started: its row scrolled away. One already on the network is
-        left to finish (it lands in the caches), but is not decoded for this size."""
+        """Forget a request: its row scrolled away. A transfer that is receiving is left to finish (it
+        lands in the disk cache) but is not decoded for this size; one whose server has not answered
+        yet is aborted once nobody wants it."""
         box = _box(size)
         wanted = self._pending.get(url)
         if wanted is not None:
@@ -536,6 +675,9 @@ class ImageService(QObject):
         flight = self._flights.get(url)
         if flight is not None:
             flight.boxes.pop(box, None)
+            if not flight.boxes and not flight.lookup and not flight.responded:
+                self._end_flight(flight.ticket)
+                self._drop_requested.emit(flight.ticket)
 
     def deprioritise(self, url: str, size: QSize) -> None:
         """Keep a not-yet-started request, but behind everything requested normally."""
@@ -547,6 +689,9 @@ class ImageService(QObject):
     def cancel_all(self) -> None:
         """Forget every request that has not started (e.g. the list was reset for a new query)."""
         self._pending.clear()
+        for flight in self._flights.values():
+            if flight.lookup:
+                flight.boxes.clear()  # what the disk cache has is still decoded for nobody; a miss ends there
 
     # --- privacy ---
 
@@ -570,15 +715,28 @@ class ImageService(QObject):
     # --- failures ---
 
     def is_failed(self, url: str) -> bool:
-        return url in self._failed
+        """Whether the URL failed and its failure has not expired yet (then it is not requested)."""
+        return self.failure_reason(url) is not None
 
     def failure_reason(self, url: str) -> str | None:
         """Why the URL failed (``"HTTP 404"``, ``"timed out after 15 s"``, ...), or None."""
-        return self._failed.get(url)
+        found = self._failed.get(url)
+        if found is None:
+            return None
+        if found[1] <= time.time():
+            del self._failed[url]  # expired: it may be tried again
+            return None
+        return found[0]
+
+    def failure_expiry(self, url: str) -> float | None:
+        """When the URL's failure expires (``time.time()`` seconds), or None."""
+        return self._failed[url][1] if self.is_failed(url) else None
 
     def clear_failures(self) -> None:
-        """Allow failed URLs to be tried again. Only for an explicit user action (never automatic)."""
+        """Allow failed URLs to be tried again, now and after a restart. Only for an explicit user
+        action (never automatic)."""
         self._failed.clear()
+        self._save_failures()
 
     # --- placeholders ---
 
@@ -599,16 +757,19 @@ class ImageService(QObject):
     # --- lifecycle ---
 
     def stats(self) -> ImageStats:
+        flights = list(self._flights.values())
         return ImageStats(
             pending=sum(len(w.boxes) for w in self._pending.values()),
-            in_flight=len(self._flights),
+            in_flight=sum(1 for f in flights if not f.lookup),
             decoding=len(self._decoding),
             replies=self._replies,
             from_disk_cache=self._from_disk_cache,
-            failed=len(self._failed),
+            failed=sum(1 for url in list(self._failed) if self.is_failed(url)),
             memory_items=len(self._memory),
             memory_bytes=self._memory.total,
             memory_limit=self._memory.limit,
+            looking_up=sum(1 for f in flights if f.lookup),
+            slow=sum(1 for f in flights if f.slow),
         )
 
     def clear_memory_cache(self) -> None:
@@ -619,8 +780,11 @@ class ImageService(QObject):
         called on ``aboutToQuit``. Call it before the service is deleted if the application lives on."""
         if self._closed:
             return
-        self._closed = True
         self._pump_timer.stop()
+        if self._save_timer.isActive() or self._unsaved:
+            self._save_failures()  # queued before the network thread's stop: written before it ends
+        self._closed = True
+        self._save_timer.stop()
         self._pending.clear()
         self._drop_flights()
         _stop_workers(self._pool, self._fetcher, self._net_thread)
@@ -644,7 +808,20 @@ class ImageService(QObject):
             path = QUrl(wanted.url).toLocalFile()
             for box, (priority, _) in wanted.boxes.items():
                 self._start_decode(wanted.url, box, path, priority)
-        free = self._max_in_flight - len(self._flights)
+        # The disk cache first, for every request, most wanted first: a cached picture needs no slot.
+        fresh = [w for w in self._pending.values() if not w.looked_up]
+        if fresh:
+            for wanted in sorted(fresh, key=_Wanted.rank, reverse=True):
+                del self._pending[wanted.url]
+                if self.is_failed(wanted.url):  # known to fail since it was asked for (loaded from disk)
+                    self._unannounced.append(wanted.url)
+                    self._schedule_pump()
+                elif self._uses_disk_cache:
+                    self._start_lookup(wanted)
+                else:
+                    wanted.looked_up = True
+                    self._pending[wanted.url] = wanted
+        free = self._max_in_flight - self._counted
         if free <= 0 or not self._pending:
             return  # the common case while a screenful is loading: nothing to sort
         ranked: list[tuple[int, int, str]] = []
@@ -655,20 +832,74 @@ class ImageService(QObject):
         while ranked and free > 0:
             wanted = self._pending[heapq.heappop(ranked)[2]]
             host = wanted.host
-            if host is None or self._per_host.get(host, 0) >= self._max_per_host:
+            if host is None or not wanted.looked_up or self._per_host.get(host, 0) >= self._max_per_host:
                 continue
             del self._pending[wanted.url]
             self._start_fetch(wanted, host)
             free -= 1
 
+    def _start_lookup(self, wanted: _Wanted) -> None:
+        assert wanted.host is not None
+        ticket = next(self._next_ticket)
+        boxes = {b: p for b, (p, _) in wanted.boxes.items()}
+        flight = _Flight(ticket, wanted.url, wanted.host, boxes, lookup=True, queued=dict(wanted.boxes))
+        self._flights[wanted.url] = flight
+        self._tickets[ticket] = flight
+        self._lookup_requested.emit(ticket, wanted.url)
+
+    def _on_missed(self, ticket: int) -> None:
+        """The disk cache does not have it: it waits for a network slot, where it was in the queue."""
+        flight = self._end_flight(ticket)
+        if flight is None or self._closed or not flight.boxes:
+            return
+        boxes = {
+            box: flight.queued.get(box) or (priority, next(self._sequence)) for box, priority in flight.boxes.items()
+        }
+        self._pending[flight.url] = _Wanted(flight.url, flight.host, boxes, looked_up=True)
+        self._schedule_pump()
+
     def _start_fetch(self, wanted: _Wanted, host: tuple[str, str, int]) -> None:
         ticket = next(self._next_ticket)
-        flight = _Flight(ticket, wanted.url, host, {box: p for box, (p, _) in wanted.boxes.items()})
+        flight = _Flight(ticket, wanted.url, host, {box: p for box, (p, _) in wanted.boxes.items()}, counted=True)
         self._flights[wanted.url] = flight
         self._tickets[ticket] = flight
         self._per_host[host] = self._per_host.get(host, 0) + 1
+        self._counted += 1
         self._replies += 1
         self._fetch_requested.emit(ticket, wanted.url)
+        QTimer.singleShot(self._slow_after_ms, self, functools.partial(self._check_slow, ticket))
+
+    def _on_responding(self, ticket: int) -> None:
+        flight = self._tickets.get(ticket)
+        if flight is not None:
+            flight.responded = True
+
+    def _check_slow(self, ticket: int) -> None:
+        """No answer yet: stop counting the transfer against its host (it goes on, up to its
+        timeout), so the next pictures of that host start; if nobody wants it any more, abort it."""
+        flight = self._tickets.get(ticket)
+        if flight is None or flight.responded or not flight.counted or self._closed:
+            return
+        flight.checked = True
+        if not flight.boxes:
+            self._end_flight(ticket)
+            self._drop_requested.emit(ticket)
+            return
+        if self._slow_per_host.get(flight.host, 0) >= MAX_SLOW_PER_HOST:
+            return  # as many connections to this host as are useful: it keeps its slot
+        self._uncount(flight)
+        flight.slow = True
+        self._slow_per_host[flight.host] = self._slow_per_host.get(flight.host, 0) + 1
+        self._schedule_pump()
+
+    def _uncount(self, flight: _Flight) -> None:
+        if not flight.counted:
+            return
+        flight.counted = False
+        self._counted -= 1
+        self._per_host[flight.host] -= 1
+        if not self._per_host[flight.host]:
+            del self._per_host[flight.host]
 
     def _end_flight(self, ticket: int) -> _Flight | None:
         """Stop counting a flight against the limits; None if it was dropped meanwhile."""
@@ -676,9 +907,11 @@ class ImageService(QObject):
         if flight is None:
             return None
         del self._flights[flight.url]
-        self._per_host[flight.host] -= 1
-        if not self._per_host[flight.host]:
-            del self._per_host[flight.host]
+        self._uncount(flight)
+        if flight.slow:
+            self._slow_per_host[flight.host] -= 1
+            if not self._slow_per_host[flight.host]:
+                del self._slow_per_host[flight.host]
         self._schedule_pump()
         return flight
 
@@ -697,10 +930,28 @@ class ImageService(QObject):
         for box, priority in flight.boxes.items():
             self._start_decode(flight.url, box, data, priority)
 
-    def _on_fetch_failed(self, ticket: int, reason: str) -> None:
+    def _on_fetch_failed(self, ticket: int, reason: str, lasting: bool) -> None:
         flight = self._end_flight(ticket)
         if flight is not None and not self._closed:
-            self._fail(flight.url, reason)
+            self._fail(flight.url, reason, lasting)
+
+    # --- failures, remembered ---
+
+    def _on_failures_loaded(self, entries: dict[str, tuple[float, str]]) -> None:
+        now = time.time()
+        for url, (expires, reason) in entries.items():
+            if expires > now and url not in self._failed:
+                self._failed[url] = (reason, expires)
+
+    def _save_failures(self) -> None:
+        if not self._uses_disk_cache or self._closed:
+            return
+        self._unsaved = False
+        now = time.time()
+        live = [(expires, url, reason) for url, (reason, expires) in self._failed.items() if expires > now]
+        if len(live) > MAX_REMEMBERED_FAILURES:
+            live = heapq.nlargest(MAX_REMEMBERED_FAILURES, live)  # the ones that expire last
+        self._save_failures_requested.emit({url: (expires, reason) for expires, url, reason in live})
 
     # --- decoding ---
 
@@ -726,14 +977,19 @@ class ImageService(QObject):
         self._memory.put(key, image if height == 0 else QPixmap.fromImage(image))
         self.image_ready.emit(url, QSize(width, height))
 
-    def _fail(self, url: str, reason: str) -> None:
-        if url in self._failed:
+    def _fail(self, url: str, reason: str, lasting: bool = True) -> None:
+        if self.is_failed(url):
             return
-        self._failed[url] = reason
+        expires = time.time() + (LASTING_FAILURE_S if lasting else PASSING_FAILURE_S)
+        self._failed[url] = (reason, expires)
         self._pending.pop(url, None)
         log.info("image %s: %s", url, reason)
         self._unannounced.append(url)
         self._schedule_pump()
+        if self._uses_disk_cache and _is_remote(url):
+            self._unsaved = True
+            if not self._save_timer.isActive():
+                self._save_timer.start()
 
     # --- placeholder painting ---
 
