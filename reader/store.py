@@ -336,6 +336,8 @@ class Store:
             except OSError as exc:
                 raise StoreError(f"{path}: cannot create the store's folder ({exc.strerror})") from None
             return cls._open_writable(path, cache_mb)
+        if not path.is_file():  # a FIFO would block SQLite's open until a writer came; a device is endless
+            raise StoreError(f"{path}: not a regular file, so not a store; left untouched")
         state = _probe(path)
         if not _writable(path):
             if state.version == 0:

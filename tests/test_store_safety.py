@@ -400,3 +400,16 @@ def test_writing_to_a_store_that_is_read_only_in_process_is_one_store_error(tmp_
     with pytest.raises(StoreError, match="read-only"):
         readonly.set_read([1])
     readonly.close()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_store_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path, kind: str) -> None:
+    db = tmp_path / "store.sqlite"
+    if kind == "fifo":
+        os.mkfifo(db)
+    else:
+        db.symlink_to("/dev/zero")
+    done = reader_cli("--db", str(db), "list", timeout=60)  # a FIFO used to block here for good
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"reader: {db}: not a regular file, so not a store; left untouched"]
+    assert not Store.needs_upgrade(db)
