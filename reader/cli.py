@@ -164,9 +164,10 @@ PROGRESS_DELAY = 0.5
 
 
 @contextmanager
-def _progress(description: str, stream: TextIO = sys.stderr) -> Iterator[Callable[[int, int], None]]:
+def _progress(description: str, stream: TextIO | None = None) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on a terminal (:class:`DelayedBar`); nothing when stderr is not a terminal,
-    so scripts get clean output."""
+    so scripts get clean output. (stderr as it is now, not as it was when this module was imported.)"""
+    stream = sys.stderr if stream is None else stream
     if not stream.isatty():
         yield lambda done, total: None
         return

@@ -15,6 +15,8 @@ import functools
 import hashlib
 import io
 import itertools
+import multiprocessing
+import os
 import pyexpat
 import re
 import threading
@@ -511,3 +513,29 @@ def split_document(data: bytes, parts: int) -> list[bytes] | None:
 def ready() -> bool:
     """Nothing: a worker process that runs it has started (the pool is warmed with it)."""
     return True
+
+
+def exit_with_parent() -> None:
+    """Start-up of a parse worker process (the pool's initializer): the worker exits as soon as the
+    process that started the pool is gone, even killed (``kill -9``), instead of waiting for work
+    for good. (Its own queues cannot tell: the worker holds their write ends too. Nor can
+    PR_SET_PDEATHSIG: a worker's parent is the fork server, not the process it works for.)
+
+    multiprocessing hands each child a "sentinel" pipe whose other end only that process holds
+    (forkserver and spawn alike): end of file on it means that process has exited. A daemon thread
+    waits for it. Once the workers are gone the fork server stops too (it stops when every holder
+    of its "alive" pipe, the caller and each worker, has closed it), and so does the resource
+    tracker."""
+    parent = multiprocessing.parent_process()
+    sentinel = getattr(parent, "sentinel", None)
+    if isinstance(sentinel, int):
+        threading.Thread(target=_exit_at_end_of, args=(sentinel,), name="reader-exit-with-parent", daemon=True).start()
+
+
+def _exit_at_end_of(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):  # nothing is ever written: this returns at end of file
+            pass
+    except OSError:  # not a pipe to watch after all: carry on as before
+        return
+    os._exit(1)

@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import functools
 import http.client
+import io
 import multiprocessing
 import os
 import queue
 import re
 import socket
+import ssl
 import threading
 import time
 import urllib.error
@@ -41,9 +44,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reader import __version__
+from reader import __version__, localfile
 from reader.article import Article, Problem
-from reader.feedparse import NO_ENTRIES, ParsedFeed, parse, ready, split_document
+from reader.feedparse import NO_ENTRIES, ParsedFeed, exit_with_parent, parse, ready, split_document
 from reader.importer import feed_address
 from reader.opml import OpmlError, OpmlFeed, read_opml, write_opml
 from reader.store import AddResult, Feed, Store
@@ -64,8 +67,11 @@ __all__ = [
     "refresh",
 ]
 
-#: Seconds to wait for a connection, for each read, and (twice this) for a whole response.
+#: Seconds to wait for a connection and for each read; twice this is the budget of a whole fetch
+#: (looking up the host, connecting, the headers, the body, every redirect on the way).
 FETCH_TIMEOUT = 20.0
+#: Redirects one fetch follows, at most (only to http and https addresses).
+MAX_REDIRECTS = 10
 #: Responses (after decompression) and local feed files larger than this are refused.
 MAX_FEED_BYTES = 64 * 1024 * 1024
 #: Feeds fetched at once, and at most this many of them from one host.
@@ -173,8 +179,238 @@ def feed_url(text: str) -> str:
     return Path(text).expanduser().resolve().as_uri()
 
 
+class _DeadlineExceeded(TimeoutError):
+    """The fetch's whole budget (:class:`_Deadline`) ran out."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"timed out (response not complete within {seconds:g} s)")
+
+
+class _Deadline:
+    """The one wall-clock budget of a fetch: looking up the host, connecting, sending, the headers,
+    the body, every redirect. Each blocking step waits its own timeout or what is left of this,
+    whichever is less, so a server that trickles its headers (or its body) cannot hold a fetch
+    longer than this, one line at a time."""
+
+    __slots__ = ("at", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def timeout(self, per_step: float | None) -> float | None:
+        """The timeout for the next blocking step; raises :class:`_DeadlineExceeded` once it has passed."""
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise _DeadlineExceeded(self.seconds)
+        if per_step is not None and per_step <= left:
+            return per_step
+        return left if left != float("inf") else None
+
+    def timed_out(self, exc: TimeoutError, limit: float | None, per_step: float | None) -> TimeoutError:
+        """What a step that timed out after ``limit`` seconds raises: the deadline's error when
+        ``limit`` was what was left of it, else the step's own ``exc``."""
+        return exc if limit == per_step else _DeadlineExceeded(self.seconds)
+
+
+#: For requests that do not come from fetch() (none do today): only the per-step timeouts.
+_NO_DEADLINE = _Deadline(float("inf"))
+
+
+def _deadline_of(request: Any) -> _Deadline:
+    deadline = getattr(request, "reader_deadline", None)
+    return deadline if isinstance(deadline, _Deadline) else _NO_DEADLINE
+
+
+def _resolve(host: str, port: int, deadline: _Deadline, per_step: float | None) -> list[Any]:
+    """getaddrinfo, within the deadline: a name is looked up on a thread of its own (the lookup
+    itself cannot be given a timeout); an address given as numbers needs no lookup."""
+    try:
+        return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
+    except (socket.gaierror, UnicodeError):
+        pass  # a name
+    limit = deadline.timeout(per_step)
+    done = threading.Event()
+    answer: list[Any] = []
+
+    def look_up() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except Exception as exc:
+            answer.append(exc)
+        done.set()
+
+    threading.Thread(target=look_up, name="reader-resolve", daemon=True).start()
+    if not done.wait(limit):
+        raise deadline.timed_out(TimeoutError("timed out looking up the host"), limit, per_step)
+    if isinstance(answer[0], Exception):
+        raise answer[0]
+    return answer[0]
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A response's socket, read with each ``recv`` under the fetch's deadline (for the status
+    line and headers as for the body). Works for TLS sockets alike: ``SSLSocket.recv_into``
+    honours the timeout of each call."""
+
+    def __init__(self, sock: socket.socket, per_step: float | None, deadline: _Deadline) -> None:
+        super().__init__()
+        self._sock = sock
+        # Unbuffered SocketIO: it keeps the socket open (http.client closes its own reference
+        # early) until this reader is closed.
+        self._raw = sock.makefile("rb", buffering=0)
+        self._per_step = per_step
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        limit = self._deadline.timeout(self._per_step)
+        self._sock.settimeout(limit)
+        try:
+            return self._raw.readinto(buffer)
+        except TimeoutError as exc:
+            raise self._deadline.timed_out(exc, limit, self._per_step) from None
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._raw.close()
+            finally:
+                super().close()
+
+
+class _DeadlineSocket:
+    """Hands http.client's response a reader under the deadline in place of ``sock.makefile``."""
+
+    def __init__(self, sock: socket.socket, per_step: float | None, deadline: _Deadline) -> None:
+        self._args = (sock, per_step, deadline)
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(*self._args))
+
+
+class _DeadlineConnection(http.client.HTTPConnection):
+    """An HTTP connection whose every blocking step is bounded by the fetch's deadline: the host
+    lookup and the connect (each address tried), sending, the TLS handshake, each read."""
+
+    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline = deadline
+        timeout = self.timeout  # (socket._GLOBAL_DEFAULT_TIMEOUT when none was given)
+        self._per_step = float(timeout) if isinstance(timeout, int | float) else socket.getdefaulttimeout()
+        self._create_connection = self._connect  # http.client's hook for socket.create_connection
+        self.response_class = self._response  # type: ignore[assignment]
+
+    def connect(self) -> None:
+        try:
+            super().connect()  # for https, the TLS handshake too (bounded as a whole by the socket timeout)
+        except _DeadlineExceeded:
+            raise
+        except TimeoutError:
+            if time.monotonic() < self._deadline.at:
+                raise  # the step's own timeout
+            raise _DeadlineExceeded(self._deadline.seconds) from None
+
+    def _connect(self, address: tuple[str, int], timeout: object = None, source_address: Any = None) -> socket.socket:
+        host, port = address
+        deadline, per_step = self._deadline, self._per_step
+        error: OSError | None = None
+        for family, kind, proto, _, sockaddr in _resolve(host, port, deadline, per_step):
+            limit = deadline.timeout(per_step)
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(limit)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+                # What is left for sending the request (and, for https, the handshake: the ssl
+                # module bounds the whole handshake by the socket's timeout).
+                sock.settimeout(deadline.timeout(per_step))
+                return sock
+            except TimeoutError as exc:
+                sock.close()
+                error = deadline.timed_out(exc, limit, per_step)
+                if isinstance(error, _DeadlineExceeded):
+                    raise error from None
+            except OSError as exc:
+                sock.close()
+                error = exc
+        raise error if error is not None else OSError("the host has no address")
+
+    def _response(self, sock: socket.socket, *args: Any, **kwargs: Any) -> http.client.HTTPResponse:
+        reads = _DeadlineSocket(sock, self._per_step, self._deadline)
+        return http.client.HTTPResponse(reads, *args, **kwargs)  # type: ignore[arg-type]
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnection, http.client.HTTPSConnection):
+    pass
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: Any) -> Any:
+        return self.do_open(functools.partial(_DeadlineConnection, deadline=_deadline_of(req)), req)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every https fetch (urllib made, and loaded the CA store into, one per
+    connection), set up as http.client sets up its own."""
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(["http/1.1"])
+    if context.post_handshake_auth is not None:
+        context.post_handshake_auth = True
+    return context
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: Any) -> Any:
+        connection = functools.partial(_DeadlineHTTPSConnection, deadline=_deadline_of(req))
+        return self.do_open(connection, req, context=_tls_context())
+
+
+class _Refused(Exception):
+    """A redirect fetch() does not follow: to another scheme, or one too many."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
 class _Redirects(urllib.request.HTTPRedirectHandler):
-    """Follows redirects (http/https only) and remembers whether every hop was permanent."""
+    """Follows redirects (http/https only, :data:`MAX_REDIRECTS` at most) and remembers whether
+    every hop was permanent."""
+
+    # The hops are counted here, with a one-line error; urllib's own limits (whose error runs to
+    # three lines) are never reached first.
+    max_repeats = max_redirections = MAX_REDIRECTS + 1
+
+    def http_error_302(self, req: Any, fp: Any, code: int, msg: str, headers: Any) -> Any:
+        location = headers.get("location") or headers.get("uri")
+        if location:
+            # urllib itself follows ftp: too, and refuses file: and data: with an obscure error.
+            scheme = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, location)).scheme.lower()
+            origin = getattr(req, "reader_origin", req)
+            hops = getattr(origin, "reader_hops", 0)
+            refusal = None
+            if scheme not in ("http", "https"):
+                target = location if len(location) <= 200 else location[:200] + "..."
+                refusal = f"redirect to {target!r} refused: {scheme}: addresses are not followed (only http and https)"
+            elif hops >= MAX_REDIRECTS:
+                refusal = f"too many redirects (stopped after {MAX_REDIRECTS})"
+            if refusal is not None:
+                with contextlib.suppress(Exception):
+                    fp.close()
+                raise _Refused(code, refusal)
+            origin.reader_hops = hops + 1
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
@@ -182,6 +418,8 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
             # The flag lives on the request fetch() made, the only object it can see afterwards.
             origin = getattr(req, "reader_origin", req)
             new.reader_origin = origin  # type: ignore[attr-defined]
+            # One budget for the whole chain.
+            new.reader_deadline = _deadline_of(req)  # type: ignore[attr-defined]
             origin.reader_permanent = getattr(origin, "reader_permanent", True) and code in (301, 308)
         return new
 
@@ -197,7 +435,27 @@ class _NoProcessing(urllib.request.HTTPErrorProcessor):
     https_response = http_response
 
 
-_opener = urllib.request.build_opener(_Redirects(), _NoProcessing())
+def _build_opener() -> urllib.request.OpenerDirector:
+    """An opener with only what fetch() needs: not build_opener's, which also opens ftp:, file:
+    and data: URLs (so a redirect could lead there)."""
+    opener = urllib.request.OpenerDirector()
+    # Proxies from the environment, for http and https only.
+    proxies = {k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")}
+    handlers: list[urllib.request.BaseHandler] = [
+        urllib.request.ProxyHandler(proxies),
+        urllib.request.UnknownHandler(),
+        _HTTPHandler(),
+        _HTTPSHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        _Redirects(),
+        _NoProcessing(),
+    ]
+    for handler in handlers:
+        opener.add_handler(handler)
+    return opener
+
+
+_opener = _build_opener()
 _hosts_lock = threading.Lock()
 _hosts: dict[str, threading.BoundedSemaphore] = {}
 
@@ -226,6 +484,9 @@ def fetch(
     """GET ``url`` (http, https or file), conditionally when ``etag``/``last_modified`` are given.
 
     Never raises for network or server trouble: the result's ``error`` says what went wrong.
+    Each step (looking up the host, connecting, each read) waits at most ``timeout`` seconds, and
+    the whole fetch, headers, body and redirects included, at most twice that. Redirects are
+    followed to http and https addresses only, :data:`MAX_REDIRECTS` at most.
     When ``stop`` is set the fetch gives up at the next piece of the response that arrives (a
     server trickling bytes cannot hold it for the whole read deadline).
     """
@@ -246,6 +507,8 @@ def fetch(
             reason = "gone: the feed was removed for good" if status == 410 else (exc.reason or "")
             transient = status >= 500 or status in (408, 429)
             return FetchResult(url, status, error=f"HTTP {status} {reason}".rstrip(), transient=transient)
+        except _Refused as exc:  # a redirect elsewhere than http/https, or a loop: no use trying again soon
+            return FetchResult(url, exc.status, error=exc.reason)
         except urllib.error.URLError as exc:
             return FetchResult(url, 0, error=_network_reason(exc.reason, timeout), transient=True)
         except TimeoutError as exc:
@@ -257,6 +520,8 @@ def fetch(
 
 
 def _network_reason(reason: object, timeout: float) -> str:
+    if isinstance(reason, _DeadlineExceeded):
+        return str(reason)
     if isinstance(reason, TimeoutError):
         return f"timed out (no answer within {timeout:g} s)"
     if isinstance(reason, socket.gaierror):
@@ -283,7 +548,9 @@ def _fetch_http(
         request.add_header("If-None-Match", etag)
     if last_modified:
         request.add_header("If-Modified-Since", last_modified)
-    deadline = time.monotonic() + 2 * timeout
+    # One budget for the whole fetch, redirects included (each step also waits at most ``timeout``).
+    deadline = _Deadline(2 * timeout)
+    request.reader_deadline = deadline  # type: ignore[attr-defined]
     with _opener.open(request, timeout=timeout) as response:
         final = response.geturl()
         moved = final if final != url and getattr(request, "reader_permanent", False) else None
@@ -311,10 +578,8 @@ def _fetch_http(
             size += len(chunk)
             if size > max_bytes:
                 return FetchResult(final, status, error=f"response too large (over {_size(max_bytes)})")
-            if time.monotonic() > deadline:
-                return FetchResult(
-                    final, status, error=f"timed out (response not complete within {2 * timeout:g} s)", transient=True
-                )
+            if time.monotonic() > deadline.at:
+                return FetchResult(final, status, error=str(_DeadlineExceeded(deadline.seconds)), transient=True)
             chunks.append(chunk)
     data = b"".join(chunks)
     encoding = headers.get("content-encoding", "").strip().lower()
@@ -357,8 +622,9 @@ def _fetch_file(url: str, last_modified: str | None, max_bytes: int) -> FetchRes
         return FetchResult(url, 0, error=f"cannot read files on another host ({parts.netloc})")
     path = urllib.request.url2pathname(parts.path)
     try:
-        with open(path, "rb") as fh:
-            info = os.fstat(fh.fileno())
+        # Regular files only (a FIFO, a device, a socket are refused unopened), read at most max_bytes.
+        with localfile.RegularFile(path) as fh:
+            info = fh.stat
             # The file's modification time (to the nanosecond) and size play the part of
             # Last-Modified: an unchanged file is not read again.
             modified = f"mtime_ns={info.st_mtime_ns} size={info.st_size}"
@@ -366,15 +632,17 @@ def _fetch_file(url: str, last_modified: str | None, max_bytes: int) -> FetchRes
                 return FetchResult(url, 304, last_modified=modified)
             if info.st_size > max_bytes:
                 return FetchResult(url, 0, error=f"file too large ({_size(info.st_size)}; limit {_size(max_bytes)})")
-            data = fh.read(max_bytes + 1)
+            data = fh.read(max_bytes)
+    except localfile.FileTooLargeError:  # it grew while it was read (or says it is empty, as /proc files do)
+        return FetchResult(url, 0, error=f"file too large (over {_size(max_bytes)})")
     except IsADirectoryError:
         return FetchResult(url, 0, error="is a folder, not a feed file")
+    except localfile.NotRegularFileError as exc:
+        return FetchResult(url, 0, error=exc.reason)
     except FileNotFoundError:
         return FetchResult(url, 0, error="no such file")
     except OSError as exc:
         return FetchResult(url, 0, error=f"cannot read ({(exc.strerror or str(exc)).lower()})")
-    if len(data) > max_bytes:
-        return FetchResult(url, 0, error=f"file too large (over {_size(max_bytes)})")
     # application/xml: the document's own XML declaration names its encoding (RFC 7303).
     return FetchResult(url, 200, data, {"content-location": url, "content-type": "application/xml"}, None, modified)
 
@@ -483,8 +751,10 @@ class _Parsing:
     def _start(self) -> None:
         with self._lock:
             if not self._closed:
+                # exit_with_parent: killed (kill -9), this process would otherwise leave its
+                # workers, and so the fork server, waiting for work for good.
                 self._pool = cf.ProcessPoolExecutor(
-                    PARSE_PROCESSES, mp_context=multiprocessing.get_context(START_METHOD)
+                    PARSE_PROCESSES, mp_context=multiprocessing.get_context(START_METHOD), initializer=exit_with_parent
                 )
             pool = self._pool
         if pool is not None:
@@ -884,8 +1154,6 @@ def _local_path(url: str) -> Path:
 
 
 def _read_limited(path: str, max_bytes: int) -> bytes:
-    with open(path, "rb") as fh:
-        data = fh.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise OSError(0, f"file too large (over {_size(max_bytes)})")
-    return data
+    """An OPML file's bytes: a regular file only (a FIFO, a device, a socket are refused unopened),
+    at most ``max_bytes`` of it (:class:`reader.localfile.FileTooLargeError` beyond)."""
+    return localfile.read_regular(path, max_bytes)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reader import seedfile
+from reader import localfile, seedfile
 from reader.article import Article, Problem
 from reader.store import MAX_ROWS_PER_INSERT, AddResult, Store, StoreError
 
@@ -105,19 +105,45 @@ def collect(inputs: Sequence[str], problems: list[Problem]) -> list[_Input]:
     for text in inputs:
         address = feed_address(text)
         if address is not None:
-            found.append(_Input("feed", address))
+            why = _local_refusal(address)
+            if why is not None:
+                problems.append(Problem(text, why))
+            else:
+                found.append(_Input("feed", address))
             continue
         path = Path(text)
         if path.is_dir():
             for file in _walk(path):
-                found.append(_classify(file))
+                # A FIFO, a device or a socket in the folder is named and left alone (never opened).
+                why = localfile.not_regular_reason(file)
+                if why is not None:
+                    problems.append(Problem(str(file), why))
+                else:
+                    found.append(_classify(file))
         elif path.is_file():
             found.append(_classify(path, explicit=True))
         elif path.exists():
-            problems.append(Problem(text, "not a regular file"))
+            problems.append(Problem(text, localfile.not_regular_reason(path) or "not a regular file"))
         else:
             problems.append(Problem(text, "no such file or folder"))
     return [i for i in found if i.kind != "skip"]
+
+
+def _local_refusal(address: str) -> str | None:
+    """Why the file a ``file:`` URL names on this machine is not read (a FIFO, a device, a socket,
+    a folder), or None (other URLs; a missing file is left to the feed import, which says so)."""
+    if not address.lower().startswith("file:"):
+        return None
+    import urllib.parse
+    import urllib.request
+
+    try:
+        parts = urllib.parse.urlsplit(address)
+        if parts.netloc not in ("", "localhost"):
+            return None  # the fetch says it cannot read files on another host
+        return localfile.not_regular_reason(urllib.request.url2pathname(parts.path))
+    except ValueError:
+        return None
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -137,8 +163,7 @@ def _classify(path: Path, explicit: bool = False) -> _Input:
     if not explicit and suffix in SKIPPED_SUFFIXES:
         return _Input("skip", str(path))
     try:
-        with path.open("rb") as fh:
-            head = fh.read(1024)
+        head = localfile.read_head(path, 1024)
     except OSError:
         return _Input("seed", str(path))  # the read below reports why
     sniff = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
@@ -232,8 +257,11 @@ def read_seed_file(path: str) -> tuple[list[Article], list[Problem]]:
         size = os.path.getsize(path)
         if size > MAX_SEED_FILE_BYTES:
             return [], [Problem(path, f"file too large ({size // (1024 * 1024)} MiB) for a seed record")]
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = localfile.read_regular(path, MAX_SEED_FILE_BYTES)
+    except localfile.NotRegularFileError as exc:
+        return [], [Problem(path, exc.reason)]
+    except localfile.FileTooLargeError as exc:  # it grew after its size was read
+        return [], [Problem(path, f"{exc.reason} for a seed record")]
     except OSError as exc:
         return [], [Problem(path, f"cannot read ({exc.strerror or exc})")]
     parsed = seedfile.parse(data, path)

@@ -7,6 +7,7 @@ serves ``body`` at ``url``; ``feed_server.hits("/feed.xml")`` lists the requests
 from __future__ import annotations
 
 import gzip
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +31,12 @@ class Route:
     gated: bool = False
     #: Answer 200 with a large Content-Length, then send one byte at a time until teardown.
     trickle: bool = False
+    #: When not 0: send the status line, then one header line every this many seconds (to come
+    #: within a read timeout) and never the blank line that ends them: until the client hangs up,
+    #: teardown, or 2,000 lines.
+    trickle_headers: float = 0.0
+    #: Answer this many seconds late (paced by the teardown event).
+    delay: float = 0.0
 
 
 @dataclass
@@ -40,9 +47,11 @@ class Request:
 
 
 class FeedServer:
-    """HTTP on 127.0.0.1 (a free port) serving :class:`Route` s the test sets; records every request."""
+    """HTTP on 127.0.0.1 (a free port) serving :class:`Route` s the test sets; records every request.
+    With ``tls`` (a server-side context), HTTPS."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.scheme = "https" if tls is not None else "http"
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
         self.lock = threading.Lock()
@@ -51,6 +60,9 @@ class FeedServer:
         self.stalled = threading.Event()
         #: Set once a trickling handler has sent its first byte.
         self.trickling = threading.Event()
+        #: Header lines sent by trickle_headers handlers; set when such a handler stops sending.
+        self.header_lines = 0
+        self.headers_stopped = threading.Event()
         #: Gated handlers answer once this is set.
         self.gate = threading.Event()
         self.active = 0
@@ -93,6 +105,23 @@ class FeedServer:
                     return
                 if route.gated:
                     server.gate.wait()
+                if route.delay and server.release.wait(route.delay):
+                    return
+                if route.trickle_headers:
+                    request.status = 200
+                    try:
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                        for n in range(2000):
+                            if server.release.wait(route.trickle_headers):
+                                return
+                            self.wfile.write(b"X-Trickle-%d: %d\r\n" % (n, n))
+                            with server.lock:
+                                server.header_lines += 1
+                    except OSError:  # the client hung up
+                        return
+                    finally:
+                        server.headers_stopped.set()
+                    return
                 if route.trickle:
                     self._status(request, 200)
                     self.send_header("Content-Type", route.content_type)
@@ -135,13 +164,16 @@ class FeedServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        if tls is not None:
+            # The handshake happens on the handler's thread (at its first read), not in accept().
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="test-feed-server", daemon=True
         )
         self.thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.httpd.server_port}{path}"
 
     def add(self, path: str, body: bytes = b"", **options: Any) -> str:
         self.routes[path] = Route(body, **options)

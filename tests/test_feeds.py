@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import select
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -253,6 +258,181 @@ def test_a_server_that_never_answers_times_out(server: FeedServer, store: Store)
     assert problems == [Problem(url, "timed out (no answer within 0.5 s)")]
     assert result.added == 1  # the other feed is not held up
     assert store.get_feed(url).last_error == "timed out (no answer within 0.5 s)"  # type: ignore[union-attr]
+
+
+# --- one deadline for a whole fetch; redirects to http and https only ----------------------------------
+
+#: Trickling tests use a read timeout of TIMEOUT (each step of the server comes well within it), so
+#: the fetch's whole budget is 2 x TIMEOUT.
+TIMEOUT = 1.0
+GAVE_UP = "timed out (response not complete within 2 s)"
+#: Seconds between header lines: http.client gives up after 100 header lines, so before the
+#: deadline this kept a fetch waiting 20 s (and one line every few seconds, for minutes).
+HEADER_EVERY = 0.2
+
+
+def within(seconds: float, function: Any, *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)`` on a thread of its own: its result, or a failure when it has
+    not returned within ``seconds`` (a fetch that never gives up fails here, not at pytest's timeout)."""
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(function(*args, **kwargs))
+        except BaseException as exc:
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="test-within", daemon=True).start()
+    assert done.wait(seconds), f"still waiting after {seconds:g} s: it never gives up"
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def fetch_by(how: str, url: str, db: Path, timeout: float) -> str | None:
+    """The error a fetch of ``url`` ends with: fetch() itself, or the feed's problem from a
+    refresh or an import (which share fetch's path), each in a store of its own thread."""
+    if how == "fetch":
+        return feeds.fetch(url, timeout=timeout).error
+    with Store.open(db) as own:
+        if how == "refresh":
+            own.add_feed(url)
+            _, problems = feeds.refresh(own, timeout=timeout)
+        else:
+            _, problems = feeds.import_inputs(own, [("feed", url)], timeout=timeout)
+        assert [p.input for p in problems] == [url]
+        feed = own.get_feed(url)
+        assert feed is not None and feed.last_error == problems[0].reason  # kept: it may work later
+        return problems[0].reason
+
+
+@pytest.mark.parametrize("how", ["fetch", "refresh", "import"])
+def test_a_server_that_trickles_its_headers_is_given_up_on_at_the_deadline(
+    server: FeedServer, tmp_path: Path, how: str
+) -> None:
+    # A header line every 0.2 s, for ever: no read ever waits the read timeout; only the whole
+    # fetch's budget (connect, headers and body: 2 x TIMEOUT) ends it.
+    url = server.add("/slow-headers.xml", trickle_headers=HEADER_EVERY)
+    error = within(10, fetch_by, how, url, tmp_path / "reader.sqlite", TIMEOUT)
+    assert error == GAVE_UP
+    assert server.header_lines > 2  # the headers kept coming, each line within the read timeout
+    assert server.headers_stopped.wait(10)  # and the connection was closed: the server saw it go
+
+
+def test_one_budget_covers_every_redirect_on_the_way(server: FeedServer) -> None:
+    # Each hop answers well within the read timeout: none times out, and the hops (0.3 s each) stop
+    # at the budget (2 x TIMEOUT), before the redirect limit (10).
+    url = server.add("/hop", status=302, headers={"Location": "/hop"}, delay=0.3)
+    fetched = within(30, feeds.fetch, url, timeout=TIMEOUT)
+    assert fetched.error == GAVE_UP and fetched.transient
+    assert 2 <= len(server.hits("/hop")) < 10
+
+
+def test_the_deadline_covers_a_trickling_body_too(server: FeedServer) -> None:
+    url = server.add("/trickle.xml", trickle=True)
+    fetched = within(10, feeds.fetch, url, timeout=TIMEOUT)
+    assert fetched.error == GAVE_UP and fetched.transient and server.trickling.is_set()
+
+
+@pytest.fixture
+def tls_pair(tmp_path: Path) -> tuple[Any, Any]:
+    """A server context with a self-signed certificate for 127.0.0.1, and a client context trusting it."""
+    import shutil
+    import ssl
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    request = ["-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
+    request += ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)]
+    made = subprocess.run([openssl, "req", *request], capture_output=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"openssl could not make a certificate: {made.stderr.decode(errors='replace')[-200:]}")
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    return server_side, ssl.create_default_context(cafile=str(cert))
+
+
+def test_https_is_fetched_and_trickling_headers_over_tls_meet_the_same_deadline(
+    tls_pair: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_side, client_side = tls_pair
+    monkeypatch.setattr(feeds, "_tls_context", lambda: client_side)
+    tls_server = FeedServer(tls=server_side)
+    try:
+        url = tls_server.add("/feed.xml", rss(*items(3)))
+        fetched = within(30, feeds.fetch, url, timeout=5.0)
+        assert fetched.error is None and fetched.status == 200
+        assert feeds.parse(fetched.data, fetched.headers, url, 1).articles[2].title == "Entry 2"
+        slow = tls_server.add("/slow-headers.xml", trickle_headers=HEADER_EVERY)
+        fetched = within(10, feeds.fetch, slow, timeout=TIMEOUT)
+        assert fetched.error == GAVE_UP
+        assert tls_server.header_lines > 2 and tls_server.headers_stopped.wait(10)
+    finally:
+        tls_server.close()
+
+
+@pytest.mark.parametrize("scheme", ["ftp", "file", "data"])
+def test_a_redirect_to_another_scheme_is_refused_and_never_opened(
+    server: FeedServer, store: Store, tmp_path: Path, scheme: str
+) -> None:
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))  # where an ftp: redirect would connect
+    listener.setblocking(False)
+    local = tmp_path / "local.xml"
+    local.write_bytes(rss(*items(2)))  # a feed a file: redirect would read
+    target = {
+        "ftp": f"ftp://127.0.0.1:{listener.getsockname()[1]}/feed.xml",
+        "file": local.as_uri(),
+        "data": "data:application/rss+xml;base64,PHJzcy8+",
+    }[scheme]
+    url = server.add("/moved.xml", status=302, headers={"Location": target})
+    try:
+        _, problems = within(30, feeds.import_inputs, store, [("feed", url)], timeout=1.0)
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing ever connected
+    finally:
+        listener.close()
+    reason = f"redirect to {target!r} refused: {scheme}: addresses are not followed (only http and https)"
+    assert problems == [Problem(url, f"{reason} (not subscribed)")]
+    assert str(problems[0]).startswith(f"{url}: ") and "\n" not in str(problems[0])
+    assert store.feeds() == [] and store.count() == 0
+    assert len(server.hits("/moved.xml")) == 1
+
+
+def test_the_opener_opens_http_and_https_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib.request
+
+    def check(opener: urllib.request.OpenerDirector) -> None:
+        assert set(opener.handle_open) <= {"http", "https", "unknown"}, opener.handle_open
+        unwanted = (urllib.request.FTPHandler, urllib.request.FileHandler, urllib.request.DataHandler)
+        assert not [h for h in opener.handlers if isinstance(h, unwanted)]
+
+    check(feeds._opener)  # build_opener would add FTPHandler, FileHandler and DataHandler
+    # Proxies for other schemes would make handlers for them too.
+    monkeypatch.setenv("ftp_proxy", "http://127.0.0.1:9/")
+    monkeypatch.setenv("file_proxy", "http://127.0.0.1:9/")
+    check(feeds._build_opener())
+
+
+def test_a_redirect_loop_is_one_line_on_the_command_line(server: FeedServer, tmp_path: Path) -> None:
+    url = server.add("/loop", status=302, headers={"Location": "/loop"})
+    done = subprocess.run(
+        [sys.executable, "-m", "reader", "--db", str(tmp_path / "cli.sqlite"), "feeds", "add", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"reader: {url}: too many redirects (stopped after 10) (not subscribed)"]
+    assert len(server.hits("/loop")) == 11  # the first request and ten redirects
 
 
 @pytest.mark.parametrize("length", [True, False], ids=["content-length", "no-length"])
@@ -644,6 +824,110 @@ def test_the_parse_workers_load_the_parsing_module_and_not_the_rest() -> None:
         parsing.close()
     assert "reader.feedparse" in loaded and "feedparser" in loaded
     assert not loaded & {"reader.feeds", "reader.store", "reader.cli", "reader.importer", "sqlite3"}
+
+
+# --- the parse workers die with the import that started them ---------------------------------------
+
+
+def _proc_stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, parent pid, start time) of a process from /proc, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[0], int(fields[1]), int(fields[19])
+
+
+def _descendants(pids: set[int]) -> set[int]:
+    """Every live process below ``pids`` (children, theirs, ...), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit() and (stat := _proc_stat(int(name))) is not None:
+            parents.setdefault(stat[1], []).append(int(name))
+    found: set[int] = set()
+    todo = list(pids)
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(processes: dict[int, int]) -> dict[int, int]:
+    """Those of ``processes`` (pid: start time) still running (a zombie has exited: no parent reaps it)."""
+    alive = {}
+    for pid, started in processes.items():
+        stat = _proc_stat(pid)
+        if stat is not None and stat[2] == started and stat[0] not in "ZX":
+            alive[pid] = started
+    return alive
+
+
+def _wait_until_gone(processes: dict[int, int], seconds: float) -> dict[int, int]:
+    """Wait (pidfds: woken by each exit) until ``processes`` and everything they start have
+    exited, or ``seconds`` have passed; returns those still running."""
+    end = time.monotonic() + seconds
+    while True:
+        for pid in _descendants(set(processes)):  # a worker started at the last moment counts too
+            if pid not in processes and (stat := _proc_stat(pid)) is not None:
+                processes[pid] = stat[2]
+        alive = _alive(processes)
+        left = end - time.monotonic()
+        if not alive or left <= 0:
+            return alive
+        fds = []
+        try:
+            for pid in alive:
+                with contextlib.suppress(ProcessLookupError):
+                    fds.append(os.pidfd_open(pid))
+            if fds:
+                select.select(fds, [], [], min(left, 0.5))  # (0.5 s: to look again for new ones)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open") or not os.path.isdir("/proc/self"), reason="Linux: /proc, pidfd")
+def test_the_parse_workers_die_with_an_import_killed_with_sigkill(server: FeedServer, tmp_path: Path) -> None:
+    # Enough feeds that the workers start at once; one of them never answers, so the import is
+    # still at work when it is killed.
+    urls = [server.add(f"/f{i}.xml", rss(*items(2, prefix=f"f{i}-"))) for i in range(feeds.POOL_MIN_FEEDS)]
+    urls.append(server.add("/held.xml", stall=True))
+    log = tmp_path / "import.log"
+    with open(log, "wb") as out:
+        importing = subprocess.Popen(
+            [sys.executable, "-m", "reader", "--db", str(tmp_path / "db.sqlite"), "import", *urls],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=out,
+            stderr=out,
+        )
+    processes: dict[int, int] = {}
+    try:
+        end = time.monotonic() + 60
+        workers: set[int] = set()
+        while not (workers and server.stalled.is_set()):
+            assert importing.poll() is None, log.read_text()
+            assert time.monotonic() < end, f"no parse workers came up: {log.read_text()}"
+            children = _descendants({importing.pid})
+            workers = _descendants(children)  # the fork server's children
+            threading.Event().wait(0.05)
+        for pid in _descendants({importing.pid}):  # fork server, resource tracker, workers
+            if (stat := _proc_stat(pid)) is not None:
+                processes[pid] = stat[2]
+        assert len(processes) >= 3
+        importing.kill()
+        assert importing.wait(30) == -signal.SIGKILL
+        left = _wait_until_gone(processes, 20)
+        assert not left, f"still running 20 s after the import was killed: {sorted(left)}"
+    finally:
+        if importing.poll() is None:
+            importing.kill()
+            importing.wait(30)
+        for pid in _alive(processes):  # what this test started and left behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_parsing_uses_the_cores_there_are() -> None:

@@ -1,26 +1,35 @@
 """feedparser's own test corpus (well-formed, ill-formed, odd encodings, entities) imports as local feeds.
 
-Every file subscribes and imports without an exception or a hang; the ones that hold nothing to
-read come back as one-line problems; sanitised HTML never keeps a script, an event handler or a
+Every file parses without an exception within :data:`PER_DOCUMENT_SECONDS` (each in a worker
+process, so even a hang in C code is caught, and named), then subscribes and imports; the ones that
+hold nothing to read come back as one-line problems; sanitised HTML never keeps a script, an event handler or a
 ``javascript:`` URL. A 41-file sample lives in tests/data; the whole corpus (2,106 files) is checked
 too when ``../shared/corpora/feedparser`` is there.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import select
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import pytest
 from conftest import FEEDPARSER_CORPUS, FEEDPARSER_SAMPLE
 
-from reader import feeds
+from reader import feedparse, feeds
 from reader.store import Store
 
 SAMPLE = FEEDPARSER_SAMPLE
 FULL = FEEDPARSER_CORPUS
+
+#: Each document must parse within this (the slowest takes milliseconds): a document that takes
+#: longer is reported as a hang.
+PER_DOCUMENT_SECONDS = 10.0
 
 _UNSAFE = re.compile(r"<script|<style|<iframe|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
 
@@ -33,9 +42,44 @@ def corpus_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.xml"))
 
 
+def each_within(function: Callable[..., Any], calls: Sequence[tuple[str, tuple[Any, ...]]], seconds: float) -> None:
+    """Run ``function(*args)`` for each ``(name, args)`` in worker processes; fail naming the first
+    call that raises or does not return within ``seconds`` of its turn (the calls are taken in
+    order, so by the time the wait for one starts, every earlier one has returned and it is
+    running, or next). The workers are killed when one hangs."""
+    context = multiprocessing.get_context(feeds.START_METHOD)
+    with context.Pool(feeds.PARSE_PROCESSES) as pool:  # terminated on leaving, hung worker or not
+        pending = [(name, pool.apply_async(function, args)) for name, args in calls]
+        for name, result in pending:
+            try:
+                result.get(seconds)
+            except multiprocessing.TimeoutError:
+                pytest.fail(f"{name}: still not done after {seconds:g} s (a hang)")
+            except Exception as exc:
+                pytest.fail(f"{name}: raised {type(exc).__name__}: {exc}")
+
+
+def parse_each_within(files: list[Path], seconds: float) -> None:
+    """Each file parsed on its own, as a local feed is (the headers _fetch_file gives), within ``seconds``."""
+    calls = []
+    for path in files:
+        url = path.resolve().as_uri()
+        headers = {"content-location": url, "content-type": "application/xml"}
+        calls.append((str(path), (path.read_bytes(), headers, url, 1)))
+    each_within(feedparse.parse, calls, seconds)
+
+
+def test_a_document_that_hangs_is_named_and_the_run_does_not_wait_for_it() -> None:
+    # select.select with nothing to wait for: a stand-in that returns at once, or blocks 60 s.
+    calls = [("quick.xml", ([], [], [], 0)), ("hangs.xml", ([], [], [], 60)), ("never-reached.xml", ([], [], [], 0))]
+    with pytest.raises(pytest.fail.Exception, match=r"^hangs\.xml: still not done after 1 s \(a hang\)$"):
+        each_within(select.select, calls, 1.0)
+
+
 def import_corpus(folder: Path, store: Store) -> None:
     files = corpus_files(folder)
     assert files, f"no XML files under {folder}"
+    parse_each_within(files, PER_DOCUMENT_SECONDS)
     ticks: list[int] = []
     result, problems = feeds.import_inputs(store, [("feed", str(f)) for f in files], progress=ticks.append)
 

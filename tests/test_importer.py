@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import random
+import resource
 import shutil
+import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -17,6 +22,7 @@ from reader.store import AddResult, CorruptStoreError, NotADatabaseError, Store,
 # A writer thread dying with a traceback must fail the test, not scroll past as a warning.
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 
+REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
 MIXED = DATA / "mixed"
 
@@ -253,3 +259,189 @@ def test_an_unexpected_writer_error_stops_the_import_with_one_line_and_does_not_
     monkeypatch.setattr(Store, "add_articles", broken)
     with pytest.raises(StoreError, match="import stopped: RuntimeError: simulated bug"):
         import_paths(db, [str(folder)])
+
+
+# --- Things in a folder that are not files (the reliability issue: a FIFO blocked the import forever,
+# a link to /dev/zero was read until memory ran out). Run as the CLI in a subprocess: a hang is the
+# failure mode, so a timeout ends it; and an address-space cap makes an endless read end in a
+# MemoryError at once rather than eat the machine's memory.
+
+#: A feed file with one entry.
+FEED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>Local feed</title>'
+    b"<link>https://site.example/</link><description>d</description>"
+    b"<item><title>A local feed entry</title><guid>local-1</guid><link>https://site.example/1</link>"
+    b"<description>Body</description></item></channel></rss>\n"
+)
+SEED_FILES = ("good.txt", "multi.txt")  # tests/data/mixed: four records
+SEED_TITLES = {"Central bank holds rates steady", "First of three", "Second of three", "Third of three"}
+#: A bad entry's name -> what the import says about it.
+NOT_FILES = {
+    "pipe.txt": "not a regular file (a FIFO)",  # the sniff's open waited for a writer
+    "pipe.opml": "not a regular file (a FIFO)",  # the OPML read's open waited for a writer
+    "pipe.xml": "not a regular file (a FIFO)",
+    "zero.txt": "not a regular file (a device)",  # -> /dev/zero: read until MemoryError
+    "null.txt": "not a regular file (a device)",  # -> /dev/null: was "empty"
+    "sock": "not a regular file (a socket)",
+}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``reader ARGS`` in a subprocess (as tests/test_cli.py's ``reader``), 60 s at most, 2 GiB of address space."""
+
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    return subprocess.run(
+        [sys.executable, "-m", "reader", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        preexec_fn=cap_memory,
+    )
+
+
+def _make_not_file(folder: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = folder / name
+    if name.startswith("pipe"):
+        os.mkfifo(path)
+    elif name == "zero.txt":
+        path.symlink_to("/dev/zero")
+    elif name == "null.txt":
+        path.symlink_to("/dev/null")
+    elif name == "sock":
+        with monkeypatch.context() as m, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+            m.chdir(folder)  # a relative name: tmp_path may be longer than a socket address allows
+            server.bind(name)
+    else:
+        raise AssertionError(name)
+    return path
+
+
+def _good_folder(folder: Path) -> None:
+    folder.mkdir()
+    for name in SEED_FILES:
+        shutil.copy(MIXED / name, folder / name)
+    (folder / "local.xml").write_bytes(FEED)
+    (folder / "link-to-good.txt").symlink_to(MIXED / "cp1252.txt")  # a link to a regular file is read
+
+
+def _stderr_problems(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """``reader: PATH: reason`` lines -> {file name: reason}; every line is one of those."""
+    found = {}
+    for line in done.stderr.splitlines():
+        assert line.startswith("reader: "), done.stderr
+        where, reason = line.removeprefix("reader: ").split(": ", 1)
+        found[Path(where).name] = reason
+    return found
+
+
+requires_fifos = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs, devices and sockets are POSIX")
+
+
+@requires_fifos
+def test_a_folder_with_fifos_devices_and_a_socket_stores_its_files_and_names_each_of_the_rest(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "folder"
+    _good_folder(folder)
+    for name in NOT_FILES:
+        _make_not_file(folder, name, monkeypatch)
+
+    first = _cli("--db", str(db), "import", str(folder))
+
+    assert "Traceback" not in first.stderr
+    assert first.returncode == 1, first.stderr
+    assert _stderr_problems(first) == NOT_FILES, first.stderr
+    assert f"reader: {folder / 'pipe.txt'}: not a regular file (a FIFO)" in first.stderr.splitlines()
+    assert first.stdout.startswith("6 new, 0 updated, 0 unchanged"), first.stdout
+    titles = {a.title for a in stored(db)}
+    assert titles == SEED_TITLES | {"“Café” culture returns", "A local feed entry"}
+    with Store.open(db) as s:
+        (feed,) = s.feeds()
+        assert feed.url == (folder / "local.xml").as_uri()
+        before = [s.get(r.id) for r in s.iter_rows()]
+
+    second = _cli("--db", str(db), "import", str(folder))
+
+    assert second.returncode == 1, second.stderr
+    assert second.stdout.startswith("0 new, 0 updated"), second.stdout
+    assert second.stderr == first.stderr
+    with Store.open(db) as s:
+        assert [s.get(r.id) for r in s.iter_rows()] == before
+        assert len(s.feeds()) == 1
+
+
+@requires_fifos
+@pytest.mark.parametrize("name", list(NOT_FILES))
+def test_each_kind_of_non_file_in_a_folder_is_one_line_and_the_files_beside_it_are_stored(
+    name: str, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for seed in SEED_FILES:
+        shutil.copy(MIXED / seed, folder / seed)
+    bad = _make_not_file(folder, name, monkeypatch)
+
+    done = _cli("--db", str(db), "import", str(folder))
+
+    assert done.stderr == f"reader: {bad}: {NOT_FILES[name]}\n"
+    assert done.returncode == 1
+    assert {a.title for a in stored(db)} == SEED_TITLES
+
+
+@requires_fifos
+def test_fifos_named_explicitly_as_seed_feed_or_opml_files_are_refused_unopened(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fifos = [tmp_path / name for name in ("fifo.xml", "fifo.opml", "fifo")]
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    zero = _make_not_file(tmp_path, "zero.txt", monkeypatch)
+
+    done = _cli("--db", str(db), "import", *map(str, fifos), str(zero), str(MIXED / "good.txt"))
+
+    assert done.stderr.splitlines() == [f"reader: {fifo}: not a regular file (a FIFO)" for fifo in fifos] + [
+        f"reader: {zero}: not a regular file (a device)"
+    ]
+    assert done.returncode == 1
+    assert [a.title for a in stored(db)] == ["Central bank holds rates steady"]
+
+
+@requires_fifos
+def test_a_fifo_given_to_feeds_add_as_a_file_url_is_refused_and_not_subscribed(db: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.xml"
+    os.mkfifo(fifo)
+
+    done = _cli("--db", str(db), "feeds", "add", fifo.as_uri())
+
+    assert done.stderr == f"reader: {fifo.as_uri()}: not a regular file (a FIFO)\n"
+    assert done.returncode == 1
+    with Store.open(db) as s:
+        assert s.feeds() == []
+
+
+@requires_fifos
+def test_refresh_of_a_local_feed_that_became_a_fifo_or_a_device_names_it_and_does_not_hang(
+    db: Path, tmp_path: Path
+) -> None:
+    became_fifo, became_zero, good = (tmp_path / f"{name}.xml" for name in ("fifo", "zero", "good"))
+    for path in (became_fifo, became_zero, good):
+        path.write_bytes(FEED.replace(b"local-1", path.stem.encode()))
+    added = _cli("--db", str(db), "feeds", "add", str(became_fifo), str(became_zero), str(good))
+    assert added.returncode == 0, added.stderr
+    became_fifo.unlink()
+    os.mkfifo(became_fifo)
+    became_zero.unlink()
+    became_zero.symlink_to("/dev/zero")
+    good.write_bytes(FEED.replace(b"local-1", b"good-2"))
+
+    done = _cli("--db", str(db), "refresh")
+
+    assert sorted(done.stderr.splitlines()) == [
+        f"reader: {became_fifo.as_uri()}: not a regular file (a FIFO)",
+        f"reader: {became_zero.as_uri()}: not a regular file (a device)",
+    ]
+    assert done.returncode == 1
+    assert done.stdout.startswith("1 new, 0 updated"), done.stdout  # the good feed's new entry
