@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reader import __version__, paths
-from reader.article import Article, ArticleRow, Problem
-from reader.store import Query, Store, StoreError, View
+from reader.records import Article, ArticleRow, Problem, Query, View
+from reader.store import Store, StoreError
 
 EXIT_OK = 0
 EXIT_REJECTED = 1

@@ -34,7 +34,7 @@ from xml.sax import expatreader
 import feedparser
 
 from reader import sanitize
-from reader.article import Article
+from reader.records import Article
 
 #: The problem of a feed that is fine but has nothing in it (on import, ``reader import`` exits 1).
 NO_ENTRIES = "no entries"

@@ -45,11 +45,11 @@ from pathlib import Path
 from typing import Any
 
 from reader import __version__, localfile
-from reader.article import Article, Problem
 from reader.feedparse import NO_ENTRIES, ParsedFeed, exit_with_parent, parse, ready, split_document
 from reader.importer import feed_address
 from reader.opml import OpmlError, OpmlFeed, read_opml, write_opml
-from reader.store import AddResult, Feed, Store
+from reader.records import AddResult, Article, Feed, Problem
+from reader.store import Store
 
 __all__ = [
     "AddResult",

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reader import localfile, seedfile
-from reader.article import Article, Problem
-from reader.store import MAX_ROWS_PER_INSERT, AddResult, Store, StoreError
+from reader.records import AddResult, Article, Problem
+from reader.store import MAX_ROWS_PER_INSERT, Store, StoreError
 
 #: Articles per write transaction: large enough to amortise the commit, small enough to show progress.
 #: Batches are cut to exactly this size: it is the store's largest INSERT (MAX_ROWS_PER_INSERT), so a

@@ -18,19 +18,22 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from reader.article import Article, ArticleRow
+from reader.records import (
+    NO_SOURCE,
+    AddResult,
+    Article,
+    ArticleRow,
+    Cursor,
+    Feed,
+    Page,
+    Query,
+    SourceCount,
+)
 
-#: ``Query(source=NO_SOURCE)`` lists the seed records that have no source (their source_id was
-#: 'NOVALUE' or empty); ``source=None`` means "any source".
-NO_SOURCE = ""
 #: Sort value for articles whose date is unknown: below every real date, so they list last.
 UNKNOWN_TS = -(2**62)
-
-View = Literal["all", "unread", "starred"]
-Order = Literal["newest", "relevance"]
-
 
 # --- errors -----------------------------------------------------------------------------------
 
@@ -197,71 +200,6 @@ PAGE_SIZE = 8192
 #: Rows per INSERT statement, a power of two. Statements are cached per size (a 2,048-row one takes
 #: ~3 MB), so the sizes used are powers of two: a dozen cached statements at most.
 MAX_ROWS_PER_INSERT = 2048
-
-
-# --- value types ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """Which articles a list shows. ``search`` is what the person typed (not FTS syntax)."""
-
-    view: View = "all"
-    #: Seed records of this source (the window lists feeds apart, and counts sources without them).
-    source: str | None = None
-    #: With ``source``: feed articles whose source (their feed's title) is that, too.
-    feeds_too: bool = False
-    feed_id: int | None = None
-    search: str | None = None
-    order: Order = "newest"
-
-
-#: Where a page ends, to start the next one after it (keyset pagination, never OFFSET).
-Cursor = tuple[float, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    rows: list[ArticleRow]
-    #: Pass to the next :meth:`Store.page` call; None when this page was the last.
-    next_cursor: Cursor | None
-
-
-@dataclass(frozen=True, slots=True)
-class AddResult:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-    def __add__(self, other: AddResult) -> AddResult:
-        return AddResult(self.added + other.added, self.updated + other.updated, self.unchanged + other.unchanged)
-
-
-@dataclass(frozen=True, slots=True)
-class SourceCount:
-    source: str | None
-    total: int
-    unread: int
-
-
-@dataclass(frozen=True, slots=True)
-class Feed:
-    id: int
-    url: str
-    title: str | None = None
-    site_url: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    added_at: datetime | None = None
-    updated_at: datetime | None = None
-    last_error: str | None = None
-    dead: bool = False
-    total: int = 0
-    unread: int = 0
-
-    @property
-    def name(self) -> str:
-        return self.title or self.url
 
 
 def _ts(dt: datetime | None) -> int | None:

@@ -41,7 +41,7 @@ from contextlib import contextmanager  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from typing import Any  # noqa: E402
 
-from reader.article import Article  # noqa: E402
+from reader.records import Article  # noqa: E402
 from reader.store import Query, Store  # noqa: E402
 
 #: Article ``i`` of :func:`known_articles` is published ``i`` hours before this, so row ``i`` of the

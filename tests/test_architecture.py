@@ -17,7 +17,7 @@ import reader
 REPO = Path(__file__).resolve().parent.parent
 
 #: Modules the design names as Qt-free; they must exist.
-REQUIRED = ["reader.article", "reader.seedfile", "reader.store", "reader.importer", "reader.cli"]
+REQUIRED = ["reader.records", "reader.seedfile", "reader.store", "reader.importer", "reader.cli"]
 #: The only places allowed to import PySide6 (BRIEF: reader/ui/ and two benchmarks).
 QT_ALLOWED = ("reader.ui", "reader.benchmark.window", "reader.benchmark.images")
 
@@ -55,7 +55,7 @@ def test_module_does_not_import_qt(module: str) -> None:
 
 def test_the_check_would_see_qt() -> None:
     """The subprocess check itself works: it notices Qt when Qt is imported."""
-    done = run_isolated(CHECK, "reader.article", "PySide6.QtCore")
+    done = run_isolated(CHECK, "reader.records", "PySide6.QtCore")
     assert done.returncode != 0
     assert "PySide6 imported" in done.stderr
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import first_release_store, next_url
 
-from reader.article import Article
+from reader.records import Article
 from reader.store import Store
 
 REPO = Path(__file__).resolve().parent.parent

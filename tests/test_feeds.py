@@ -24,9 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reader import feedparse, feeds
-from reader.article import Problem
 from reader.importer import import_paths
 from reader.opml import OpmlFeed, read_opml, write_opml
+from reader.records import Problem
 from reader.store import AddResult, Feed, Query, Store
 
 # A fetch or writer thread dying with a traceback must fail the test, not scroll past as a warning.

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from reader import importer, seedfile
-from reader.article import Article, Problem
 from reader.importer import import_paths
+from reader.records import Article, Problem
 from reader.store import AddResult, CorruptStoreError, NotADatabaseError, Store, StoreError
 
 # A writer thread dying with a traceback must fail the test, not scroll past as a warning.

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 import pytest
 
 from reader import feeds, importer, localfile
-from reader.article import Problem
 from reader.localfile import FileTooLargeError, FolderError, NotRegularFileError
+from reader.records import Problem
 from reader.store import Store
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs, devices and sockets are POSIX")

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from conftest import next_url
 
-from reader.article import Article
 from reader.benchmark.window import xvfb as start_xvfb
+from reader.records import Article
 from reader.store import Store
 
 pytestmark = pytest.mark.xvfb

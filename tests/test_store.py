@@ -12,7 +12,7 @@ import pytest
 from conftest import all_pages, first_release_store
 
 from reader import store as store_module
-from reader.article import Article
+from reader.records import Article
 from reader.store import (
     SCHEMA_VERSION,
     AddResult,

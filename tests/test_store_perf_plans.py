@@ -19,7 +19,7 @@ import pytest
 from conftest import all_pages
 
 from reader import store as store_module
-from reader.article import Article
+from reader.records import Article
 from reader.store import AddResult, Query, Store
 
 BASE = datetime(2019, 1, 1, tzinfo=UTC)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from reader.article import Article
+from reader.records import Article
 from reader.store import (
     SCHEMA_VERSION,
     CorruptStoreError,
@@ -49,7 +49,7 @@ def art(n: int) -> Article:
 WINDOW = textwrap.dedent(
     """
     import sys
-    from reader.article import Article
+    from reader.records import Article
     from reader.store import Store
 
     def art(n):

@@ -115,7 +115,7 @@ def test_periodic_refresh_follows_the_setting(qtbot: Any, window_factory: Any, k
 def test_the_no_source_entry_lists_the_records_without_a_source(
     qtbot: Any, window_factory: Any, known_store: Store
 ) -> None:
-    from reader.article import Article
+    from reader.records import Article
 
     known_store.add_articles([Article(source=None, title="Sourceless record", url="https://x.example/nosource")])
     window = window_factory(known_store)

@@ -14,7 +14,7 @@ from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from test_thumbnails import ImageServer, Route, make_image
 
-from reader.article import Article
+from reader.records import Article
 from reader.store import Store
 from reader.ui.article_model import ArticleRole
 from reader.ui.settings import Settings

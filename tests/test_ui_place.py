@@ -11,7 +11,7 @@ import pytest
 from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS, known_articles
 from PySide6.QtCore import Qt
 
-from reader.article import Article
+from reader.records import Article
 from reader.store import Query, Store
 from reader.ui.settings import Settings
 

@@ -165,7 +165,7 @@ def _run(work: Path, count: int, screenshot: Path) -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from reader.article import Article
+    from reader.records import Article
     from reader.store import Store
     from reader.ui import article_delegate
     from reader.ui.main_window import MainWindow
@@ -304,7 +304,7 @@ def _slow_host(work: Path, linger_s: float) -> int:
     one window process per phase against it and report."""
     from PySide6.QtGui import QGuiApplication
 
-    from reader.article import Article
+    from reader.records import Article
     from reader.store import Store
 
     load_start = os.getloadavg()

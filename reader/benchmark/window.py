@@ -81,7 +81,7 @@ _WORDS = [
 
 def build_store(path: Path, records: int, seed: int = 42) -> None:
     """A store of ``records`` synthetic articles (titles, snippets, bodies, image URLs, dates)."""
-    from reader.article import Article
+    from reader.records import Article
     from reader.store import Store
 
     rng = random.Random(seed)

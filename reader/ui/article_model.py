@@ -17,8 +17,8 @@ from typing import Any, Protocol
 from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QPixmap
 
-from reader.article import ArticleRow
-from reader.store import Cursor, Query, Store
+from reader.records import ArticleRow, Cursor, Query
+from reader.store import Store
 
 #: Rows per store page; a page is one indexed keyset query (a few ms even at row 100,000).
 PAGE_SIZE = 200

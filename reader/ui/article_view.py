@@ -6,7 +6,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Signal
 from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
-from reader.article import ArticleRow
+from reader.records import ArticleRow
 from reader.ui.article_delegate import ArticleDelegate
 from reader.ui.article_model import ArticleListModel, ArticleRole
 

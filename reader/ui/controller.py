@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtWidgets import QApplication
 
-from reader.store import Query, Store, StoreError
+from reader.records import Query
+from reader.store import Store, StoreError
 from reader.ui import desktop
 from reader.ui.dialogs import Ask, KeysDialog, ProblemsDialog
 from reader.ui.sidebar import SidebarKey

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reader.article import Problem
+from reader.records import Problem
 
 
 class Ask:

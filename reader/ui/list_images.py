@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QSize, QTimer
 from PySide6.QtGui import QPixmap
 
-from reader.article import ArticleRow
+from reader.records import ArticleRow
 from reader.ui.article_delegate import THUMB_SIZE
 from reader.ui.article_model import ArticleListModel
 from reader.ui.article_view import ArticleListView

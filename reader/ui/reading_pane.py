@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QSize, QTimer, QUrl, Signal
 from PySide6.QtGui import QFont, QImage, QPalette, QResizeEvent, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from reader.article import Article
+from reader.records import Article
 
 WORDS_PER_MINUTE = 230
 LEAD_IMAGE_SCHEME = "reader-image"

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
-from reader.store import NO_SOURCE, Feed, SourceCount, View
+from reader.records import NO_SOURCE, Feed, SourceCount, View
 
 _KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 

@@ -1,0 +1,217 @@
+"""The records every layer passes to the next: frozen, timezone-aware, Qt-free.
+
+Articles and list rows, feeds, what a list asks for (:class:`Query`) and gets (:class:`Page`), what a
+write did (:class:`AddResult`), a rejected input (:class:`Problem`), and the one progress callback.
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+#: How many characters of text the list shows as a snippet (stored precomputed).
+SNIPPET_CHARS = 240
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article, as parsed from a seed record or a feed entry, or as read back from the store.
+
+    ``body`` is the cleaned text, one paragraph per line; ``raw`` is the record exactly as it was
+    read, so nothing is ever lost. ``body_html`` is sanitised HTML for feed entries that have it.
+    The store fills ``id``, ``read``, ``starred`` and ``imported_at``.
+    """
+
+    source: str | None
+    title: str | None
+    author: str | None = None
+    description: str | None = None
+    url: str | None = None
+    image_url: str | None = None
+    published: datetime | None = None
+    body: str = ""
+    body_html: str | None = None
+    raw: str = ""
+    origin: str | None = None
+    #: Identity override (feed entries: ``feed:<feed id>:<entry id>``); None: derived from the fields.
+    key: str | None = None
+    feed_id: int | None = None
+    id: int | None = None
+    read: bool = False
+    starred: bool = False
+    imported_at: datetime | None = None
+
+    def identity(self) -> str:
+        """The key that makes two records the same article.
+
+        One article per canonical URL; records without one are the same when source, title and
+        date agree. When the title or the date is missing too, the body is part of the key: two
+        different untitled, undated records of one source must not collapse into one.
+        """
+        if self.key:
+            return self.key
+        if self.url:
+            return "url:" + canonical_url(self.url)
+        published = self.published.isoformat() if self.published else ""
+        parts = [self.source or "", self.title or "", published]
+        if not self.title or not self.published:
+            parts.append(self.body)
+        digest = hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+        return "rec:" + digest
+
+    def snippet(self) -> str:
+        text = self.description or " ".join(self.body.split("\n", 3)[:3])
+        text = " ".join(text.split())
+        return text[:SNIPPET_CHARS]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRow:
+    """What the article list needs of one article: no body, so 100,000 of them stay small."""
+
+    id: int
+    source: str | None
+    title: str | None
+    author: str | None
+    snippet: str
+    url: str | None
+    image_url: str | None
+    published: datetime | None
+    read: bool
+    starred: bool
+    feed_id: int | None = None
+
+
+_TRACKING_PREFIXES = ("utm_", "mc_")
+_TRACKING_KEYS = frozenset({"fbclid", "gclid", "ocid", "cmpid"})
+
+
+def canonical_url(url: str) -> str:
+    """Normalise a URL for identity: scheme-less for http(s), lower-case host, no fragment,
+    no default port, no tracking parameters, no trailing slash on the path."""
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https", ""):
+        return text
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port and not (scheme == "http" and port == 80) and not (scheme == "https" and port == 443):
+        host = f"{host}:{port}"
+    path = parts.path.rstrip("/") or ""
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not k.lower().startswith(_TRACKING_PREFIXES) and k.lower() not in _TRACKING_KEYS
+        ]
+    )
+    return urlunsplit(("", host, path, query, "")) if host else text
+
+
+def utc(dt: datetime) -> datetime:
+    """Timezone-aware UTC; naive datetimes are taken to be UTC already."""
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One rejected input (or part of one), printed as ``input:line: reason``."""
+
+    input: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.input}:{self.line}" if self.line is not None else self.input
+        return f"{where}: {self.reason}"
+
+
+# --- what the store is asked and answers ------------------------------------------------------
+
+#: ``Query(source=NO_SOURCE)`` lists the seed records that have no source (their source_id was
+#: 'NOVALUE' or empty); ``source=None`` means "any source".
+NO_SOURCE = ""
+View = Literal["all", "unread", "starred"]
+Order = Literal["newest", "relevance"]
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Which articles a list shows. ``search`` is what the person typed (not FTS syntax)."""
+
+    view: View = "all"
+    #: Seed records of this source (the window lists feeds apart, and counts sources without them).
+    source: str | None = None
+    #: With ``source``: feed articles whose source (their feed's title) is that, too.
+    feeds_too: bool = False
+    feed_id: int | None = None
+    search: str | None = None
+    order: Order = "newest"
+
+
+#: Where a page ends, to start the next one after it (keyset pagination, never OFFSET).
+Cursor = tuple[float, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[ArticleRow]
+    #: Pass to the next :meth:`Store.page` call; None when this page was the last.
+    next_cursor: Cursor | None
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: AddResult) -> AddResult:
+        return AddResult(self.added + other.added, self.updated + other.updated, self.unchanged + other.unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCount:
+    source: str | None
+    total: int
+    unread: int
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    id: int
+    url: str
+    title: str | None = None
+    site_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    added_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_error: str | None = None
+    dead: bool = False
+    total: int = 0
+    unread: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.title or self.url
+
+
+Progress = Callable[[int, int], None]
+"""progress(done, total): the units of work (files, feeds, articles) finished so far, out of
+``total``. ``total`` may grow while the work goes on (an OPML file turns out to list several
+feeds); ``done`` never exceeds it."""
