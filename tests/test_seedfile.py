@@ -6,18 +6,25 @@ hand in tests/data/make_seed_fixtures.py, not copied from the parser's output).
 
 from __future__ import annotations
 
+import ast
+import gc
 import json
 import os
+import re
+import sys
+import warnings
+from collections.abc import Callable
 from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reader import seedfile
-from reader.article import Article
+from reader.records import Article
 
 DATA = Path(__file__).parent / "data" / "seeds"
 REPO = Path(__file__).resolve().parent.parent
@@ -222,7 +229,9 @@ def test_repr_written_headers_parse_back(fields: list[str], published: datetime 
     assert a.url == normalised(url)
     assert a.image_url == normalised(image_url)
     if isinstance(published, datetime):
-        assert a.published == published
+        # (In UTC: an aware datetime in a repeated hour, e.g. 01:30 when clocks go back, never compares
+        # equal to one in another zone, PEP 495; the instant written is published.astimezone(UTC).)
+        assert a.published == published.astimezone(UTC)
         assert a.published is not None and a.published.utcoffset() == timedelta(0)
     else:
         assert a.published is None or a.published.utcoffset() == timedelta(0)
@@ -274,3 +283,349 @@ def test_prose_lines_that_look_like_short_lists_stay_body_text() -> None:
     result = seedfile.parse(f'{good}\n["a", "b"] is a list\n["x", "y"]\n'.encode(), "prose.txt")
     assert [a.body for a in result.articles] == ['["a", "b"] is a list\n["x", "y"]']
     assert result.problems == []
+
+
+# --- the header check is linear (issue: one line of spaces took minutes) --------------------------
+
+
+class UnpricedCall(AssertionError):
+    """The measured code called C code whose work the meter cannot bound."""
+
+
+def operations(fn: Callable[[], object]) -> int:
+    """A deterministic operation count of ``fn()``: every Python line it runs (``sys.settrace``),
+    plus, for every C function it calls (``sys.setprofile``), what that call costs at most:
+
+    - a ``str`` method (``strip``, ``count``, ``startswith`` ...): one pass over the string, so the
+      string's length;
+    - ``compile`` (how ``ast.literal_eval`` parses): the length of the source it is given;
+    - ``len``, ``isinstance``, ``getattr``, ``hasattr``, ``all``, ``sys._getframe`` and a dict's
+      methods: one (``all``'s items are Python lines, counted). (The last three are for an import
+      hook: PySide6's ``__import__`` is Python, and the parser imports unicodedata for an identifier
+      that is not ASCII.)
+
+    Work the meter does not see is single passes in the interpreter (slicing, ``in``) and calls of
+    types (``list(map(f, ...))``: the Python ``f`` it runs is counted). Any other
+    C call raises :class:`UnpricedCall`: a regular expression, above all, whose backtracking is
+    invisible here and is exactly the quadratic work this guards against.
+    """
+    count = 0
+    unpriced: list[str] = []
+    active = True
+    constant = {len, isinstance, getattr, hasattr, all, sys._getframe}
+
+    def trace(frame: FrameType, event: str, arg: object) -> Callable[..., object]:
+        nonlocal count
+        if event == "line" and active:
+            count += 1
+        return trace
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal count
+        if event != "c_call" or not active:
+            return
+        owner = getattr(arg, "__self__", None)
+        if isinstance(owner, str):
+            count += len(owner) + 1
+        elif arg is compile and isinstance(source := frame.f_locals.get("source"), str | bytes):
+            count += len(source) + 1
+        elif arg in constant or isinstance(owner, dict):
+            count += 1
+        else:
+            unpriced.append(getattr(arg, "__qualname__", repr(arg)))
+
+    old_trace, old_profile = sys.gettrace(), sys.getprofile()
+    collecting = gc.isenabled()
+    gc.disable()  # a collection would run gc callbacks (hypothesis times them) inside the count
+    # literal_eval warns about some malformed lines (an invalid escape); what the warnings machinery
+    # (pytest's recorder, a formatter) then does is no part of the count: ignored warnings stay in C.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sys.settrace(trace)
+        sys.setprofile(profile)
+        try:
+            fn()
+        finally:
+            active = False
+            sys.setprofile(old_profile)
+            sys.settrace(old_trace)
+            if collecting:
+                gc.enable()
+    if unpriced:
+        raise UnpricedCall(f"C calls the meter cannot bound: {sorted(set(unpriced))}")
+    return count
+
+
+def header_check(line: str) -> Callable[[], object]:
+    """What parse() asks of every line: is it header-shaped (a record boundary), is it a header."""
+    return lambda: (seedfile._could_be_header(line), seedfile.parse_header(line))
+
+
+def test_the_meter_sees_quadratic_work_and_refuses_a_regex() -> None:
+    """The meter is not blind: quadratic Python work counts 16x for 4x the input, and a regex
+    (whose work it cannot see) fails the measurement rather than counting as free."""
+
+    def quadratic(text: str) -> None:
+        for i in range(len(text)):
+            text[i:].strip()
+
+    small, large = operations(lambda: quadratic("x" * 500)), operations(lambda: quadratic("x" * 2000))
+    assert large > 12 * small
+    with pytest.raises(UnpricedCall, match="match"):
+        operations(lambda: re.compile(r"\s*x").match("   x"))
+
+
+# Long adversarial lines: a start, a piece repeated (so the line grows by 4x), an end.
+_START = st.sampled_from(
+    [
+        "",
+        "[",
+        "['",
+        "['a'",
+        "['fortune', '174'",
+        "['fortune', '174', ",
+        "[r'",
+        '["',
+        "['a', f'",
+        "['a', {",
+        " [ '",
+        "[\t'",
+    ]
+)
+_PIECE = st.lists(
+    st.sampled_from(
+        [
+            " ",
+            "'",
+            '"',
+            ",",
+            ", ",
+            "['a', ",
+            "'a', ",
+            "\\",
+            "\\'",
+            "'''",
+            "{",
+            "}",
+            "{1}",
+            "(",
+            ")",
+            "[",
+            "]",
+            "f'",
+            "r'",
+            "a",
+            "\t",
+            "\xa0",
+            "\u3000",
+            "é",
+            "#",
+            "'a' ",
+            "1, ",
+        ]
+    ),
+    min_size=1,
+    max_size=6,
+).map("".join)
+_END = st.sampled_from(["", "]", "']", "'", ",]", " ]", "x", "', 'b', 'c', 'd', 'e', 'f', 'g']", "'] x", "\\']"])
+
+
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(start=_START, piece=_PIECE, end=_END)
+@example(start="['fortune', '174'", piece=" ", end="")  # the reported line: a header's start, then spaces
+@example(start="['a'", piece=" ", end="x")
+@example(start="['a'", piece=" ", end="'")
+@example(start="['", piece="'", end="")  # many quotes
+@example(start="[", piece="'a', ", end="']")  # almost a header: thousands of fields
+@example(start="[", piece="'a', ", end="")
+@example(start="['", piece="\\", end="']")  # backslashes
+@example(start="['a', ", piece="'", end="', 'b', 'c', 'd', 'e', 'f', 'g']")  # unterminated strings
+@example(start="['a', f'", piece="{1}", end="', 'b', 'c', 'd', 'e', 'f', 'g']")  # an f-string: quadratic in CPython
+@example(start="['a', ", piece="(", end="'x', 'b', 'c', 'd', 'e', 'f', 'g']")
+def test_the_header_check_is_linear_in_the_line_length(start: str, piece: str, end: str) -> None:
+    # ~3,000 and ~12,000 characters. The count of pieces is a multiple of 12 in both, so that the
+    # two lines are the same shape (an odd count of quotes would leave the last string open in one
+    # of them, which costs less: literal_eval stops at the error).
+    repeat = 12 * (3000 // (12 * len(piece)) + 1)
+    line, line4 = start + piece * repeat + end, start + piece * (4 * repeat) + end
+    n, n4 = operations(header_check(line)), operations(header_check(line4))
+    # Linear: 4x the line costs at most 4x the operations (the fixed part only makes the ratio
+    # smaller); quadratic work would be 16x.
+    assert n4 <= 4 * n + 50, (n, n4)
+
+
+def test_a_header_start_then_60000_spaces_is_body_text_and_checked_in_linear_time() -> None:
+    """The reported file: seconds for 60 KB with the old header regex, minutes for 300 KB."""
+    start = "['fortune', '174', 'NOVALUE', 'Twitter Bans Ads from Russian Computer Security Company'"
+    line = start + " " * 60_000
+    n4, n = operations(header_check(line)), operations(header_check(start + " " * 15_000))
+    assert n4 <= 4 * n, (n, n4)
+
+    good = repr(["s", "1", "", "First", "", "https://a.example/1", "", "2020-01-01T00:00:00Z"])
+    result = seedfile.parse(f"{good}\nbody one\n{line}\nbody two\n".encode(), "spaces.txt")
+    assert result.problems == []
+    (a,) = result.articles
+    assert a.body == f"body one\n{start}\nbody two"
+    # First in its file, it is text before any header: reported, and the record after it is read.
+    result = seedfile.parse(f"{line}\n{good}\nbody one\n".encode(), "spaces.txt")
+    assert [str(p) for p in result.problems] == [f"spaces.txt:1: {seedfile.BAD_HEADER}"]
+    assert [a.title for a in result.articles] == ["First"]
+
+
+def test_a_header_longer_than_the_limit_is_not_a_header() -> None:
+    fields = ["s", "1", "", "T", "x" * seedfile._MAX_HEADER_CHARS, "", "", ""]
+    assert seedfile.parse_header(repr(fields)) is None
+    fields[4] = "x" * (seedfile._MAX_HEADER_CHARS - 100)
+    assert seedfile.parse_header(repr(fields)) == fields
+
+
+_OLD_HEADER_SHAPE = re.compile(r"""^\s*\[\s*[rRbBuU]?['"].*['"]\s*,?\s*\]\s*$""")
+
+
+@settings(max_examples=3000, deadline=None, database=None)
+@given(st.text(alphabet=st.sampled_from(list("[]'\",rRbBuUfF \t\n\x0c\x1c\xa0\u3000a\\#(){}")), max_size=14))
+def test_the_linear_shape_check_accepts_what_the_old_regex_did(text: str) -> None:
+    """Same answers as the quadratic regex it replaces, on lines short enough for that regex."""
+    for line in (text, f"[{text}", f"{text}]", f"[{text}]", f"['{text}']"):
+        assert seedfile._could_be_header(line) == (_OLD_HEADER_SHAPE.match(line) is not None), repr(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "['a', 'b' 'c', 'd', 'e', 'f', 'g', 'h', 'i']",  # implicit concatenation is one string
+        "['a', ('b'), 'c', 'd', 'e', 'f', 'g', 'h']",
+        "[u'a', r'b\\'', 'c', 'd', 'e', 'f', 'g', 'h']",
+        "['''a''', \"b\", 'c', 'd', 'e', 'f', 'g', 'h',]",
+        "['{x}', '{', \"}\", '\\N{BULLET}', 'e', 'f', 'g', 'h']",  # braces inside strings
+        "  ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']\t",
+    ],
+)
+def test_headers_literal_eval_accepts_are_still_headers(line: str) -> None:
+    assert seedfile.parse_header(line) == ast.literal_eval(line.strip())
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "['a', f'{1}', 'c', 'd', 'e', 'f', 'g', 'h']",  # an f-string is not a str literal
+        "['a', b'b', 'c', 'd', 'e', 'f', 'g', 'h']",
+        "['a', {'b'}, 'c', 'd', 'e', 'f', 'g', 'h']",
+        "['a', 'b', 'c', 'd', 'e', 'f', 'g']",
+        "['a', 'b', 'c', 'd', 'e', 'f', 'g', 1]",
+        "['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'",
+        "['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h}']x",
+    ],
+)
+def test_lines_that_are_not_8_string_literals_are_not_headers(line: str) -> None:
+    assert seedfile.parse_header(line) is None
+
+
+# --- decoding falls back per record (issue: one bad byte garbled a whole file) ---------------------
+
+
+def _record(n: int, title: str, body: str) -> str:
+    return repr(["s", str(n), "", title, "", f"https://a.example/{n}", "", "2020-01-01T00:00:00Z"]) + f"\n{body}\n"
+
+
+def test_one_invalid_byte_garbles_only_its_own_record_and_is_a_warning() -> None:
+    first = _record(1, "Le café", "Un café.").encode()
+    second = _record(2, "Second", "Line two.\nUn caf\xe9 en cp1252.").encode("cp1252")  # line 5: 0xE9
+    third = _record(3, "Le café encore", "Encore un café.").encode()
+    data = first + second + third
+    result = seedfile.parse(data, "bad.txt")
+
+    assert [a.title for a in result.articles] == ["Le café", "Second", "Le café encore"]
+    assert [a.body for a in result.articles] == ["Un café.", "Line two.\nUn café en cp1252.", "Encore un café."]
+    assert result.problems == []  # imported, so nothing rejected: the import's exit status is 0
+    assert [str(w) for w in result.warnings] == ["bad.txt:3: not valid UTF-8 (first at line 5); read as Windows-1252"]
+    # raw is each record's text as decoded; together they are the file.
+    assert [a.raw for a in result.articles] == [first.decode(), second.decode("cp1252"), third.decode()]
+    assert seedfile.decode(data) == "".join(a.raw for a in result.articles)
+
+
+def test_a_record_read_as_cp1252_is_read_so_as_a_whole() -> None:
+    """The unit is the record: its header's UTF-8 é is read as cp1252 too (no guessing per line)."""
+    data = _record(1, "Café", "Un caf\xe9.").encode("utf-8").replace(b"caf\xc3\xa9.", b"caf\xe9.")
+    (a,) = seedfile.parse(data, "one.txt").articles
+    assert a.title == "CafÃ©"
+    assert a.body == "Un café."
+
+
+def test_a_bad_header_line_names_no_other_line_and_crlf_bom_and_undefined_bytes_are_kept() -> None:
+    first = _record(1, "Première", "Ligne.").replace("\n", "\r\n").encode("cp1252")  # the header is cp1252
+    second = _record(2, "Zweite", "Zeile \x81\x8d\x8f\x90\x9d.").replace("\n", "\r\n").encode("latin-1")
+    third = _record(3, "Третья", "Строка.").replace("\n", "\r\n").encode()
+    data = b"\xef\xbb\xbf" + first + second + third
+    result = seedfile.parse(data, "crlf.txt")
+
+    assert [a.title for a in result.articles] == ["Première", "Zweite", "Третья"]
+    # cp1252 leaves five bytes undefined: they read as the latin-1 characters, as before.
+    assert result.articles[1].body == "Zeile \x81\x8d\x8f\x90\x9d."
+    assert [str(w) for w in result.warnings] == [
+        "crlf.txt:1: not valid UTF-8; read as Windows-1252",
+        "crlf.txt:3: not valid UTF-8 (first at line 4); read as Windows-1252",
+    ]
+    assert [a.raw.count("\r\n") for a in result.articles] == [2, 2, 2]
+    assert not result.articles[0].raw.startswith("\ufeff")
+    assert result.articles[2].raw == third.decode()
+
+
+def test_text_before_the_first_header_that_is_not_utf8_is_a_problem_not_a_warning() -> None:
+    data = b"caf\xe9 notes\n" + _record(1, "Café", "Un café.").encode()
+    result = seedfile.parse(data, "pre.txt")
+    assert [str(p) for p in result.problems] == [f"pre.txt:1: {seedfile.BAD_HEADER}"]
+    assert result.warnings == []
+    assert [(a.title, a.body) for a in result.articles] == [("Café", "Un café.")]
+
+
+def test_a_whole_cp1252_file_is_one_warning_per_record() -> None:
+    result = seedfile.parse((DATA / "cp1252.txt").read_bytes(), "cp1252.txt")
+    assert [a.title for a in result.articles] == ["“Café” culture returns"]
+    assert [str(w) for w in result.warnings] == ["cp1252.txt:1: not valid UTF-8; read as Windows-1252"]
+    assert result.problems == []
+    assert seedfile.parse(GIVEN.read_bytes()).warnings == []
+
+
+def test_a_utf8_header_whose_cp1252_reading_is_no_header_keeps_its_utf8_reading() -> None:
+    # A no-break space after the header: strip() removes U+00A0, but cp1252 reads its two bytes as "Â\xa0".
+    header = repr(["s", "1", "", "Café", "", "https://a.example/1", "", "2020-01-01T00:00:00Z"]) + "\u00a0"
+    data = header.encode() + b"\nUn caf\xe9.\n"
+    result = seedfile.parse(data, "nbsp.txt")
+    assert [(a.title, a.body) for a in result.articles] == [("Café", "Un café.")]
+    assert [w.line for w in result.warnings] == [1]
+
+
+_word = st.text(alphabet=st.sampled_from(list("abc éü€“”Жß")), min_size=1, max_size=12)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    records=st.lists(
+        st.tuples(_word, st.lists(_word, min_size=1, max_size=3), st.sampled_from(["utf-8", "cp1252"])),
+        min_size=1,
+        max_size=6,
+    ),
+    eol=st.sampled_from(["\n", "\r\n"]),
+)
+def test_each_record_is_decoded_on_its_own(records: list[tuple[str, list[str], str]], eol: str) -> None:
+    chunks = []
+    for n, (title, body, encoding) in enumerate(records):
+        text = _record(n, title, "\n".join(body)).replace("\n", eol)
+        chunks.append(text.encode(encoding, errors="replace"))
+    data = b"".join(chunks)
+    result = seedfile.parse(data, "p.txt")
+
+    def utf8(chunk: bytes) -> bool:
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    # Each record is its bytes read as UTF-8 when they are, else as cp1252; each cp1252 one is a
+    # warning on its header's line.
+    assert result.problems == []
+    assert [a.raw for a in result.articles] == [c.decode("utf-8" if utf8(c) else "cp1252") for c in chunks]
+    starts = [sum(c.count(b"\n") for c in chunks[:i]) + 1 for i in range(len(chunks))]
+    assert [w.line for w in result.warnings] == [starts[i] for i, c in enumerate(chunks) if not utf8(c)]
