@@ -398,7 +398,7 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
                     status = "dead (410 Gone)" if f.dead else (f"error: {f.last_error}" if f.last_error else "ok")
                     print(f"{f.name}\n  {f.url}\n  updated {updated}, {f.total} articles, {status}")
             return EXIT_OK
-        from reader.feeds import feed_url  # local feeds are stored as absolute file: URLs
+        from reader.addresses import feed_url  # local feeds are stored as absolute file: URLs
 
         missing = [url for url in args.urls if not (store.remove_feed(url) or store.remove_feed(feed_url(url)))]
     for url in missing:
@@ -407,28 +407,21 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(db_path: Path, args: argparse.Namespace) -> int:
-    from reader import feeds
+    from reader import subscriptions
 
     with Store.open(_existing(db_path)) as store, _progress("refreshing") as progress:
         total = sum(1 for feed in store.feeds() if not feed.dead)  # dead feeds are not refreshed
-        done = 0
-
-        def step(n: int = 1) -> None:
-            nonlocal done
-            done += n
-            progress(done, total)
-
-        result, problems = feeds.refresh(store, progress=step)
+        result, problems = subscriptions.refresh(store, progress=progress)
     _report_problems(problems)
     print(f"{result.added} new, {result.updated} updated articles from {total} feeds")
     return EXIT_REJECTED if problems else EXIT_OK
 
 
 def cmd_opml(db_path: Path, args: argparse.Namespace) -> int:
-    from reader import feeds
+    from reader import subscriptions
 
     with Store.open(_existing(db_path)) as store:
-        data = feeds.export_opml(store)
+        data = subscriptions.export_opml(store)
     if args.output:
         try:
             args.output.write_bytes(data)

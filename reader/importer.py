@@ -2,39 +2,30 @@
 
 Seed files are read and parsed on the calling thread while a writer thread stores the previous
 batch: sqlite3 releases the GIL while SQLite works (FTS tokenising included), so parsing and
-writing overlap. Feed files, OPML files and feed URLs go to :mod:`reader.feeds`.
+writing overlap. What each input is comes from :mod:`reader.addresses`; feed files, OPML files and
+feed URLs go to :mod:`reader.subscriptions`.
 """
 
 from __future__ import annotations
 
 import os
 import queue
-import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reader import localfile, seedfile
-from reader.records import AddResult, Article, Problem
+from reader import localfile, seedfile, subscriptions
+from reader.addresses import Input, InputKind, classify
+from reader.records import AddResult, Article, Problem, Progress
 from reader.store import MAX_ROWS_PER_INSERT, Store, StoreError
 
 #: Articles per write transaction: large enough to amortise the commit, small enough to show progress.
 #: Batches are cut to exactly this size: it is the store's largest INSERT (MAX_ROWS_PER_INSERT), so a
 #: batch is one statement and FTS5 writes it as one index segment.
 BATCH_SIZE = MAX_ROWS_PER_INSERT
-#: Feed and OPML files are recognised by these endings (and by their first bytes).
-FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom", ".rdf", ".feed"})
-OPML_SUFFIXES = frozenset({".opml"})
-#: In folders, documentation files (a corpus's README or licence notice) are not records.
-SKIPPED_SUFFIXES = frozenset({".md", ".markdown", ".rst", ".html", ".htm", ".json", ".csv", ".pdf"})
 #: Seed files larger than this are refused rather than read into memory.
 MAX_SEED_FILE_BYTES = 256 * 1024 * 1024
-
-Progress = Callable[[int, int], None]
-"""progress(done, total): inputs (files or feeds) finished so far, out of total. ``total`` starts
-as the number of inputs and grows when an OPML file turns out to list several feeds (each is
-counted), so ``done`` never exceeds it."""
 
 
 @dataclass
@@ -48,128 +39,6 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-#: A host name with at least one dot whose last label is letters (example.com, news.example.org:8080),
-#: or a dotted IPv4 address.
-_HOST = re.compile(
-    r"^(?:(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z][a-z0-9-]*|\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?$", re.I
-)
-#: Endings of files, not of host names: "feed.xml" that does not exist is a missing file, not a site.
-_FILE_ENDINGS = FEED_SUFFIXES | OPML_SUFFIXES | SKIPPED_SUFFIXES | frozenset({".txt", ".gz", ".zip", ".sqlite"})
-
-
-def feed_address(text: str) -> str | None:
-    """The URL ``text`` stands for, or None when it is (or may be) a local path.
-
-    The one place that decides, for ``reader import``, ``reader feeds add`` and "Add feed":
-
-    - ``http://``, ``https://`` and ``file:`` URLs are taken as they are;
-    - ``feed://host/path`` is ``http://host/path``, ``feed:https://...`` is ``https://...``;
-    - an existing file or folder is a path;
-    - other text without a scheme that reads like ``host/path`` (a dot in the first segment,
-      e.g. ``example.com/rss``, but not a file name such as ``feed.xml``) is ``https://host/path``.
-    """
-    stripped = text.strip()
-    lower = stripped.lower()
-    if lower.startswith("feed://"):
-        return "http://" + stripped[len("feed://") :]
-    if lower.startswith(("feed:http://", "feed:https://")):
-        return stripped[len("feed:") :]
-    if lower.startswith(("http://", "https://", "file:")):
-        return stripped
-    if not stripped or os.path.lexists(text) or os.path.lexists(stripped):
-        return None
-    if any(c.isspace() for c in stripped) or "\\" in stripped or stripped.startswith((".", "~")):
-        return None
-    host = stripped.split("/", 1)[0]
-    if not _HOST.match(host) or os.path.splitext(host.split(":", 1)[0])[1].lower() in _FILE_ENDINGS:
-        return None
-    return "https://" + stripped
-
-
-def is_url(text: str) -> bool:
-    """Whether ``text`` is a feed address rather than a local path (see :func:`feed_address`)."""
-    return feed_address(text) is not None
-
-
-@dataclass(frozen=True, slots=True)
-class _Input:
-    kind: str  # "seed" | "feed" | "opml"
-    target: str  # path or URL
-
-
-def collect(inputs: Sequence[str], problems: list[Problem]) -> list[_Input]:
-    """Expand folders (recursively, sorted) and classify each input; missing paths are problems."""
-    found: list[_Input] = []
-    for text in inputs:
-        address = feed_address(text)
-        if address is not None:
-            why = _local_refusal(address)
-            if why is not None:
-                problems.append(Problem(text, why))
-            else:
-                found.append(_Input("feed", address))
-            continue
-        path = Path(text)
-        if path.is_dir():
-            for file in _walk(path):
-                # A FIFO, a device or a socket in the folder is named and left alone (never opened).
-                why = localfile.not_regular_reason(file)
-                if why is not None:
-                    problems.append(Problem(str(file), why))
-                else:
-                    found.append(_classify(file))
-        elif path.is_file():
-            found.append(_classify(path, explicit=True))
-        elif path.exists():
-            problems.append(Problem(text, localfile.not_regular_reason(path) or "not a regular file"))
-        else:
-            problems.append(Problem(text, "no such file or folder"))
-    return [i for i in found if i.kind != "skip"]
-
-
-def _local_refusal(address: str) -> str | None:
-    """Why the file a ``file:`` URL names on this machine is not read (a FIFO, a device, a socket,
-    a folder), or None (other URLs; a missing file is left to the feed import, which says so)."""
-    if not address.lower().startswith("file:"):
-        return None
-    import urllib.parse
-    import urllib.request
-
-    try:
-        parts = urllib.parse.urlsplit(address)
-        if parts.netloc not in ("", "localhost"):
-            return None  # the fetch says it cannot read files on another host
-        return localfile.not_regular_reason(urllib.request.url2pathname(parts.path))
-    except ValueError:
-        return None
-
-
-def _walk(folder: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield Path(root, name)
-
-
-def _classify(path: Path, explicit: bool = False) -> _Input:
-    suffix = path.suffix.lower()
-    if suffix in OPML_SUFFIXES:
-        return _Input("opml", str(path))
-    if suffix in FEED_SUFFIXES:
-        return _Input("feed", str(path))
-    if not explicit and suffix in SKIPPED_SUFFIXES:
-        return _Input("skip", str(path))
-    try:
-        head = localfile.read_head(path, 1024)
-    except OSError:
-        return _Input("seed", str(path))  # the read below reports why
-    sniff = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if sniff.startswith(b"<"):
-        return _Input("opml" if b"<opml" in head.lower() else "feed", str(path))
-    return _Input("seed", str(path))
 
 
 def import_paths(
@@ -188,31 +57,24 @@ def import_paths(
     the import goes: it still counts what was stored when a store error ends the import.
     """
     report = ImportReport() if report is None else report
-    items = collect(inputs, report.problems)
-    seeds = [i.target for i in items if i.kind == "seed"]
-    feeds = [i for i in items if i.kind != "seed"]
-    total = len(items)
+    items = classify(inputs, report.problems)
+    seeds = [i.target for i in items if i.kind is InputKind.SEED]
+    feeds = [i for i in items if i.kind is not InputKind.SEED]
+    # Progress counts files, then feeds (an OPML file counts the feeds it lists, once it is read).
     done = 0
 
     def step(n: int = 1) -> None:
         nonlocal done
         done += n
         if progress is not None:
-            progress(done, total)
-
-    def grow(n: int) -> None:
-        # An OPML file (one input) lists n + 1 feeds, each of which will report when it is done.
-        nonlocal total
-        total += n
-        if progress is not None and n:
-            progress(done, total)
+            progress(done, len(items))
 
     if progress is not None:
-        progress(0, total)
+        progress(0, len(items))
     if seeds:
         _import_seeds(store_path, seeds, report, step, cancel)
     if feeds and not (cancel is not None and cancel.is_set()):
-        _import_feeds(store_path, feeds, report, step, cancel, grow)
+        _import_feeds(store_path, feeds, report, progress, done, len(seeds), cancel)
     report.cancelled = cancel is not None and cancel.is_set()
     return report
 
@@ -318,18 +180,18 @@ class _BatchWriter(threading.Thread):
 
 def _import_feeds(
     store_path: Path | str,
-    items: Iterable[_Input],
+    items: Sequence[Input],
     report: ImportReport,
-    step: Callable[[int], None],
+    progress: Progress | None,
+    done_before: int,
+    seed_files: int,
     cancel: threading.Event | None,
-    grow: Callable[[int], None] | None = None,
 ) -> None:
-    from reader import feeds  # feedparser is only imported when feeds are involved
+    def step(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done_before + done, seed_files + total)
 
-    items = list(items)
     with Store.open(store_path) as store:
-        result, problems = feeds.import_inputs(
-            store, [(i.kind, i.target) for i in items], progress=step, cancel=cancel, grow=grow
-        )
+        result, problems = subscriptions.subscribe(store, items, progress=step, cancel=cancel)
     report.result = report.result + result
     report.problems.extend(problems)

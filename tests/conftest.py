@@ -258,3 +258,13 @@ def feed_server() -> Iterator[Any]:
         yield server
     finally:
         server.close()
+
+
+def import_inputs(store: Store, items: list[tuple[str, str]], **options: Any) -> Any:
+    """``subscriptions.subscribe`` for ``("feed", path or URL)`` and ``("opml", path)`` items, each
+    resolved the way :func:`reader.addresses.classify` resolves what a person names."""
+    from reader import subscriptions
+    from reader.addresses import Input, InputKind, feed_url
+
+    inputs = [Input(InputKind(kind), feed_url(target) if kind == "feed" else target, target) for kind, target in items]
+    return subscriptions.subscribe(store, inputs, **options)

@@ -88,9 +88,86 @@ def test_the_parse_workers_module_leaves_fetching_and_storing_out() -> None:
     code = """
 import sys
 import reader.feedparse
-heavy = sorted(m for m in ("reader.feeds", "reader.store", "reader.importer", "reader.opml", "reader.cli",
-                           "sqlite3", "concurrent.futures") if m in sys.modules)
+heavy = sorted(m for m in ("reader.subscriptions", "reader.feed_pipeline", "reader.fetching", "reader.store",
+                           "reader.importer", "reader.opml", "reader.cli", "sqlite3", "concurrent.futures")
+               if m in sys.modules)
 sys.exit("imported: " + ", ".join(heavy) if heavy else 0)
 """
     done = run_isolated(code)
     assert done.returncode == 0, done.stderr
+
+
+# --- layers: data flows one way ----------------------------------------------------------------
+
+#: Each core module's layer; a module may import only modules of a lower layer (or its own, for
+#: the pure leaf modules that stand side by side). ui/ and benchmark/ sit above everything.
+LAYERS: dict[str, int] = {
+    "reader": 0,
+    "reader.paths": 0,
+    "reader.records": 1,
+    "reader.localfile": 1,
+    "reader.sanitize": 2,
+    "reader.seedfile": 2,
+    "reader.opml": 2,
+    "reader.addresses": 2,
+    "reader.feedparse": 3,
+    "reader.fetching": 3,
+    "reader.store": 3,
+    "reader.feed_pipeline": 4,
+    "reader.subscriptions": 5,
+    "reader.importer": 6,
+    "reader.cli": 7,
+}
+#: Modules that must never import the store (they parse, fetch or batch; their callers write).
+NEVER_THE_STORE = ["reader.seedfile", "reader.feedparse", "reader.fetching", "reader.feed_pipeline", "reader.addresses"]
+
+
+def _imports_of(module: str) -> set[str]:
+    """The reader.* modules ``module`` imports anywhere in its source (top level or in a function)."""
+    import ast
+
+    path = REPO / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = REPO / module.replace(".", "/") / "__init__.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("reader"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.startswith("reader"):
+            found.add(node.module)
+            if node.module == "reader":
+                found.update(f"reader.{a.name}" for a in node.names)
+    return found - {module}
+
+
+def test_every_core_module_has_a_layer() -> None:
+    core = {
+        m.name
+        for m in pkgutil.walk_packages(reader.__path__, "reader.")
+        if not m.name.startswith(("reader.ui", "reader.benchmark")) and not m.name.endswith("__main__")
+    }
+    assert core - set(LAYERS) == set(), "give each new module a layer"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in LAYERS if m != "reader"))
+def test_a_module_imports_only_lower_layers(module: str) -> None:
+    upward = sorted(
+        name
+        for name in _imports_of(module)
+        if name in LAYERS
+        and name != "reader"
+        and LAYERS[name] >= LAYERS[module]
+        and not (LAYERS[name] == LAYERS[module] and name in ("reader.records", "reader.localfile"))
+    )
+    assert upward == [], f"{module} (layer {LAYERS[module]}) imports {upward}"
+
+
+@pytest.mark.parametrize("module", NEVER_THE_STORE)
+def test_parsers_and_the_pipeline_never_import_the_store(module: str) -> None:
+    assert "reader.store" not in _imports_of(module)
+
+
+def test_the_layer_check_would_see_an_upward_import(tmp_path: Path) -> None:
+    assert "reader.store" in _imports_of("reader.subscriptions")
+    assert "reader.subscriptions" in _imports_of("reader.importer")

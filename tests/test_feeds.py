@@ -1,4 +1,5 @@
-"""Feeds (reader.feeds): fetched from a loopback HTTP server this test starts, parsed, stored; OPML."""
+"""Feeds (reader.subscriptions, reader.feed_pipeline, reader.fetching): fetched from a loopback HTTP
+server this test starts, parsed, stored; OPML."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import FEEDPARSER_CORPUS, FEEDPARSER_SAMPLE
+from conftest import FEEDPARSER_CORPUS, FEEDPARSER_SAMPLE, import_inputs
 from feed_server import FeedServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reader import feedparse, feeds
+from reader import addresses, feed_pipeline, feedparse, fetching, opml, subscriptions
 from reader.importer import import_paths
 from reader.opml import OpmlFeed, read_opml, write_opml
 from reader.records import Problem
@@ -111,13 +112,13 @@ def articles(store: Store) -> list[Any]:
 def parse_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """URLs parsed in this process (a single small feed is parsed here, not in a worker)."""
     calls: list[str] = []
-    real = feeds.parse
+    real = feedparse.parse
 
-    def counting(data: bytes, headers: Any, feed_url: str, feed_id: int) -> feeds.ParsedFeed:
+    def counting(data: bytes, headers: Any, feed_url: str, feed_id: int) -> feedparse.ParsedFeed:
         calls.append(feed_url)
         return real(data, headers, feed_url, feed_id)
 
-    monkeypatch.setattr(feeds, "parse", counting)
+    monkeypatch.setattr(feed_pipeline, "parse", counting)
     return calls
 
 
@@ -141,7 +142,7 @@ def test_a_feed_url_is_subscribed_and_its_entries_become_articles(server: FeedSe
         ),
         etag='"v1"',
     )
-    result, problems = feeds.import_inputs(store, [("feed", url)])
+    result, problems = import_inputs(store, [("feed", url)])
     assert problems == []
     assert result == AddResult(added=1)
     feed = only_feed(store)
@@ -178,7 +179,7 @@ def test_entry_identity_falls_back_to_link_then_to_a_hash_of_title_and_date(serv
             item(None, "Bare two", date="Tue, 14 Nov 2023 22:13:20 GMT"),
         ),
     )
-    feeds.import_inputs(store, [("feed", url)])
+    import_inputs(store, [("feed", url)])
     feed_id = only_feed(store).id
     keys = sorted(a.key for a in articles(store))
     assert f"feed:{feed_id}:https://site.example/linked" in keys
@@ -190,9 +191,9 @@ def test_second_refresh_is_a_conditional_get_that_parses_nothing(
     server: FeedServer, store: Store, parse_calls: list[str]
 ) -> None:
     url = server.add("/feed.xml", rss(*items(3)), etag='"v1"')
-    feeds.import_inputs(store, [("feed", url)])
+    import_inputs(store, [("feed", url)])
     assert parse_calls == [url]
-    result, problems = feeds.refresh(store)
+    result, problems = subscriptions.refresh(store)
     assert problems == []
     first, second = server.hits("/feed.xml")
     assert "if-none-match" not in first.headers
@@ -210,9 +211,9 @@ def test_last_modified_is_sent_back_as_if_modified_since(
 ) -> None:
     stamp = "Tue, 14 Nov 2023 22:13:20 GMT"
     url = server.add("/feed.xml", rss(*items(2)), last_modified=stamp)
-    feeds.import_inputs(store, [("feed", url)])
+    import_inputs(store, [("feed", url)])
     assert only_feed(store).last_modified == stamp
-    feeds.refresh(store)
+    subscriptions.refresh(store)
     second = server.hits("/feed.xml")[1]
     assert second.headers["if-modified-since"] == stamp and second.status == 304
     assert parse_calls == [url]
@@ -221,10 +222,10 @@ def test_last_modified_is_sent_back_as_if_modified_since(
 def test_a_permanent_redirect_updates_the_stored_url(server: FeedServer, store: Store) -> None:
     old = server.add("/old.xml", status=301, headers={"Location": "/new.xml"})
     new = server.add("/new.xml", rss(*items(2)))
-    result, problems = feeds.import_inputs(store, [("feed", old)])
+    result, problems = import_inputs(store, [("feed", old)])
     assert problems == [] and result.added == 2
     assert only_feed(store).url == new
-    feeds.refresh(store)
+    subscriptions.refresh(store)
     assert len(server.hits("/old.xml")) == 1  # the refresh went straight to the new address
     assert len(server.hits("/new.xml")) == 2
 
@@ -232,28 +233,28 @@ def test_a_permanent_redirect_updates_the_stored_url(server: FeedServer, store: 
 def test_a_temporary_redirect_keeps_the_stored_url(server: FeedServer, store: Store) -> None:
     old = server.add("/old.xml", status=302, headers={"Location": "/new.xml"})
     server.add("/new.xml", rss(*items(2)))
-    feeds.import_inputs(store, [("feed", old)])
+    import_inputs(store, [("feed", old)])
     assert only_feed(store).url == old
     assert only_feed(store).total == 2
 
 
 def test_gone_marks_the_feed_dead_and_refresh_skips_it(server: FeedServer, store: Store) -> None:
     url = server.add("/feed.xml", rss(*items(2)))
-    feeds.import_inputs(store, [("feed", url)])
+    import_inputs(store, [("feed", url)])
     server.add("/feed.xml", b"gone", status=410, content_type="text/plain")
-    _, problems = feeds.refresh(store)
+    _, problems = subscriptions.refresh(store)
     assert [p.input for p in problems] == [url] and "410" in problems[0].reason
     feed = only_feed(store)
     assert feed.dead and "410" in (feed.last_error or "")
     assert feed.total == 2  # what it had is kept
-    feeds.refresh(store)
+    subscriptions.refresh(store)
     assert len(server.hits("/feed.xml")) == 2  # not asked a third time
 
 
 def test_a_server_that_never_answers_times_out(server: FeedServer, store: Store) -> None:
     url = server.add("/slow.xml", stall=True)
     good = server.add("/good.xml", rss(*items(1)))
-    result, problems = feeds.import_inputs(store, [("feed", url), ("feed", good)], timeout=0.5)
+    result, problems = import_inputs(store, [("feed", url), ("feed", good)], timeout=0.5)
     assert server.stalled.is_set()
     assert problems == [Problem(url, "timed out (no answer within 0.5 s)")]
     assert result.added == 1  # the other feed is not held up
@@ -296,13 +297,13 @@ def fetch_by(how: str, url: str, db: Path, timeout: float) -> str | None:
     """The error a fetch of ``url`` ends with: fetch() itself, or the feed's problem from a
     refresh or an import (which share fetch's path), each in a store of its own thread."""
     if how == "fetch":
-        return feeds.fetch(url, timeout=timeout).error
+        return fetching.fetch(url, timeout=timeout).error
     with Store.open(db) as own:
         if how == "refresh":
             own.add_feed(url)
-            _, problems = feeds.refresh(own, timeout=timeout)
+            _, problems = subscriptions.refresh(own, timeout=timeout)
         else:
-            _, problems = feeds.import_inputs(own, [("feed", url)], timeout=timeout)
+            _, problems = import_inputs(own, [("feed", url)], timeout=timeout)
         assert [p.input for p in problems] == [url]
         feed = own.get_feed(url)
         assert feed is not None and feed.last_error == problems[0].reason  # kept: it may work later
@@ -326,14 +327,14 @@ def test_one_budget_covers_every_redirect_on_the_way(server: FeedServer) -> None
     # Each hop answers well within the read timeout: none times out, and the hops (0.3 s each) stop
     # at the budget (2 x TIMEOUT), before the redirect limit (10).
     url = server.add("/hop", status=302, headers={"Location": "/hop"}, delay=0.3)
-    fetched = within(30, feeds.fetch, url, timeout=TIMEOUT)
+    fetched = within(30, fetching.fetch, url, timeout=TIMEOUT)
     assert fetched.error == GAVE_UP and fetched.transient
     assert 2 <= len(server.hits("/hop")) < 10
 
 
 def test_the_deadline_covers_a_trickling_body_too(server: FeedServer) -> None:
     url = server.add("/trickle.xml", trickle=True)
-    fetched = within(10, feeds.fetch, url, timeout=TIMEOUT)
+    fetched = within(10, fetching.fetch, url, timeout=TIMEOUT)
     assert fetched.error == GAVE_UP and fetched.transient and server.trickling.is_set()
 
 
@@ -361,15 +362,15 @@ def test_https_is_fetched_and_trickling_headers_over_tls_meet_the_same_deadline(
     tls_pair: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server_side, client_side = tls_pair
-    monkeypatch.setattr(feeds, "_tls_context", lambda: client_side)
+    monkeypatch.setattr(fetching, "_tls_context", lambda: client_side)
     tls_server = FeedServer(tls=server_side)
     try:
         url = tls_server.add("/feed.xml", rss(*items(3)))
-        fetched = within(30, feeds.fetch, url, timeout=5.0)
+        fetched = within(30, fetching.fetch, url, timeout=5.0)
         assert fetched.error is None and fetched.status == 200
-        assert feeds.parse(fetched.data, fetched.headers, url, 1).articles[2].title == "Entry 2"
+        assert feedparse.parse(fetched.data, fetched.headers, url, 1).articles[2].title == "Entry 2"
         slow = tls_server.add("/slow-headers.xml", trickle_headers=HEADER_EVERY)
-        fetched = within(10, feeds.fetch, slow, timeout=TIMEOUT)
+        fetched = within(10, fetching.fetch, slow, timeout=TIMEOUT)
         assert fetched.error == GAVE_UP
         assert tls_server.header_lines > 2 and tls_server.headers_stopped.wait(10)
     finally:
@@ -393,7 +394,7 @@ def test_a_redirect_to_another_scheme_is_refused_and_never_opened(
     }[scheme]
     url = server.add("/moved.xml", status=302, headers={"Location": target})
     try:
-        _, problems = within(30, feeds.import_inputs, store, [("feed", url)], timeout=1.0)
+        _, problems = within(30, import_inputs, store, [("feed", url)], timeout=1.0)
         with pytest.raises(BlockingIOError):
             listener.accept()  # nothing ever connected
     finally:
@@ -413,11 +414,11 @@ def test_the_opener_opens_http_and_https_only(monkeypatch: pytest.MonkeyPatch) -
         unwanted = (urllib.request.FTPHandler, urllib.request.FileHandler, urllib.request.DataHandler)
         assert not [h for h in opener.handlers if isinstance(h, unwanted)]
 
-    check(feeds._opener)  # build_opener would add FTPHandler, FileHandler and DataHandler
+    check(fetching._opener)  # build_opener would add FTPHandler, FileHandler and DataHandler
     # Proxies for other schemes would make handlers for them too.
     monkeypatch.setenv("ftp_proxy", "http://127.0.0.1:9/")
     monkeypatch.setenv("file_proxy", "http://127.0.0.1:9/")
-    check(feeds._build_opener())
+    check(fetching._build_opener())
 
 
 def test_a_redirect_loop_is_one_line_on_the_command_line(server: FeedServer, tmp_path: Path) -> None:
@@ -438,7 +439,7 @@ def test_a_redirect_loop_is_one_line_on_the_command_line(server: FeedServer, tmp
 @pytest.mark.parametrize("length", [True, False], ids=["content-length", "no-length"])
 def test_an_oversize_response_is_refused(server: FeedServer, store: Store, length: bool) -> None:
     url = server.add("/big.xml", rss(*items(200)), length=length)
-    result, problems = feeds.import_inputs(store, [("feed", url)], max_bytes=4096)
+    result, problems = import_inputs(store, [("feed", url)], max_bytes=4096)
     assert result == AddResult()
     assert len(problems) == 1 and problems[0].reason.startswith("response too large")
     assert store.count() == 0
@@ -447,13 +448,13 @@ def test_an_oversize_response_is_refused(server: FeedServer, store: Store, lengt
 def test_a_gzip_bomb_is_refused_by_its_decompressed_size(server: FeedServer, store: Store) -> None:
     bomb = rss(item("x", content="<p>" + "A" * 2_000_000 + "</p>"))
     url = server.add("/bomb.xml", bomb, gzip=True)
-    _, problems = feeds.import_inputs(store, [("feed", url)], max_bytes=100_000)
+    _, problems = import_inputs(store, [("feed", url)], max_bytes=100_000)
     assert len(problems) == 1 and "decompressed" in problems[0].reason
 
 
 def test_gzip_responses_are_decoded(server: FeedServer, store: Store) -> None:
     url = server.add("/feed.xml", rss(*items(3)), gzip=True)
-    result, problems = feeds.import_inputs(store, [("feed", url)])
+    result, problems = import_inputs(store, [("feed", url)])
     assert problems == [] and result.added == 3
     assert "gzip" in server.hits("/feed.xml")[0].headers["accept-encoding"]
 
@@ -461,7 +462,7 @@ def test_gzip_responses_are_decoded(server: FeedServer, store: Store) -> None:
 def test_malformed_xml_is_one_clear_problem_and_other_feeds_still_import(server: FeedServer, store: Store) -> None:
     broken = server.add("/broken.xml", b'<?xml version="1.0"?>\n<rss version="2.0"><channel><<>>&&\x00</rss')
     good = server.add("/good.xml", rss(*items(2)))
-    result, problems = feeds.import_inputs(store, [("feed", broken), ("feed", good)])
+    result, problems = import_inputs(store, [("feed", broken), ("feed", good)])
     assert result.added == 2
     assert [p.input for p in problems] == [broken]
     assert problems[0].reason.startswith(("malformed XML", "not a feed")) and "\n" not in problems[0].reason
@@ -479,7 +480,7 @@ def test_an_html_page_is_not_a_feed_and_the_problem_names_the_feed_it_links_to(
         b"<body><p>Hello</p></body></html>"
     )
     url = server.add("/", page, content_type="text/html; charset=utf-8")
-    result, problems = feeds.import_inputs(store, [("feed", url)])
+    result, problems = import_inputs(store, [("feed", url)])
     assert result == AddResult()
     assert problems == [
         Problem(url, f"an HTML page, not a feed (it names a feed: {server.url('/rss.xml')}) (not subscribed)")
@@ -489,11 +490,11 @@ def test_an_html_page_is_not_a_feed_and_the_problem_names_the_feed_it_links_to(
 
 def test_a_feed_without_entries_is_a_problem_on_import_but_not_on_refresh(server: FeedServer, store: Store) -> None:
     url = server.add("/empty.xml", rss(title="Quiet"))
-    _, problems = feeds.import_inputs(store, [("feed", url)])
+    _, problems = import_inputs(store, [("feed", url)])
     assert problems == [Problem(url, "no entries")]
     assert only_feed(store).title == "Quiet"  # a feed all the same
     server.add("/empty.xml", rss(title="Quiet"))
-    assert feeds.refresh(store) == (AddResult(), [])
+    assert subscriptions.refresh(store) == (AddResult(), [])
 
 
 def test_import_paths_reports_an_empty_feed_file(tmp_path: Path) -> None:
@@ -509,7 +510,7 @@ def test_changed_entries_update_their_articles_and_keep_read_and_star(server: Fe
         rss(item("a", "Old title", content="<p>Old body</p>"), item("b", "Bee", content="<p>B</p>")),
         etag='"1"',
     )
-    feeds.import_inputs(store, [("feed", server.url("/feed.xml"))])
+    import_inputs(store, [("feed", server.url("/feed.xml"))])
     a = next(x for x in articles(store) if x.title == "Old title")
     store.set_read([a.id])
     store.set_starred(a.id)
@@ -518,7 +519,7 @@ def test_changed_entries_update_their_articles_and_keep_read_and_star(server: Fe
         rss(item("a", "New title", content="<p>New body</p>"), item("c", "Sea", content="<p>C</p>")),
         etag='"2"',
     )
-    result, problems = feeds.refresh(store)
+    result, problems = subscriptions.refresh(store)
     assert problems == []
     assert result == AddResult(added=1, updated=1, unchanged=0)
     updated = store.get(a.id)
@@ -538,7 +539,7 @@ def test_html_is_sanitised_and_the_text_has_no_script(server: FeedServer, store:
         '<blockquote cite="javascript:alert(3)">quoted</blockquote>'
     )
     url = server.add("/feed.xml", rss(item("x", "Dirty", content=dirty)))
-    feeds.import_inputs(store, [("feed", url)])
+    import_inputs(store, [("feed", url)])
     (article,) = articles(store)
     html = article.body_html
     for bad in (
@@ -598,7 +599,7 @@ def test_image_order_thumbnail_then_media_content_then_enclosure_then_first_img(
     server: FeedServer, store: Store
 ) -> None:
     url = server.add("/images.xml", IMAGE_FEED)
-    feeds.import_inputs(store, [("feed", url)])
+    import_inputs(store, [("feed", url)])
     images = {a.title: a.image_url for a in articles(store)}
     assert images == {
         "1": "https://img.example/thumb.jpg",
@@ -628,7 +629,7 @@ def test_relative_urls_resolve_against_xml_base_or_the_feed_address(server: Feed
   </entry>
 </feed>"""
     url = server.add("/atom.xml", atom, content_type="application/atom+xml")
-    feeds.import_inputs(store, [("feed", url)])
+    import_inputs(store, [("feed", url)])
     by_title = {a.title: a for a in articles(store)}
     first = by_title["With base"]
     assert first.url == "https://blog.example/2024/post.html"
@@ -643,7 +644,7 @@ def test_relative_urls_resolve_against_xml_base_or_the_feed_address(server: Feed
 
 def test_relative_links_in_rss_resolve_against_the_feed_address(server: FeedServer, store: Store) -> None:
     url = server.add("/news/feed.xml", rss(item("r", "Rel", link="story.html", content='<a href="../up.html">u</a>')))
-    feeds.import_inputs(store, [("feed", url)])
+    import_inputs(store, [("feed", url)])
     (article,) = articles(store)
     assert article.url == server.url("/news/story.html")
     assert article.description is None  # no summary of its own: none is made up
@@ -653,7 +654,7 @@ def test_relative_links_in_rss_resolve_against_the_feed_address(server: FeedServ
 def test_fetches_run_at_once_but_at_most_a_few_per_host(
     server: FeedServer, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cap = feeds.MAX_CONNECTIONS_PER_HOST
+    cap = fetching.MAX_CONNECTIONS_PER_HOST
     over = threading.Event()
     reached = threading.Event()
     urls = [server.add(f"/f{i}.xml", rss(*items(1, prefix=f"f{i}-")), gated=True) for i in range(2 * cap + 2)]
@@ -673,7 +674,7 @@ def test_fetches_run_at_once_but_at_most_a_few_per_host(
 
     def run() -> None:
         with Store.open(store.path) as own:  # a store connection per thread
-            done.append(feeds.import_inputs(own, list_of(urls)))
+            done.append(import_inputs(own, list_of(urls)))
 
     worker = threading.Thread(target=run)
     try:
@@ -694,15 +695,15 @@ def test_fetches_run_at_once_but_at_most_a_few_per_host(
 
 def test_progress_counts_each_feed_and_cancel_stops_early(server: FeedServer, store: Store) -> None:
     urls = [server.add(f"/p{i}.xml", rss(*items(2, prefix=f"p{i}-"))) for i in range(3)]
-    ticks: list[int] = []
-    result, problems = feeds.import_inputs(store, list_of(urls), progress=ticks.append)
-    assert ticks == [1, 1, 1] and problems == [] and result.added == 6
+    ticks: list[tuple[int, int]] = []
+    result, problems = import_inputs(store, list_of(urls), progress=lambda done, total: ticks.append((done, total)))
+    assert ticks == [(1, 3), (2, 3), (3, 3)] and problems == [] and result.added == 6
 
     cancel = threading.Event()
     cancel.set()
     other = Store.open(store.path.with_name("other.sqlite"))
     try:
-        result, problems = feeds.import_inputs(other, list_of(urls), cancel=cancel)
+        result, problems = import_inputs(other, list_of(urls), cancel=cancel)
         assert result == AddResult() and problems == []
         assert other.count() == 0
     finally:
@@ -711,7 +712,7 @@ def test_progress_counts_each_feed_and_cancel_stops_early(server: FeedServer, st
 
 def test_remove_feed_keeps_starred_articles(server: FeedServer, store: Store) -> None:
     url = server.add("/feed.xml", rss(*items(3)))
-    feeds.import_inputs(store, [("feed", url)])
+    import_inputs(store, [("feed", url)])
     keep = articles(store)[1]
     store.set_starred(keep.id)
     assert store.remove_feed(url)
@@ -728,27 +729,27 @@ def test_local_files_and_file_urls_are_feeds_and_unchanged_files_are_not_reread(
 ) -> None:
     path = tmp_path / "local.xml"
     path.write_bytes(rss(*items(2)))
-    result, problems = feeds.import_inputs(store, [("feed", str(path))])
+    result, problems = import_inputs(store, [("feed", str(path))])
     assert problems == [] and result.added == 2
     assert only_feed(store).url == path.resolve().as_uri()
-    assert feeds.refresh(store) == (AddResult(), [])
+    assert subscriptions.refresh(store) == (AddResult(), [])
     assert len(parse_calls) == 1  # same modification time: not read again
     path.write_bytes(rss(*items(3)))  # within the same second, as scripts do
-    result, _ = feeds.refresh(store)
+    result, _ = subscriptions.refresh(store)
     assert result.added == 1 and len(parse_calls) == 2
 
-    _, problems = feeds.import_inputs(store, [("feed", path.resolve().as_uri())])
+    _, problems = import_inputs(store, [("feed", path.resolve().as_uri())])
     assert problems == [] and len(store.feeds()) == 1  # a file: URL is the same subscription
 
 
 def test_a_missing_local_file_is_a_problem_and_not_a_subscription(tmp_path: Path, store: Store) -> None:
     missing = str(tmp_path / "nope.xml")
-    _, problems = feeds.import_inputs(store, [("feed", missing)])
+    _, problems = import_inputs(store, [("feed", missing)])
     assert problems == [Problem(missing, "no such file")] and store.feeds() == []
 
 
 def test_fetch_refuses_other_schemes() -> None:
-    fetched = feeds.fetch("ftp://example.org/feed.xml")
+    fetched = fetching.fetch("ftp://example.org/feed.xml")
     assert fetched.status == 0 and fetched.error is not None and "ftp" in fetched.error
 
 
@@ -759,30 +760,30 @@ def test_a_big_document_is_parsed_in_pieces_with_the_same_result(
     server: FeedServer, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document = rss(*items(40))
-    pieces = feeds.split_document(document, 4)
+    pieces = feedparse.split_document(document, 4)
     assert pieces is not None and len(pieces) == 4
-    whole = feeds.parse(document, {}, "https://x.example/f.xml", 7)
-    split = [a for p in pieces for a in feeds.parse(p, {}, "https://x.example/f.xml", 7).articles]
+    whole = feedparse.parse(document, {}, "https://x.example/f.xml", 7)
+    split = [a for p in pieces for a in feedparse.parse(p, {}, "https://x.example/f.xml", 7).articles]
     assert [a.key for a in split] == [a.key for a in whole.articles]
     assert [a.body for a in split] == [a.body for a in whole.articles]
 
     # Through import: pieces of ~1 KB, some parsed here while the workers start, the rest by them.
-    monkeypatch.setattr(feeds, "SPLIT_BYTES", 1000)
-    monkeypatch.setattr(feeds, "WORKERS_FOR_BYTES", 1000)
+    monkeypatch.setattr(feed_pipeline, "SPLIT_BYTES", 1000)
+    monkeypatch.setattr(feed_pipeline, "WORKERS_FOR_BYTES", 1000)
     cuts: list[int] = []
-    real_split = feeds.split_document
+    real_split = feedparse.split_document
 
     def recording_split(data: bytes, parts: int) -> list[bytes] | None:
         result = real_split(data, parts)
         cuts.append(len(result or ()))
         return result
 
-    monkeypatch.setattr(feeds, "split_document", recording_split)
+    monkeypatch.setattr(feed_pipeline, "split_document", recording_split)
     url = server.add("/big.xml", document)
-    ticks: list[int] = []
-    result, problems = feeds.import_inputs(store, [("feed", url)], progress=ticks.append)
+    ticks: list[tuple[int, int]] = []
+    result, problems = import_inputs(store, [("feed", url)], progress=lambda done, total: ticks.append((done, total)))
     assert cuts and cuts[0] > 4
-    assert problems == [] and result.added == 40 and ticks == [1]
+    assert problems == [] and result.added == 40 and ticks == [(1, 1)]
     assert only_feed(store).title == "Test feed"
     assert sorted(a.key for a in articles(store)) == sorted(f"feed:{only_feed(store).id}:e{i}" for i in range(40))
 
@@ -793,14 +794,14 @@ def test_the_last_piece_of_a_split_feed_is_always_handed_over_last() -> None:
     handed: list[bool] = []
     first_inside, first_may_go = threading.Event(), threading.Event()
 
-    def deliver(piece: feeds.ParsedFeed, final: bool) -> None:
+    def deliver(piece: feedparse.ParsedFeed, final: bool) -> None:
         if not final:
             first_inside.set()
             first_may_go.wait(10)  # a slow hand-over of the first piece
         handed.append(final)
 
-    task = feeds._Task({}, "https://x.example/f.xml", 1, deliver, pieces=2)
-    piece = feeds.ParsedFeed("T", None, [])
+    task = feed_pipeline._Task({}, "https://x.example/f.xml", 1, deliver, pieces=2)
+    piece = feedparse.ParsedFeed("T", None, [])
     first = threading.Thread(target=task.done, args=(piece,))
     first.start()
     assert first_inside.wait(10)
@@ -814,7 +815,7 @@ def test_the_last_piece_of_a_split_feed_is_always_handed_over_last() -> None:
 
 
 def test_the_parse_workers_load_the_parsing_module_and_not_the_rest() -> None:
-    parsing = feeds._Parsing(expected_feeds=feeds.POOL_MIN_FEEDS)  # enough feeds: workers start at once
+    parsing = feed_pipeline._Parsing(expected_feeds=feed_pipeline.POOL_MIN_FEEDS)  # enough feeds: workers start at once
     try:
         assert parsing._starter is not None
         parsing._starter.join(60)
@@ -893,7 +894,7 @@ def _wait_until_gone(processes: dict[int, int], seconds: float) -> dict[int, int
 def test_the_parse_workers_die_with_an_import_killed_with_sigkill(server: FeedServer, tmp_path: Path) -> None:
     # Enough feeds that the workers start at once; one of them never answers, so the import is
     # still at work when it is killed.
-    urls = [server.add(f"/f{i}.xml", rss(*items(2, prefix=f"f{i}-"))) for i in range(feeds.POOL_MIN_FEEDS)]
+    urls = [server.add(f"/f{i}.xml", rss(*items(2, prefix=f"f{i}-"))) for i in range(feed_pipeline.POOL_MIN_FEEDS)]
     urls.append(server.add("/held.xml", stall=True))
     log = tmp_path / "import.log"
     with open(log, "wb") as out:
@@ -931,16 +932,16 @@ def test_the_parse_workers_die_with_an_import_killed_with_sigkill(server: FeedSe
 
 
 def test_parsing_uses_the_cores_there_are() -> None:
-    assert [feeds.parse_processes(n) for n in (1, 2, 3, 4, 8, 64)] == [2, 2, 2, 3, 7, 8]
-    assert feeds.parse_processes(len(feeds.os.sched_getaffinity(0))) == feeds.PARSE_PROCESSES
+    assert [feed_pipeline.parse_processes(n) for n in (1, 2, 3, 4, 8, 64)] == [2, 2, 2, 3, 7, 8]
+    assert feed_pipeline.parse_processes(len(feed_pipeline.os.sched_getaffinity(0))) == feed_pipeline.PARSE_PROCESSES
 
 
 def test_split_document_declines_what_it_cannot_cut_safely() -> None:
-    assert feeds.split_document(rss(*items(40)).decode().encode("utf-16"), 4) is None
-    assert feeds.split_document(rss(*items(40))[:-20], 4) is None  # ill-formed
-    assert feeds.split_document(rss(*items(3)), 4) is None  # too few entries to be worth it
+    assert feedparse.split_document(rss(*items(40)).decode().encode("utf-16"), 4) is None
+    assert feedparse.split_document(rss(*items(40))[:-20], 4) is None  # ill-formed
+    assert feedparse.split_document(rss(*items(3)), 4) is None  # too few entries to be worth it
     # Asked for more pieces than it has pairs of entries: as many as it can (many cores, few entries).
-    pieces = feeds.split_document(rss(*items(20)), 16)
+    pieces = feedparse.split_document(rss(*items(20)), 16)
     assert pieces is not None and len(pieces) == 10
 
 
@@ -957,7 +958,7 @@ class RecordingQueue:
 
     def get_nowait(self) -> Any:
         if not self.items:
-            raise feeds.queue.Empty
+            raise feed_pipeline.queue.Empty
         return self.items.pop(0)
 
 
@@ -969,7 +970,7 @@ def test_parsed_feeds_are_stored_together_until_a_batch_is_worth_a_transaction()
     few, arrived = outcome(50), [outcome(50) for _ in range(3)]
     waiting = RecordingQueue(*arrived)
     batch = [few]
-    feeds._gather(batch, waiting, remaining=10, deadline=feeds.time.monotonic() + 60)  # type: ignore[arg-type]
+    feed_pipeline._gather(batch, waiting, remaining=10, deadline=feed_pipeline.time.monotonic() + 60)  # type: ignore[arg-type]
     # Below BATCH_ARTICLES it waits for what comes next (up to the deadline), and takes it.
     assert batch == [few, *arrived] and len(waiting.waits) == 4 and 0 < waiting.waits[0] <= 60
 
@@ -987,35 +988,35 @@ def test_an_import_of_several_small_feeds_is_one_write_transaction(
         return real(self, articles, **kwargs)
 
     monkeypatch.setattr(Store, "add_articles", counting)
-    monkeypatch.setattr(feeds, "BATCH_WAIT", 60.0)  # never reached: the batch is done when the last feed is in
-    result, problems = feeds.import_inputs(store, [("feed", u) for u in urls])
+    monkeypatch.setattr(feed_pipeline, "BATCH_WAIT", 60.0)  # never reached: the batch is done when the last feed is in
+    result, problems = import_inputs(store, [("feed", u) for u in urls])
     assert problems == [] and result.added == 12
     assert writes == [12]  # the four feeds arrive one by one (parsed here), stored together
 
 
 def test_a_batch_that_is_big_enough_or_completes_the_work_does_not_wait() -> None:
-    big, more = outcome(feeds.BATCH_ARTICLES), outcome(5)
+    big, more = outcome(feed_pipeline.BATCH_ARTICLES), outcome(5)
     waiting = RecordingQueue(more)
     batch = [big]
-    feeds._gather(batch, waiting, remaining=10, deadline=feeds.time.monotonic() + 60)  # type: ignore[arg-type]
+    feed_pipeline._gather(batch, waiting, remaining=10, deadline=feed_pipeline.time.monotonic() + 60)  # type: ignore[arg-type]
     assert batch == [big, more] and waiting.waits == []  # what had arrived is taken, nothing waited for
 
     last = outcome(3)
     waiting = RecordingQueue()
     batch = [outcome(2, final=False), last]
-    feeds._gather(batch, waiting, remaining=1, deadline=feeds.time.monotonic() + 60)  # type: ignore[arg-type]
+    feed_pipeline._gather(batch, waiting, remaining=1, deadline=feed_pipeline.time.monotonic() + 60)  # type: ignore[arg-type]
     assert waiting.waits == []  # the last feed is in: store it now
 
     waiting = RecordingQueue()
     batch = [outcome(3)]
-    feeds._gather(batch, waiting, remaining=5, deadline=feeds.time.monotonic() - 1)  # type: ignore[arg-type]
+    feed_pipeline._gather(batch, waiting, remaining=5, deadline=feed_pipeline.time.monotonic() - 1)  # type: ignore[arg-type]
     assert waiting.waits == []  # past the deadline: store what there is
 
     # Fallen behind, with many waiting: a transaction still holds about MAX_BATCH_ARTICLES, no more.
     backlog = [outcome(300) for _ in range(10)]
     waiting = RecordingQueue(*backlog[1:])
     batch = [backlog[0]]
-    feeds._gather(batch, waiting, remaining=10, deadline=feeds.time.monotonic() + 60)  # type: ignore[arg-type]
+    feed_pipeline._gather(batch, waiting, remaining=10, deadline=feed_pipeline.time.monotonic() + 60)  # type: ignore[arg-type]
     assert len(batch) == 4 and len(waiting.items) == 6  # 1,200 articles: the one that crossed 1,024 is in
 
 
@@ -1026,8 +1027,8 @@ def test_opml_round_trip_gives_an_empty_store_the_same_subscriptions(
     server: FeedServer, store: Store, tmp_path: Path
 ) -> None:
     urls = [server.add(f"/o{i}.xml", rss(*items(2, prefix=f"o{i}-"), title=f"Feed & {i}")) for i in range(3)]
-    feeds.import_inputs(store, list_of(urls))
-    data = feeds.export_opml(store)
+    import_inputs(store, list_of(urls))
+    data = subscriptions.export_opml(store)
     assert b'<opml version="2.0">' in data
     assert {(f.xml_url, f.title) for f in read_opml(data)} == {(u, f"Feed & {i}") for i, u in enumerate(urls)}
 
@@ -1035,14 +1036,14 @@ def test_opml_round_trip_gives_an_empty_store_the_same_subscriptions(
     path.write_bytes(data)
     fresh = Store.open(tmp_path / "fresh.sqlite")
     try:
-        ticks: list[int] = []
-        result, problems = feeds.import_inputs(fresh, [("opml", str(path))], progress=ticks.append)
-        assert problems == [] and result.added == 6 and ticks == [1, 1, 1]
+        ticks: list[tuple[int, int]] = []
+        result, problems = import_inputs(fresh, [("opml", str(path))], progress=lambda d, t: ticks.append((d, t)))
+        assert problems == [] and result.added == 6 and ticks == [(1, 3), (2, 3), (3, 3)]
 
-        def subscriptions(s: Store) -> set[tuple[str, str | None, str | None]]:
+        def subscribed(s: Store) -> set[tuple[str, str | None, str | None]]:
             return {(f.url, f.title, f.site_url) for f in s.feeds()}
 
-        assert subscriptions(fresh) == subscriptions(store)
+        assert subscribed(fresh) == subscribed(store)
     finally:
         fresh.close()
 
@@ -1076,9 +1077,9 @@ def test_read_opml_handles_nested_categories_case_and_duplicates() -> None:
 def test_read_opml_salvages_outlines_from_ill_formed_xml_and_rejects_other_xml() -> None:
     sloppy = b'<opml><body><outline text="A & B" xmlUrl="https://ab.example/feed?a=1&amp;b=2"/></body></opml>'
     assert read_opml(sloppy) == [OpmlFeed("A & B", "https://ab.example/feed?a=1&b=2")]
-    with pytest.raises(feeds.OpmlError, match="not an OPML file"):
+    with pytest.raises(opml.OpmlError, match="not an OPML file"):
         read_opml(rss(*items(1)))
-    with pytest.raises(feeds.OpmlError, match="not well-formed"):
+    with pytest.raises(opml.OpmlError, match="not well-formed"):
         read_opml(b"<opml><body>")
 
 
@@ -1090,7 +1091,7 @@ def test_an_opml_problem_is_reported_and_the_other_inputs_still_import(
     empty = tmp_path / "empty.opml"
     empty.write_bytes(b'<opml version="2.0"><body><outline text="folder"/></body></opml>')
     url = server.add("/ok.xml", rss(*items(1)))
-    result, problems = feeds.import_inputs(
+    result, problems = import_inputs(
         store, [("opml", str(bad)), ("opml", str(empty)), ("opml", str(tmp_path / "missing.opml")), ("feed", url)]
     )
     assert result.added == 1
@@ -1108,21 +1109,21 @@ def test_parse_is_separate_from_fetching_and_uses_the_response_headers() -> None
         '<?xml version="1.0"?><rss version="2.0"><channel><title>Caf\xe9</title>'
         "<item><guid>1</guid><title>Cr\xe8me</title></item></channel></rss>"
     ).encode("latin-1")
-    parsed = feeds.parse(latin, {"Content-Type": "application/xml; charset=iso-8859-1"}, "https://x.example/f", 3)
+    parsed = feedparse.parse(latin, {"Content-Type": "application/xml; charset=iso-8859-1"}, "https://x.example/f", 3)
     assert parsed.title == "Café" and parsed.problem is None
     (article,) = parsed.articles
     assert (article.title, article.key, article.feed_id, article.source) == ("Crème", "feed:3:1", 3, "Café")
 
 
 def test_an_untitled_feed_is_named_after_its_host() -> None:
-    parsed = feeds.parse(rss(item("1", "T"), title=""), {}, "https://www.news.example/feed", 1)
+    parsed = feedparse.parse(rss(item("1", "T"), title=""), {}, "https://www.news.example/feed", 1)
     assert parsed.articles[0].source == "news.example"
 
 
 def test_feed_url_makes_local_paths_absolute_file_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert feeds.feed_url("feed.xml") == (tmp_path / "feed.xml").resolve().as_uri()
-    assert feeds.feed_url(" https://x.example/rss ") == "https://x.example/rss"
+    assert addresses.feed_url("feed.xml") == (tmp_path / "feed.xml").resolve().as_uri()
+    assert addresses.feed_url(" https://x.example/rss ") == "https://x.example/rss"
 
 
 def test_the_feedparser_speed_ups_change_nothing_it_returns() -> None:
@@ -1181,8 +1182,8 @@ def test_parsing_does_not_look_for_a_parser_that_is_not_there(monkeypatch: pytes
             looked_for.append(name)
 
     monkeypatch.setattr(sys, "meta_path", [Recorder(), *sys.meta_path])
-    assert feeds.parse(rss(*items(2)), {}, "https://x.example/f.xml", 1).articles
-    assert feeds.parse(rss(*items(2)), {}, "https://x.example/f.xml", 1).articles
+    assert feedparse.parse(rss(*items(2)), {}, "https://x.example/f.xml", 1).articles
+    assert feedparse.parse(rss(*items(2)), {}, "https://x.example/f.xml", 1).articles
     assert "drv_libxml2" not in looked_for
 
 
@@ -1269,7 +1270,7 @@ def test_first_image_reads_attributes_not_text_that_looks_like_them() -> None:
     ) == ("https://s.example/c.png")
     assert sanitize.first_image(sanitize.clean_html("<p>no image</p>")) is None
     # Through parse(): the image of an entry whose only picture has such an alt text.
-    parsed = feeds.parse(
+    parsed = feedparse.parse(
         rss(item("1", content='<img alt=" src=" src="http://good/a.png">')), {}, "https://x.example/f", 1
     )
     assert parsed.articles[0].image_url == "http://good/a.png"
@@ -1289,7 +1290,7 @@ def test_feedparser_is_pinned_to_the_series_the_patches_fit() -> None:
     for name in ("_urljoin", "make_safe_absolute_uri", "copy", "_FeedParserMixin"):
         assert hasattr(mixin, name), name
     assert isinstance(util.FeedParserDict.keymap, dict) and "can_be_relative_uri" in vars(mixin._FeedParserMixin)
-    assert not hasattr(feeds, "_get")  # one bypass (the patched FeedParserDict.get), not two
+    assert not hasattr(feedparse, "_get")  # one bypass (the patched FeedParserDict.get), not two
 
 
 def test_a_deeply_nested_opml_file_is_read_without_recursion(tmp_path: Path, store: Store) -> None:
@@ -1328,14 +1329,14 @@ def test_opml_round_trip_keeps_local_feeds_when_the_list_is_saved_above_them(
     (tmp_path / "feeds").mkdir()
     local = tmp_path / "feeds" / "local.xml"
     local.write_bytes(rss(*items(2, prefix="l"), title="Local"))
-    feeds.import_inputs(store, [("feed", web), ("feed", str(local))])
+    import_inputs(store, [("feed", web), ("feed", str(local))])
     subscribed = {(f.url, f.title) for f in store.feeds()}
     assert local.as_uri() in {url for url, _ in subscribed}
 
     saved = tmp_path / "subscriptions.opml"
-    saved.write_bytes(feeds.export_opml(store))
+    saved.write_bytes(subscriptions.export_opml(store))
     with Store.open(tmp_path / "fresh.sqlite") as fresh:
-        result, problems = feeds.import_inputs(fresh, [("opml", str(saved))])
+        result, problems = import_inputs(fresh, [("opml", str(saved))])
         assert problems == [] and result.added == 3
         assert {(f.url, f.title) for f in fresh.feeds()} == subscribed
 
@@ -1344,7 +1345,7 @@ def test_opml_round_trip_keeps_local_feeds_when_the_list_is_saved_above_them(
     elsewhere.mkdir()
     (elsewhere / "subscriptions.opml").write_bytes(saved.read_bytes())
     with Store.open(tmp_path / "other.sqlite") as other:
-        _, problems = feeds.import_inputs(other, [("opml", str(elsewhere / "subscriptions.opml"))])
+        _, problems = import_inputs(other, [("opml", str(elsewhere / "subscriptions.opml"))])
         assert [f.url for f in other.feeds()] == [web]
         assert len(problems) == 1 and "a local file outside the OPML file's folder" in problems[0].reason
 
@@ -1377,7 +1378,7 @@ def test_opml_addresses_are_http_https_or_paths_inside_the_opml_folder(
             ]
         )
     )
-    result, problems = feeds.import_inputs(store, [("opml", str(path))])
+    result, problems = import_inputs(store, [("opml", str(path))])
     assert {f.url for f in store.feeds()} == {good, (folder / "sub" / "local.xml").as_uri()}
     assert result.added == 2  # Good and Local, nothing from the current directory or elsewhere on disk
     assert [p.input for p in problems] == [str(path)] * 6
@@ -1389,17 +1390,17 @@ def test_opml_addresses_are_http_https_or_paths_inside_the_opml_folder(
 
 def test_opml_address_checks_each_form() -> None:
     opml_path = "/lists/a.opml"
-    assert feeds.opml_address("https://x.example/f", opml_path) == ("https://x.example/f", None)
-    assert feeds.opml_address(" HTTP://x.example/f ", opml_path)[0] == "HTTP://x.example/f"
-    assert feeds.opml_address("feeds/b.xml", opml_path)[0] == Path("/lists/feeds/b.xml").as_uri()
-    assert feeds.opml_address("file:///lists/feeds/b.xml", opml_path)[0] == Path("/lists/feeds/b.xml").as_uri()
-    assert feeds.opml_address("file:///lists/../etc/b.xml", opml_path)[0] is None
+    assert addresses.opml_address("https://x.example/f", opml_path) == ("https://x.example/f", None)
+    assert addresses.opml_address(" HTTP://x.example/f ", opml_path)[0] == "HTTP://x.example/f"
+    assert addresses.opml_address("feeds/b.xml", opml_path)[0] == Path("/lists/feeds/b.xml").as_uri()
+    assert addresses.opml_address("file:///lists/feeds/b.xml", opml_path)[0] == Path("/lists/feeds/b.xml").as_uri()
+    assert addresses.opml_address("file:///lists/../etc/b.xml", opml_path)[0] is None
     for bad in ("javascript:alert(1)", "/etc/hostname", "ftp://x/f", "file:///etc/hostname", "../b.xml", "http:///x"):
-        url, why = feeds.opml_address(bad, opml_path)
+        url, why = addresses.opml_address(bad, opml_path)
         assert url is None and why, bad
     # A relative file: URL would depend on the current directory; a NUL byte is no path.
     for bad in ("file:feeds/b.xml", "file:///lists/b%00.xml", "feeds/b%00.xml"):
-        url, why = feeds.opml_address(bad, opml_path)
+        url, why = addresses.opml_address(bad, opml_path)
         assert url is None and why, bad
 
 
@@ -1411,12 +1412,12 @@ def test_an_opml_path_may_not_lead_out_of_its_folder_through_a_link(tmp_path: Pa
     (folder / "loop.xml").symlink_to(folder / "loop.xml")
     opml = str(folder / "list.opml")
     for text in ("link.xml", (folder / "link.xml").as_uri(), "loop.xml", (folder / "loop.xml").as_uri()):
-        url, why = feeds.opml_address(text, opml)
+        url, why = addresses.opml_address(text, opml)
         assert url is None and why, text
 
 
 def test_feed_address_maps_common_forms_and_leaves_paths_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from reader.importer import collect, feed_address, is_url
+    from reader.addresses import classify, feed_address, is_url
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "example.org").mkdir()  # an existing folder that looks like a host stays a folder
@@ -1430,16 +1431,16 @@ def test_feed_address_maps_common_forms_and_leaves_paths_alone(tmp_path: Path, m
     for path in ("example.org", "feed.xml", "missing.opml", "notes.txt", "seeds/x.txt", "./a.b/c", "a b.com/x"):
         assert feed_address(path) is None, path
         assert not is_url(path)
-    # The importer and feeds.feed_url agree: both take the address, neither a file of that name.
+    # The importer and addresses.feed_url agree: both take the address, neither a file of that name.
     problems: list[Problem] = []
-    found = collect(["example.com/rss", "feed://example.com/atom", "feed.xml"], problems)
-    assert [(i.kind, i.target) for i in found] == [
+    found = classify(["example.com/rss", "feed://example.com/atom", "feed.xml"], problems)
+    assert [(i.kind.value, i.target) for i in found] == [
         ("feed", "https://example.com/rss"),
         ("feed", "http://example.com/atom"),
     ]
     assert problems == [Problem("feed.xml", "no such file or folder")]
-    assert feeds.feed_url("feed://example.com/rss") == "http://example.com/rss"
-    assert feeds.feed_url("example.com/rss") == "https://example.com/rss"
+    assert addresses.feed_url("feed://example.com/rss") == "http://example.com/rss"
+    assert addresses.feed_url("example.com/rss") == "https://example.com/rss"
 
 
 def test_a_feed_scheme_address_is_imported_over_http(server: FeedServer, tmp_path: Path) -> None:
@@ -1485,13 +1486,13 @@ def test_a_sitemap_in_an_imported_folder_is_reported_not_subscribed(tmp_path: Pa
 
 def test_a_feed_that_is_down_on_its_first_fetch_stays_subscribed(server: FeedServer, store: Store) -> None:
     url = server.add("/down.xml", b"busy", status=503, content_type="text/plain")
-    _, problems = feeds.import_inputs(store, [("feed", url)])
+    _, problems = import_inputs(store, [("feed", url)])
     assert [p.input for p in problems] == [url] and "503" in problems[0].reason
     feed = only_feed(store)
     assert feed.url == url and "503" in (feed.last_error or "")
     # Known subscriptions are never removed by an import that finds them broken.
     server.add("/down.xml", b"gone", status=404, content_type="text/plain")
-    feeds.import_inputs(store, [("feed", url)])
+    import_inputs(store, [("feed", url)])
     assert only_feed(store).url == url
 
 
@@ -1530,7 +1531,7 @@ def test_a_cancelled_refresh_returns_promptly_and_leaves_no_thread_holding_the_p
 
     def run() -> None:
         with Store.open(tmp_path / "reader.sqlite") as own:
-            outcome.append(feeds.refresh(own, cancel=cancel))  # default timeouts: 20 s a read
+            outcome.append(subscriptions.refresh(own, cancel=cancel))  # default timeouts: 20 s a read
         returned.set()
 
     runner = threading.Thread(target=run, name="test-refresh", daemon=True)

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import pytest
-from conftest import FEEDPARSER_CORPUS, FEEDPARSER_SAMPLE
+from conftest import FEEDPARSER_CORPUS, FEEDPARSER_SAMPLE, import_inputs
 
-from reader import feedparse, feeds
+from reader import feed_pipeline, feedparse
 from reader.store import Store
 
 SAMPLE = FEEDPARSER_SAMPLE
@@ -47,8 +47,8 @@ def each_within(function: Callable[..., Any], calls: Sequence[tuple[str, tuple[A
     call that raises or does not return within ``seconds`` of its turn (the calls are taken in
     order, so by the time the wait for one starts, every earlier one has returned and it is
     running, or next). The workers are killed when one hangs."""
-    context = multiprocessing.get_context(feeds.START_METHOD)
-    with context.Pool(feeds.PARSE_PROCESSES) as pool:  # terminated on leaving, hung worker or not
+    context = multiprocessing.get_context(feed_pipeline.START_METHOD)
+    with context.Pool(feed_pipeline.PARSE_PROCESSES) as pool:  # terminated on leaving, hung worker or not
         pending = [(name, pool.apply_async(function, args)) for name, args in calls]
         for name, result in pending:
             try:
@@ -80,10 +80,12 @@ def import_corpus(folder: Path, store: Store) -> None:
     files = corpus_files(folder)
     assert files, f"no XML files under {folder}"
     parse_each_within(files, PER_DOCUMENT_SECONDS)
-    ticks: list[int] = []
-    result, problems = feeds.import_inputs(store, [("feed", str(f)) for f in files], progress=ticks.append)
+    ticks: list[tuple[int, int]] = []
+    result, problems = import_inputs(
+        store, [("feed", str(f)) for f in files], progress=lambda done, total: ticks.append((done, total))
+    )
 
-    assert len(ticks) == len(files)  # every file finished: none hung, none was dropped
+    assert ticks[-1] == (len(files), len(files))  # every file finished: none hung, none was dropped
     # Files that are no feed (malformed without entries, not RSS/Atom) are reported, not subscribed.
     refused = {Path(p.input).resolve() for p in problems if p.reason.endswith("(not subscribed)")}
     assert {local_path(f.url) for f in store.feeds()} == {f.resolve() for f in files} - refused

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from conftest import import_inputs
 
-from reader import feeds, importer, localfile
+from reader import addresses, fetching, importer, localfile
 from reader.localfile import FileTooLargeError, FolderError, NotRegularFileError
 from reader.records import Problem
 from reader.store import Store
@@ -131,7 +132,7 @@ def test_read_head_reads_at_most_n_bytes(tmp_path: Path) -> None:
 
 def test_sizes_read_as_a_person_would_write_them() -> None:
     assert localfile.size_text(importer.MAX_SEED_FILE_BYTES) == "256 MiB"
-    assert localfile.size_text(feeds.MAX_FEED_BYTES) == "64 MiB"
+    assert localfile.size_text(fetching.MAX_FEED_BYTES) == "64 MiB"
     assert localfile.size_text(4096) == "4 KiB"
     assert (localfile.size_text(1), localfile.size_text(10)) == ("1 byte", "10 bytes")
 
@@ -210,7 +211,8 @@ def test_a_missing_file_or_a_broken_link_is_the_usual_os_error(tmp_path: Path) -
 def test_the_importer_sniff_and_seed_read_refuse_a_fifo_without_blocking(fifo: Path) -> None:
     plain = fifo.with_name("fifo")
     os.mkfifo(plain)
-    assert without_blocking(plain, lambda: importer._classify(plain)).kind == "seed"  # the read says why
+    found = without_blocking(plain, lambda: addresses._classify(plain))
+    assert [i.kind.value for i in found] == ["seed"]  # the read says why
     articles, problems = without_blocking(plain, lambda: importer.read_seed_file(str(plain)))
     assert (articles, problems) == ([], [Problem(str(plain), FIFO)])
 
@@ -229,9 +231,9 @@ def test_collect_names_each_non_file_in_a_folder_and_keeps_the_rest(
     (folder / "linked-folder").symlink_to(tmp_path)  # listed as a folder, not followed: not named
 
     problems: list[Problem] = []
-    found = without_blocking(folder / "pipe", lambda: importer.collect([str(folder)], problems))
+    found = without_blocking(folder / "pipe", lambda: addresses.classify([str(folder)], problems))
 
-    assert [(i.kind, Path(i.target).name) for i in found] == [("seed", "good.txt")]
+    assert [(i.kind.value, Path(i.target).name) for i in found] == [("seed", "good.txt")]
     assert problems == [
         Problem(str(folder / "pipe"), FIFO),
         Problem(str(folder / "sock"), SOCKET),
@@ -243,28 +245,28 @@ def test_collect_names_each_non_file_in_a_folder_and_keeps_the_rest(
 def test_fetching_a_file_url_that_is_a_fifo_or_a_device_is_refused_without_blocking(tmp_path: Path, fifo: Path) -> None:
     zero = tmp_path / "zero.xml"
     zero.symlink_to("/dev/zero")
-    fetched = without_blocking(fifo, lambda: feeds.fetch(fifo.as_uri()))
+    fetched = without_blocking(fifo, lambda: fetching.fetch(fifo.as_uri()))
     assert (fetched.status, fetched.error, fetched.transient) == (0, FIFO, False)
-    assert feeds.fetch(zero.as_uri()).error == DEVICE  # not "file too large" after reading 64 MiB of zeros
-    assert feeds.fetch(tmp_path.as_uri()).error == "is a folder, not a feed file"
+    assert fetching.fetch(zero.as_uri()).error == DEVICE  # not "file too large" after reading 64 MiB of zeros
+    assert fetching.fetch(tmp_path.as_uri()).error == "is a folder, not a feed file"
 
 
 def test_a_local_feed_file_over_the_limit_is_refused_and_one_at_the_limit_is_read(tmp_path: Path) -> None:
     path = tmp_path / "feed.xml"
     path.write_bytes(b"<rss>" + b" " * 5000 + b"</rss>")
-    assert feeds.fetch(path.as_uri(), max_bytes=4096).error == "file too large (5 KiB; limit 4 KiB)"
-    exact = feeds.fetch(path.as_uri(), max_bytes=path.stat().st_size)
+    assert fetching.fetch(path.as_uri(), max_bytes=4096).error == "file too large (5 KiB; limit 4 KiB)"
+    exact = fetching.fetch(path.as_uri(), max_bytes=path.stat().st_size)
     assert exact.status == 200 and exact.data == path.read_bytes()
     assert exact.last_modified == f"mtime_ns={path.stat().st_mtime_ns} size={path.stat().st_size}"
-    assert feeds.fetch(path.as_uri(), last_modified=exact.last_modified).status == 304
+    assert fetching.fetch(path.as_uri(), last_modified=exact.last_modified).status == 304
 
 
 def test_an_opml_file_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path, store: Store) -> None:
     fifo = tmp_path / "subscriptions.opml"
     os.mkfifo(fifo)
     with pytest.raises(NotRegularFileError, match=re.escape(FIFO)):
-        without_blocking(fifo, lambda: feeds._read_limited(str(fifo), feeds.MAX_FEED_BYTES))
-    _, problems = without_blocking(fifo, lambda: feeds.import_inputs(store, [("opml", str(fifo))]))
+        without_blocking(fifo, lambda: localfile.read_regular(str(fifo), fetching.MAX_FEED_BYTES))
+    _, problems = without_blocking(fifo, lambda: import_inputs(store, [("opml", str(fifo))]))
     assert [p.input for p in problems] == [str(fifo)] and "not a regular file" in problems[0].reason
     assert store.feeds() == []
 

@@ -244,20 +244,12 @@ class Controller(QObject):
         db_path = self.db_path
 
         def work(progress: Callable[[int, int], None], cancel: Any) -> Any:
-            from reader import feeds
+            from reader import subscriptions
 
             with Store.open(db_path) as store:
-                total = len(store.feeds())
-                if not total:
+                if not store.feeds():
                     return None
-                done = 0
-
-                def step(n: int = 1) -> None:
-                    nonlocal done
-                    done += n
-                    progress(done, total)
-
-                return feeds.refresh(store, progress=step, cancel=cancel)
+                return subscriptions.refresh(store, progress=progress, cancel=cancel)
 
         def done(result: Any) -> None:
             if result is None:
