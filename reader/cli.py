@@ -255,6 +255,7 @@ def cmd_import(db_path: Path, args: argparse.Namespace) -> int:
             except StoreError as exc:  # a full disk: say what was stored before it
                 stopped = exc
     _report_problems(report.problems)
+    _report_problems(report.warnings)  # said, but not counted as rejected
     r = report.result
     print(
         f"{r.added} new, {r.updated} updated, {r.unchanged} unchanged articles "

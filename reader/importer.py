@@ -34,6 +34,8 @@ class ImportReport:
     records: int = 0
     result: AddResult = field(default_factory=AddResult)
     problems: list[Problem] = field(default_factory=list)
+    #: Imported, with a caveat (a record that was not UTF-8, read as Windows-1252): not rejected.
+    warnings: list[Problem] = field(default_factory=list)
     cancelled: bool = False
 
     @property
@@ -95,11 +97,12 @@ def _import_seeds(
                 break
             if writer.error is not None:
                 break
-            articles, problems = read_seed_file(path)
+            parsed = read_seed_file(path)
             report.files += 1
-            report.records += len(articles)
-            report.problems.extend(problems)
-            batch.extend(articles)
+            report.records += len(parsed.articles)
+            report.problems.extend(parsed.problems)
+            report.warnings.extend(parsed.warnings)
+            batch.extend(parsed.articles)
             while len(batch) >= BATCH_SIZE:
                 writer.put(batch[:BATCH_SIZE])
                 batch = batch[BATCH_SIZE:]
@@ -114,20 +117,24 @@ def _import_seeds(
         raise writer.error
 
 
-def read_seed_file(path: str) -> tuple[list[Article], list[Problem]]:
+def read_seed_file(path: str) -> seedfile.ParseResult:
+    """The records of one seed file, the ones rejected (problems) and the caveats (warnings)."""
+
+    def refused(reason: str) -> seedfile.ParseResult:
+        return seedfile.ParseResult(problems=[Problem(path, reason)])
+
     try:
         size = os.path.getsize(path)
         if size > MAX_SEED_FILE_BYTES:
-            return [], [Problem(path, f"file too large ({size // (1024 * 1024)} MiB) for a seed record")]
+            return refused(f"file too large ({size // (1024 * 1024)} MiB) for a seed record")
         data = localfile.read_regular(path, MAX_SEED_FILE_BYTES)
     except localfile.NotRegularFileError as exc:
-        return [], [Problem(path, exc.reason)]
+        return refused(exc.reason)
     except localfile.FileTooLargeError as exc:  # it grew after its size was read
-        return [], [Problem(path, f"{exc.reason} for a seed record")]
+        return refused(f"{exc.reason} for a seed record")
     except OSError as exc:
-        return [], [Problem(path, f"cannot read ({exc.strerror or exc})")]
-    parsed = seedfile.parse(data, path)
-    return parsed.articles, parsed.problems
+        return refused(f"cannot read ({exc.strerror or exc})")
+    return seedfile.parse(data, path)
 
 
 class _BatchWriter(threading.Thread):

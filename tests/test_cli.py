@@ -305,3 +305,23 @@ def test_list_json_reads_no_article_bodies(db: Path, monkeypatch: pytest.MonkeyP
     nasa = next(a for a in listed if a["source"] == "nasa")
     assert nasa["description"] and nasa["description"].startswith("NASA")
     assert next(a for a in listed if a["url"] == KASPERSKY_URL)["description"] is None
+
+
+def test_a_record_that_is_not_utf8_is_imported_with_a_one_line_warning_and_the_rest_intact(
+    db: Path, tmp_path: Path
+) -> None:
+    good = (
+        "['wire', '1', 'NOVALUE', 'Le café ouvre', '', 'https://example.org/1', '', '2020-01-01T00:00:00Z']\nUn café.\n"
+    )
+    bad = "['wire', '2', 'NOVALUE', 'Second', '', 'https://example.org/2', '', '2020-01-02T00:00:00Z']\nNa\xefve.\n"
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(good.encode("utf-8") + bad.encode("cp1252"))
+
+    done = reader("--db", str(db), "import", str(path))
+
+    assert done.returncode == 0, done.stderr  # imported: a warning, not a rejection
+    assert done.stderr.splitlines() == [f"reader: {path}:3: not valid UTF-8 (first at line 4); read as Windows-1252"]
+    titles = json.loads(reader("--db", str(db), "list", "--json", "--search", "café").stdout)
+    assert [a["title"] for a in titles] == ["Le café ouvre"], "the UTF-8 record keeps its accents"
+    shown = json.loads(reader("--db", str(db), "show", "2", "--json").stdout)
+    assert shown["body"] == "Naïve."

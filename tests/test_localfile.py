@@ -213,8 +213,8 @@ def test_the_importer_sniff_and_seed_read_refuse_a_fifo_without_blocking(fifo: P
     os.mkfifo(plain)
     found = without_blocking(plain, lambda: addresses._classify(plain))
     assert [i.kind.value for i in found] == ["seed"]  # the read says why
-    articles, problems = without_blocking(plain, lambda: importer.read_seed_file(str(plain)))
-    assert (articles, problems) == ([], [Problem(str(plain), FIFO)])
+    parsed = without_blocking(plain, lambda: importer.read_seed_file(str(plain)))
+    assert (parsed.articles, parsed.problems) == ([], [Problem(str(plain), FIFO)])
 
 
 def test_collect_names_each_non_file_in_a_folder_and_keeps_the_rest(

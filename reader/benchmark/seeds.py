@@ -177,7 +177,7 @@ def _baseline(folder: Path, store_path: Path, records: int) -> None:
     began = time.perf_counter()
     with Store.open(store_path) as store:
         for path in files:
-            articles, _problems = read_seed_file(path)
+            articles = read_seed_file(path).articles
             batch.extend(articles)
             done += len(articles)
             if len(batch) >= 2000 or done >= records:
