@@ -58,26 +58,47 @@ class StoreBusyError(StoreError):
     pass
 
 
+class DiskFullError(StoreError):
+    pass
+
+
+class ReadOnlyStoreError(StoreError):
+    pass
+
+
 def _wrap(path: Path | str, exc: sqlite3.Error) -> StoreError:
+    """The store error for an SQLite error, told apart by its result code (the primary code of
+    ``sqlite_errorcode``), not by its message text."""
     message = str(exc)
-    lowered = message.lower()
-    if "file is not a database" in lowered or "not a database" in lowered:
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == sqlite3.SQLITE_NOTADB:
         return NotADatabaseError(f"{path}: not a Reader store (file is not an SQLite database); left untouched")
-    # Text that is not UTF-8 and an FTS index that cannot be opened only come from damaged pages
-    # (this store writes nothing else); the detail can quote a whole garbled column, so cut it short.
-    if any(marker in lowered for marker in ("malformed", "corrupt", "could not decode", "vtable constructor failed")):
+    if primary == sqlite3.SQLITE_CORRUPT or _damage_without_a_code(exc):
+        # The detail can quote a whole garbled column: cut it short.
         detail = message if len(message) <= 100 else message[:100] + "..."
         return CorruptStoreError(f"{path}: the store is damaged ({detail}); left untouched")
-    if "disk is full" in lowered or ("disk i/o error" in lowered and _disk_nearly_full(path)):
+    if primary == sqlite3.SQLITE_FULL or (primary == sqlite3.SQLITE_IOERR and _disk_nearly_full(path)):
         # SQLITE_FULL, or an I/O error that a full disk explains (a -wal or -shm that could not grow).
-        return StoreError(f"{path}: the disk is full; the last change was not written")
-    if "readonly database" in lowered:
-        return StoreError(f"{path}: the store is read-only (no change was written)")
-    if "locked" in lowered or "busy" in lowered:
+        return DiskFullError(f"{path}: the disk is full; the last change was not written")
+    if primary == sqlite3.SQLITE_READONLY:
+        return ReadOnlyStoreError(f"{path}: the store is read-only (no change was written)")
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return StoreBusyError(f"{path}: the store is busy in another program ({message})")
-    if isinstance(exc, sqlite3.OperationalError) and "unable to open" in lowered:
+    if primary == sqlite3.SQLITE_CANTOPEN:
         return StoreError(f"{path}: cannot open the store ({message})")
     return StoreError(f"{path}: {message}")
+
+
+def _damage_without_a_code(exc: sqlite3.Error) -> bool:
+    """Two signs of damaged pages that come without SQLITE_CORRUPT: text that is not UTF-8 (the
+    sqlite3 module's own error, no SQLite code: this store writes nothing else) and an FTS5 index
+    whose structure cannot be read (SQLITE_ERROR from the virtual table's constructor)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    message = str(exc).lower()
+    if code is None:
+        return "could not decode" in message
+    return code & 0xFF == sqlite3.SQLITE_ERROR and "vtable constructor failed" in message
 
 
 def _disk_nearly_full(path: Path | str) -> bool:
@@ -408,7 +429,7 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; rolled back on any error so nothing half-written stays."""
         if self._readonly:
-            raise StoreError(f"{self.path}: the store is read-only (no change was written)")
+            raise ReadOnlyStoreError(f"{self.path}: the store is read-only (no change was written)")
         self.verify()
         try:
             self._conn.execute("BEGIN IMMEDIATE")

@@ -413,3 +413,27 @@ def test_a_store_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Pa
     assert done.returncode == 2
     assert done.stderr.splitlines() == [f"reader: {db}: not a regular file, so not a store; left untouched"]
     assert not Store.needs_upgrade(db)
+
+
+def sqlite_error(code: int, message: str) -> sqlite3.Error:
+    error = sqlite3.OperationalError(message)
+    error.sqlite_errorcode = code  # type: ignore[attr-defined]  (as the sqlite3 module sets it)
+    return error
+
+
+def test_store_errors_are_told_apart_by_sqlite_result_code_not_message(tmp_path: Path) -> None:
+    from reader import store as store_module
+
+    wrap = store_module._wrap
+    path = tmp_path / "s.sqlite"
+    assert isinstance(wrap(path, sqlite_error(sqlite3.SQLITE_FULL, "whatever it says")), store_module.DiskFullError)
+    assert isinstance(wrap(path, sqlite_error(sqlite3.SQLITE_CORRUPT, "odd")), CorruptStoreError)
+    assert isinstance(wrap(path, sqlite_error(sqlite3.SQLITE_NOTADB, "odd")), NotADatabaseError)
+    assert isinstance(wrap(path, sqlite_error(sqlite3.SQLITE_BUSY, "odd")), store_module.StoreBusyError)
+    assert isinstance(wrap(path, sqlite_error(sqlite3.SQLITE_READONLY, "odd")), store_module.ReadOnlyStoreError)
+    # Extended codes count by their primary code (SQLITE_BUSY_SNAPSHOT, SQLITE_CORRUPT_VTAB).
+    assert isinstance(wrap(path, sqlite_error(sqlite3.SQLITE_BUSY | (2 << 8), "odd")), store_module.StoreBusyError)
+    assert isinstance(wrap(path, sqlite_error(sqlite3.SQLITE_CORRUPT | (1 << 8), "odd")), CorruptStoreError)
+    # The words alone decide nothing: an error that merely mentions them is a plain store error.
+    plain = wrap(path, sqlite_error(sqlite3.SQLITE_ERROR, "no such table: locked_busy_corrupt_disk is full"))
+    assert type(plain) is StoreError
