@@ -37,6 +37,11 @@ class Route:
     trickle_headers: float = 0.0
     #: Answer this many seconds late (paced by the teardown event).
     delay: float = 0.0
+    #: Close the connection without answering.
+    drop: bool = False
+    #: Close the connection without answering when the request is not the first on its connection
+    #: (a kept-alive connection the server has given up on).
+    drop_reused: bool = False
 
 
 @dataclass
@@ -48,9 +53,10 @@ class Request:
 
 class FeedServer:
     """HTTP on 127.0.0.1 (a free port) serving :class:`Route` s the test sets; records every request.
-    With ``tls`` (a server-side context), HTTPS."""
+    With ``tls`` (a server-side context), HTTPS. With ``keep_alive``, HTTP/1.1: a connection
+    serves one request after another (HTTP/1.0 otherwise: one request a connection)."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, keep_alive: bool = False) -> None:
         self.scheme = "https" if tls is not None else "http"
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
@@ -68,14 +74,35 @@ class FeedServer:
         self.active = 0
         self.max_active = 0
         self.active_changed = threading.Condition(self.lock)
+        #: Connections accepted (each handled by one Handler).
+        self.connections = 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+            # The headers and the body are two writes: on a kept connection Nagle's algorithm
+            # would hold the body back until the client's delayed ACK (40 ms a response).
+            disable_nagle_algorithm = keep_alive
+            #: Requests served on this connection before the current one.
+            served = 0
+
             def log_message(self, format: str, *args: Any) -> None:
                 """Override: quiet."""
 
+            def handle(self) -> None:
+                with server.lock:
+                    server.connections += 1
+                super().handle()
+
             def do_GET(self) -> None:
                 request = Request(self.path, {k.lower(): v for k, v in self.headers.items()})
+                earlier, self.served = self.served, self.served + 1
+                route = server.routes.get(self.path)
+                if route is not None and (route.drop or (route.drop_reused and earlier)):
+                    with server.lock:
+                        server.requests.append(request)
+                    self.close_connection = True
+                    return
                 with server.lock:
                     server.requests.append(request)
                     server.active += 1
@@ -99,6 +126,8 @@ class FeedServer:
                     request.status = 404
                     self.send_error(404)
                     return
+                if route.stall or route.trickle or route.trickle_headers or not route.length:
+                    self.close_connection = True  # (HTTP/1.1: the body, if any, ends with the connection)
                 if route.stall:
                     server.stalled.set()
                     server.release.wait()

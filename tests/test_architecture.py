@@ -110,6 +110,7 @@ LAYERS: dict[str, int] = {
     "reader.seedfile": 2,
     "reader.opml": 2,
     "reader.addresses": 2,
+    "reader.http": 2,
     "reader.feedparse": 3,
     "reader.fetching": 3,
     "reader.store": 3,
@@ -119,7 +120,14 @@ LAYERS: dict[str, int] = {
     "reader.cli": 7,
 }
 #: Modules that must never import the store (they parse, fetch or batch; their callers write).
-NEVER_THE_STORE = ["reader.seedfile", "reader.feedparse", "reader.fetching", "reader.feed_pipeline", "reader.addresses"]
+NEVER_THE_STORE = [
+    "reader.seedfile",
+    "reader.feedparse",
+    "reader.http",
+    "reader.fetching",
+    "reader.feed_pipeline",
+    "reader.addresses",
+]
 
 
 def _imports_of(module: str) -> set[str]:

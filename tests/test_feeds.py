@@ -361,8 +361,11 @@ def tls_pair(tmp_path: Path) -> tuple[Any, Any]:
 def test_https_is_fetched_and_trickling_headers_over_tls_meet_the_same_deadline(
     tls_pair: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from reader.http import Client
+
     server_side, client_side = tls_pair
-    monkeypatch.setattr(fetching, "_tls_context", lambda: client_side)
+    client = Client(ssl_context=client_side)
+    monkeypatch.setattr(fetching, "default_client", lambda: client)
     tls_server = FeedServer(tls=server_side)
     try:
         url = tls_server.add("/feed.xml", rss(*items(3)))
@@ -374,6 +377,7 @@ def test_https_is_fetched_and_trickling_headers_over_tls_meet_the_same_deadline(
         assert fetched.error == GAVE_UP
         assert tls_server.header_lines > 2 and tls_server.headers_stopped.wait(10)
     finally:
+        client.close()
         tls_server.close()
 
 
@@ -404,21 +408,6 @@ def test_a_redirect_to_another_scheme_is_refused_and_never_opened(
     assert str(problems[0]).startswith(f"{url}: ") and "\n" not in str(problems[0])
     assert store.feeds() == [] and store.count() == 0
     assert len(server.hits("/moved.xml")) == 1
-
-
-def test_the_opener_opens_http_and_https_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    import urllib.request
-
-    def check(opener: urllib.request.OpenerDirector) -> None:
-        assert set(opener.handle_open) <= {"http", "https", "unknown"}, opener.handle_open
-        unwanted = (urllib.request.FTPHandler, urllib.request.FileHandler, urllib.request.DataHandler)
-        assert not [h for h in opener.handlers if isinstance(h, unwanted)]
-
-    check(fetching._opener)  # build_opener would add FTPHandler, FileHandler and DataHandler
-    # Proxies for other schemes would make handlers for them too.
-    monkeypatch.setenv("ftp_proxy", "http://127.0.0.1:9/")
-    monkeypatch.setenv("file_proxy", "http://127.0.0.1:9/")
-    check(fetching._build_opener())
 
 
 def test_a_redirect_loop_is_one_line_on_the_command_line(server: FeedServer, tmp_path: Path) -> None:
@@ -932,8 +921,44 @@ def test_the_parse_workers_die_with_an_import_killed_with_sigkill(server: FeedSe
 
 
 def test_parsing_uses_the_cores_there_are() -> None:
-    assert [feed_pipeline.parse_processes(n) for n in (1, 2, 3, 4, 8, 64)] == [2, 2, 2, 3, 7, 8]
-    assert feed_pipeline.parse_processes(len(feed_pipeline.os.sched_getaffinity(0))) == feed_pipeline.PARSE_PROCESSES
+    # One worker per core but the storing one's, at least two, at most eight.
+    assert [feed_pipeline.parse_processes(n) for n in (1, 2, 3, 4, 8, 16, 64)] == [2, 2, 2, 3, 7, 8, 8]
+
+
+#: Prints the parse pool's size on a machine that says it has 64 CPUs, in a process that may run
+#: on the CPUs ``argv[1]`` lists only (what taskset and a container's CPU limit do), or on all 64.
+AFFINITY_CHILD = """
+import os, sys
+if sys.argv[1] == "all":
+    os.sched_getaffinity = lambda pid: set(range(64))
+    os.process_cpu_count = lambda: 64  # (Python 3.13: the CPUs this process may use)
+else:
+    os.sched_setaffinity(0, {int(c) for c in sys.argv[1].split(",")})
+os.cpu_count = lambda: 64  # the machine's count, not the CPUs this process may use
+from reader import feed_pipeline
+print(feed_pipeline.PARSE_PROCESSES)
+"""
+
+
+def parse_pool_size(cpus: str) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", AFFINITY_CHILD, cpus],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
+def test_the_parse_pool_is_sized_to_the_cpus_the_process_may_use() -> None:
+    assert parse_pool_size("all") == 8
+    available = sorted(os.sched_getaffinity(0))
+    for cores, expected in {1: 2, 4: 3, 9: 8}.items():  # cores allowed -> parsing processes
+        if cores <= len(available):
+            assert parse_pool_size(",".join(map(str, available[:cores]))) == expected, f"{cores} of 64 CPUs allowed"
 
 
 def test_split_document_declines_what_it_cannot_cut_safely() -> None:
