@@ -77,7 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     fp = feeds.add_parser("remove", parents=[db], help="unsubscribe (starred articles are kept)")
     fp.add_argument("urls", nargs="+", metavar="URL")
 
-    sub.add_parser("refresh", parents=[db], help="fetch every feed")
+    p = sub.add_parser("refresh", parents=[db], help="fetch every feed that is due")
+    p.add_argument(
+        "--force", action="store_true", help="also fetch feeds whose server asked to wait (Retry-After, Cache-Control)"
+    )
 
     p = sub.add_parser("opml", parents=[db], help="OPML export")
     opml = p.add_subparsers(dest="opml_command", metavar="ACTION", parser_class=_Parser, required=True)
@@ -104,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_path: Path = explicit_db or paths.default_db_path()
     try:
         if args.command is not None and Store.needs_upgrade(db_path):  # (the window shows its own notice)
-            _err(f"{db_path}: updating the store for this version (once; about 16 s per 100,000 articles)")
+            _err(f"{db_path}: updating the store for this version (once; up to about 16 s per 100,000 articles)")
         if args.command is None:
             return _open_window(db_path, default_store=explicit_db is None)
         handler = _COMMANDS[args.command]
@@ -411,10 +414,14 @@ def cmd_refresh(db_path: Path, args: argparse.Namespace) -> int:
     from reader import subscriptions
 
     with Store.open(_existing(db_path)) as store, _progress("refreshing") as progress:
-        total = sum(1 for feed in store.feeds() if not feed.dead)  # dead feeds are not refreshed
-        result, problems = subscriptions.refresh(store, progress=progress)
+        due = subscriptions.due_feeds(store, force=args.force)  # dead feeds are not refreshed either
+        waiting = sum(1 for feed in store.feeds() if not feed.dead) - len(due)
+        result, problems = subscriptions.refresh(store, progress=progress, force=args.force)
     _report_problems(problems)
-    print(f"{result.added} new, {result.updated} updated articles from {total} feeds")
+    print(
+        f"{result.added} new, {result.updated} updated articles from {len(due)} feeds"
+        + (f"; {waiting} not due yet (their servers asked for time; --force fetches them)" if waiting else "")
+    )
     return EXIT_REJECTED if problems else EXIT_OK
 
 

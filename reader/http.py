@@ -15,8 +15,8 @@ never an exception. No Qt, no store.
 - The size cap holds after decompression: gzip and deflate are inflated here, a chunk at a time,
   never past ``max_bytes + 1`` (a gzip bomb is refused after a megabyte, not inflated whole).
 - ``Retry-After`` (429, 503) and ``Cache-Control: max-age`` / ``Expires`` come back as
-  :attr:`FetchResult.retry_after` and :attr:`FetchResult.fresh_for`; :func:`next_fetch_delay`
-  turns them into the refresh schedule.
+  :attr:`FetchResult.retry_after` and :attr:`FetchResult.fresh_for`, for the refresh schedule
+  (:func:`reader.subscriptions.due_feeds`).
 
 Brotli and zstd are not offered (``Accept-Encoding: gzip, deflate``): feed documents are text of
 tens of kilobytes, where brotli saves perhaps a fifth of gzip's size, less than one round trip;
@@ -62,7 +62,6 @@ __all__ = [
     "Client",
     "FetchResult",
     "default_client",
-    "next_fetch_delay",
 ]
 
 #: Seconds to wait for a connection and for each read; twice this is the default budget of a whole
@@ -139,30 +138,6 @@ class FetchResult:
     def has_document(self) -> bool:
         """A document arrived (not an error, not a 304): something to parse."""
         return self.error is None and not self.not_modified
-
-
-def next_fetch_delay(result: FetchResult, interval_s: float) -> float:
-    """Seconds from this fetch before its feed may be fetched again, for a refresh every ``interval_s``.
-
-    "Never refetch a feed before the server allows, never wait longer than the user's interval":
-
-    - ``fresh_for`` (Cache-Control / Expires) counts up to ``interval_s`` and no further: a feed
-      that says it is fresh for two days is still fetched after the user's hour.
-    - ``retry_after`` (429, 503) counts in full, past ``interval_s`` too (up to
-      :data:`MAX_RETRY_AFTER`): the server is overloaded or rate-limiting us, and asking earlier
-      than it said gets a client blocked.
-    - Otherwise 0: nothing holds the feed back.
-
-    It is a lower bound, not the schedule itself: the regular refresh still comes ``interval_s``
-    after the last one (or at this delay, when that is later); a refresh started by hand skips a
-    feed whose delay has not passed.
-    """
-    wait = 0.0
-    if result.fresh_for is not None:
-        wait = min(result.fresh_for, interval_s)
-    if result.retry_after is not None:
-        wait = max(wait, min(result.retry_after, MAX_RETRY_AFTER))
-    return max(wait, 0.0)
 
 
 def _http_date(value: str | None) -> float | None:

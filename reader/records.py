@@ -205,6 +205,11 @@ class Feed:
     dead: bool = False
     total: int = 0
     unread: int = 0
+    #: The server's Cache-Control max-age or Expires: fresh until then (held back at most one
+    #: refresh interval after the last fetch); None: no word from the server.
+    fresh_until: datetime | None = None
+    #: The server's Retry-After (429, 503): not to be fetched before this, whatever the interval.
+    retry_at: datetime | None = None
 
     @property
     def name(self) -> str:

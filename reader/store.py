@@ -209,6 +209,8 @@ MIGRATIONS: list[list[str]] = [
         *(f"INSERT INTO articles_fts(articles_fts, rank) VALUES ('{k}', {v})" for k, v in FTS_WRITE_CONFIG.items()),
         "INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')",
     ],
+    # 3: when a feed may be fetched again (Cache-Control or Expires; Retry-After): instant.
+    ["ALTER TABLE feeds ADD COLUMN fresh_until INTEGER", "ALTER TABLE feeds ADD COLUMN retry_at INTEGER"],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -834,7 +836,8 @@ class Store:
 
     _FEED_SELECT = (
         "SELECT f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.added_at, f.updated_at, "
-        "f.last_error, f.dead, count(a.id), total(a.read = 0) FROM feeds f LEFT JOIN articles a ON a.feed_id = f.id"
+        "f.last_error, f.dead, count(a.id), total(a.read = 0), f.fresh_until, f.retry_at "
+        "FROM feeds f LEFT JOIN articles a ON a.feed_id = f.id"
     )
 
     def get_feed(self, url_or_id: str | int) -> Feed | None:
@@ -850,7 +853,20 @@ class Store:
             ).fetchall()
         return [_feed(r) for r in rows]
 
-    _FEED_FIELDS = frozenset({"url", "title", "site_url", "etag", "last_modified", "updated_at", "last_error", "dead"})
+    _FEED_FIELDS = frozenset(
+        {
+            "url",
+            "title",
+            "site_url",
+            "etag",
+            "last_modified",
+            "updated_at",
+            "last_error",
+            "dead",
+            "fresh_until",
+            "retry_at",
+        }
+    )
 
     def update_feed(self, feed_id: int, **fields: Any) -> None:
         """Set feed fields (``url`` after a permanent redirect, ``etag``, ``last_error``, ...)."""
@@ -1176,4 +1192,6 @@ def _feed(r: Sequence[Any]) -> Feed:
         dead=bool(r[9]),
         total=r[10],
         unread=int(r[11]),
+        fresh_until=_dt(r[12]),
+        retry_at=_dt(r[13]),
     )

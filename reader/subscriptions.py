@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reader import localfile
@@ -19,9 +19,53 @@ from reader.addresses import Input, InputKind, local_path, opml_address
 from reader.feed_pipeline import FeedJob, Outcome, run, start_worker_server
 from reader.feedparse import NO_ENTRIES, ParsedFeed
 from reader.fetching import FETCH_TIMEOUT, MAX_FEED_BYTES, FetchResult
+from reader.http import MAX_RETRY_AFTER
 from reader.opml import OpmlError, OpmlFeed, read_opml, write_opml
-from reader.records import AddResult, Article, Problem, Progress
+from reader.records import AddResult, Article, Feed, Problem, Progress
 from reader.store import Store
+
+#: How often feeds are refreshed when the caller does not say (the window's default interval).
+DEFAULT_INTERVAL_S = 3600.0
+#: A feed due within this many seconds counts as due (a refresh on a timer must not miss a feed
+#: whose time comes a moment after the timer's).
+DUE_SLACK_S = 60.0
+
+
+def due_feeds(
+    store: Store,
+    feed_ids: Sequence[int] | None = None,
+    *,
+    interval_s: float = DEFAULT_INTERVAL_S,
+    force: bool = False,
+) -> list[Feed]:
+    """The feeds a refresh fetches: not dead, among ``feed_ids`` if given, and (unless ``force``)
+    not held back by their server: never before its Retry-After, and while its Cache-Control or
+    Expires says the copy is fresh, but then never longer than ``interval_s`` after the last fetch
+    (the person's refresh interval wins over a long max-age)."""
+    wanted = None if feed_ids is None else set(feed_ids)
+    soon = datetime.now(UTC) + timedelta(seconds=DUE_SLACK_S)
+    return [
+        feed
+        for feed in store.feeds()
+        if not feed.dead and (wanted is None or feed.id in wanted) and (force or _due(feed, soon, interval_s))
+    ]
+
+
+def _due(feed: Feed, soon: datetime, interval_s: float) -> bool:
+    if feed.retry_at is not None and feed.retry_at > soon:
+        return False
+    if feed.fresh_until is None or feed.fresh_until <= soon:
+        return True
+    return feed.updated_at is None or feed.updated_at + timedelta(seconds=interval_s) <= soon
+
+
+def _schedule(fetched: FetchResult, now: datetime) -> dict[str, datetime | None]:
+    """What the server said about the next fetch (see :func:`due_feeds`)."""
+    retry = min(fetched.retry_after, MAX_RETRY_AFTER) if fetched.retry_after else None
+    return {
+        "fresh_until": now + timedelta(seconds=fetched.fresh_for) if fetched.fresh_for else None,
+        "retry_at": now + timedelta(seconds=retry) if retry else None,
+    }
 
 
 def _store(store: Store, batch: Sequence[Outcome], problems: list[Problem]) -> AddResult:
@@ -73,6 +117,7 @@ def _store(store: Store, batch: Sequence[Outcome], problems: list[Problem]) -> A
             continue
         if problem is not None:
             problems.append(Problem(job.label, problem))
+        fields.update(_schedule(fetched, now))
         updates.append((feed.id, fields))
     added = store.add_articles(articles, update=True) if articles else AddResult()
     for feed_id, fields in updates:
@@ -195,15 +240,15 @@ def refresh(
     *,
     timeout: float = FETCH_TIMEOUT,
     max_bytes: int = MAX_FEED_BYTES,
+    interval_s: float = DEFAULT_INTERVAL_S,
+    force: bool = False,
 ) -> tuple[AddResult, list[Problem]]:
-    """Fetch every feed (or those in ``feed_ids``) at once, conditionally; dead feeds are skipped.
-    Progress counts feeds."""
-    wanted = None if feed_ids is None else set(feed_ids)
-    jobs = [
-        FeedJob(feed, feed.url, empty_is_problem=False)
-        for feed in store.feeds()
-        if not feed.dead and (wanted is None or feed.id in wanted)
-    ]
+    """Fetch the feeds that are due (:func:`due_feeds`) at once, conditionally; dead feeds and
+    feeds whose server asked for time are skipped (``force``: not the latter). ``interval_s`` is
+    how often the caller refreshes: a server's Cache-Control or Expires can hold a feed back that
+    long at most, its Retry-After longer. Progress counts feeds."""
+    due = due_feeds(store, feed_ids, interval_s=interval_s, force=force)
+    jobs = [FeedJob(feed, feed.url, empty_is_problem=False) for feed in due]
     return _fetch_and_store(store, jobs, _Tally(progress, len(jobs)), cancel, timeout, max_bytes)
 
 

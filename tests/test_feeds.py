@@ -12,8 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -37,15 +36,6 @@ pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExce
 @pytest.fixture
 def server(feed_server: FeedServer) -> FeedServer:
     return feed_server
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "reader.sqlite")
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 # --- feed documents -------------------------------------------------------------------------------
@@ -1572,3 +1562,67 @@ def test_a_cancelled_refresh_returns_promptly_and_leaves_no_thread_holding_the_p
     for thread in ours:
         thread.join(5)
     assert [t.name for t in ours if t.is_alive() and t.name.startswith("reader-fetch")] == []
+
+
+# --- the refresh schedule: the server's Retry-After and Cache-Control --------------------------------
+
+
+def backdate_last_fetch(store: Store, seconds: float) -> None:
+    feed = only_feed(store)
+    store.update_feed(feed.id, updated_at=datetime.now(UTC) - timedelta(seconds=seconds))
+
+
+def test_a_fresh_feed_waits_for_its_max_age_but_never_longer_than_the_interval(
+    server: FeedServer, store: Store
+) -> None:
+    url = server.add("/fresh.xml", rss(*items(2)), headers={"Cache-Control": "max-age=86400"})
+    import_inputs(store, list_of([url]))
+    feed = only_feed(store)
+    assert feed.fresh_until is not None and feed.retry_at is None
+    assert 86000 < (feed.fresh_until - datetime.now(UTC)).total_seconds() <= 86400
+
+    assert subscriptions.refresh(store, interval_s=1800) == (AddResult(), [])
+    assert len(server.hits("/fresh.xml")) == 1, "fresh for a day: not fetched again half an hour on"
+    backdate_last_fetch(store, 1900)  # the last fetch was more than an interval ago
+    subscriptions.refresh(store, interval_s=1800)
+    assert len(server.hits("/fresh.xml")) == 2, "a day of max-age holds it back one interval at most"
+    subscriptions.refresh(store, interval_s=1800, force=True)
+    assert len(server.hits("/fresh.xml")) == 3, "force fetches it all the same"
+
+
+def test_retry_after_holds_a_feed_back_longer_than_the_interval(server: FeedServer, store: Store) -> None:
+    url = server.add("/busy.xml", rss(*items(1)))
+    import_inputs(store, list_of([url]))
+    server.add("/busy.xml", b"busy", status=503, headers={"Retry-After": "7200"})
+
+    _, problems = subscriptions.refresh(store, interval_s=600)
+    assert [p.reason for p in problems] == ["HTTP 503 Service Unavailable"]
+    retry_at = only_feed(store).retry_at
+    assert retry_at is not None and 7100 < (retry_at - datetime.now(UTC)).total_seconds() <= 7200
+    backdate_last_fetch(store, 86400)
+    subscriptions.refresh(store, interval_s=600)
+    assert len(server.hits("/busy.xml")) == 2, "the import and the first refresh only: the server's two hours"
+
+
+def test_the_command_line_says_which_feeds_are_not_due(server: FeedServer, tmp_path: Path) -> None:
+    db = tmp_path / "store.sqlite"
+    url = server.add("/fresh.xml", rss(*items(2)), headers={"Cache-Control": "max-age=86400"})
+
+    def reader(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "reader", "--db", str(db), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+
+    assert reader("feeds", "add", url).returncode == 0
+    done = reader("refresh")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "0 new, 0 updated articles from 0 feeds; 1 not due yet (their servers asked for time; --force fetches them)"
+    )
+    forced = reader("refresh", "--force")
+    assert forced.returncode == 0 and forced.stdout.strip() == "0 new, 0 updated articles from 1 feeds"
+    assert len(server.hits("/fresh.xml")) == 2

@@ -19,7 +19,7 @@ import pytest
 from feed_server import FeedServer
 
 from reader import http as rhttp
-from reader.http import Client, FetchResult, next_fetch_delay
+from reader.http import Client, FetchResult
 
 # A fetch thread dying with a traceback must fail the test, not scroll past as a warning.
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
@@ -472,7 +472,6 @@ def test_retry_after_in_seconds_on_a_429(server: FeedServer, client: Client) -> 
     fetched = client.get(server.add("/feed.xml", b"", status=429, headers={"Retry-After": "120"}))
     assert (fetched.status, fetched.error, fetched.transient) == (429, "HTTP 429 Too Many Requests", True)
     assert fetched.retry_after == 120.0
-    assert next_fetch_delay(fetched, 3600) == 120.0
 
 
 def test_retry_after_as_a_date_on_a_503(server: FeedServer, client: Client) -> None:
@@ -543,25 +542,6 @@ def test_freshness_from_cache_control_or_expires(headers: dict[str, str], fresh:
 )
 def test_retry_after_parsing(headers: dict[str, str], wait: float | None) -> None:
     assert rhttp._retry_after(headers, NOW) == wait
-
-
-@pytest.mark.parametrize(
-    ("retry_after", "fresh_for", "delay"),
-    [
-        (None, None, 0.0),  # nothing from the server: the user's schedule alone
-        (None, 600.0, 600.0),  # fresh for 10 min: not before then
-        (None, 2 * 86400.0, 3600.0),  # fresh for two days: still after the user's hour
-        (2 * 86400.0, None, 2 * 86400.0),  # Retry-After: in full, past the interval
-        (60.0, 600.0, 600.0),
-        (1e12, None, rhttp.MAX_RETRY_AFTER),  # but not for years
-    ],
-)
-def test_next_fetch_delay(retry_after: float | None, fresh_for: float | None, delay: float) -> None:
-    result = FetchResult("http://x.example/f", 200, retry_after=retry_after, fresh_for=fresh_for)
-    assert next_fetch_delay(result, 3600.0) == delay
-
-
-# --- cancel, other schemes, the boundary ----------------------------------------------------------------
 
 
 def test_stop_gives_up_at_the_next_piece_of_the_response(server: FeedServer, client: Client) -> None:
