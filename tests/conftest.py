@@ -39,10 +39,13 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 from collections.abc import Callable, Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 from reader.records import Article  # noqa: E402
 from reader.store import Query, Store  # noqa: E402
+
+if TYPE_CHECKING:
+    from reader.ui.jobs import JobKind
 
 #: Article ``i`` of :func:`known_articles` is published ``i`` hours before this, so row ``i`` of the
 #: newest-first list is article ``i``.
@@ -130,7 +133,22 @@ def first_release_store(path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
+    """The store file of :func:`store` and :func:`known_store` (not created until one opens it)."""
     return tmp_path / "reader.sqlite"
+
+
+@pytest.fixture
+def db(store_path: Path) -> Path:
+    """:func:`store_path`, by the name the store's and the command line's tests give it."""
+    return store_path
+
+
+@pytest.fixture
+def store(store_path: Path) -> Iterator[Store]:
+    """A new, empty store at :func:`store_path`, closed at the end (a module that overrides
+    ``store_path`` gets a store over its own file)."""
+    with Store.open(store_path) as s:
+        yield s
 
 
 @pytest.fixture
@@ -201,6 +219,27 @@ def window_factory(qtbot: Any, tmp_path: Path, opened_urls: list[str]) -> Iterat
 def window(window_factory: Callable[..., Any], known_store: Store) -> Any:
     """The main window over :func:`known_store`, started: row 0 selected, list focused."""
     return window_factory(known_store)
+
+
+def wait_job(qtbot: Any, window: Any, kind: JobKind, timeout: int = 60000) -> Any:
+    """``with wait_job(qtbot, window, JobKind.IMPORT): ...``: the block, then until the window's
+    background job of that kind has finished (at most ``timeout`` ms)."""
+    return qtbot.waitSignal(window.jobs.job_finished, timeout=timeout, check_params_cb=lambda k: k is kind)
+
+
+def all_titles(window: Any) -> list[str]:
+    """The titles of every row the window's list can show, fetched to its end."""
+    model = window.model
+    while model.canFetchMore(model.index(-1)):
+        model.fetchMore(model.index(-1))
+    return [model.row(r).title for r in range(model.rowCount())]
+
+
+def write_seed(path: Path, title: str, url: str, published: str = "2024-03-02T08:00:00Z") -> Path:
+    """A seed file at ``path`` holding one record (source "gazette", by Jo Writer, two paragraphs)."""
+    header = repr(["gazette", "1", "Jo Writer", title, "", url, "", published])
+    path.write_text(f"{header}\nFirst paragraph of {title}.\nSecond paragraph.\n", encoding="utf-8")
+    return path
 
 
 # --- a stand-in system browser -----------------------------------------------------------------

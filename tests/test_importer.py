@@ -48,11 +48,6 @@ REJECTED = {
 }
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "store.sqlite"
-
-
 def stored(db: Path) -> list[Article]:
     with Store.open(db) as s:
         return [a for r in s.iter_rows() if (a := s.get(r.id)) is not None]

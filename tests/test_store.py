@@ -41,17 +41,6 @@ def art(n: int, **fields: object) -> Article:
     return Article(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "store.sqlite"
-
-
-@pytest.fixture
-def store(db: Path):
-    with Store.open(db) as s:
-        yield s
-
-
 def ids(rows) -> list[int]:
     return [r.id for r in rows]
 
@@ -77,8 +66,8 @@ def columns(db: Path, table: str) -> set[str]:
 
 
 def test_new_store_has_the_current_schema_version_and_wal(store: Store, db: Path) -> None:
-    assert SCHEMA_VERSION >= 1
-    assert user_version(db) == SCHEMA_VERSION
+    # Every migration ran, and the store says so (the next start runs none again).
+    assert user_version(db) == len(store_module.MIGRATIONS)
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -109,6 +98,39 @@ def test_an_empty_file_becomes_a_store(db: Path) -> None:
     with Store.open(db) as s:
         assert s.totals() == (0, 0, 0)
     assert user_version(db) == SCHEMA_VERSION
+
+
+def schema(db: Path) -> list[Any]:
+    """What makes the store's schema: its tables, indexes and triggers, and its FTS settings."""
+    return query_file(db, "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name") + query_file(
+        db, "SELECT k, v FROM articles_fts_config ORDER BY k"
+    )
+
+
+@pytest.mark.parametrize("version", range(1, len(store_module.MIGRATIONS)))
+def test_a_store_of_every_older_version_migrates_to_the_schema_of_a_new_one(
+    version: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new = tmp_path / "new.sqlite"
+    Store.open(new).close()
+    old = tmp_path / f"version-{version}.sqlite"
+    with monkeypatch.context() as m:  # the release that made stores of this version
+        m.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:version])
+        m.setattr(store_module, "SCHEMA_VERSION", version)
+        with Store.open(old) as s:
+            s.add_articles([art(1), art(2)])
+            s.set_starred(1)
+    assert user_version(old) == version
+    assert Store.needs_upgrade(old)
+
+    with Store.open(old) as s:
+        assert [(r.title, r.starred) for r in s.page(Query(search="story")).rows] == [
+            ("Story number 2", False),
+            ("Story number 1", True),
+        ]
+    assert user_version(old) == user_version(new) == len(store_module.MIGRATIONS)
+    assert schema(old) == schema(new)
+    assert not Store.needs_upgrade(old)
 
 
 def test_migration_from_an_older_version_keeps_data(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

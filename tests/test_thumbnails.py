@@ -261,13 +261,27 @@ def test_document_image_fits_the_width_and_is_never_enlarged(qtbot, server, make
     url = server.url("/photo.png")  # 320 x 240
     assert service.document_image(url, 200) is None
     key = document_size(200)
-    assert key == QSize(200 // DOCUMENT_WIDTH_STEP * DOCUMENT_WIDTH_STEP, 0)
     with qtbot.waitSignal(service.image_ready, timeout=SIGNAL_TIMEOUT, check_params_cb=lambda u, s: s == key):
         pass
     image = service.document_image(url, 200)
     assert isinstance(image, QImage)
-    assert image.width() == key.width()
+    assert image.width() == key.width() <= 200
     assert image.height() == key.width() * 240 // 320
+    # Widening the pane pixel by pixel decodes nothing new until the next step of width: the
+    # width is rounded down to a multiple of DOCUMENT_WIDTH_STEP, not kept to the pixel.
+    assert key.width() % DOCUMENT_WIDTH_STEP == 0 and 200 - key.width() < DOCUMENT_WIDTH_STEP
+    decoded: list[QSize] = []
+    service.decode_hook = lambda u, s: decoded.append(s)
+    for width in (key.width() + 1, *range(key.width(), key.width() + DOCUMENT_WIDTH_STEP)):
+        same = service.document_image(url, width)
+        assert same is not None and same.cacheKey() == image.cacheKey(), f"a pane {width} px wide"
+    assert service.stats().pending == 0
+    wider = key.width() + DOCUMENT_WIDTH_STEP
+    assert service.document_image(url, wider) is None  # the next step: decoded anew, at that width
+    with qtbot.waitSignal(service.image_ready, timeout=SIGNAL_TIMEOUT, check_params_cb=lambda u, s: u == url):
+        pass
+    assert decoded == [QSize(wider, 0)]
+    assert service.document_image(url, wider).width() == wider
 
     small = server.url("/small.png")  # 100 x 50, narrower than the pane
     service.document_image(small, 640)
