@@ -155,7 +155,7 @@ class StandInWindow:
         from types import SimpleNamespace
 
         StandInWindow.opened.append(store.path)
-        self.controller = SimpleNamespace(wait_for_jobs=lambda: None)
+        self.jobs = SimpleNamespace(wait_for_jobs=lambda: None)
 
     def show(self) -> None:
         from PySide6.QtCore import QTimer

@@ -6,11 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import OFFSCREEN_SIZE_HINTS
+from conftest import (
+    OFFSCREEN_SIZE_HINTS,
+    all_titles,
+    wait_job,
+)
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from reader.store import Store
+from reader.ui.jobs import JobKind
 from reader.ui.sidebar import SidebarKey
 
 pytestmark = OFFSCREEN_SIZE_HINTS
@@ -28,26 +33,15 @@ def rss(*items: tuple[str, str]) -> str:
     )
 
 
-def wait_job(qtbot: Any, window: Any, name: str) -> Any:
-    return qtbot.waitSignal(window.controller.job_finished, timeout=30000, check_params_cb=lambda n: n == name)
-
-
-def titles(window: Any) -> list[str]:
-    model = window.model
-    while model.canFetchMore(model.index(-1)):
-        model.fetchMore(model.index(-1))
-    return [model.row(r).title for r in range(model.rowCount())]
-
-
 def sidebar_items(window: Any) -> dict[str, Any]:
     return {window.sidebar.item(i).text(): window.sidebar.item(i) for i in range(window.sidebar.count())}
 
 
 def subscribe(qtbot: Any, window: Any, feed_file: Path) -> None:
-    with wait_job(qtbot, window, "import"):
-        window.controller.import_paths([str(feed_file)], what="Adding feed")
-    with wait_job(qtbot, window, "counts"):
-        window.controller.refresh_counts()
+    with wait_job(qtbot, window, JobKind.IMPORT):
+        window.importing.import_paths([str(feed_file)], what="Adding feed")
+    with wait_job(qtbot, window, JobKind.COUNTS):
+        window.counting.refresh()
 
 
 def test_r_refreshes_feeds_in_the_background_and_shows_new_entries(
@@ -57,15 +51,15 @@ def test_r_refreshes_feeds_in_the_background_and_shows_new_entries(
     feed_file = tmp_path / "gazette.rss"
     feed_file.write_text(rss(("a", "First harbour story")), encoding="utf-8")
     subscribe(qtbot, window, feed_file)
-    assert "First harbour story" in titles(window)
+    assert "First harbour story" in all_titles(window)
 
     feed_file.write_text(rss(("a", "First harbour story"), ("b", "Second harbour story")), encoding="utf-8")
     window.list.setFocus()
-    with wait_job(qtbot, window, "refresh"):
+    with wait_job(qtbot, window, JobKind.REFRESH):
         qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_R)
         # The job runs on its own thread: the key returned before the refresh finished.
-        assert any(job.name == "refresh" for job in window.controller.jobs)
-    assert "Second harbour story" in titles(window)
+        assert any(job.kind is JobKind.REFRESH for job in window.jobs.jobs)
+    assert "Second harbour story" in all_titles(window)
     assert "1 new" in window.statusBar().currentMessage()
 
 
@@ -81,7 +75,7 @@ def test_feeds_are_listed_in_the_sidebar_with_unread_counts_and_pick_their_artic
     assert "Harbour Gazette  (2)" in items
     window.sidebar.setCurrentItem(items["Harbour Gazette  (2)"])
     assert window.sidebar.current_key == SidebarKey("all", feed_id=known_store.feeds()[0].id)
-    assert titles(window) == ["Second harbour story", "First harbour story"]
+    assert all_titles(window) == ["Second harbour story", "First harbour story"]
 
 
 def test_a_failing_feed_is_marked_with_its_last_error_as_tooltip(
@@ -92,24 +86,50 @@ def test_a_failing_feed_is_marked_with_its_last_error_as_tooltip(
     gone = known_store.add_feed("http://127.0.0.1:9/gone.xml", "Gone Feed")
     known_store.update_feed(gone.id, dead=True)
     window = window_factory(known_store)
-    with wait_job(qtbot, window, "counts"):
-        window.controller.refresh_counts()
+    with wait_job(qtbot, window, JobKind.COUNTS):
+        window.counting.refresh()
 
     items = sidebar_items(window)
     assert items["⚠ Broken Feed"].toolTip() == "Last refresh failed: HTTP 500 Internal Server Error"
     assert "410" in items["⚠ Gone Feed"].toolTip()
 
 
-def test_periodic_refresh_follows_the_setting(qtbot: Any, window_factory: Any, known_store: Store) -> None:
-    window = window_factory(known_store)
-    timer = window.controller.refresh_timer
-    assert timer.isActive()
-    assert timer.interval() == 30 * 60_000  # the default: every 30 minutes
+def test_periodic_refresh_follows_the_setting(
+    qtbot: Any, window_factory: Any, known_store: Store, tmp_path: Path
+) -> None:
+    from reader.ui.settings import Settings
 
-    window.controller.set_refresh_interval(5)
-    assert timer.isActive() and timer.interval() == 5 * 60_000
-    window.controller.set_refresh_interval(0)
-    assert not timer.isActive()
+    settings_path = tmp_path / "every-5.ini"
+    settings = Settings(settings_path)
+    settings.refresh_minutes = 5
+    settings.sync()
+    window = window_factory(known_store, settings_path)
+    timer = window.refreshing.timer
+    assert timer.isActive() and timer.interval() == 5 * 60_000, "the setting's interval, from the start"
+    window.refreshing.set_interval(0)
+    assert not timer.isActive(), "0: no periodic refresh"
+    window.refreshing.set_interval(30)
+    assert timer.isActive() and timer.interval() == 30 * 60_000
+
+
+def test_the_refresh_timer_refreshes_the_feeds(
+    qtbot: Any, window_factory: Any, known_store: Store, tmp_path: Path
+) -> None:
+    window = window_factory(known_store)
+    assert window.refreshing.timer.interval() == 30 * 60_000  # the default: every 30 minutes
+    feed_file = tmp_path / "gazette.rss"
+    feed_file.write_text(rss(("a", "First harbour story")), encoding="utf-8")
+    subscribe(qtbot, window, feed_file)
+    feed_file.write_text(rss(("a", "First harbour story"), ("b", "Timed harbour story")), encoding="utf-8")
+
+    # The timer's own timeout, not a key: shortened so the test need not wait 30 minutes.
+    try:
+        with wait_job(qtbot, window, JobKind.REFRESH):
+            window.refreshing.timer.start(1)
+    finally:
+        window.refreshing.set_interval(30)
+    assert "Timed harbour story" in all_titles(window)
+    assert "Feeds refreshed: 1 new" in window.statusBar().currentMessage()
 
 
 def test_the_no_source_entry_lists_the_records_without_a_source(
@@ -119,8 +139,8 @@ def test_the_no_source_entry_lists_the_records_without_a_source(
 
     known_store.add_articles([Article(source=None, title="Sourceless record", url="https://x.example/nosource")])
     window = window_factory(known_store)
-    with wait_job(qtbot, window, "counts"):
-        window.controller.refresh_counts()
+    with wait_job(qtbot, window, JobKind.COUNTS):
+        window.counting.refresh()
     entry = next(item for text, item in sidebar_items(window).items() if text.startswith("(no source)"))
     window.sidebar.setCurrentItem(entry)
-    assert titles(window) == ["Sourceless record"]
+    assert all_titles(window) == ["Sourceless record"]

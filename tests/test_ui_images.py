@@ -16,6 +16,7 @@ from test_thumbnails import ImageServer, Route, make_image
 
 from reader.records import Article
 from reader.store import Store
+from reader.ui.actions import Action
 from reader.ui.article_model import ArticleRole
 from reader.ui.settings import Settings
 
@@ -130,7 +131,7 @@ def test_with_remote_images_off_nothing_is_requested(
     stats = window.images.stats()
     assert stats.pending == 0 and stats.in_flight == 0
     assert image_server.total() == 0
-    assert not window.action_registry["toggle_remote_images"].isChecked()
+    assert not window.action_registry[Action.TOGGLE_REMOTE_IMAGES].isChecked()
 
 
 def test_rows_scrolled_far_away_cancel_their_requests_before_they_start(

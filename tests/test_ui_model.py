@@ -9,7 +9,7 @@ from conftest import KNOWN_COUNT, TOPICS, known_title
 from PySide6.QtCore import QModelIndex, Qt
 
 from reader.store import Query, Store
-from reader.ui.article_model import ArticleListModel, ArticleRole
+from reader.ui.article_model import ArticleListModel, ArticleRole, Flag
 
 PAGE = 7  # 40 rows -> pages of 7, 7, 7, 7, 7, 5
 
@@ -197,3 +197,54 @@ def test_find_row_fetches_pages_until_found(model: ArticleListModel, known_store
     assert model.row_of(last_id) is None
     assert model.find_row(last_id) == KNOWN_COUNT - 1
     assert model.find_row(10**9) is None
+
+
+class RecordingSink:
+    """A FlagSink that only records: every write stays pending."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[Flag, int, bool, bool]] = []
+        self.queued: dict[tuple[Flag, int], bool] = {}
+
+    def write(self, flag: Flag, article_id: int, value: bool, *, was: bool) -> None:
+        self.writes.append((flag, article_id, value, was))
+        self.queued[(flag, article_id)] = value
+
+    def pending(self, flag: Flag, article_id: int) -> bool | None:
+        return self.queued.get((flag, article_id))
+
+    def any_pending(self, flag: Flag | None = None) -> bool:
+        return any(flag is None or key[0] is flag for key in self.queued)
+
+
+def test_with_a_flag_sink_flags_show_at_once_and_pending_ones_over_reloads(
+    known_store: Store, qapp: Any, qtmodeltester: Any
+) -> None:
+    sink = RecordingSink()
+    model = ArticleListModel(known_store, page_size=PAGE, flags=sink)
+    model.set_query(Query())
+    qtmodeltester.check(model)
+    first, second = model.row(0).id, model.row(1).id
+    seen = data_changed_recorder(model)
+    model.set_read(0, True)
+    model.toggle_starred(1)
+    assert seen == [
+        (0, 0, {int(ArticleRole.read), int(ArticleRole.item)}),
+        (1, 1, {int(ArticleRole.starred), int(ArticleRole.item)}),
+    ]
+    assert sink.writes == [(Flag.READ, first, True, False), (Flag.STARRED, second, True, False)]
+    assert known_store.get(first).read is False, "the model wrote nothing itself"
+    assert model.row(0).read and model.row(1).starred
+
+    model.reload()  # read back from the store: the pending flags still show
+    assert model.index(0).data(ArticleRole.read) is True and model.row(0).read is True
+    assert model.index(1).data(ArticleRole.starred) is True
+    assert not model.reload_owed, "the All view's rows do not depend on flags"
+    model.set_query(Query(view="starred"))
+    assert model.rowCount() == 0 and model.reload_owed, "the star is not stored yet: read again later"
+
+    model.set_query(Query())
+    model.show_flags(Flag.READ, {first: False})  # a refused write, taken back
+    assert model.index(0).data(ArticleRole.read) is False
+    fetch_all(model)
+    assert model.rowCount() == KNOWN_COUNT

@@ -8,11 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS, known_articles
+from conftest import (
+    BASE_DATE,
+    OFFSCREEN_SIZE_HINTS,
+    known_articles,
+    wait_job,
+)
 from PySide6.QtCore import Qt
 
 from reader.records import Article
 from reader.store import Query, Store
+from reader.ui.jobs import JobKind
 from reader.ui.settings import Settings
 
 pytestmark = OFFSCREEN_SIZE_HINTS
@@ -28,8 +34,10 @@ def big_store(store_path: Path) -> Any:
     store.close()
 
 
-def wait_job(qtbot: Any, window: Any, name: str) -> Any:
-    return qtbot.waitSignal(window.controller.job_finished, timeout=30000, check_params_cb=lambda n: n == name)
+def flags_stored(qtbot: Any, window: Any) -> None:
+    """Wait until the read and star flags set so far are in the store (the window stores them on
+    a thread of its own, so that another writer's lock never holds up the keys)."""
+    qtbot.waitUntil(lambda: not window.flags.any_pending(), timeout=15000)
 
 
 def seed_file(path: Path, title: str) -> Path:
@@ -46,8 +54,8 @@ def test_an_import_keeps_the_current_article_and_scroll_position(
     reading = window.model.article_id(450)
     scroll = window.list.verticalScrollBar().value()
 
-    with wait_job(qtbot, window, "import"):
-        window.controller.import_paths([str(seed_file(tmp_path / "new.txt", "Brand new"))])
+    with wait_job(qtbot, window, JobKind.IMPORT):
+        window.importing.import_paths([str(seed_file(tmp_path / "new.txt", "Brand new"))])
 
     assert window.model.article_id(window.list.current_row()) == reading
     assert window.list.current_row() == 451, "the new article is listed above"
@@ -60,11 +68,11 @@ def test_a_refresh_that_brings_nothing_does_not_reload_the_list(
     window = window_factory(big_store)
     window.list.select_row(450)
     already = seed_file(tmp_path / "old.txt", "Known")
-    with wait_job(qtbot, window, "import"):
-        window.controller.import_paths([str(already)])
+    with wait_job(qtbot, window, JobKind.IMPORT):
+        window.importing.import_paths([str(already)])
     window.list.select_row(300)
-    with qtbot.assertNotEmitted(window.model.modelReset), wait_job(qtbot, window, "import"):
-        window.controller.import_paths([str(already)])  # nothing new: 0 added, 0 updated
+    with qtbot.assertNotEmitted(window.model.modelReset), wait_job(qtbot, window, JobKind.IMPORT):
+        window.importing.import_paths([str(already)])  # nothing new: 0 added, 0 updated
     assert window.list.current_row() == 300
 
 
@@ -117,6 +125,7 @@ def test_focusing_the_list_after_a_new_search_opens_and_marks_nothing(
     qtbot: Any, window_factory: Any, big_store: Store
 ) -> None:
     window = window_factory(big_store)
+    flags_stored(qtbot, window)  # the first article, selected at start
     unread = big_store.count(Query(view="unread"))
     window.search.setFocus()
     qtbot.keyClicks(window.search, "volcano")
@@ -126,5 +135,6 @@ def test_focusing_the_list_after_a_new_search_opens_and_marks_nothing(
     window.list.setFocus()
     qtbot.waitUntil(lambda: window.list.hasFocus())
     assert window.list.current_row() == -1, "Qt's focus-in did not pick row 0"
+    flags_stored(qtbot, window)
     assert big_store.count(Query(view="unread")) == unread
     assert window.pane.article is shown

@@ -13,37 +13,29 @@ from conftest import (
     OFFSCREEN_SIZE_HINTS,
     SCRIPT_ROW,
     SCRIPT_TITLE,
+    all_titles,
     known_title,
     known_url,
+    wait_job,
+    write_seed,
 )
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QApplication
 
 from reader.store import Query, Store
+from reader.ui.actions import Action
+from reader.ui.jobs import JobKind
 
 pytestmark = OFFSCREEN_SIZE_HINTS
 
 LEFT = Qt.MouseButton.LeftButton
 
 
-def wait_job(qtbot: Any, window: Any, name: str, timeout: int = 60000) -> Any:
-    return qtbot.waitSignal(
-        window.controller.job_finished, timeout=timeout, check_params_cb=lambda finished: finished == name
-    )
-
-
-def all_titles(window: Any) -> list[str]:
-    model = window.model
-    while model.canFetchMore(model.index(-1)):
-        model.fetchMore(model.index(-1))
-    return [model.row(r).title for r in range(model.rowCount())]
-
-
-def write_seed(path: Path, title: str, url: str, published: str = "2024-03-02T08:00:00Z") -> Path:
-    header = repr(["gazette", "1", "Jo Writer", title, "", url, "", published])
-    path.write_text(f"{header}\nFirst paragraph of {title}.\n", encoding="utf-8")
-    return path
+def flags_stored(qtbot: Any, window: Any) -> None:
+    """Wait until the read and star flags set so far are in the store (the window stores them on
+    a thread of its own, so that another writer's lock never holds up the keys)."""
+    qtbot.waitUntil(lambda: not window.flags.any_pending(), timeout=15000)
 
 
 def anchors(document: QTextDocument) -> Iterator[tuple[str, int]]:
@@ -70,8 +62,9 @@ def test_clicking_an_article_shows_it_and_marks_it_read(qtbot: Any, window: Any,
     assert rect.isValid() and window.list.viewport().rect().contains(rect.center())
     qtbot.mouseClick(window.list.viewport(), LEFT, pos=rect.center())
     assert window.list.current_row() == target
-    assert known_store.get(article_id).read is True
     assert window.model.row(target).read is True
+    flags_stored(qtbot, window)
+    assert known_store.get(article_id).read is True
     text = window.pane.toPlainText()
     assert known_title(target) in text
     assert f"Paragraph one of article {target}" in text
@@ -126,7 +119,9 @@ def test_sidebar_filters_the_list(qtbot: Any, window: Any, known_store: Store) -
     window.model.toggle_starred(5)
     window.sidebar.setCurrentRow(2)  # Starred
     assert window.model.query.view == "starred"
-    assert window.model.rowCount() == 1 and window.model.row(0).title == known_title(5)
+    # Listed at once when the star was stored first, else once it is (the list is read again).
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    assert window.model.row(0).title == known_title(5)
     window.sidebar.setCurrentRow(1)  # Unread
     assert window.model.rowCount() == KNOWN_COUNT - 1
     beta = next(i for i in range(window.sidebar.count()) if window.sidebar.item(i).text().startswith("beta"))
@@ -135,7 +130,7 @@ def test_sidebar_filters_the_list(qtbot: Any, window: Any, known_store: Store) -
     assert {window.model.row(r).source for r in range(window.model.rowCount())} == {"beta"}
 
 
-def test_reload_keeps_the_article_being_read_and_marks_nothing(window: Any, known_store: Store) -> None:
+def test_reload_keeps_the_article_being_read_and_marks_nothing(qtbot: Any, window: Any, known_store: Store) -> None:
     """An import or a refresh reloads the list while someone reads: the current article stays, the
     focus stays on the list, and no other article is shown or marked read on the way."""
     window.model.set_read(0, False)
@@ -143,8 +138,9 @@ def test_reload_keeps_the_article_being_read_and_marks_nothing(window: Any, know
     window.list.select_row(3)
     reading = window.model.row(3).id
     shown: list[int] = []
-    window.list.article_selected.connect(shown.append)
-    window.controller.after_store_changed()
+    window.list.article_selected.connect(lambda article_id, _row: shown.append(article_id))
+    window.listing.reload_keeping_place()
+    flags_stored(qtbot, window)
     assert known_store.get(first_id).read is False, "the first article was marked read behind the reader's back"
     assert set(shown) <= {reading}
     assert window.list.current_row() == 3
@@ -156,15 +152,17 @@ def test_reload_keeps_the_article_being_read_and_marks_nothing(window: Any, know
 def test_changing_the_view_marks_nothing_read(qtbot: Any, window: Any, known_store: Store) -> None:
     qtbot.waitUntil(lambda: window.sidebar.count() > 3)
     window.model.toggle_starred(5)
+    flags_stored(qtbot, window)
     unread = known_store.count(Query(view="unread"))
     window.sidebar.setCurrentRow(2)  # Starred
     window.sidebar.setCurrentRow(1)  # Unread
     window.sidebar.setCurrentRow(0)  # All
+    flags_stored(qtbot, window)
     assert known_store.count(Query(view="unread")) == unread
 
 
 def test_remote_images_toggle_persists(window: Any) -> None:
-    action = window.action_registry["toggle_remote_images"]
+    action = window.action_registry[Action.TOGGLE_REMOTE_IMAGES]
     was = action.isChecked()
     action.trigger()
     assert action.isChecked() is not was
@@ -186,7 +184,7 @@ def test_settings_round_trip(
     qtbot.waitUntil(lambda: first.size().width() == 720)
     sizes = first.splitter.sizes()
     first.pane.zoom_in()
-    first.controller.zoom_in()
+    first.text_size.zoom_in()
     first.list.select_row(6)
     article_id = first.model.row(6).id
     first.close()
@@ -250,15 +248,22 @@ def running_qthreads() -> list[Any]:
     return found
 
 
-def test_closing_the_window_stops_every_thread(qtbot: Any, window: Any, tmp_path: Path) -> None:
+def test_closing_the_window_stops_every_thread(qtbot: Any, window: Any, known_store: Store, tmp_path: Path) -> None:
     """The window may close while the application lives on (tests, a second window): nothing it
-    started may keep running, or Qt aborts when the thread object goes."""
+    started may keep running, or Qt aborts when the thread object goes. The flags set just before
+    are stored first."""
+    import threading
+
     write_many(tmp_path / "bulk", files=5, per_file=20)
-    window.controller.import_paths([str(tmp_path / "bulk")])
+    window.importing.import_paths([str(tmp_path / "bulk")])
+    starred = window.model.row(3).id
+    window.model.toggle_starred(3)
     window.close()
-    assert not any(job.is_running() for job in window.controller.jobs)
+    assert not any(job.is_running() for job in window.jobs.jobs)
     still = [t.objectName() for t in running_qthreads()]
     assert still == [], f"threads still running after close: {still}"
+    assert not [t.name for t in threading.enumerate() if t.name == "reader-flag-writer"]
+    assert known_store.get(starred).starred is True, "the star set just before closing was stored"
 
 
 # --- the empty state and importing ----------------------------------------------------------------
@@ -284,7 +289,7 @@ def test_empty_store_says_how_to_import(window_factory: Callable[..., Any], empt
 def test_no_search_match_says_so(qtbot: Any, window: Any) -> None:
     assert window.list_stack.currentWidget() is window.list
     with qtbot.waitSignal(window.search.search_changed, timeout=5000):
-        window.controller.focus_search()
+        window.searching.focus_search()
         qtbot.keyClicks(window.search, "zzzqqq")
     assert window.list_stack.currentWidget() is window.empty_label
     assert "zzzqqq" in window.empty_label.text()
@@ -319,7 +324,7 @@ def test_drag_and_drop_imports(
     assert not refused.isAccepted(), "a web link is not a file to import"
 
     _mime, event = drop_event([QUrl.fromLocalFile(str(seed))])
-    with wait_job(qtbot, window, "import"):
+    with wait_job(qtbot, window, JobKind.IMPORT):
         window.dropEvent(event)
     assert event.isAccepted()
     assert empty_store.count() == 1
@@ -332,9 +337,9 @@ def test_import_problems_are_listed_in_a_dialog(qtbot: Any, window: Any, tmp_pat
     good = write_seed(tmp_path / "good.txt", "A good record", "https://example.org/good")
     bad = tmp_path / "bad.txt"
     bad.write_text("this is not a header\nbody\n", encoding="utf-8")
-    with wait_job(qtbot, window, "import"):
-        window.controller.import_paths([str(good), str(bad), str(tmp_path / "missing.txt")])
-    dialog = window.problems_dialog
+    with wait_job(qtbot, window, JobKind.IMPORT):
+        window.importing.import_paths([str(good), str(bad), str(tmp_path / "missing.txt")])
+    dialog = window.importing.problems_dialog
     assert dialog is not None and dialog.isVisible()
     from PySide6.QtWidgets import QPlainTextEdit
 
@@ -373,7 +378,7 @@ def test_import_does_not_block_the_gui_thread(qtbot: Any, window: Any, known_sto
 
     def tick() -> None:
         nonlocal ticks_while_importing
-        if any(job.name == "import" and job.is_running() for job in window.controller.jobs):
+        if any(job.kind is JobKind.IMPORT and job.is_running() for job in window.jobs.jobs):
             ticks_while_importing += 1
 
     timer = QTimer()
@@ -381,11 +386,11 @@ def test_import_does_not_block_the_gui_thread(qtbot: Any, window: Any, known_sto
     timer.timeout.connect(tick)
     timer.start()
     try:
-        with wait_job(qtbot, window, "import", timeout=120000):
-            window.controller.import_paths([str(tmp_path / "bulk")])
+        with wait_job(qtbot, window, JobKind.IMPORT, timeout=120000):
+            window.importing.import_paths([str(tmp_path / "bulk")])
             assert window.progress.isVisible(), "progress shows in the status bar"
             assert window.cancel_button.isVisible()
-            assert any(job.name == "import" for job in window.controller.jobs), "the import is a background job"
+            assert any(job.kind is JobKind.IMPORT for job in window.jobs.jobs), "the import is a background job"
     finally:
         timer.stop()
     assert ticks_while_importing > 3, "the event loop kept running while the import worked"
@@ -395,13 +400,60 @@ def test_import_does_not_block_the_gui_thread(qtbot: Any, window: Any, known_sto
     assert f"{count} new" in window.statusBar().currentMessage()
 
 
-def test_cancel_button_cancels_the_import(qtbot: Any, window: Any, tmp_path: Path) -> None:
-    write_many(tmp_path / "bulk", files=10, per_file=50)
-    with wait_job(qtbot, window, "import"):
-        window.controller.import_paths([str(tmp_path / "bulk")])
+def test_cancel_button_cancels_the_import(
+    qtbot: Any, window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Cancel button reaches the import itself: its work function sees the cancel event and
+    stops (an import that never looked at it would run on to its end: here, never)."""
+    import threading
+
+    from reader import importer
+
+    started = threading.Event()
+    saw_cancel = threading.Event()
+
+    def endless_import(db_path: object, inputs: list[str], *, progress: Any, cancel: threading.Event) -> Any:
+        progress(0, len(inputs))
+        started.set()
+        if cancel.wait(30):  # as an import does between files: it stops once cancelled
+            saw_cancel.set()
+        return importer.ImportReport(files=1, cancelled=cancel.is_set())
+
+    monkeypatch.setattr(importer, "import_paths", endless_import)
+    with wait_job(qtbot, window, JobKind.IMPORT, timeout=20000):
+        window.importing.import_paths([str(tmp_path / "a"), str(tmp_path / "b")])
+        assert window.cancel_button.isVisible()
+        qtbot.waitUntil(started.is_set)
         qtbot.mouseClick(window.cancel_button, LEFT)
-    assert "cancelled" in window.statusBar().currentMessage()
+    assert saw_cancel.is_set(), "the work function saw the cancel"
+    assert "(cancelled)" in window.statusBar().currentMessage()
     assert not window.progress.isVisible()
+    assert not window.cancel_button.isVisible()
+
+
+def test_cancel_stops_a_real_import_part_way(qtbot: Any, window: Any, known_store: Store, tmp_path: Path) -> None:
+    """The importer itself stops: fewer articles are stored than the input holds. Another
+    connection holds the store's write lock until Cancel is clicked, so the import cannot have
+    got through its input first (it stores batches of 2,048 and parses at most a few ahead)."""
+    import sqlite3
+
+    count = write_many(tmp_path / "bulk", files=120, per_file=100)
+    other = sqlite3.connect(known_store.path, isolation_level=None, timeout=1)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with wait_job(qtbot, window, JobKind.IMPORT, timeout=120000):
+            window.importing.import_paths([str(tmp_path / "bulk")])
+            qtbot.waitUntil(lambda: window.progress.value() > 0)  # it is parsing the files
+            qtbot.mouseClick(window.cancel_button, LEFT)
+            other.execute("COMMIT")
+    finally:
+        if other.in_transaction:
+            other.execute("COMMIT")
+        other.close()
+    stored = known_store.count() - KNOWN_COUNT
+    assert 0 < stored < count, f"{stored} of {count} stored"
+    assert "(cancelled)" in window.statusBar().currentMessage()
+    assert f"{stored} new" in window.statusBar().currentMessage()
 
 
 def test_a_busy_store_while_marking_read_is_a_status_message_not_a_traceback(
@@ -412,9 +464,11 @@ def test_a_busy_store_while_marking_read_is_a_status_message_not_a_traceback(
     def busy(self: Store, ids: object, read: bool = True) -> int:
         raise StoreBusyError("store.sqlite: the store is busy in another program (database is locked)")
 
+    flags_stored(qtbot, window)  # the first article's, selected at start
     monkeypatch.setattr(Store, "set_read", busy)
     window.list.setFocus()
-    qtbot.keyClick(window.list, Qt.Key.Key_J)  # selecting marks read: the write fails
-    assert "busy" in window.statusBar().currentMessage()
+    qtbot.keyClick(window.list, Qt.Key.Key_J)  # selecting marks read: the write fails (on the writer's thread)
     assert window.list.current_row() == 1
+    qtbot.waitUntil(lambda: "busy" in window.statusBar().currentMessage())
     assert window.model.is_read(1) is False, "the list does not claim a state the store refused"
+    assert not window.flags.any_pending()

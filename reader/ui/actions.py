@@ -1,24 +1,60 @@
 """Every key of the window, in one registry of QActions. ``?`` shows this table.
 
-Single-key shortcuts (letters, Space, Enter, arrows) are silent while a text field has focus: there
-they are typing, not commands.
+Each action is an :class:`Action`; the window binds each one to a method of the object that owns
+that concern (``Action.NEXT_ARTICLE`` -> ``Reading.next_article``), and the registry refuses to
+build with an action unbound or bound twice. Single-key shortcuts (letters, Space, Enter, arrows)
+are silent while a text field has focus: there they are typing, not commands.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import enum
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import NamedTuple
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QWidget
 
+from reader.ui.dialogs import KeysDialog
 from reader.ui.search_bar import is_text_input
 
+#: What an action runs when triggered.
+Handler = Callable[[], object]
 
-@dataclass(frozen=True, slots=True)
-class ActionSpec:
-    name: str  # the handler method on the controller
+
+class Action(enum.Enum):
+    """Every action of the window (the value names its QAction: ``action_<value>``)."""
+
+    NEXT_ARTICLE = "next_article"
+    PREVIOUS_ARTICLE = "previous_article"
+    NEXT_UNREAD = "next_unread"
+    PREVIOUS_UNREAD = "previous_unread"
+    SCROLL_DOWN = "scroll_down"
+    SCROLL_UP = "scroll_up"
+    OPEN_ORIGINAL = "open_original"
+    TOGGLE_READ = "toggle_read"
+    TOGGLE_STARRED = "toggle_starred"
+    MARK_ALL_READ = "mark_all_read"
+    FOCUS_SEARCH = "focus_search"
+    CLEAR_SEARCH = "clear_search"
+    REFRESH_FEEDS = "refresh_feeds"
+    IMPORT_FILES = "import_files"
+    IMPORT_FOLDER = "import_folder"
+    ADD_FEED = "add_feed"
+    SHOW_KEYS = "show_keys"
+    QUIT = "quit"
+    ZOOM_IN = "zoom_in"
+    ZOOM_OUT = "zoom_out"
+    ZOOM_RESET = "zoom_reset"
+    TOGGLE_REMOTE_IMAGES = "toggle_remote_images"
+
+
+class ActionSpec(NamedTuple):
+    """One row of the table. (A NamedTuple: defined before the first paint, where a dataclass
+    would cost ten times as much.)"""
+
+    action: Action
     text: str
     keys: tuple[str, ...]
     menu: str = "Article"
@@ -44,28 +80,28 @@ class ActionSpec:
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec("next_article", "Next article", ("J",), native=("Down",)),
-    ActionSpec("previous_article", "Previous article", ("K",), native=("Up",)),
-    ActionSpec("next_unread", "Next unread", ("N",)),
-    ActionSpec("previous_unread", "Previous unread", ("P",)),
-    ActionSpec("scroll_down", "Scroll down; at the end, next unread", ("Space",)),
-    ActionSpec("scroll_up", "Scroll up", ("Shift+Space",)),
-    ActionSpec("open_original", "Open the original in the browser", ("O", "Return", "Enter", "V")),
-    ActionSpec("toggle_read", "Toggle read", ("M",)),
-    ActionSpec("toggle_starred", "Toggle star", ("S",)),
-    ActionSpec("mark_all_read", "Mark all listed read", ("Shift+A",)),
-    ActionSpec("focus_search", "Search", ("/", "Ctrl+F"), menu="View"),
-    ActionSpec("clear_search", "Clear the search and return to the list", ("Esc",), menu="View"),
-    ActionSpec("refresh_feeds", "Refresh feeds", ("R", "F5"), menu="File"),
-    ActionSpec("import_files", "Import files…", ("Ctrl+O",), menu="File"),
-    ActionSpec("import_folder", "Import folder…", ("Ctrl+Shift+O",), menu="File"),
-    ActionSpec("add_feed", "Add feed…", ("Ctrl+N",), menu="File"),
-    ActionSpec("show_keys", "Show every key", ("?",), menu="Help"),
-    ActionSpec("quit", "Quit", ("Ctrl+Q",), menu="File"),
-    ActionSpec("zoom_in", "Larger text", ("Ctrl++", "Ctrl+="), menu="View"),
-    ActionSpec("zoom_out", "Smaller text", ("Ctrl+-",), menu="View"),
-    ActionSpec("zoom_reset", "Normal text size", ("Ctrl+0",), menu="View"),
-    ActionSpec("toggle_remote_images", "Load remote images", (), menu="View", checkable=True),
+    ActionSpec(Action.NEXT_ARTICLE, "Next article", ("J",), native=("Down",)),
+    ActionSpec(Action.PREVIOUS_ARTICLE, "Previous article", ("K",), native=("Up",)),
+    ActionSpec(Action.NEXT_UNREAD, "Next unread", ("N",)),
+    ActionSpec(Action.PREVIOUS_UNREAD, "Previous unread", ("P",)),
+    ActionSpec(Action.SCROLL_DOWN, "Scroll down; at the end, next unread", ("Space",)),
+    ActionSpec(Action.SCROLL_UP, "Scroll up", ("Shift+Space",)),
+    ActionSpec(Action.OPEN_ORIGINAL, "Open the original in the browser", ("O", "Return", "Enter", "V")),
+    ActionSpec(Action.TOGGLE_READ, "Toggle read", ("M",)),
+    ActionSpec(Action.TOGGLE_STARRED, "Toggle star", ("S",)),
+    ActionSpec(Action.MARK_ALL_READ, "Mark all listed read", ("Shift+A",)),
+    ActionSpec(Action.FOCUS_SEARCH, "Search", ("/", "Ctrl+F"), menu="View"),
+    ActionSpec(Action.CLEAR_SEARCH, "Clear the search and return to the list", ("Esc",), menu="View"),
+    ActionSpec(Action.REFRESH_FEEDS, "Refresh feeds", ("R", "F5"), menu="File"),
+    ActionSpec(Action.IMPORT_FILES, "Import files…", ("Ctrl+O",), menu="File"),
+    ActionSpec(Action.IMPORT_FOLDER, "Import folder…", ("Ctrl+Shift+O",), menu="File"),
+    ActionSpec(Action.ADD_FEED, "Add feed…", ("Ctrl+N",), menu="File"),
+    ActionSpec(Action.SHOW_KEYS, "Show every key", ("?",), menu="Help"),
+    ActionSpec(Action.QUIT, "Quit", ("Ctrl+Q",), menu="File"),
+    ActionSpec(Action.ZOOM_IN, "Larger text", ("Ctrl++", "Ctrl+="), menu="View"),
+    ActionSpec(Action.ZOOM_OUT, "Smaller text", ("Ctrl+-",), menu="View"),
+    ActionSpec(Action.ZOOM_RESET, "Normal text size", ("Ctrl+0",), menu="View"),
+    ActionSpec(Action.TOGGLE_REMOTE_IMAGES, "Load remote images", (), menu="View", checkable=True),
 )
 
 
@@ -73,25 +109,44 @@ def key_label(key: str) -> str:
     return QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText) or key
 
 
-class ActionRegistry:
-    """Creates the QActions on ``window`` and routes them to ``controller`` methods."""
+def help_rows(specs: Sequence[ActionSpec] = ACTIONS) -> list[tuple[str, str]]:
+    """(keys, what they do) for every action, for the ``?`` dialog."""
+    rows = []
+    for spec in specs:
+        keys = " / ".join(key_label(k) for k in (*spec.keys, *spec.native) if k != "Enter") or "(menu)"
+        rows.append((keys, spec.text))
+    return rows
 
-    def __init__(self, window: QWidget, controller: object, specs: tuple[ActionSpec, ...] = ACTIONS) -> None:
+
+class ActionRegistry:
+    """Creates the QActions on ``window`` and connects each to the handler bound to it."""
+
+    def __init__(
+        self, window: QWidget, bindings: Mapping[Action, Handler], specs: tuple[ActionSpec, ...] = ACTIONS
+    ) -> None:
+        listed = [spec.action for spec in specs]
+        unbound = [a.name for a in listed if a not in bindings]
+        unlisted = [a.name for a in bindings if a not in listed]
+        twice = sorted({a.name for a in listed if listed.count(a) > 1})
+        if unbound or unlisted or twice:
+            raise ValueError(f"action registry: unbound {unbound}, not listed {unlisted}, listed twice {twice}")
         self.specs = specs
-        self.actions: dict[str, QAction] = {}
+        self._actions: dict[Action, QAction] = {}
+        self._handlers: dict[Action, Handler] = {}
         for spec in specs:
             action = QAction(spec.text, window)
-            action.setObjectName(f"action_{spec.name}")
+            action.setObjectName(f"action_{spec.action.value}")
             action.setShortcuts([QKeySequence(k) for k in spec.keys])
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.setCheckable(spec.checkable)
-            handler: Callable[[], object] = getattr(controller, spec.name)
+            handler = bindings[spec.action]
             action.triggered.connect(self._guarded(spec, handler))
             window.addAction(action)
-            self.actions[spec.name] = action
+            self._actions[spec.action] = action
+            self._handlers[spec.action] = handler
 
     @staticmethod
-    def _guarded(spec: ActionSpec, handler: Callable[[], object]) -> Callable[[], None]:
+    def _guarded(spec: ActionSpec, handler: Handler) -> Callable[[], None]:
         plain = spec.plain
 
         def trigger() -> None:
@@ -101,13 +156,31 @@ class ActionRegistry:
 
         return trigger
 
-    def __getitem__(self, name: str) -> QAction:
-        return self.actions[name]
+    def __getitem__(self, action: Action) -> QAction:
+        return self._actions[action]
+
+    def __iter__(self) -> Iterator[ActionSpec]:
+        return iter(self.specs)
+
+    def handler(self, action: Action) -> Handler:
+        """What ``action`` runs (the bound method it was given)."""
+        return self._handlers[action]
 
     def help_rows(self) -> list[tuple[str, str]]:
-        """(keys, what they do) for every action, for the ``?`` dialog."""
-        rows = []
-        for spec in self.specs:
-            keys = " / ".join(key_label(k) for k in (*spec.keys, *spec.native) if k != "Enter") or "(menu)"
-            rows.append((keys, spec.text))
-        return rows
+        return help_rows(self.specs)
+
+
+class KeysHelp:
+    """``?``: the dialog listing every key, built from the registry's table."""
+
+    def __init__(self, parent: QWidget, specs: Sequence[ActionSpec] = ACTIONS) -> None:
+        self._parent = parent
+        self._specs = specs
+        #: The dialog, once shown.
+        self.dialog: KeysDialog | None = None
+
+    def show_keys(self) -> None:
+        dialog = KeysDialog(help_rows(self._specs), self._parent)
+        dialog.setModal(False)
+        dialog.show()
+        self.dialog = dialog

@@ -175,5 +175,5 @@ def run(db_path: Path, argv: list[str] | None = None) -> int:
     try:
         return int(app.exec())
     finally:
-        window.controller.wait_for_jobs()
+        window.jobs.wait_for_jobs()
         store.close()

@@ -12,6 +12,7 @@ import dataclasses
 import enum
 from array import array
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
@@ -52,8 +53,35 @@ class ThumbnailProvider(Protocol):
     def thumbnail_for(self, row: ArticleRow) -> QPixmap | None: ...
 
 
+class Flag(enum.Enum):
+    """A flag a person sets on an article."""
+
+    READ = "read"
+    STARRED = "starred"
+
+
+class FlagSink(Protocol):
+    """Where the model writes flags when it is not to write them itself (the window's
+    :class:`reader.ui.flag_writer.FlagWriter`, which stores them off the GUI thread). Flags it
+    has been handed and not stored yet are *pending*: the model shows them over what it reads
+    back from the store."""
+
+    def write(self, flag: Flag, article_id: int, value: bool, *, was: bool) -> None:
+        """Store ``flag`` = ``value`` for ``article_id`` (shown as ``was`` until now). Never blocks."""
+
+    def pending(self, flag: Flag, article_id: int) -> bool | None:
+        """The value of ``flag`` queued for ``article_id`` and not stored yet, or None."""
+
+    def any_pending(self, flag: Flag | None = None) -> bool:
+        """Whether any write (of ``flag``) is queued and not stored yet."""
+
+
 class ArticleListModel(QAbstractListModel):
     """Articles matching a :class:`Query`, loaded page by page with keyset pagination.
+
+    Read and star flags are written to the store at once, on the GUI thread, unless a
+    :class:`FlagSink` is given (the window's): then the row shows the new flag at once and the
+    sink stores it; rows read back from the store meanwhile show the pending flags.
 
     Signals:
         query_changed: the list was reset for a new query.
@@ -68,9 +96,14 @@ class ArticleListModel(QAbstractListModel):
         *,
         page_size: int = PAGE_SIZE,
         cache_rows: int = CACHE_ROWS,
+        flags: FlagSink | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
+        self._flags = flags
+        #: The list was read from the store while flags that decide which articles it lists were
+        #: pending (the Starred view while a star was queued): it is to be read again once they are stored.
+        self._reload_owed = False
         self._page_size = page_size
         self._cache_rows = max(cache_rows, BLOCK_SIZE)
         self._query = Query()
@@ -92,6 +125,9 @@ class ArticleListModel(QAbstractListModel):
         return self._query
 
     def set_query(self, query: Query) -> None:
+        self._reload_owed = self._flags is not None and any(
+            self._flags.any_pending(flag) for flag in _FLAGS_THAT_CHOOSE_ROWS.get(query.view, ())
+        )
         self._notifying = True
         try:
             self.beginResetModel()
@@ -114,6 +150,12 @@ class ArticleListModel(QAbstractListModel):
         """Reload from the store (after an import or a refresh), keeping the query."""
         self.set_query(self._query)
 
+    @property
+    def reload_owed(self) -> bool:
+        """Whether the rows listed were chosen by the store before pending flags that choose them
+        were stored (see :class:`FlagSink`): reload once they are."""
+        return self._reload_owed
+
     # --- Qt model interface ---
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
@@ -133,20 +175,34 @@ class ArticleListModel(QAbstractListModel):
         self._exhausted = page.next_cursor is None
         if not page.rows:
             return
+        rows = page.rows
+        if self._flags is not None and self._flags.any_pending():
+            rows = [self._with_pending(r) for r in rows]
         first = len(self._ids)
         self._notifying = True
         try:
-            self.beginInsertRows(QModelIndex(), first, first + len(page.rows) - 1)  # last is inclusive
-            self._ids.extend(r.id for r in page.rows)
-            self._read.extend(r.read for r in page.rows)
-            self._starred.extend(r.starred for r in page.rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)  # last is inclusive
+            self._ids.extend(r.id for r in rows)
+            self._read.extend(r.read for r in rows)
+            self._starred.extend(r.starred for r in rows)
             # The page's rows are the ones about to be painted (the first page, or the end the
             # view scrolled to): keep them instead of loading them again.
-            for offset, r in enumerate(page.rows):
+            for offset, r in enumerate(rows):
                 self._remember(first + offset, r)
             self.endInsertRows()
         finally:
             self._notifying = False
+
+    def _with_pending(self, row: ArticleRow) -> ArticleRow:
+        """``row`` as read from the store, with the flags still on their way to it."""
+        assert self._flags is not None
+        read = self._flags.pending(Flag.READ, row.id)
+        starred = self._flags.pending(Flag.STARRED, row.id)
+        if (read is None or read == row.read) and (starred is None or starred == row.starred):
+            return row
+        return dataclasses.replace(
+            row, read=row.read if read is None else read, starred=row.starred if starred is None else starred
+        )
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Override QAbstractListModel.data; None for roles it does not serve."""
@@ -277,16 +333,20 @@ class ArticleListModel(QAbstractListModel):
         while len(self._cache) > self._cache_rows:
             self._cache.popitem(last=False)
 
-    # --- read / star state (written to the store, then shown) ---
+    # --- read / star state ---
 
     def set_read(self, row: int, read: bool) -> None:
+        """Mark ``row`` read (or unread). Without a flag sink the store is written first (a store
+        error propagates and nothing changes); with one the row changes at once and the sink
+        stores it."""
         article_id = self.article_id(row)
         if article_id is None or self.is_read(row) == read:
             return
-        self._store.set_read([article_id], read)
-        self._read[row] = read
-        self._update_cached(row, read=read)
-        self._changed(row, row, [ArticleRole.read])
+        if self._flags is None:
+            self._store.set_read([article_id], read)
+        self._show(row, Flag.READ, read)
+        if self._flags is not None:
+            self._flags.write(Flag.READ, article_id, read, was=not read)
 
     def toggle_read(self, row: int) -> None:
         if self.article_id(row) is not None:
@@ -297,10 +357,31 @@ class ArticleListModel(QAbstractListModel):
         if article_id is None:
             return
         starred = not self._starred[row]
-        self._store.set_starred(article_id, starred)
-        self._starred[row] = starred
-        self._update_cached(row, starred=starred)
-        self._changed(row, row, [ArticleRole.starred])
+        if self._flags is None:
+            self._store.set_starred(article_id, starred)
+        self._show(row, Flag.STARRED, starred)
+        if self._flags is not None:
+            self._flags.write(Flag.STARRED, article_id, starred, was=not starred)
+
+    def show_flags(self, flag: Flag, values: Mapping[int, bool]) -> None:
+        """Show ``flag`` as ``values`` (article id -> flag) on the listed rows of those articles,
+        writing nothing: how a write the store refused is taken back."""
+        for article_id, value in values.items():
+            row = self.row_of(article_id)
+            if row is not None:
+                column = self._read if flag is Flag.READ else self._starred
+                if bool(column[row]) != value:
+                    self._show(row, flag, value)
+
+    def _show(self, row: int, flag: Flag, value: bool) -> None:
+        if flag is Flag.READ:
+            self._read[row] = value
+            self._update_cached(row, read=value)
+            self._changed(row, row, [ArticleRole.read])
+        else:
+            self._starred[row] = value
+            self._update_cached(row, starred=value)
+            self._changed(row, row, [ArticleRole.starred])
 
     def mark_rows_read(self, ids: set[int] | None = None) -> None:
         """Show rows as read after a bulk write (``ids`` None: every listed row)."""
@@ -334,6 +415,9 @@ class ArticleListModel(QAbstractListModel):
         roles = [int(r) for r in (*roles, ArticleRole.item)]
         self.dataChanged.emit(self.index(first), self.index(last), roles)
 
+
+#: The flags that decide which articles a view lists.
+_FLAGS_THAT_CHOOSE_ROWS: dict[str, tuple[Flag, ...]] = {"unread": (Flag.READ,), "starred": (Flag.STARRED,)}
 
 _SERVED_ROLES = frozenset(
     {

@@ -8,17 +8,18 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
 from reader.records import ArticleRow
 from reader.ui.article_delegate import ArticleDelegate
-from reader.ui.article_model import ArticleListModel, ArticleRole
+from reader.ui.article_model import ArticleListModel
 
 
 class ArticleListView(QListView):
     """Shows an :class:`ArticleListModel` with uniform rows.
 
     Signals:
-        article_selected(int): the current article changed (its id).
+        article_selected(int, int): the current article changed: its id, and the row it is on
+            now (valid while the signal is delivered, which is at once: the slot needs no lookup).
     """
 
-    article_selected = Signal(int)
+    article_selected = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,7 +45,10 @@ class ArticleListView(QListView):
 
     def on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            self.article_selected.emit(current.data(ArticleRole.id))
+            row = current.row()
+            article_id = self.article_model().article_id(row)
+            if article_id is not None:
+                self.article_selected.emit(article_id, row)
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         """Override QListView.focusInEvent. Qt makes the first row current when the list gains focus

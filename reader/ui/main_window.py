@@ -1,12 +1,25 @@
-"""The main window: sidebar | article list | reading pane. Layout and wiring only; behaviour lives
-in :mod:`reader.ui.controller`, keys in :mod:`reader.ui.actions`."""
+"""The main window: sidebar | article list | reading pane. It builds the widgets and the objects
+that own each concern, binds the keys to them and wires their signals; it has no behaviour of its
+own. Keys are in :mod:`reader.ui.actions`, background work in :mod:`reader.ui.jobs`.
+
+Concerns, and what each is handed:
+
+- :class:`~reader.ui.reading.Reading`: store (reads), model, list, pane, settings. The selected
+  article in the pane, moving, opening originals, read and star flags.
+- :class:`~reader.ui.reading.MarkingAllRead`: model, jobs, flag writer. Shift+A.
+- :class:`~reader.ui.listing.Listing`: model, list, empty state. The query, reloading in place.
+- :class:`~reader.ui.searching.Searching`: search field, list, listing. Search and sidebar filters.
+- :class:`~reader.ui.importing.Importing`, :class:`~reader.ui.refreshing.Refreshing`,
+  :class:`~reader.ui.counting.Counting`: jobs and what they update.
+- :class:`~reader.ui.flag_writer.FlagWriter`: read and star flags, stored off the GUI thread.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 from PySide6.QtWidgets import (
-    QDialog,
+    QApplication,
     QLabel,
     QMainWindow,
     QMenu,
@@ -19,19 +32,27 @@ from PySide6.QtWidgets import (
 )
 
 from reader.store import Store
-from reader.ui.actions import ActionRegistry
+from reader.ui.actions import Action, ActionRegistry, Handler, KeysHelp
 from reader.ui.article_model import ArticleListModel
 from reader.ui.article_view import ArticleListView
-from reader.ui.controller import Controller
+from reader.ui.counting import Counting
+from reader.ui.flag_writer import FlagWriter
+from reader.ui.importing import Importing
+from reader.ui.jobs import JobRunner, StatusProgress, verify_store
 from reader.ui.list_images import ListImages
+from reader.ui.listing import EMPTY_STORE_TEXT, Listing
+from reader.ui.preferences import RemoteImages, TextSize
+from reader.ui.reading import MarkingAllRead, Reading
 from reader.ui.reading_pane import ReadingPane
+from reader.ui.refreshing import Refreshing
 from reader.ui.search_bar import SearchBar
+from reader.ui.searching import Searching
 from reader.ui.settings import Settings
 from reader.ui.sidebar import Sidebar
+from reader.ui.status import status_message
 from reader.ui.thumbnails import ImageService, default_cache_dir
-from reader.ui.workers import Job
 
-EMPTY_STORE_TEXT = "No articles yet.\n\nImport files (Ctrl+O) or add a feed (Ctrl+N),\nor drop files or folders here."
+__all__ = ["EMPTY_STORE_TEXT", "MainWindow"]
 
 
 class MainWindow(QMainWindow):
@@ -48,33 +69,29 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.images = images if images is not None else ImageService(default_cache_dir(), self)
         self._owns_images = images is None
-        self.keys_dialog: QDialog | None = None
-        self.problems_dialog: QDialog | None = None
-        self._progress_job: Job | None = None
         self._started = False
         self._painted = False
-        self._find_after_paint: int | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle("Reader")
         self.setAcceptDrops(True)
-        self._build()
-        self.controller = Controller(self)
-        self.action_registry = ActionRegistry(self, self.controller)
+        self._build_widgets()
+        self._build_concerns()
+        self.action_registry = ActionRegistry(self, self._bindings())
         self._build_menus()
         self._connect()
         self._restore()
-        app = QCoreApplication.instance()
-        if app is not None:
-            # Quitting without closing the window (Ctrl+Q elsewhere, a signal) must still not leave
-            # a job thread running while Qt tears down.
-            app.aboutToQuit.connect(self.controller.wait_for_jobs)
 
-    # --- layout ---
+    # --- building ---
 
-    def _build(self) -> None:
+    def _build_widgets(self) -> None:
+        db_path = self.store.path
+        # Flags are stored off the GUI thread, on the writer's own connection; an in-memory store
+        # has no second connection (and no other writer to wait for): it is written directly.
+        direct = self.store if str(db_path) == ":memory:" else None
+        self.flags = FlagWriter(db_path, self, direct=direct)
         self.sidebar = Sidebar()
         self.search = SearchBar()
-        self.model = ArticleListModel(self.store, self)
+        self.model = ArticleListModel(self.store, self, flags=self.flags)
         self.list = ArticleListView()
         self.list.setModel(self.model)
         self.empty_label = QLabel(EMPTY_STORE_TEXT)
@@ -114,33 +131,78 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
         self.statusBar().addPermanentWidget(self.counts_label)
-        self.progress.hide()
-        self.cancel_button.hide()
+
+    def _build_concerns(self) -> None:
+        message = status_message(self.statusBar())
+        db_path = self.store.path
+        self.jobs = JobRunner(StatusProgress(self.progress, self.cancel_button, message, self), message, self)
+        self.listing = Listing(self.model, self.list, self.list_stack, self.empty_label, message, self)
+        self.counting = Counting(self.jobs, db_path, self.sidebar, self.counts_label, self.setWindowTitle, self)
+        self.reading = Reading(self.store, self.model, self.list, self.pane, self.settings, message, self)
+        reload, recount = self.listing.reload_keeping_place, self.counting.refresh
+        self.marking = MarkingAllRead(self.model, self.jobs, db_path, self.flags, reload, recount, message, self)
+        self.searching = Searching(self.search, self.list, self.listing, message, self)
+        self.importing = Importing(self.jobs, db_path, self, reload, recount, message, self)
+        self.refreshing = Refreshing(self.jobs, db_path, reload, recount, message, self)
+        self.text_size = TextSize(self.pane, self.settings, self)
+        self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
+        self.keys_help = KeysHelp(self)
+
+    def _bindings(self) -> dict[Action, Handler]:
+        r, s = self.reading, self.searching
+        return {
+            Action.NEXT_ARTICLE: r.next_article,
+            Action.PREVIOUS_ARTICLE: r.previous_article,
+            Action.NEXT_UNREAD: r.next_unread,
+            Action.PREVIOUS_UNREAD: r.previous_unread,
+            Action.SCROLL_DOWN: r.scroll_down,
+            Action.SCROLL_UP: r.scroll_up,
+            Action.OPEN_ORIGINAL: r.open_original,
+            Action.TOGGLE_READ: r.toggle_read,
+            Action.TOGGLE_STARRED: r.toggle_starred,
+            Action.MARK_ALL_READ: self.marking.mark_all_read,
+            Action.FOCUS_SEARCH: s.focus_search,
+            Action.CLEAR_SEARCH: s.clear_search,
+            Action.REFRESH_FEEDS: self.refreshing.refresh_feeds,
+            Action.IMPORT_FILES: self.importing.import_files,
+            Action.IMPORT_FOLDER: self.importing.import_folder,
+            Action.ADD_FEED: self.importing.add_feed,
+            Action.SHOW_KEYS: self.keys_help.show_keys,
+            Action.QUIT: self.close_and_quit,
+            Action.ZOOM_IN: self.text_size.zoom_in,
+            Action.ZOOM_OUT: self.text_size.zoom_out,
+            Action.ZOOM_RESET: self.text_size.zoom_reset,
+            Action.TOGGLE_REMOTE_IMAGES: self.remote_images.toggle,
+        }
 
     def _build_menus(self) -> None:
         menus: dict[str, QMenu] = {}
         for name in ("File", "Article", "View", "Help"):
             menus[name] = self.menuBar().addMenu(name)
-        for spec in self.action_registry.specs:
+        for spec in self.action_registry:
             menu = menus.get(spec.menu)
             if menu is None:
                 menu = self.menuBar().addMenu(spec.menu)
                 menus[spec.menu] = menu
-            menu.addAction(self.action_registry[spec.name])
+            menu.addAction(self.action_registry[spec.action])
 
     def _connect(self) -> None:
-        c = self.controller
-        self.list.article_selected.connect(c.on_article_selected)
-        self.search.search_changed.connect(c.on_search_changed)
-        self.search.escaped.connect(c.on_search_escaped)
-        self.search.accepted.connect(c.on_search_accepted)
-        self.sidebar.key_changed.connect(c.on_sidebar_changed)
-        self.pane.link_activated.connect(c.open_link)
-        self.cancel_button.clicked.connect(self.on_cancel_clicked)
-        # Not modelReset: a reset has no rows until the first page is in, and showing the empty state
-        # for that moment hides the focused list; focus coming back makes Qt select row 0 (marked read).
-        self.model.query_changed.connect(self.update_empty_state)
-        self.model.rowsInserted.connect(self.update_empty_state)
+        self.list.article_selected.connect(self.reading.on_article_selected)
+        self.search.search_changed.connect(self.searching.on_search_changed)
+        self.search.escaped.connect(self.searching.on_search_escaped)
+        self.search.accepted.connect(self.searching.on_search_accepted)
+        self.sidebar.key_changed.connect(self.searching.on_sidebar_changed)
+        self.pane.link_activated.connect(self.reading.open_link)
+        # Counts follow the flags once they are stored (counted earlier, they would lag behind).
+        self.flags.stored.connect(self.counting.schedule)
+        self.flags.failed.connect(self.reading.on_flags_refused)
+        self.flags.idle.connect(self.listing.on_flags_idle)
+        app = QCoreApplication.instance()
+        if app is not None:
+            # Quitting without closing the window (Ctrl+Q elsewhere, a signal) must still not leave
+            # a job thread running while Qt tears down, nor a flag unwritten.
+            app.aboutToQuit.connect(self.jobs.wait_for_jobs)
+            app.aboutToQuit.connect(self.flags.close)
 
     def _restore(self) -> None:
         s = self.settings
@@ -150,86 +212,36 @@ class MainWindow(QMainWindow):
             self.resize(1280, 800)
         if s.splitter is not None:
             self.splitter.restoreState(s.splitter)
-        self.pane.set_zoom(s.text_zoom)
-        remote = s.remote_images
-        self.action_registry["toggle_remote_images"].setChecked(remote)
-        self.set_remote_images(remote)
+        self.text_size.restore()
+        self.action_registry[Action.TOGGLE_REMOTE_IMAGES].setChecked(self.remote_images.enabled)
+        self.remote_images.restore()
 
     def start(self) -> None:
         """First page, last article (else the first), focus on the list, counts in the background."""
-        self.model.set_query(self.model.query)
-        last = self.settings.last_article
-        # Before the first paint, look only in the first page; deeper is searched after it.
-        row = self.model.row_of(last) if last else None
-        if row is not None:
-            self.list.select_row(row)
-        elif last and (article := self.store.get(last)) is not None:
-            self.pane.show_article(article)
-            self._find_after_paint = last
-        else:
-            self.list.select_row(0)
-        self.update_empty_state()
+        self.listing.set_query(self.model.query)
+        self.reading.start()
+        self.listing.update_empty_state()
         self.list.setFocus()
-        self.controller.set_refresh_interval(self.settings.refresh_minutes)
+        self.refreshing.set_interval(self.settings.refresh_minutes)
         self._started = True
 
     def after_first_paint(self) -> None:
-        """Work that can wait until the person sees the window: counts, images, and finding the last
-        article read when it is not on the first page."""
-        self.controller.refresh_counts()
-        self.controller.verify_store()
+        """Work that can wait until the person sees the window: counts, the store check, images,
+        and finding the last article read when it is not on the first page."""
+        self.counting.refresh()
+        verify_store(self.jobs, self.store.path)
         self.list_images.activate()
-        if self._find_after_paint is not None and self.list.current_row() < 0:
-            row = self.model.find_row(self._find_after_paint)
-            if row is not None:
-                self.list.select_row(row)
-        self._find_after_paint = None
+        self.reading.after_first_paint()
 
-    # --- state shown ---
+    def close_and_quit(self) -> None:
+        self.close()
+        QApplication.quit()
 
-    def update_empty_state(self) -> None:
-        if self.model.rowCount() == 0:
-            search = self.model.query.search
-            if search:
-                self.empty_label.setText(f"No articles match “{search}”.\n\nEsc clears the search.")
-            elif self.model.query.view != "all" or self.model.query.source or self.model.query.feed_id:
-                self.empty_label.setText("Nothing here.")
-            else:
-                self.empty_label.setText(EMPTY_STORE_TEXT)
-            self.list_stack.setCurrentWidget(self.empty_label)
-        else:
-            self.list_stack.setCurrentWidget(self.list)
-
-    def update_counts(self, totals: tuple[int, int, int]) -> None:
-        total, unread, starred = totals
-        self.counts_label.setText(f"{total} articles · {unread} unread · {starred} starred")
-        self.setWindowTitle(f"Reader ({unread} unread)" if unread else "Reader")
-
-    def set_remote_images(self, enabled: bool) -> None:
-        self.list_images.set_remote_images(enabled)
-
-    def show_progress(self, label: str, job: Job) -> None:
-        self._progress_job = job
-        self.progress.setFormat(f"{label}… %v/%m")
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.cancel_button.setVisible(job.name in ("import", "refresh"))
-
-    def on_job_progress(self, done: int, total: int) -> None:
-        if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
-
-    def hide_progress(self, job: Job) -> None:
-        if self._progress_job is job:
-            self._progress_job = None
-            self.progress.hide()
-            self.cancel_button.hide()
-
-    def on_cancel_clicked(self) -> None:
-        if self._progress_job is not None:
-            self._progress_job.cancel()
-            self.statusBar().showMessage("Cancelling…", 3000)
+    @property
+    def controller(self) -> JobRunner:
+        """Compatibility for callers not moved yet (tests/conftest.py's ``drain_jobs``, the
+        benchmarks): ``window.controller.wait_for_jobs()`` and ``.jobs``. Use :attr:`jobs`."""
+        return self.jobs
 
     # --- Qt overrides ---
 
@@ -250,16 +262,17 @@ class MainWindow(QMainWindow):
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            self.controller.import_paths(paths)
+            self.importing.import_paths(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Override QMainWindow.closeEvent: save state, stop background work."""
+        """Override QMainWindow.closeEvent: save state, stop background work, store the flags."""
         self.settings.geometry = self.saveGeometry()
         self.settings.splitter = self.splitter.saveState()
         self.settings.text_zoom = self.pane.zoom
         self.settings.sync()
-        self.controller.refresh_timer.stop()
-        self.controller.wait_for_jobs()
+        self.refreshing.stop()
+        self.jobs.wait_for_jobs()
+        self.flags.close()
         if self._owns_images:
             # aboutToQuit is too late when the application outlives the window (tests, benchmarks).
             self.images.shutdown()

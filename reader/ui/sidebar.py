@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
@@ -39,7 +40,7 @@ class Sidebar(QListWidget):
     def current_key(self) -> SidebarKey:
         return self._current
 
-    def populate(self, totals: tuple[int, int, int], sources: list[SourceCount], feeds: list[Feed]) -> None:
+    def populate(self, totals: tuple[int, int, int], sources: Sequence[SourceCount], feeds: Sequence[Feed]) -> None:
         """Rebuild the entries with fresh counts, keeping the current one selected."""
         self._updating = True
         try:

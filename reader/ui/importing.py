@@ -1,0 +1,93 @@
+"""Importing: files, folders and feed addresses into the store, in the background; what could not
+be imported is listed in a dialog."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QWidget
+
+from reader.records import Problem, Progress
+from reader.ui.dialogs import Ask, ProblemsDialog
+from reader.ui.jobs import JobKind, JobRunner
+from reader.ui.status import Message
+
+if TYPE_CHECKING:
+    from reader.importer import ImportReport
+
+
+class Importing(QObject):
+    """Owns Ctrl+O, Ctrl+Shift+O, Ctrl+N and dropped files, and the dialog of rejected inputs.
+
+    ``reload`` reads the list again keeping the reader's place; ``refresh_counts`` recounts.
+    """
+
+    def __init__(
+        self,
+        jobs: JobRunner,
+        db_path: Path,
+        window: QWidget,
+        reload: Callable[[], None],
+        refresh_counts: Callable[[], None],
+        message: Message,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._jobs = jobs
+        self._db_path = db_path
+        self._window = window  # the parent of the questions asked and of the problems dialog
+        self._reload = reload
+        self._refresh_counts = refresh_counts
+        self.message = message
+        #: The last import's problems, while it is open.
+        self.problems_dialog: ProblemsDialog | None = None
+
+    def import_files(self) -> None:
+        names = Ask.files(self._window)
+        if names:
+            self.import_paths(names)
+
+    def import_folder(self) -> None:
+        name = Ask.folder(self._window)
+        if name:
+            self.import_paths([name])
+
+    def add_feed(self) -> None:
+        url = Ask.feed_url(self._window)
+        if url:
+            self.import_paths([url], what="Adding feed")
+
+    def import_paths(self, inputs: Sequence[str], what: str = "Importing") -> None:
+        db_path = self._db_path
+        items = list(inputs)
+
+        def work(progress: Progress, cancel: threading.Event) -> ImportReport:
+            from reader.importer import import_paths  # not before it is needed: start-up stays quick
+
+            return import_paths(db_path, items, progress=progress, cancel=cancel)
+
+        def done(report: ImportReport) -> None:
+            r = report.result
+            summary = f"{r.added} new, {r.updated} updated articles"
+            if report.cancelled:
+                summary += " (cancelled)"
+            if report.problems:
+                summary += f"; {len(report.problems)} inputs rejected"
+            self.message(summary)
+            if r.added or r.updated:
+                self._reload()
+            self._refresh_counts()
+            if report.problems:
+                self.show_problems(summary, report.problems)
+
+        self._jobs.start(JobKind.IMPORT, work, done, label=what)
+
+    def show_problems(self, summary: str, problems: Sequence[Problem]) -> None:
+        dialog = ProblemsDialog(summary, problems, self._window)
+        dialog.setModal(False)
+        dialog.show()
+        self.problems_dialog = dialog

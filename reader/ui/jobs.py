@@ -1,0 +1,244 @@
+"""Bulk work off the GUI thread: imports, feed refreshes, mark-all-read, counts, the store check.
+
+A :class:`Job` runs a plain function on a QThread of its own (which opens its own store
+connection) and hands its typed result back to the GUI thread through a queued signal. The
+:class:`JobRunner` owns the running jobs, shows their progress in the status bar and waits for
+them when the window closes. The GUI thread never waits on the network or on a bulk write.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar, cast
+
+from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
+from PySide6.QtWidgets import QProgressBar, QPushButton
+
+from reader.records import Progress
+from reader.store import Store, StoreError
+from reader.ui.status import Message
+
+T = TypeVar("T")
+
+#: What a job runs: ``work(progress, cancel)`` on its own thread; its result goes to the job's ``done``.
+Work = Callable[[Progress, threading.Event], T]
+
+
+class JobKind(enum.Enum):
+    """What a job does (and what ``JobRunner.job_finished`` says ended)."""
+
+    IMPORT = "import"
+    REFRESH = "refresh"
+    MARK_ALL_READ = "mark_all_read"
+    COUNTS = "counts"
+    #: The store's pages checked once after the first paint (``Store.verify``), so that the
+    #: first flag write does not wait for that check.
+    VERIFY = "verify"
+
+    @property
+    def cancellable(self) -> bool:
+        """Whether the status bar offers a Cancel button while it runs."""
+        return self in (JobKind.IMPORT, JobKind.REFRESH)
+
+
+class _JobSignals(QObject):
+    """A job's way back to the GUI thread (emitted on the job's thread, delivered queued).
+
+    Signals:
+        progress(int, int): done, total.
+        finished(object): the work function's result (a ``T``; Qt carries it as ``object``).
+        failed(str): a one-line reason.
+    """
+
+    progress = Signal(int, int)
+    finished = Signal(object)
+    failed = Signal(str)
+
+
+class Job(Generic[T]):
+    """One work function on its own thread; its result is handed to ``done`` on the GUI thread."""
+
+    def __init__(self, kind: JobKind, work: Work[T], done: Callable[[T], None], label: str) -> None:
+        self.kind = kind
+        self.label = label
+        self.cancel_event = threading.Event()
+        self._work = work
+        self._done = done
+        self.signals = _JobSignals()
+        self._thread = _JobThread(self._run)
+        self._thread.setObjectName(f"reader-{kind.value}")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def wait(self, ms: int = 30000) -> bool:
+        return self._thread.wait(ms)
+
+    def deliver(self, result: object) -> None:
+        """On the GUI thread: hand the work function's result to ``done``. The result came through
+        a signal typed ``object``; it is the ``T`` that ``work`` returned."""
+        self._done(cast(T, result))
+
+    def _run(self) -> None:
+        try:
+            result = self._work(self._progress, self.cancel_event)
+        except Exception as exc:  # reported to the person in one line, not swallowed
+            if not isinstance(exc, StoreError):
+                import traceback  # only for a bug: not imported before the first paint
+
+                traceback.print_exc()
+            self._emit(self.signals.failed, str(exc) or type(exc).__name__)
+        else:
+            self._emit(self.signals.finished, result)
+
+    def _progress(self, done: int, total: int) -> None:
+        self._emit(self.signals.progress, done, total)
+
+    @staticmethod
+    def _emit(signal: SignalInstance, *args: object) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:
+            # The application is shutting down and deleted the signals' QObject first; nobody is
+            # listening any more, so there is nothing to report to.
+            pass
+
+
+class _JobThread(QThread):
+    def __init__(self, run: Callable[[], None]) -> None:
+        super().__init__()
+        self._target = run
+
+    def run(self) -> None:
+        """Override QThread.run."""
+        self._target()
+
+
+class StatusProgress(QObject):
+    """The status bar's progress bar and Cancel button, showing the last job started that is not quiet."""
+
+    def __init__(
+        self, bar: QProgressBar, cancel_button: QPushButton, message: Message, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._bar = bar
+        self._cancel = cancel_button
+        self._message = message
+        self._job: Job[object] | None = None
+        bar.hide()
+        cancel_button.hide()
+        cancel_button.clicked.connect(self.on_cancel_clicked)
+
+    def show(self, job: Job[T]) -> None:
+        self._job = cast("Job[object]", job)
+        self._bar.setFormat(f"{job.label}… %v/%m")
+        self._bar.setRange(0, 0)
+        self._bar.show()
+        self._cancel.setVisible(job.kind.cancellable)
+
+    def on_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self._bar.setRange(0, total)
+            self._bar.setValue(done)
+
+    def hide(self, job: Job[T]) -> None:
+        if self._job is job:
+            self._job = None
+            self._bar.hide()
+            self._cancel.hide()
+
+    def on_cancel_clicked(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self._message("Cancelling…")
+
+
+class JobRunner(QObject):
+    """Starts jobs, keeps the running ones, and waits for them.
+
+    Signals:
+        job_finished(JobKind): a job ended (its kind), after its ``done`` ran.
+    """
+
+    job_finished = Signal(JobKind)
+
+    def __init__(self, progress: StatusProgress, message: Message, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._progress = progress
+        self._message = message
+        self._jobs: set[Job[object]] = set()
+
+    @property
+    def jobs(self) -> frozenset[Job[object]]:
+        """The jobs started and not ended yet."""
+        return frozenset(self._jobs)
+
+    def running(self, kind: JobKind) -> bool:
+        return any(job.kind is kind for job in self._jobs)
+
+    def start(
+        self,
+        kind: JobKind,
+        work: Work[T],
+        done: Callable[[T], None],
+        *,
+        label: str | None = None,
+        quiet: bool = False,
+    ) -> Job[T]:
+        """Run ``work`` on a thread of its own; ``done(result)`` runs on the GUI thread. ``quiet``
+        jobs show no progress; a failure is said in the status bar either way."""
+        job = Job(kind, work, done, label or kind.value)
+        self._jobs.add(cast("Job[object]", job))
+        if not quiet:
+            self._progress.show(job)
+            job.signals.progress.connect(self._progress.on_progress)
+
+        def finished(result: object) -> None:
+            try:
+                job.deliver(result)
+            finally:
+                self._end(job, quiet)
+
+        def failed(reason: str) -> None:
+            self._message(f"{job.label} failed: {reason}")
+            self._end(job, quiet)
+
+        job.signals.finished.connect(finished)
+        job.signals.failed.connect(failed)
+        job.start()
+        return job
+
+    def _end(self, job: Job[T], quiet: bool) -> None:
+        job.wait()
+        self._jobs.discard(cast("Job[object]", job))
+        if not quiet:
+            self._progress.hide(job)
+        self.job_finished.emit(job.kind)
+        job.signals.deleteLater()
+
+    def wait_for_jobs(self, ms: int = 30000) -> None:
+        """Cancel every running job and wait (at most ``ms`` each) for its thread to end."""
+        for job in list(self._jobs):
+            job.cancel()
+            job.wait(ms)
+
+
+def verify_store(jobs: JobRunner, db_path: Path) -> Job[None]:
+    """Check the store's pages once, off the GUI thread: every write checks a store it has not
+    checked yet first (a damaged one is never written), and the person's first ``j`` must not
+    wait for that. A damaged store is said in the status bar (as the job's failure)."""
+
+    def work(progress: Progress, cancel: threading.Event) -> None:
+        with Store.open(db_path) as store:
+            store.verify()
+
+    return jobs.start(JobKind.VERIFY, work, lambda _none: None, label="Checking the store", quiet=True)

@@ -1,0 +1,202 @@
+"""Reading: the selected article in the pane, moving through the list, opening originals, read and
+star flags; and marking a whole list read."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QUrl
+
+from reader.records import Progress
+from reader.store import Store
+from reader.ui import desktop
+from reader.ui.article_model import ArticleListModel
+from reader.ui.article_view import ArticleListView
+from reader.ui.flag_writer import Corrections, FlagWriter
+from reader.ui.jobs import JobKind, JobRunner
+from reader.ui.reading_pane import ReadingPane
+from reader.ui.settings import Settings
+from reader.ui.status import Message, reports_store_errors
+
+if TYPE_CHECKING:
+    from reader.ui.results import MarkedRead
+
+
+class Reading(QObject):
+    """Owns what the person reads: the list's current article shown in the pane, and its flags.
+
+    ``store`` is the GUI thread's connection, only read here (one article for the pane); flags
+    go through the model, which hands them to the window's flag writer.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        model: ArticleListModel,
+        view: ArticleListView,
+        pane: ReadingPane,
+        settings: Settings,
+        message: Message,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._model = model
+        self._view = view
+        self._pane = pane
+        self._settings = settings
+        self.message = message
+        self._find_after_paint: int | None = None
+
+    # --- start ---
+
+    def start(self) -> None:
+        """Select the last article read (else the first). Before the first paint only the first
+        page is searched; an article deeper down is shown at once and selected after the paint."""
+        last = self._settings.last_article
+        row = self._model.row_of(last) if last else None
+        if row is not None:
+            self._view.select_row(row)
+        elif last and (article := self._store.get(last)) is not None:
+            self._pane.show_article(article)
+            self._find_after_paint = last
+        else:
+            self._view.select_row(0)
+
+    def after_first_paint(self) -> None:
+        if self._find_after_paint is not None and self._view.current_row() < 0:
+            row = self._model.find_row(self._find_after_paint)
+            if row is not None:
+                self._view.select_row(row)
+        self._find_after_paint = None
+
+    # --- selection ---
+
+    @reports_store_errors
+    def on_article_selected(self, article_id: int, row: int) -> None:
+        """The list's current article is now ``article_id``, on ``row``: show it, mark it read."""
+        article = self._pane.article
+        if article is None or article.id != article_id:
+            # Re-selecting the shown article (after a reload) keeps the pane's scroll position.
+            self._pane.show_article(self._store.get(article_id))
+        if not self._model.is_read(row):
+            self._model.set_read(row, True)  # shown at once; stored by the flag writer
+        self._settings.last_article = article_id
+
+    @reports_store_errors
+    def next_article(self) -> None:
+        self._view.next_article()
+
+    @reports_store_errors
+    def previous_article(self) -> None:
+        self._view.previous_article()
+
+    @reports_store_errors
+    def next_unread(self) -> None:
+        if not self._view.next_unread():
+            self.message("No more unread articles.")
+
+    @reports_store_errors
+    def previous_unread(self) -> None:
+        self._view.previous_unread()
+
+    @reports_store_errors
+    def scroll_down(self) -> None:
+        if not self._pane.scroll_page(True):
+            self.next_unread()
+
+    def scroll_up(self) -> None:
+        self._pane.scroll_page(False)
+
+    # --- originals ---
+
+    def open_original(self) -> None:
+        item = self._view.current_article()
+        if item is None:
+            self.message("No article selected.")
+            return
+        if not item.url:
+            self.message("This article has no link to an original.")
+            return
+        self.open_link(QUrl(item.url))
+
+    def open_link(self, url: QUrl | str) -> None:
+        """The one way the window hands a URL to the system browser."""
+        error = desktop.open_url(url)
+        if error:
+            self.message(error[:1].upper() + error[1:])
+        else:
+            text = url.toString() if isinstance(url, QUrl) else url
+            self.message(f"Opened {text}")
+
+    # --- flags ---
+
+    def toggle_read(self) -> None:
+        row = self._view.current_row()
+        if row >= 0:
+            self._model.toggle_read(row)
+
+    def toggle_starred(self) -> None:
+        row = self._view.current_row()
+        if row >= 0:
+            self._model.toggle_starred(row)
+
+    def on_flags_refused(self, message: str, corrections: Corrections) -> None:
+        """The store refused some flags (busy past its timeout, read-only, damaged, disk full):
+        said in the status bar, and the list shows those articles as the store has them."""
+        self.message(message)
+        for flag, values in corrections.items():
+            self._model.show_flags(flag, values)
+
+
+class MarkingAllRead(QObject):
+    """Shift+A: every article the list shows is marked read, by a job (a list can be long)."""
+
+    def __init__(
+        self,
+        model: ArticleListModel,
+        jobs: JobRunner,
+        db_path: Path,
+        flags: FlagWriter,
+        reload: Callable[[], None],
+        refresh_counts: Callable[[], None],
+        message: Message,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._model = model
+        self._jobs = jobs
+        self._db_path = db_path
+        self._flags = flags
+        self._reload = reload
+        self._refresh_counts = refresh_counts
+        self.message = message
+
+    def mark_all_read(self) -> None:
+        query = self._model.query
+        db_path = self._db_path
+        flags = self._flags
+        before = flags.last_seq
+
+        def work(progress: Progress, cancel: threading.Event) -> MarkedRead:
+            from reader.ui.results import MarkedRead
+
+            # The flags set before Shift+A are stored first: an "unread" queued a moment before
+            # must not land after "all read" and undo it. (Not cancelled by closing the window:
+            # the writer needs nothing from the GUI thread, so this ends within a write.)
+            flags.wait_stored(before)
+            with Store.open(db_path) as store:
+                return MarkedRead(store.mark_all_read(query))
+
+        def done(result: MarkedRead) -> None:
+            if self._model.query == query:
+                self._model.mark_rows_read()
+            else:
+                self._reload()  # the person moved on to another list meanwhile
+            self.message(f"Marked {result.changed} articles read.")
+            self._refresh_counts()
+
+        self._jobs.start(JobKind.MARK_ALL_READ, work, done)

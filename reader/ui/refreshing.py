@@ -1,0 +1,90 @@
+"""Refreshing feeds: on ``r`` / F5 and every so many minutes, in the background."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer
+
+from reader.records import Progress
+from reader.store import Store
+from reader.ui.jobs import JobKind, JobRunner
+from reader.ui.status import Message
+
+if TYPE_CHECKING:
+    from reader.ui.results import Refreshed
+
+
+class Refreshing(QObject):
+    """Owns the refresh key and the periodic refresh's timer (one refresh at a time)."""
+
+    def __init__(
+        self,
+        jobs: JobRunner,
+        db_path: Path,
+        reload: Callable[[], None],
+        refresh_counts: Callable[[], None],
+        message: Message,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._jobs = jobs
+        self._db_path = db_path
+        self._reload = reload
+        self._refresh_counts = refresh_counts
+        self.message = message
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh_feeds)
+        self._interval_s: float | None = None  # None: the subscriptions' default
+
+    def set_interval(self, minutes: int) -> None:
+        """Refresh every ``minutes`` (0: never by itself). A server's Cache-Control holds a feed
+        back at most this long (its Retry-After longer)."""
+        if minutes > 0:
+            self.timer.start(minutes * 60_000)
+            self._interval_s = minutes * 60.0
+        else:
+            self.timer.stop()
+            self._interval_s = None
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def refresh_feeds(self) -> None:
+        if self._jobs.running(JobKind.REFRESH):
+            return
+        db_path = self._db_path
+        interval = self._interval_s
+
+        def work(progress: Progress, cancel: threading.Event) -> Refreshed | None:
+            from reader import subscriptions  # not before it is needed: start-up stays quick
+            from reader.ui.results import Refreshed
+
+            with Store.open(db_path) as store:
+                if not store.feeds():
+                    return None
+                added, problems = subscriptions.refresh(
+                    store,
+                    progress=progress,
+                    cancel=cancel,
+                    interval_s=subscriptions.DEFAULT_INTERVAL_S if interval is None else interval,
+                )
+                return Refreshed(added, len(problems))
+
+        def done(result: Refreshed | None) -> None:
+            if result is None:
+                self.message("No feeds to refresh. Add one with Ctrl+N.")
+                return
+            added = result.added
+            self.message(
+                f"Feeds refreshed: {added.added} new, {added.updated} updated articles"
+                + (f"; {result.failed} feeds failed" if result.failed else "")
+            )
+            if added.added or added.updated:
+                self._reload()
+            self._refresh_counts()
+
+        self._jobs.start(JobKind.REFRESH, work, done, label="Refreshing feeds")

@@ -1,0 +1,36 @@
+"""What background jobs hand back to the GUI thread: small frozen records, one per kind of job.
+
+Imported by the jobs' work functions when they first run (on the job's thread), not when the
+window is built: defining a dataclass costs about 0.3 ms, and the window's first paint waits
+for everything imported before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reader.records import AddResult, Feed, SourceCount
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What the sidebar and the status bar count (JobKind.COUNTS)."""
+
+    totals: tuple[int, int, int]  # all, unread, starred
+    sources: tuple[SourceCount, ...]
+    feeds: tuple[Feed, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """What a refresh of every feed came to (JobKind.REFRESH)."""
+
+    added: AddResult
+    failed: int  # feeds that could not be fetched or read
+
+
+@dataclass(frozen=True, slots=True)
+class MarkedRead:
+    """What marking a list read came to (JobKind.MARK_ALL_READ)."""
+
+    changed: int

@@ -1,0 +1,266 @@
+"""Read and star flags are stored on the flag writer's thread: the keys never wait for another
+writer's lock, writes land in order, and what the store refuses is taken back correctly."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import KNOWN_COUNT, OFFSCREEN_SIZE_HINTS, known_title
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from reader.store import Query, Store
+from reader.ui.article_model import Flag
+from reader.ui.flag_writer import FlagWriter
+from reader.ui.jobs import JobKind
+
+pytestmark = OFFSCREEN_SIZE_HINTS
+
+NO_MOD = Qt.KeyboardModifier.NoModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+
+
+def press(
+    qtbot: Any, window: Any, key: Qt.Key | str, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
+) -> None:
+    focused = QApplication.focusWidget()
+    assert focused is not None and focused.window() is window, f"focus is outside the window: {focused!r}"
+    qtbot.keyClick(focused, key, modifier)
+
+
+def flags_stored(qtbot: Any, window: Any) -> None:
+    qtbot.waitUntil(lambda: not window.flags.any_pending(), timeout=15000)
+
+
+@contextmanager
+def write_lock(path: Path) -> Iterator[None]:
+    """Another connection holds the store's write lock, as an import storing a batch does (or
+    another program, for as long as it likes)."""
+    other = sqlite3.connect(path, isolation_level=None, timeout=1)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("COMMIT")
+        other.close()
+
+
+def read_in_store(store: Store, article_id: int) -> bool:
+    article = store.get(article_id)
+    assert article is not None
+    return article.read
+
+
+def test_j_while_another_writer_holds_the_store_moves_and_shows_read_at_once(
+    qtbot: Any, window: Any, known_store: Store
+) -> None:
+    flags_stored(qtbot, window)  # the first article's, selected at start
+    second = window.model.row(1).id
+    with write_lock(known_store.path):
+        press(qtbot, window, Qt.Key.Key_J)
+        # Still inside the other writer's transaction: the key has been handled all the same.
+        assert window.list.current_row() == 1
+        assert window.pane.article.title == known_title(1)
+        assert window.model.is_read(1), "the list shows the article read at once"
+        press(qtbot, window, Qt.Key.Key_S)
+        assert window.model.row(1).starred
+        assert read_in_store(known_store, second) is False, "not stored yet: the lock is held"
+        assert window.flags.any_pending()
+    qtbot.waitUntil(lambda: read_in_store(known_store, second), timeout=15000)
+    qtbot.waitUntil(lambda: known_store.get(second).starred, timeout=15000)
+    # The counts follow once the flags are stored.
+    qtbot.waitUntil(lambda: f"{KNOWN_COUNT - 2} unread" in window.counts_label.text(), timeout=15000)
+    assert "1 starred" in window.counts_label.text()
+
+
+def test_read_then_unread_ends_unread_in_the_store(qtbot: Any, window: Any, known_store: Store) -> None:
+    flags_stored(qtbot, window)
+    second, third = window.model.row(1).id, window.model.row(2).id
+    # One after the other as fast as the keys come: stored in that order.
+    press(qtbot, window, Qt.Key.Key_J)  # read
+    press(qtbot, window, Qt.Key.Key_M)  # unread
+    press(qtbot, window, Qt.Key.Key_M)  # read
+    press(qtbot, window, Qt.Key.Key_M)  # unread
+    assert window.model.is_read(1) is False
+    flags_stored(qtbot, window)
+    assert read_in_store(known_store, second) is False
+    # And all queued behind another writer's lock (one batch): the last of them wins.
+    with write_lock(known_store.path):
+        press(qtbot, window, Qt.Key.Key_J)  # the third: read
+        press(qtbot, window, Qt.Key.Key_M)  # unread
+        press(qtbot, window, Qt.Key.Key_K)  # back to the second: read
+        press(qtbot, window, Qt.Key.Key_M)  # unread
+        press(qtbot, window, Qt.Key.Key_M)  # read
+        press(qtbot, window, Qt.Key.Key_M)  # unread
+    flags_stored(qtbot, window)
+    assert read_in_store(known_store, second) is False
+    assert read_in_store(known_store, third) is False
+    assert window.model.is_read(1) is False and window.model.is_read(2) is False
+
+
+def test_a_star_still_queued_when_the_starred_view_opens_is_listed_once_stored(
+    qtbot: Any, window: Any, known_store: Store
+) -> None:
+    qtbot.waitUntil(lambda: window.sidebar.count() > 3)
+    flags_stored(qtbot, window)
+    window.list.select_row(5)
+    starred = window.model.row(5).id
+    with write_lock(known_store.path):
+        press(qtbot, window, Qt.Key.Key_S)
+        window.sidebar.setCurrentRow(2)  # Starred: read from the store, which has no star yet
+        assert window.model.query.view == "starred"
+        assert window.model.rowCount() == 0
+        assert window.model.reload_owed
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=15000)
+    assert window.model.row(0).id == starred
+    assert not window.model.reload_owed
+
+
+def test_a_reload_shows_the_flags_still_queued(qtbot: Any, window: Any, known_store: Store) -> None:
+    flags_stored(qtbot, window)
+    starred, read = window.model.row(4).id, window.model.row(6).id
+    with write_lock(known_store.path):
+        window.model.toggle_starred(4)  # queued
+        window.model.set_read(6, True)  # queued
+        window.listing.reload_keeping_place()  # as after an import: read from the store again
+        assert known_store.get(starred).starred is False and read_in_store(known_store, read) is False
+        assert window.model.row(4).starred is True, "the queued flags show over the store's"
+        assert window.model.row(6).read is True
+        assert window.list.current_row() == 0
+    flags_stored(qtbot, window)
+    assert known_store.get(starred).starred is True and read_in_store(known_store, read) is True
+
+
+def test_a_refused_write_with_a_later_one_queued_leaves_the_later_one_shown(
+    qtbot: Any, window: Any, known_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reader.store import StoreBusyError
+
+    flags_stored(qtbot, window)
+    window.list.select_row(6)
+    flags_stored(qtbot, window)
+    article_id = window.model.row(6).id
+    real = Store.set_starred
+    in_first_write = threading.Event()
+    go_on = threading.Event()
+    calls = 0
+
+    def first_refused(self: Store, article_id: int, starred: bool = True) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # held until the later writes are queued, then refused
+            in_first_write.set()
+            assert go_on.wait(10)
+            raise StoreBusyError("store.sqlite: the store is busy in another program (database is locked)")
+        return real(self, article_id, starred)
+
+    monkeypatch.setattr(Store, "set_starred", first_refused)
+    press(qtbot, window, Qt.Key.Key_S)  # star: refused, later
+    qtbot.waitUntil(in_first_write.is_set)
+    press(qtbot, window, Qt.Key.Key_S)  # unstar
+    press(qtbot, window, Qt.Key.Key_S)  # star again
+    go_on.set()
+    flags_stored(qtbot, window)
+    assert "busy" in window.statusBar().currentMessage()
+    assert known_store.get(article_id).starred is True
+    assert window.model.row(6).starred is True, "the refusal of the first did not take back the last"
+
+
+def test_an_unexpected_error_is_a_message_and_the_writer_goes_on(
+    qtbot: Any, window: Any, known_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flags_stored(qtbot, window)
+    real = Store.set_read
+    calls = 0
+
+    def broken_once(self: Store, ids: Any, read: bool = True) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug in the store")
+        return real(self, ids, read)
+
+    monkeypatch.setattr(Store, "set_read", broken_once)
+    press(qtbot, window, Qt.Key.Key_J)
+    qtbot.waitUntil(lambda: "RuntimeError: a bug in the store" in window.statusBar().currentMessage())
+    assert window.model.is_read(1) is False, "taken back: the store has it unread"
+    press(qtbot, window, Qt.Key.Key_J)
+    flags_stored(qtbot, window)
+    assert read_in_store(known_store, window.model.row(2).id) is True, "the next write was stored"
+    assert read_in_store(known_store, window.model.row(1).id) is False
+
+
+def test_shift_a_lands_after_the_flags_queued_before_it(qtbot: Any, window: Any, known_store: Store) -> None:
+    """An "unread" queued a moment before Shift+A must not land after "all read" and undo it: the
+    job waits for the flags queued before it (both wait for the same lock here)."""
+    flags_stored(qtbot, window)
+    first = window.model.row(0).id
+    done = qtbot.waitSignal(
+        window.jobs.job_finished, timeout=30000, check_params_cb=lambda k: k is JobKind.MARK_ALL_READ
+    )
+    with done, write_lock(known_store.path):
+        press(qtbot, window, Qt.Key.Key_M)  # unread, queued behind the lock
+        press(qtbot, window, "A", SHIFT)
+        assert window.jobs.running(JobKind.MARK_ALL_READ)
+    flags_stored(qtbot, window)
+    assert known_store.count(Query(view="unread")) == 0
+    assert read_in_store(known_store, first) is True
+    assert window.model.is_read(0)
+
+
+def test_the_writer_coalesces_what_queues_up_and_stores_it_on_close(
+    qtbot: Any, known_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [r.id for r in known_store.iter_rows()][:3]
+    writes: list[tuple[list[int], bool]] = []
+    real = Store.set_read
+
+    def counted(self: Store, article_ids: Any, read: bool = True) -> int:
+        writes.append((list(article_ids), read))
+        return real(self, article_ids, read)
+
+    monkeypatch.setattr(Store, "set_read", counted)
+    writer = FlagWriter(known_store.path)
+    with write_lock(known_store.path):
+        for n in range(50):
+            for article_id in ids:
+                writer.write(Flag.READ, article_id, n % 2 == 0, was=n % 2 == 1)
+        # While the first of them waits for the lock, the rest queue up behind it.
+    assert writer.close(timeout=15)
+    assert [read_in_store(known_store, i) for i in ids] == [False, False, False]  # the 50th: unread
+    assert len(writes) < 10, f"coalesced: {len(writes)} writes for 150 flags"
+
+
+def test_closing_the_window_stores_the_flags_still_queued(
+    qtbot: Any, window: Any, known_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing waits (bounded) for the writer: a star queued behind another writer's lock is in
+    the store once the window has closed."""
+    flags_stored(qtbot, window)
+    window.list.select_row(3)
+    flags_stored(qtbot, window)
+    starred = window.model.row(3).id
+    other = sqlite3.connect(known_store.path, isolation_level=None, timeout=1)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        press(qtbot, window, Qt.Key.Key_S)
+        real_close = window.flags.close
+
+        def close_once_the_lock_goes(timeout: float = 12.0) -> bool:
+            other.execute("COMMIT")  # the other writer is done just as the window closes
+            return real_close(timeout)
+
+        monkeypatch.setattr(window.flags, "close", close_once_the_lock_goes)
+        assert known_store.get(starred).starred is False
+        window.close()
+        assert known_store.get(starred).starred is True
+    finally:
+        if other.in_transaction:
+            other.execute("COMMIT")
+        other.close()
