@@ -185,8 +185,8 @@ def drain_jobs(qtbot: Any, window: Any) -> None:
 
     if not shiboken6.isValid(window):
         return
-    window.controller.wait_for_jobs()
-    qtbot.waitUntil(lambda: not window.controller.jobs, timeout=30000)
+    window.jobs.wait_for_jobs()
+    qtbot.waitUntil(lambda: not window.jobs.jobs, timeout=30000)
 
 
 @pytest.fixture
@@ -307,3 +307,9 @@ def import_inputs(store: Store, items: list[tuple[str, str]], **options: Any) ->
 
     inputs = [Input(InputKind(kind), feed_url(target) if kind == "feed" else target, target) for kind, target in items]
     return subscriptions.subscribe(store, inputs, **options)
+
+
+def flags_stored(qtbot: Any, window: Any) -> None:
+    """Wait until the read and star flags set so far are in the store (the window stores them on
+    a thread of its own, so that another writer's lock never holds up the keys)."""
+    qtbot.waitUntil(lambda: not window.flags.any_pending(), timeout=15000)

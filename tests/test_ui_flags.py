@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KNOWN_COUNT, OFFSCREEN_SIZE_HINTS, known_title
+from conftest import KNOWN_COUNT, OFFSCREEN_SIZE_HINTS, flags_stored, known_title
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -32,10 +32,6 @@ def press(
     focused = QApplication.focusWidget()
     assert focused is not None and focused.window() is window, f"focus is outside the window: {focused!r}"
     qtbot.keyClick(focused, key, modifier)
-
-
-def flags_stored(qtbot: Any, window: Any) -> None:
-    qtbot.waitUntil(lambda: not window.flags.any_pending(), timeout=15000)
 
 
 @contextmanager

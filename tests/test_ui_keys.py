@@ -15,6 +15,7 @@ from conftest import (
     OFFSCREEN_SIZE_HINTS,
     TOPICS,
     all_titles,
+    flags_stored,
     known_title,
     known_url,
     wait_job,
@@ -53,12 +54,6 @@ def shown_title(window: Any) -> str | None:
 
 def message(window: Any) -> str:
     return window.statusBar().currentMessage()
-
-
-def flags_stored(qtbot: Any, window: Any) -> None:
-    """Wait until the read and star flags set so far are in the store (the window stores them on
-    a thread of its own, so that another writer's lock never holds up the keys)."""
-    qtbot.waitUntil(lambda: not window.flags.any_pending(), timeout=15000)
 
 
 # --- moving -------------------------------------------------------------------------------------

@@ -8,12 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
-    BASE_DATE,
-    OFFSCREEN_SIZE_HINTS,
-    known_articles,
-    wait_job,
-)
+from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS, flags_stored, known_articles, wait_job
 from PySide6.QtCore import Qt
 
 from reader.records import Article
@@ -32,12 +27,6 @@ def big_store(store_path: Path) -> Any:
     store.add_articles(known_articles(COUNT))
     yield store
     store.close()
-
-
-def flags_stored(qtbot: Any, window: Any) -> None:
-    """Wait until the read and star flags set so far are in the store (the window stores them on
-    a thread of its own, so that another writer's lock never holds up the keys)."""
-    qtbot.waitUntil(lambda: not window.flags.any_pending(), timeout=15000)
 
 
 def seed_file(path: Path, title: str) -> Path:

@@ -14,6 +14,7 @@ from conftest import (
     SCRIPT_ROW,
     SCRIPT_TITLE,
     all_titles,
+    flags_stored,
     known_title,
     known_url,
     wait_job,
@@ -30,12 +31,6 @@ from reader.ui.jobs import JobKind
 pytestmark = OFFSCREEN_SIZE_HINTS
 
 LEFT = Qt.MouseButton.LeftButton
-
-
-def flags_stored(qtbot: Any, window: Any) -> None:
-    """Wait until the read and star flags set so far are in the store (the window stores them on
-    a thread of its own, so that another writer's lock never holds up the keys)."""
-    qtbot.waitUntil(lambda: not window.flags.any_pending(), timeout=15000)
 
 
 def anchors(document: QTextDocument) -> Iterator[tuple[str, int]]:

@@ -143,6 +143,12 @@ def generate(folder: Path, feeds: int, items: int, big_items: int) -> None:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
+    # HTTP/1.1 with keep-alive, as the servers people read feeds from (and curl, Newsboat's client,
+    # keeps connections too). Nagle off: the headers and the body are two writes, and with keep-alive
+    # the second would wait for the client's delayed ACK (about 40 ms a response).
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
     def log_message(self, format: str, *args: object) -> None:
         """Override: no log line per request."""
 

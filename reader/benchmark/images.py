@@ -617,7 +617,7 @@ def _slow_host_window(phase: str, db: Path, result_path: Path, linger_s: float) 
     keys_started = time.monotonic()
     keys.start()
     app.exec()
-    window.controller.wait_for_jobs()
+    window.jobs.wait_for_jobs()
     store.close()
     result = {
         "phase": phase,

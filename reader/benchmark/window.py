@@ -235,7 +235,7 @@ def in_process(db: Path, presses: int) -> tuple[list[float], float, float, int]:
     rows = model.rowCount()
     rss_after = rss_mb()
     window.close()
-    window.controller.wait_for_jobs()
+    window.jobs.wait_for_jobs()
     store.close()
     shutil.rmtree(settings_dir, ignore_errors=True)
     return times, rss_before, rss_after, rows

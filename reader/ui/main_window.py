@@ -237,12 +237,6 @@ class MainWindow(QMainWindow):
         self.close()
         QApplication.quit()
 
-    @property
-    def controller(self) -> JobRunner:
-        """Compatibility for callers not moved yet (tests/conftest.py's ``drain_jobs``, the
-        benchmarks): ``window.controller.wait_for_jobs()`` and ``.jobs``. Use :attr:`jobs`."""
-        return self.jobs
-
     # --- Qt overrides ---
 
     def paintEvent(self, event: QPaintEvent) -> None:
