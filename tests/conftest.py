@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
 from pathlib import Path
 from unittest import mock
 
@@ -313,3 +314,49 @@ def flags_stored(qtbot: Any, window: Any) -> None:
     """Wait until the read and star flags set so far are in the store (the window stores them on
     a thread of its own, so that another writer's lock never holds up the keys)."""
     qtbot.waitUntil(lambda: not window.flags.any_pending(), timeout=15000)
+
+
+# --- network tests: a bounded wait, and TLS on loopback ------------------------------------------
+
+
+def within(seconds: float, function: Any, *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)`` on a thread of its own: its result, or a failure when it has
+    not returned within ``seconds`` (a fetch that never gives up fails here, not at pytest's timeout)."""
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(function(*args, **kwargs))
+        except BaseException as exc:
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="test-within", daemon=True).start()
+    assert done.wait(seconds), f"still waiting after {seconds:g} s: it never gives up"
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> tuple[Any, Any, Path]:
+    """A server context with a self-signed certificate for 127.0.0.1, a client context trusting
+    it, and the certificate file."""
+    import shutil
+    import ssl
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    request = ["-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
+    request += ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)]
+    made = subprocess.run([openssl, "req", *request], capture_output=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"openssl could not make a certificate: {made.stderr.decode(errors='replace')[-200:]}")
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    return server_side, ssl.create_default_context(cafile=str(cert)), cert

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import FEEDPARSER_CORPUS, FEEDPARSER_SAMPLE, import_inputs
+from conftest import FEEDPARSER_CORPUS, FEEDPARSER_SAMPLE, import_inputs, within
 from feed_server import FeedServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -262,27 +262,6 @@ GAVE_UP = "timed out (response not complete within 2 s)"
 HEADER_EVERY = 0.2
 
 
-def within(seconds: float, function: Any, *args: Any, **kwargs: Any) -> Any:
-    """``function(*args, **kwargs)`` on a thread of its own: its result, or a failure when it has
-    not returned within ``seconds`` (a fetch that never gives up fails here, not at pytest's timeout)."""
-    outcome: list[Any] = []
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome.append(function(*args, **kwargs))
-        except BaseException as exc:
-            outcome.append(exc)
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="test-within", daemon=True).start()
-    assert done.wait(seconds), f"still waiting after {seconds:g} s: it never gives up"
-    if isinstance(outcome[0], BaseException):
-        raise outcome[0]
-    return outcome[0]
-
-
 def fetch_by(how: str, url: str, db: Path, timeout: float) -> str | None:
     """The error a fetch of ``url`` ends with: fetch() itself, or the feed's problem from a
     refresh or an import (which share fetch's path), each in a store of its own thread."""
@@ -328,32 +307,12 @@ def test_the_deadline_covers_a_trickling_body_too(server: FeedServer) -> None:
     assert fetched.error == GAVE_UP and fetched.transient and server.trickling.is_set()
 
 
-@pytest.fixture
-def tls_pair(tmp_path: Path) -> tuple[Any, Any]:
-    """A server context with a self-signed certificate for 127.0.0.1, and a client context trusting it."""
-    import shutil
-    import ssl
-
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("needs the openssl command to make a certificate")
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    request = ["-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
-    request += ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)]
-    made = subprocess.run([openssl, "req", *request], capture_output=True, check=False)
-    if made.returncode != 0:
-        pytest.skip(f"openssl could not make a certificate: {made.stderr.decode(errors='replace')[-200:]}")
-    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_side.load_cert_chain(cert, key)
-    return server_side, ssl.create_default_context(cafile=str(cert))
-
-
 def test_https_is_fetched_and_trickling_headers_over_tls_meet_the_same_deadline(
-    tls_pair: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+    tls: tuple[Any, Any, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from reader.http import Client
 
-    server_side, client_side = tls_pair
+    server_side, client_side, _ = tls
     client = Client(ssl_context=client_side)
     monkeypatch.setattr(fetching, "default_client", lambda: client)
     tls_server = FeedServer(tls=server_side)
