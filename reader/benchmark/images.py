@@ -125,6 +125,28 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+def write_store(db: Path, image_urls: list[str]) -> None:
+    """A store of one article per image URL, newest first in that order (article i is row i)."""
+    from reader.records import Article
+    from reader.store import Store
+
+    start = datetime(2024, 6, 1, tzinfo=UTC)
+    sources = ["Harbour Times", "Mountain Post", "Valley News", "City Ledger"]
+    with Store.open(db) as store:
+        store.add_articles(
+            Article(
+                source=sources[i % len(sources)],
+                title=f"Article {i + 1}: the council opens a new bridge across the river",
+                author="A. Reporter" if i % 3 else None,
+                url=f"https://news.example/{i}",
+                image_url=url,
+                published=start - timedelta(hours=i),
+                body="The council opened the bridge on Monday after two years of work. " * 12,
+            )
+            for i, url in enumerate(image_urls)
+        )
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m reader.benchmark images")
     parser.add_argument("--articles", type=int, default=500)
@@ -165,7 +187,6 @@ def _run(work: Path, count: int, screenshot: Path) -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from reader.records import Article
     from reader.store import Store
     from reader.ui import article_delegate
     from reader.ui.main_window import MainWindow
@@ -184,21 +205,7 @@ def _run(work: Path, count: int, screenshot: Path) -> int:
     port = server.server_address[1]
 
     db = work / "store.sqlite"
-    start = datetime(2024, 6, 1, tzinfo=UTC)
-    sources = ["Harbour Times", "Mountain Post", "Valley News", "City Ledger"]
-    with Store.open(db) as store:
-        store.add_articles(
-            Article(
-                source=sources[i % len(sources)],
-                title=f"Article {i + 1}: the council opens a new bridge across the river",
-                author="A. Reporter" if i % 3 else None,
-                url=f"https://news.example/{i}",
-                image_url=f"http://127.0.0.1:{port}/{i}.{'jpg' if i % 2 == 0 else 'png'}",
-                published=start - timedelta(hours=i),
-                body="The council opened the bridge on Monday after two years of work. " * 12,
-            )
-            for i in range(count)
-        )
+    write_store(db, [f"http://127.0.0.1:{port}/{i}.{'jpg' if i % 2 == 0 else 'png'}" for i in range(count)])
 
     # Time every row the delegate paints.
     paint_ms: list[float] = []
@@ -304,9 +311,6 @@ def _slow_host(work: Path, linger_s: float) -> int:
     one window process per phase against it and report."""
     from PySide6.QtGui import QGuiApplication
 
-    from reader.records import Article
-    from reader.store import Store
-
     load_start = os.getloadavg()
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])  # for painting the images
     t0 = time.perf_counter()
@@ -323,22 +327,8 @@ def _slow_host(work: Path, linger_s: float) -> int:
     base = f"http://127.0.0.1:{server.server_address[1]}"
 
     db = work / "store.sqlite"
-    start = datetime(2024, 6, 1, tzinfo=UTC)
-    sources = ["Harbour Times", "Mountain Post", "Valley News", "City Ledger"]
-    with Store.open(db) as store:
-        # Article i is the i-th newest (row i of the list) and shows /photo/i/...: slow when i % 10 == 9.
-        store.add_articles(
-            Article(
-                source=sources[i % len(sources)],
-                title=f"Article {i + 1}: the council opens a new bridge across the river",
-                author="A. Reporter" if i % 3 else None,
-                url=f"https://news.example/{i}",
-                image_url=f"{base}/photo/{i}/{paths[i % len(paths)].name}",
-                published=start - timedelta(hours=i),
-                body="The council opened the bridge on Monday after two years of work. " * 12,
-            )
-            for i in range(SLOW_HOST_ARTICLES)
-        )
+    # Article i is the i-th newest (row i of the list) and shows /photo/i/...: slow when i % 10 == 9.
+    write_store(db, [f"{base}/photo/{i}/{paths[i % len(paths)].name}" for i in range(SLOW_HOST_ARTICLES)])
     del app  # kept alive until here only for make_images
 
     cache_home = work / "cache-home"  # XDG_CACHE_HOME of both window processes: the shared disk cache
