@@ -82,9 +82,39 @@ class Input:
     label: str
 
 
-def classify(inputs: Sequence[str], problems: list[Problem]) -> list[Input]:
+#: A file's identity (device, inode): how the store's own files are known without opening them.
+FileId = tuple[int, int]
+
+
+def store_files(store_path: str | os.PathLike[str]) -> frozenset[FileId]:
+    """The store's own files (the database, its -wal, -shm and -journal) that exist, by identity.
+    An import must never read them: closing any descriptor of the store would drop this process's
+    locks on it (see reader.store._probe)."""
+    found = set()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            info = os.stat(f"{os.fspath(store_path)}{suffix}")
+        except (OSError, ValueError):
+            continue
+        found.add((info.st_dev, info.st_ino))
+    return frozenset(found)
+
+
+def _identity(path: Path) -> FileId | None:
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return info.st_dev, info.st_ino
+
+
+def classify(
+    inputs: Sequence[str], problems: list[Problem], *, skip: frozenset[FileId] = frozenset()
+) -> list[Input]:
     """What each input is, folders expanded (recursively, sorted); inputs that cannot be read
-    (missing, a FIFO, a device, a socket) are problems, and nothing else is looked at twice."""
+    (missing, a FIFO, a device, a socket) are problems, and nothing else is looked at twice.
+    Files in ``skip`` (the store's own, :func:`store_files`) are never opened: passed over in a
+    folder, refused when named."""
     found: list[Input] = []
     for text in inputs:
         address = feed_address(text)
@@ -96,8 +126,13 @@ def classify(inputs: Sequence[str], problems: list[Problem]) -> list[Input]:
                 found.append(Input(InputKind.FEED, address, text))
             continue
         path = Path(text)
+        if skip and _identity(path) in skip:
+            problems.append(Problem(text, "is the store itself (or one of its files); not imported"))
+            continue
         if path.is_dir():
             for file in _walk(path):
+                if skip and _identity(file) in skip:
+                    continue  # the store's own files, in the folder being imported
                 # A FIFO, a device or a socket in the folder is named and left alone (never opened).
                 why = localfile.not_regular_reason(file)
                 if why is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reader import localfile, seedfile, subscriptions
-from reader.addresses import Input, InputKind, classify
+from reader.addresses import Input, InputKind, classify, store_files
 from reader.records import AddResult, Article, Problem, Progress
 from reader.store import MAX_ROWS_PER_INSERT, Store, StoreError
 
@@ -59,7 +59,7 @@ def import_paths(
     the import goes: it still counts what was stored when a store error ends the import.
     """
     report = ImportReport() if report is None else report
-    items = classify(inputs, report.problems)
+    items = classify(inputs, report.problems, skip=store_files(store_path))
     seeds = [i.target for i in items if i.kind is InputKind.SEED]
     feeds = [i for i in items if i.kind is not InputKind.SEED]
     # Progress counts files, then feeds (an OPML file counts the feeds it lists, once it is read).

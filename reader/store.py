@@ -101,6 +101,28 @@ def _damage_without_a_code(exc: sqlite3.Error) -> bool:
     return code & 0xFF == sqlite3.SQLITE_ERROR and "vtable constructor failed" in message
 
 
+#: How long a statement that SQLite answers "busy" at once (without its busy handler, as it does
+#: for switching a file being created by another process to WAL) is tried again.
+BUSY_RETRY_S = 10.0
+
+
+def _busy_retried(conn: sqlite3.Connection, sql: str) -> None:
+    """Execute ``sql``, trying again for up to :data:`BUSY_RETRY_S` while the store is busy."""
+    deadline = time.monotonic() + BUSY_RETRY_S
+    pause = 0.005
+    while True:
+        try:
+            conn.execute(sql)
+            return
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            busy = isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 def _disk_nearly_full(path: Path | str) -> bool:
     try:
         usage = shutil.disk_usage(Path(path).resolve().parent)
@@ -308,7 +330,11 @@ class Store:
                     f"{path}: the store needs an update for this version (schema {state.version} to "
                     f"{SCHEMA_VERSION}) but is read-only; left untouched"
                 )
-            return cls._connect(path, _connect_readonly(path), cache_mb, readonly=True)
+            try:
+                conn = _connect_readonly(path)
+            except sqlite3.Error as exc:
+                raise _wrap(path, exc) from None
+            return cls._connect(path, conn, cache_mb, readonly=True)
         return cls._open_writable(path, cache_mb)
 
     @classmethod
@@ -355,7 +381,7 @@ class Store:
         c = self._conn
         # Only a new, empty store takes it (an existing one keeps its page size).
         c.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-        c.execute("PRAGMA journal_mode = WAL")
+        _busy_retried(c, "PRAGMA journal_mode = WAL")
         c.execute("PRAGMA synchronous = NORMAL")
         self._configure_reading(cache_mb)
 
@@ -970,6 +996,14 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
         conn.close()
         if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_CANTOPEN or _writable(path):
             raise
+        # Immutable reads the main file alone: changes still in a -wal would be missed (and the
+        # folder's owner could be writing them). Then say so rather than show an older store.
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                f"{path}: the store has changes in {wal.name} that cannot be read without write access "
+                "to its folder; open it once where it can be written"
+            ) from None
         conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
     return conn
 

@@ -437,3 +437,85 @@ def test_store_errors_are_told_apart_by_sqlite_result_code_not_message(tmp_path:
     # The words alone decide nothing: an error that merely mentions them is a plain store error.
     plain = wrap(path, sqlite_error(sqlite3.SQLITE_ERROR, "no such table: locked_busy_corrupt_disk is full"))
     assert type(plain) is StoreError
+
+
+def test_importing_the_folder_that_holds_the_store_never_opens_the_stores_files(
+    tmp_path: Path, python_opens: list[str]
+) -> None:
+    from reader.importer import import_paths
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("['wire', '1', 'NOVALUE', 'A story', '', 'https://example.org/a', '', '']\nText.\n")
+    db = folder / "news.db"
+    with Store.open(db) as held:  # as the command line and the window hold it during an import
+        held.add_articles([art(1)])
+        assert (folder / "news.db-wal").exists()
+        python_opens.clear()
+        report = import_paths(db, [str(folder)])
+        assert held.count() == 2
+    assert [p for p in python_opens if Path(p).name.startswith("news.db")] == []
+    assert report.problems == [], "the store's files are not inputs"
+    assert report.result.added == 1
+    named = import_paths(db, [str(db)])
+    assert [p.reason for p in named.problems] == ["is the store itself (or one of its files); not imported"]
+
+
+CRASHED_WRITER = textwrap.dedent(
+    """
+    import os, sys
+    from reader.records import Article
+    from reader.store import Store
+
+    store = Store.open(sys.argv[1])
+    store._conn.execute("PRAGMA wal_autocheckpoint = 0")
+    store.add_articles([Article(source="wire", title=f"S{n}", url=f"https://example.org/{n}") for n in range(5)])
+    os._exit(0)  # no checkpoint: the articles are in the -wal only
+    """
+)
+
+
+@pytest.mark.skipif(not _can_mount(), reason="a read-only file system needs root (as in CI)")
+def test_a_read_only_store_whose_changes_are_still_in_its_wal_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "store.sqlite"
+    subprocess.run([sys.executable, "-c", CRASHED_WRITER, str(db)], check=True, timeout=60, cwd=ROOT)
+    wal = folder / "store.sqlite-wal"
+    assert wal.stat().st_size > 0
+    (folder / "store.sqlite-shm").unlink()  # a copy that left the -shm behind, say
+    done = in_private_mounts(
+        f"mount --bind {folder} {folder}\nmount -o remount,ro,bind {folder}",
+        f"{sys.executable} -m reader --db {db} list",
+    )
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"reader: {db}: the store has changes in store.sqlite-wal that cannot be read without write access "
+        "to its folder; open it once where it can be written"
+    ]
+
+
+def test_many_processes_creating_one_new_store_at_once_all_get_it(tmp_path: Path) -> None:
+    db = tmp_path / "new.sqlite"
+    code = (
+        "import sys; from reader.store import Store; sys.stdin.readline(); "
+        "s = Store.open(sys.argv[1]); print(s._conn.execute('PRAGMA user_version').fetchone()[0]); s.close()"
+    )
+    starters = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for _ in range(8)
+    ]
+    for process in starters:  # all are waiting on their stdin: let them go together
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    results = [process.communicate(timeout=60) for process in starters]
+    assert [p.returncode for p in starters] == [0] * 8, [err for _, err in results]
+    assert {out.strip() for out, _ in results} == {str(SCHEMA_VERSION)}

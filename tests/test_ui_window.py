@@ -467,3 +467,21 @@ def test_a_busy_store_while_marking_read_is_a_status_message_not_a_traceback(
     qtbot.waitUntil(lambda: "busy" in window.statusBar().currentMessage())
     assert window.model.is_read(1) is False, "the list does not claim a state the store refused"
     assert not window.flags.any_pending()
+
+
+def test_a_result_still_on_its_way_when_the_window_closes_is_not_delivered(qtbot: Any, window: Any) -> None:
+    import threading
+
+    delivered: list[object] = []
+    started = threading.Event()
+
+    def work(progress: Any, cancel: threading.Event) -> str:
+        started.set()
+        cancel.wait(30)  # the window's close cancels it
+        return "late"
+
+    window.jobs.start(JobKind.COUNTS, work, delivered.append, quiet=True)
+    assert started.wait(10)
+    window.close()  # cancels and waits for the thread: its result is queued for the GUI thread now
+    QApplication.sendPostedEvents()  # deliver whatever is queued
+    assert delivered == [], "a result reached a closed window (its widgets may be gone)"

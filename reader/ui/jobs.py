@@ -176,6 +176,7 @@ class JobRunner(QObject):
         self._progress = progress
         self._message = message
         self._jobs: set[Job[object]] = set()
+        self._closed = False  # the window closed: results still on their way are dropped
 
     @property
     def jobs(self) -> frozenset[Job[object]]:
@@ -197,18 +198,26 @@ class JobRunner(QObject):
         """Run ``work`` on a thread of its own; ``done(result)`` runs on the GUI thread. ``quiet``
         jobs show no progress; a failure is said in the status bar either way."""
         job = Job(kind, work, done, label or kind.value)
+        if self._closed:
+            return job  # the window has closed: nothing new starts
         self._jobs.add(cast("Job[object]", job))
         if not quiet:
             self._progress.show(job)
             job.signals.progress.connect(self._progress.on_progress)
 
         def finished(result: object) -> None:
+            if self._closed:  # queued before the window closed: its widgets are gone
+                job.wait()
+                return
             try:
                 job.deliver(result)
             finally:
                 self._end(job, quiet)
 
         def failed(reason: str) -> None:
+            if self._closed:
+                job.wait()
+                return
             self._message(f"{job.label} failed: {reason}")
             self._end(job, quiet)
 
@@ -230,6 +239,13 @@ class JobRunner(QObject):
         for job in list(self._jobs):
             job.cancel()
             job.wait(ms)
+
+    def close(self) -> None:
+        """The window is closing: stop every job, and deliver no result that is still on its way
+        (its ``done`` would reach widgets that are about to be deleted)."""
+        self.wait_for_jobs()
+        self._closed = True
+        self._jobs.clear()
 
 
 def verify_store(jobs: JobRunner, db_path: Path) -> Job[None]:

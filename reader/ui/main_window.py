@@ -265,7 +265,7 @@ class MainWindow(QMainWindow):
         self.settings.text_zoom = self.pane.zoom
         self.settings.sync()
         self.refreshing.stop()
-        self.jobs.wait_for_jobs()
+        self.jobs.close()
         self.flags.close()
         if self._owns_images:
             # aboutToQuit is too late when the application outlives the window (tests, benchmarks).
