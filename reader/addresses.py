@@ -108,9 +108,7 @@ def _identity(path: Path) -> FileId | None:
     return info.st_dev, info.st_ino
 
 
-def classify(
-    inputs: Sequence[str], problems: list[Problem], *, skip: frozenset[FileId] = frozenset()
-) -> list[Input]:
+def classify(inputs: Sequence[str], problems: list[Problem], *, skip: frozenset[FileId] = frozenset()) -> list[Input]:
     """What each input is, folders expanded (recursively, sorted); inputs that cannot be read
     (missing, a FIFO, a device, a socket) are problems, and nothing else is looked at twice.
     Files in ``skip`` (the store's own, :func:`store_files`) are never opened: passed over in a
