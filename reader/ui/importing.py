@@ -4,8 +4,7 @@ be imported is listed in a dialog."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
@@ -13,8 +12,7 @@ from PySide6.QtWidgets import QWidget
 
 from reader.records import Problem, Progress
 from reader.ui.dialogs import Ask, ProblemsDialog
-from reader.ui.jobs import JobKind, JobRunner
-from reader.ui.status import Message
+from reader.ui.jobs import JobKind, StoreWork
 
 if TYPE_CHECKING:
     from reader.importer import ImportReport
@@ -26,23 +24,10 @@ class Importing(QObject):
     ``reload`` reads the list again keeping the reader's place; ``refresh_counts`` recounts.
     """
 
-    def __init__(
-        self,
-        jobs: JobRunner,
-        db_path: Path,
-        window: QWidget,
-        reload: Callable[[], None],
-        refresh_counts: Callable[[], None],
-        message: Message,
-        parent: QObject | None = None,
-    ) -> None:
+    def __init__(self, work: StoreWork, window: QWidget, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._jobs = jobs
-        self._db_path = db_path
+        self._work = work
         self._window = window  # the parent of the questions asked and of the problems dialog
-        self._reload = reload
-        self._refresh_counts = refresh_counts
-        self.message = message
         #: The last import's problems, while it is open.
         self.problems_dialog: ProblemsDialog | None = None
 
@@ -62,7 +47,7 @@ class Importing(QObject):
             self.import_paths([url], what="Adding feed")
 
     def import_paths(self, inputs: Sequence[str], what: str = "Importing") -> None:
-        db_path = self._db_path
+        db_path = self._work.db_path
         items = list(inputs)
 
         def work(progress: Progress, cancel: threading.Event) -> ImportReport:
@@ -77,14 +62,14 @@ class Importing(QObject):
                 summary += " (cancelled)"
             if report.problems:
                 summary += f"; {len(report.problems)} inputs rejected"
-            self.message(summary)
+            self._work.message(summary)
             if r.added or r.updated:
-                self._reload()
-            self._refresh_counts()
+                self._work.reload()
+            self._work.refresh_counts()
             if report.problems:
                 self.show_problems(summary, report.problems)
 
-        self._jobs.start(JobKind.IMPORT, work, done, label=what)
+        self._work.jobs.start(JobKind.IMPORT, work, done, label=what)
 
     def show_problems(self, summary: str, problems: Sequence[Problem]) -> None:
         dialog = ProblemsDialog(summary, problems, self._window)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar, cast
 
@@ -246,6 +247,19 @@ class JobRunner(QObject):
         self.wait_for_jobs()
         self._closed = True
         self._jobs.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class StoreWork:
+    """What a concern that changes the store in the background is handed: the job runner, the
+    store's path (each job opens a connection of its own), what to do once the store changed
+    (reload the list, recount), and the status-bar message."""
+
+    jobs: JobRunner
+    db_path: Path
+    reload: Callable[[], None]
+    refresh_counts: Callable[[], None]
+    message: Message
 
 
 def verify_store(jobs: JobRunner, db_path: Path) -> Job[None]:

@@ -38,7 +38,7 @@ from reader.ui.article_view import ArticleListView
 from reader.ui.counting import Counting
 from reader.ui.flag_writer import FlagWriter
 from reader.ui.importing import Importing
-from reader.ui.jobs import JobRunner, StatusProgress, verify_store
+from reader.ui.jobs import JobRunner, StatusProgress, StoreWork, verify_store
 from reader.ui.list_images import ListImages
 from reader.ui.listing import EMPTY_STORE_TEXT, Listing
 from reader.ui.preferences import RemoteImages, TextSize
@@ -140,10 +140,11 @@ class MainWindow(QMainWindow):
         self.counting = Counting(self.jobs, db_path, self.sidebar, self.counts_label, self.setWindowTitle, self)
         self.reading = Reading(self.store, self.model, self.list, self.pane, self.settings, message, self)
         reload, recount = self.listing.reload_keeping_place, self.counting.refresh
-        self.marking = MarkingAllRead(self.model, self.jobs, db_path, self.flags, reload, recount, message, self)
+        work = StoreWork(self.jobs, db_path, reload, recount, message)
+        self.marking = MarkingAllRead(self.model, work, self.flags, self)
         self.searching = Searching(self.search, self.list, self.listing, message, self)
-        self.importing = Importing(self.jobs, db_path, self, reload, recount, message, self)
-        self.refreshing = Refreshing(self.jobs, db_path, reload, recount, message, self)
+        self.importing = Importing(work, self, self)
+        self.refreshing = Refreshing(work, self)
         self.text_size = TextSize(self.pane, self.settings, self)
         self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
         self.keys_help = KeysHelp(self)

@@ -4,8 +4,6 @@ star flags; and marking a whole list read."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QUrl
@@ -16,7 +14,7 @@ from reader.ui import desktop
 from reader.ui.article_model import ArticleListModel
 from reader.ui.article_view import ArticleListView
 from reader.ui.flag_writer import Corrections, FlagWriter
-from reader.ui.jobs import JobKind, JobRunner
+from reader.ui.jobs import JobKind, StoreWork
 from reader.ui.reading_pane import ReadingPane
 from reader.ui.settings import Settings
 from reader.ui.status import Message, reports_store_errors
@@ -156,28 +154,16 @@ class MarkingAllRead(QObject):
     """Shift+A: every article the list shows is marked read, by a job (a list can be long)."""
 
     def __init__(
-        self,
-        model: ArticleListModel,
-        jobs: JobRunner,
-        db_path: Path,
-        flags: FlagWriter,
-        reload: Callable[[], None],
-        refresh_counts: Callable[[], None],
-        message: Message,
-        parent: QObject | None = None,
+        self, model: ArticleListModel, work: StoreWork, flags: FlagWriter, parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
         self._model = model
-        self._jobs = jobs
-        self._db_path = db_path
+        self._work = work
         self._flags = flags
-        self._reload = reload
-        self._refresh_counts = refresh_counts
-        self.message = message
 
     def mark_all_read(self) -> None:
         query = self._model.query
-        db_path = self._db_path
+        db_path = self._work.db_path
         flags = self._flags
         before = flags.last_seq
 
@@ -195,8 +181,8 @@ class MarkingAllRead(QObject):
             if self._model.query == query:
                 self._model.mark_rows_read()
             else:
-                self._reload()  # the person moved on to another list meanwhile
-            self.message(f"Marked {result.changed} articles read.")
-            self._refresh_counts()
+                self._work.reload()  # the person moved on to another list meanwhile
+            self._work.message(f"Marked {result.changed} articles read.")
+            self._work.refresh_counts()
 
-        self._jobs.start(JobKind.MARK_ALL_READ, work, done)
+        self._work.jobs.start(JobKind.MARK_ALL_READ, work, done)

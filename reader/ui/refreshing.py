@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 
 from reader.records import Progress
 from reader.store import Store
-from reader.ui.jobs import JobKind, JobRunner
-from reader.ui.status import Message
+from reader.ui.jobs import JobKind, StoreWork
 
 if TYPE_CHECKING:
     from reader.ui.results import Refreshed
@@ -21,21 +18,9 @@ if TYPE_CHECKING:
 class Refreshing(QObject):
     """Owns the refresh key and the periodic refresh's timer (one refresh at a time)."""
 
-    def __init__(
-        self,
-        jobs: JobRunner,
-        db_path: Path,
-        reload: Callable[[], None],
-        refresh_counts: Callable[[], None],
-        message: Message,
-        parent: QObject | None = None,
-    ) -> None:
+    def __init__(self, work: StoreWork, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._jobs = jobs
-        self._db_path = db_path
-        self._reload = reload
-        self._refresh_counts = refresh_counts
-        self.message = message
+        self._work = work
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh_feeds)
         self._interval_s: float | None = None  # None: the subscriptions' default
@@ -54,9 +39,9 @@ class Refreshing(QObject):
         self.timer.stop()
 
     def refresh_feeds(self) -> None:
-        if self._jobs.running(JobKind.REFRESH):
+        if self._work.jobs.running(JobKind.REFRESH):
             return
-        db_path = self._db_path
+        db_path = self._work.db_path
         interval = self._interval_s
 
         def work(progress: Progress, cancel: threading.Event) -> Refreshed | None:
@@ -76,15 +61,15 @@ class Refreshing(QObject):
 
         def done(result: Refreshed | None) -> None:
             if result is None:
-                self.message("No feeds to refresh. Add one with Ctrl+N.")
+                self._work.message("No feeds to refresh. Add one with Ctrl+N.")
                 return
             added = result.added
-            self.message(
+            self._work.message(
                 f"Feeds refreshed: {added.added} new, {added.updated} updated articles"
                 + (f"; {result.failed} feeds failed" if result.failed else "")
             )
             if added.added or added.updated:
-                self._reload()
-            self._refresh_counts()
+                self._work.reload()
+            self._work.refresh_counts()
 
-        self._jobs.start(JobKind.REFRESH, work, done, label="Refreshing feeds")
+        self._work.jobs.start(JobKind.REFRESH, work, done, label="Refreshing feeds")
