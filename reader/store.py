@@ -290,6 +290,7 @@ class Store:
         self._readonly = readonly
         self._verified = False
         self._key: tuple[int, int] | None = None  # the file, in _verified
+        self._in_transaction = False
 
     # opening
 
@@ -455,7 +456,11 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; rolled back on any error so nothing half-written stays."""
+        """One write transaction; rolled back on any error so nothing half-written stays. Inside
+        another one (the flag writer stores a batch of flags as one), it is part of that one."""
+        if self._in_transaction:
+            yield self._conn
+            return
         if self._readonly:
             raise ReadOnlyStoreError(f"{self.path}: the store is read-only (no change was written)")
         self.verify()
@@ -463,6 +468,7 @@ class Store:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise _wrap(self.path, exc) from None
+        self._in_transaction = True
         try:
             yield self._conn
         except sqlite3.Error as exc:
@@ -475,6 +481,8 @@ class Store:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
             raise
+        finally:
+            self._in_transaction = False
         try:
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:

@@ -260,3 +260,33 @@ def test_closing_the_window_stores_the_flags_still_queued(
         if other.in_transaction:
             other.execute("COMMIT")
         other.close()
+
+
+def test_flags_that_queued_up_take_one_turn_at_the_store(
+    qtbot: Any, known_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stars and reads queued behind another writer's lock are stored in one transaction, one
+    commit (the window's close waits for one turn at the lock, not one per star)."""
+    ids = [r.id for r in known_store.iter_rows()][:4]
+    commits: list[str] = []
+    real = Store.transaction
+
+    @contextmanager
+    def counted(self: Store) -> Iterator[sqlite3.Connection]:
+        outer = not self._in_transaction
+        with real(self) as conn:
+            yield conn
+        if outer:
+            commits.append("commit")
+
+    monkeypatch.setattr(Store, "transaction", counted)
+    writer = FlagWriter(known_store.path)
+    with write_lock(known_store.path):
+        writer.write(Flag.STARRED, ids[0], True, was=False)
+        writer.write(Flag.STARRED, ids[1], True, was=False)
+        writer.write(Flag.READ, ids[2], True, was=False)
+        writer.write(Flag.READ, ids[3], True, was=False)
+    assert writer.close(timeout=15)
+    assert known_store.get(ids[0]).starred and known_store.get(ids[1]).starred
+    assert read_in_store(known_store, ids[2]) and read_in_store(known_store, ids[3])
+    assert len(commits) <= 2, f"{len(commits)} commits for one queue of flags"  # (the first may go alone)

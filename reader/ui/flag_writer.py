@@ -277,29 +277,30 @@ def _last_writes(batch: list[_Write]) -> dict[_Key, _Write]:
 
 
 def _store_batch(store: Store, batch: list[_Write]) -> _Outcome:
-    """Store ``batch`` on ``store``: one ``set_read`` per value, one ``set_starred`` per article.
-    A group the store refuses is read back, so the list can show what the store holds."""
+    """Store ``batch`` on ``store`` in one transaction (one ``set_read`` per value, one
+    ``set_starred`` per article, one commit): however many flags queued up behind another
+    writer's lock, they take one turn at it. A batch the store refuses is read back, so the list
+    can show what the store holds."""
     outcome = _Outcome(batch[-1].seq)
     last = list(_last_writes(batch).values())
     groups = [[w for w in last if w.flag is Flag.READ and w.value is value] for value in (True, False)]
     groups += [[w] for w in last if w.flag is Flag.STARRED]
-    for writes in filter(None, groups):
-        first = writes[0]
-        try:
-            if first.flag is Flag.READ:
-                store.set_read([w.article_id for w in writes], first.value)
-            else:
-                store.set_starred(first.article_id, first.value)
-        except Exception as exc:
-            message = _describe(exc)
-            if message not in outcome.errors:
-                outcome.errors.append(message)
-            for w in writes:
-                outcome.refused[(w.flag, w.article_id)] = w.seq
-            outcome.stored.update(_read_back(store, writes))
-        else:
-            for w in writes:
-                outcome.written[(w.flag, w.article_id)] = (w.seq, w.value)
+    try:
+        with store.transaction():
+            for writes in filter(None, groups):
+                first = writes[0]
+                if first.flag is Flag.READ:
+                    store.set_read([w.article_id for w in writes], first.value)
+                else:
+                    store.set_starred(first.article_id, first.value)
+    except Exception as exc:  # all of it rolled back
+        outcome.errors.append(_describe(exc))
+        for w in last:
+            outcome.refused[(w.flag, w.article_id)] = w.seq
+        outcome.stored.update(_read_back(store, last))
+    else:
+        for w in last:
+            outcome.written[(w.flag, w.article_id)] = (w.seq, w.value)
     return outcome
 
 
