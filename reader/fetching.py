@@ -20,6 +20,7 @@ from reader.http import (
     FetchResult,
     default_client,
 )
+from reader.localfile import size_text
 
 __all__ = [
     "CANCELLED",
@@ -31,10 +32,6 @@ __all__ = [
     "FetchResult",
     "fetch",
 ]
-
-
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f} MiB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KiB"
 
 
 def fetch(
@@ -81,10 +78,11 @@ def _fetch_file(url: str, last_modified: str | None, max_bytes: int) -> FetchRes
             if last_modified and last_modified == modified:
                 return FetchResult(url, 304, last_modified=modified)
             if info.st_size > max_bytes:
-                return FetchResult(url, 0, error=f"file too large ({_size(info.st_size)}; limit {_size(max_bytes)})")
+                sizes = f"{size_text(info.st_size)}; limit {size_text(max_bytes)}"
+                return FetchResult(url, 0, error=f"file too large ({sizes})")
             data = fh.read(max_bytes)
     except localfile.FileTooLargeError:  # it grew while it was read (or says it is empty, as /proc files do)
-        return FetchResult(url, 0, error=f"file too large (over {_size(max_bytes)})")
+        return FetchResult(url, 0, error=f"file too large (over {size_text(max_bytes)})")
     except IsADirectoryError:
         return FetchResult(url, 0, error="is a folder, not a feed file")
     except localfile.NotRegularFileError as exc:

@@ -51,6 +51,7 @@ import urllib3.connectionpool
 import urllib3.exceptions
 
 from reader import __version__
+from reader.localfile import size_text
 
 __all__ = [
     "CANCELLED",
@@ -518,10 +519,6 @@ class _Inflater:
         return out
 
 
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f} MiB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KiB"
-
-
 # --- errors ---------------------------------------------------------------------------------------
 
 
@@ -770,7 +767,7 @@ class Client:
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             return FetchResult(
-                final, status, error=f"response too large ({_size(int(declared))}; limit {_size(max_bytes)})"
+                final, status, error=f"response too large ({size_text(int(declared))}; limit {size_text(max_bytes)})"
             )
         encoding = headers.get("content-encoding", "").strip().lower()
         inflater = _Inflater(encoding, max_bytes) if encoding in ("gzip", "x-gzip", "deflate") else None
@@ -786,14 +783,14 @@ class Client:
                     return FetchResult(final, 0, error=CANCELLED, transient=True)
                 size += len(chunk)
                 if size > max_bytes:
-                    return FetchResult(final, status, error=f"response too large (over {_size(max_bytes)})")
+                    return FetchResult(final, status, error=f"response too large (over {size_text(max_bytes)})")
                 if exchange.expired or exchange.left() < 0:
                     return FetchResult(final, status, error=str(_DeadlineExceeded(exchange.budget)), transient=True)
                 chunks.append(inflater.feed(chunk) if inflater is not None else chunk)
             if inflater is not None:
                 chunks.append(inflater.finish())
         except _TooLarge:
-            return FetchResult(final, status, error=f"response too large (over {_size(max_bytes)} decompressed)")
+            return FetchResult(final, status, error=f"response too large (over {size_text(max_bytes)} decompressed)")
         except zlib.error as exc:
             return FetchResult(final, status, error=f"bad {encoding} data ({exc})")
         if exchange.finish():  # the body may have ended only because the watchdog shut the socket

@@ -19,6 +19,7 @@ from feed_server import FeedServer
 
 from reader import http as rhttp
 from reader.http import Client, FetchResult
+from reader.localfile import size_text
 
 # A fetch thread dying with a traceback must fail the test, not scroll past as a warning.
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
@@ -144,7 +145,7 @@ def test_a_gzip_bomb_is_refused_after_decompression_without_inflating_it_all(
 def test_an_oversize_body_is_refused(server: FeedServer, client: Client, length: bool) -> None:
     url = server.add("/big.xml", FEED, length=length)
     fetched = client.get(url, max_bytes=4096)
-    declared = f"response too large ({rhttp._size(len(FEED))}; limit 4 KiB)"
+    declared = f"response too large ({size_text(len(FEED))}; limit 4 KiB)"
     expected = declared if length else "response too large (over 4 KiB)"
     assert (fetched.error, fetched.transient, fetched.data) == (expected, False, b"")
 
