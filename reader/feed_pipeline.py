@@ -2,7 +2,7 @@
 (:mod:`reader.feedparse`), and hand the parsed documents back in batches. Never stores anything:
 its caller (:mod:`reader.subscriptions`) writes each batch. No Qt, no store.
 
-- fetching in a thread pool, at most :data:`reader.fetching.MAX_CONNECTIONS_PER_HOST` connections
+- fetching in a thread pool, at most :data:`reader.http.MAX_CONNECTIONS_PER_HOST` connections
   to one host;
 - parsing in :data:`PARSE_PROCESSES` worker processes (feedparser is pure Python, so threads would
   queue on the GIL), started from a clean "forkserver" process, never forked from the caller (a Qt
@@ -29,7 +29,7 @@ from reader.feedparse import ParsedFeed, exit_with_parent, parse, ready, split_d
 from reader.fetching import FetchResult, fetch
 from reader.records import Feed
 
-#: Feeds fetched at once (threads); per host, :data:`reader.fetching.MAX_CONNECTIONS_PER_HOST`.
+#: Feeds fetched at once (threads); per host, :data:`reader.http.MAX_CONNECTIONS_PER_HOST`.
 FETCH_THREADS = 16
 
 

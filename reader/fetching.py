@@ -10,28 +10,10 @@ import urllib.parse
 import urllib.request
 
 from reader import localfile
-from reader.http import (
-    CANCELLED,
-    FETCH_TIMEOUT,
-    MAX_CONNECTIONS_PER_HOST,
-    MAX_FEED_BYTES,
-    MAX_REDIRECTS,
-    USER_AGENT,
-    FetchResult,
-    default_client,
-)
+from reader.http import FETCH_TIMEOUT, MAX_FEED_BYTES, FetchResult, default_client
 from reader.localfile import size_text
 
-__all__ = [
-    "CANCELLED",
-    "FETCH_TIMEOUT",
-    "MAX_CONNECTIONS_PER_HOST",
-    "MAX_FEED_BYTES",
-    "MAX_REDIRECTS",
-    "USER_AGENT",
-    "FetchResult",
-    "fetch",
-]
+__all__ = ["FetchResult", "fetch"]
 
 
 def fetch(
@@ -47,7 +29,8 @@ def fetch(
     Never raises for network, server or file trouble: the result's ``error`` says what went wrong.
     Over the network (see :meth:`reader.http.Client.get`) each step waits at most ``timeout``
     seconds and the whole exchange, redirects included, at most twice that; redirects are followed
-    to http and https only, :data:`MAX_REDIRECTS` at most; at most :data:`MAX_CONNECTIONS_PER_HOST`
+    to http and https only, :data:`reader.http.MAX_REDIRECTS` at most; at most
+    :data:`reader.http.MAX_CONNECTIONS_PER_HOST`
     connections to one origin, kept alive. When ``stop`` is set the fetch gives up at its next step.
     """
     try:

@@ -18,8 +18,8 @@ from reader import localfile
 from reader.addresses import Input, InputKind, local_path, opml_address
 from reader.feed_pipeline import FeedJob, Outcome, run, start_worker_server
 from reader.feedparse import NO_ENTRIES, ParsedFeed
-from reader.fetching import FETCH_TIMEOUT, MAX_FEED_BYTES, FetchResult
-from reader.http import MAX_RETRY_AFTER
+from reader.fetching import FetchResult
+from reader.http import FETCH_TIMEOUT, MAX_FEED_BYTES, MAX_RETRY_AFTER
 from reader.opml import OpmlError, OpmlFeed, read_opml, write_opml
 from reader.records import AddResult, Article, Feed, Problem, Progress
 from reader.store import Store

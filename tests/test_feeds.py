@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reader import addresses, feed_pipeline, feedparse, fetching, opml, subscriptions
+from reader import http as rhttp
 from reader.importer import import_paths
 from reader.opml import OpmlFeed, read_opml, write_opml
 from reader.records import Problem
@@ -592,7 +593,7 @@ def test_relative_links_in_rss_resolve_against_the_feed_address(server: FeedServ
 def test_fetches_run_at_once_but_at_most_a_few_per_host(
     server: FeedServer, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cap = fetching.MAX_CONNECTIONS_PER_HOST
+    cap = rhttp.MAX_CONNECTIONS_PER_HOST
     over = threading.Event()
     reached = threading.Event()
     urls = [server.add(f"/f{i}.xml", rss(*items(1, prefix=f"f{i}-")), gated=True) for i in range(2 * cap + 2)]

@@ -20,6 +20,7 @@ import pytest
 from conftest import import_inputs
 
 from reader import addresses, fetching, importer, localfile
+from reader import http as rhttp
 from reader.localfile import FileTooLargeError, FolderError, NotRegularFileError
 from reader.records import Problem
 from reader.store import Store
@@ -126,7 +127,7 @@ def test_read_head_reads_at_most_n_bytes(tmp_path: Path) -> None:
 
 def test_sizes_read_as_a_person_would_write_them() -> None:
     assert localfile.size_text(importer.MAX_SEED_FILE_BYTES) == "256 MiB"
-    assert localfile.size_text(fetching.MAX_FEED_BYTES) == "64 MiB"
+    assert localfile.size_text(rhttp.MAX_FEED_BYTES) == "64 MiB"
     assert localfile.size_text(4096) == "4 KiB"
     assert (localfile.size_text(1), localfile.size_text(10)) == ("1 byte", "10 bytes")
 
@@ -259,7 +260,7 @@ def test_an_opml_file_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path,
     fifo = tmp_path / "subscriptions.opml"
     os.mkfifo(fifo)
     with pytest.raises(NotRegularFileError, match=re.escape(FIFO)):
-        without_blocking(fifo, lambda: localfile.read_regular(str(fifo), fetching.MAX_FEED_BYTES))
+        without_blocking(fifo, lambda: localfile.read_regular(str(fifo), rhttp.MAX_FEED_BYTES))
     _, problems = without_blocking(fifo, lambda: import_inputs(store, [("opml", str(fifo))]))
     assert [p.input for p in problems] == [str(fifo)] and "not a regular file" in problems[0].reason
     assert store.feeds() == []
