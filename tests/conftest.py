@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -360,3 +361,23 @@ def tls(tmp_path: Path) -> tuple[Any, Any, Path]:
     server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_side.load_cert_chain(cert, key)
     return server_side, ssl.create_default_context(cafile=str(cert)), cert
+
+
+@contextlib.contextmanager
+def redirect_target(scheme: str, folder: Path) -> Iterator[str]:
+    """An address of another scheme (ftp:, file:, data:) a redirect could lead to, where something
+    would notice being reached: on leaving, it asserts that nothing connected to the ftp: one."""
+    listener = socket.create_server(("127.0.0.1", 0))  # where an ftp: redirect would connect
+    listener.setblocking(False)
+    local = folder / "local.xml"
+    local.write_bytes(b'<rss version="2.0"><channel><title>t</title><item><title>i</title></item></channel></rss>')
+    try:
+        yield {
+            "ftp": f"ftp://127.0.0.1:{listener.getsockname()[1]}/feed.xml",
+            "file": local.as_uri(),  # a feed a file: redirect would read
+            "data": "data:application/rss+xml;base64,PHJzcy8+",
+        }[scheme]
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing ever connected
+    finally:
+        listener.close()

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import FEEDPARSER_CORPUS, FEEDPARSER_SAMPLE, import_inputs, within
+from conftest import FEEDPARSER_CORPUS, FEEDPARSER_SAMPLE, import_inputs, redirect_target, within
 from feed_server import FeedServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -335,24 +335,9 @@ def test_https_is_fetched_and_trickling_headers_over_tls_meet_the_same_deadline(
 def test_a_redirect_to_another_scheme_is_refused_and_never_opened(
     server: FeedServer, store: Store, tmp_path: Path, scheme: str
 ) -> None:
-    import socket
-
-    listener = socket.create_server(("127.0.0.1", 0))  # where an ftp: redirect would connect
-    listener.setblocking(False)
-    local = tmp_path / "local.xml"
-    local.write_bytes(rss(*items(2)))  # a feed a file: redirect would read
-    target = {
-        "ftp": f"ftp://127.0.0.1:{listener.getsockname()[1]}/feed.xml",
-        "file": local.as_uri(),
-        "data": "data:application/rss+xml;base64,PHJzcy8+",
-    }[scheme]
-    url = server.add("/moved.xml", status=302, headers={"Location": target})
-    try:
+    with redirect_target(scheme, tmp_path) as target:
+        url = server.add("/moved.xml", status=302, headers={"Location": target})
         _, problems = within(30, import_inputs, store, [("feed", url)], timeout=1.0)
-        with pytest.raises(BlockingIOError):
-            listener.accept()  # nothing ever connected
-    finally:
-        listener.close()
     reason = f"redirect to {target!r} refused: {scheme}: addresses are not followed (only http and https)"
     assert problems == [Problem(url, f"{reason} (not subscribed)")]
     assert str(problems[0]).startswith(f"{url}: ") and "\n" not in str(problems[0])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import within
+from conftest import redirect_target, within
 from feed_server import FeedServer
 
 from reader import http as rhttp
@@ -194,22 +194,9 @@ def test_a_redirect_loop_is_one_line_after_ten_hops(server: FeedServer, client: 
 def test_a_redirect_to_another_scheme_is_refused_and_never_opened(
     server: FeedServer, client: Client, tmp_path: Path, scheme: str
 ) -> None:
-    listener = socket.create_server(("127.0.0.1", 0))  # where an ftp: redirect would connect
-    listener.setblocking(False)
-    local = tmp_path / "local.xml"
-    local.write_bytes(FEED)
-    target = {
-        "ftp": f"ftp://127.0.0.1:{listener.getsockname()[1]}/feed.xml",
-        "file": local.as_uri(),
-        "data": "data:application/rss+xml;base64,PHJzcy8+",
-    }[scheme]
-    url = server.add("/moved.xml", status=302, headers={"Location": target})
-    try:
+    with redirect_target(scheme, tmp_path) as target:
+        url = server.add("/moved.xml", status=302, headers={"Location": target})
         fetched = client.get(url)
-        with pytest.raises(BlockingIOError):
-            listener.accept()  # nothing ever connected
-    finally:
-        listener.close()
     reason = f"redirect to {target!r} refused: {scheme}: addresses are not followed (only http and https)"
     assert (fetched.status, fetched.error, fetched.transient, fetched.data) == (302, reason, False, b"")
     assert len(server.hits("/moved.xml")) == 1
@@ -281,22 +268,28 @@ def test_an_untrusted_certificate_is_an_error(tls_server: FeedServer, client: Cl
 # --- connections: the per-host limit, keep-alive ---------------------------------------------------------
 
 
+def waits_for_a_connection(client: Client, url: str) -> threading.Event:
+    """Set when a request to ``url``'s origin finds every connection of its pool taken and waits."""
+    slots = client._direct.connection_from_url(url).pool
+    assert slots is not None
+    real_get = slots.get
+    waiting = threading.Event()
+
+    def get(*args: Any, **kwargs: Any) -> Any:
+        if slots.qsize() == 0:
+            waiting.set()
+        return real_get(*args, **kwargs)
+
+    slots.get = get  # type: ignore[method-assign]
+    return waiting
+
+
 def test_the_pool_is_the_per_host_limit(server: FeedServer) -> None:
     urls = [server.add(f"/f{i}.xml", FEED, gated=True) for i in range(5)]
     results: list[FetchResult] = []
     with Client(max_connections_per_host=4, proxies={}) as client:
         # Seen from the pool: a request that finds every connection taken and waits.
-        slots = client._direct.connection_from_url(urls[0]).pool
-        assert slots is not None
-        real_get = slots.get
-        waiting = threading.Event()
-
-        def get(*args: Any, **kwargs: Any) -> Any:
-            if slots.qsize() == 0:
-                waiting.set()
-            return real_get(*args, **kwargs)
-
-        slots.get = get  # type: ignore[method-assign]
+        waiting = waits_for_a_connection(client, urls[0])
         threads = [threading.Thread(target=lambda u=u: results.append(client.get(u, timeout=10.0))) for u in urls]
         for thread in threads:
             thread.start()
@@ -318,17 +311,7 @@ def test_stop_while_waiting_for_a_connection_sends_nothing(server: FeedServer) -
     busy = server.add("/busy.xml", FEED, gated=True)
     url = server.add("/feed.xml", FEED)
     with Client(max_connections_per_host=1, proxies={}) as client:
-        slots = client._direct.connection_from_url(url).pool
-        assert slots is not None
-        real_get = slots.get
-        waiting = threading.Event()
-
-        def get(*args: Any, **kwargs: Any) -> Any:
-            if slots.qsize() == 0:
-                waiting.set()
-            return real_get(*args, **kwargs)
-
-        slots.get = get  # type: ignore[method-assign]
+        waiting = waits_for_a_connection(client, url)
         first: list[FetchResult] = []
         holder = threading.Thread(target=lambda: first.append(client.get(busy, timeout=10.0)))
         holder.start()

@@ -38,6 +38,18 @@ def reader_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[
     )
 
 
+def python_with_pipes(code: str, *args: str) -> subprocess.Popen[str]:
+    """``python -c code args...`` in the repository, its standard streams piped to this test."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
 def art(n: int) -> Article:
     return Article(source="wire", title=f"Story {n}", url=f"https://example.org/{n}", body=f"Body of story {n}.")
 
@@ -74,14 +86,7 @@ WINDOW = textwrap.dedent(
 def test_a_command_beside_an_open_store_keeps_its_wal_and_every_commit(tmp_path: Path) -> None:
     db = tmp_path / "store.sqlite"
     wal = tmp_path / "store.sqlite-wal"
-    window = subprocess.Popen(
-        [sys.executable, "-c", WINDOW, str(db)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    window = python_with_pipes(WINDOW, str(db))
     try:
         assert window.stdout is not None and window.stdin is not None
         assert window.stdout.readline().strip() == "ready", window.stderr.read() if window.stderr else ""
@@ -501,17 +506,7 @@ def test_many_processes_creating_one_new_store_at_once_all_get_it(tmp_path: Path
         "import sys; from reader.store import Store; sys.stdin.readline(); "
         "s = Store.open(sys.argv[1]); print(s._conn.execute('PRAGMA user_version').fetchone()[0]); s.close()"
     )
-    starters = [
-        subprocess.Popen(
-            [sys.executable, "-c", code, str(db)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        for _ in range(8)
-    ]
+    starters = [python_with_pipes(code, str(db)) for _ in range(8)]
     for process in starters:  # all are waiting on their stdin: let them go together
         assert process.stdin is not None
         process.stdin.write("go\n")
