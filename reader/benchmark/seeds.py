@@ -1,10 +1,15 @@
-"""Seed import and search benchmark: ``python -m reader.benchmark seeds [--records N] [--keep DIR]``.
+"""Seed import and search benchmark: ``python -m reader.benchmark seeds [--records N] [--keep DIR] [--busy]``.
 
 Generates the synthetic corpus (:mod:`reader.benchmark.corpus`), imports it into a fresh store with
 :func:`reader.importer.import_paths` (FTS index built as it goes, as in real use) and reports
-records/s, store size and peak memory. Then it times the first page of searches as a person types
-them, newest first and ranked by relevance, for common, middling and rare words and for a name
-typed letter by letter, and checks the figures against the budgets in DESIGN.md.
+records/s, store size and peak memory. Beside them, in the same run, a naive one-thread import of
+the same files (:func:`naive_import`: read a file, ``ast.literal_eval`` the header, ``executemany``
+5,000 rows at a time into one table with an FTS5 external-content index kept by a trigger) and the
+ratios: Reader's records/s over the naive loop's, and the store's bytes over the records' bytes.
+``--busy`` runs a second process that burns a core during both imports (the machine has two).
+Then it times the first page of searches as a person types them, newest first and ranked by
+relevance, for common, middling and rare words and for a name typed letter by letter, and checks
+the figures against the budgets in DESIGN.md.
 
 Timings are wall-clock on a shared machine: run it a few times and look at ``uptime``.
 """
@@ -12,16 +17,19 @@ Timings are wall-clock on a shared machine: run it a few times and look at ``upt
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
 import functools
 import os
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +38,10 @@ from reader.importer import import_paths, read_seed_file
 from reader.store import Query, Store
 
 IMPORT_BUDGET = 3000.0  # records/s, at least
+#: Reader's import against the naive one-thread loop in the same run (issue 16), at least.
+IMPORT_RATIO_BUDGET = 1.5
+#: Store bytes over the bytes of the records it holds (issue 16), at most.
+SIZE_RATIO_BUDGET = 1.5
 NEWEST_BUDGET_MS = 30.0  # first page newest first, p95 below
 RELEVANCE_BUDGET_MS = 150.0  # first page by relevance, p95 below
 PAGE = 50
@@ -77,6 +89,9 @@ def main(argv: list[str]) -> int:
         metavar="N",
         help="also time the first N records parsed and stored in turn on one thread (no overlap)",
     )
+    parser.add_argument("--busy", action="store_true", help="a second process burns a CPU core during both imports")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive reference import")
+    parser.add_argument("--no-search", action="store_true", help="skip the search timings")
     args = parser.parse_args(argv)
     if args.search_only and args.keep is None:
         parser.error("--search-only needs --keep DIR")
@@ -106,22 +121,53 @@ def _run(args: argparse.Namespace, work: Path) -> int:
         for suffix in ("", "-wal", "-shm"):
             if Path(f"{store_path}{suffix}").exists():
                 Path(f"{store_path}{suffix}").replace(previous / f"store.sqlite{suffix}")
-        began = time.perf_counter()
-        report = import_paths(store_path, [str(folder)])
-        seconds = time.perf_counter() - began
+        record_bytes = _record_bytes(folder)
+        with _burning(args.busy):
+            began = time.perf_counter()
+            report = import_paths(store_path, [str(folder)])
+            seconds = time.perf_counter() - began
         rate = report.records / seconds
+        store_bytes = _store_bytes(store_path)
+        size_ratio = store_bytes / record_bytes
         print(
             f"import      {report.records:,} records from {report.files:,} files in {seconds:.1f} s: "
             f"{rate:,.0f} records/s  (added {report.result.added:,}, unchanged {report.result.unchanged:,}, "
-            f"problems {len(report.problems)})"
+            f"problems {len(report.problems)}){'  [second core busy]' if args.busy else ''}"
         )
-        print(f"store       {_store_mb(store_path):,.0f} MB")
+        print(
+            f"store       {store_bytes / 1e6:,.0f} MB for {record_bytes / 1e6:,.0f} MB of records: "
+            f"{size_ratio:.2f}x the records (budget <= {SIZE_RATIO_BUDGET}x)"
+        )
         print(f"peak RSS    {_peak_rss_mb():,.0f} MB (import, this process)")
         if rate < IMPORT_BUDGET:
             failures.append(f"import {rate:,.0f} records/s < {IMPORT_BUDGET:,.0f}")
+        if size_ratio > SIZE_RATIO_BUDGET:
+            failures.append(f"store {size_ratio:.2f}x the records > {SIZE_RATIO_BUDGET}x")
+        if not args.no_naive:
+            naive_path = work / "naive.sqlite"
+            with _burning(args.busy):
+                naive_records, naive_seconds = naive_import(folder, naive_path)
+            naive_rate = naive_records / naive_seconds
+            ratio = rate / naive_rate
+            print(
+                f"naive       {naive_records:,} records in {naive_seconds:.1f} s: {naive_rate:,.0f} records/s "
+                f"(one thread, literal_eval, executemany 5,000, FTS5 trigger; "
+                f"store {_store_bytes(naive_path) / record_bytes:.2f}x the records)"
+            )
+            print(f"ratio       Reader {ratio:.2f}x the naive import (budget >= {IMPORT_RATIO_BUDGET}x)")
+            if ratio < IMPORT_RATIO_BUDGET:
+                failures.append(f"import {ratio:.2f}x the naive reference < {IMPORT_RATIO_BUDGET}x")
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{naive_path}{suffix}").unlink(missing_ok=True)
         if args.baseline:
             _baseline(folder, work / "baseline.sqlite", args.baseline)
 
+    if args.no_search:
+        shutil.rmtree(work / "previous", ignore_errors=True)
+        print(f"load average {_load()}")
+        for failure in failures:
+            print(f"FAIL  {failure}")
+        return 1 if failures else 0
     timings = _searches(store_path, args.seed, args.repeat)
     shutil.rmtree(work / "previous", ignore_errors=True)
     _print_searches(timings, args.repeat)
@@ -165,6 +211,96 @@ def _ensure_corpus(folder: Path, records: int, seed: int) -> None:
     print(f"corpus      {records:,} records, {size / 1e6:,.0f} MB, generated in {time.perf_counter() - began:.1f} s")
     marker.write_text(wanted)  # dot files are skipped by the importer
     os.sync()  # the corpus on disk before the import starts, not written back while it runs
+
+
+#: The naive reference's table and index, as issue 16 describes it: the four columns Reader indexes,
+#: with its tokenizer, and FTS5's defaults otherwise (no prefix index: Reader builds one more index
+#: than this loop, for search as you type, and is still measured against it).
+NAIVE_SCHEMA = (
+    "CREATE TABLE records (id INTEGER PRIMARY KEY, source TEXT, idx TEXT, author TEXT, title TEXT, "
+    "description TEXT, url TEXT, image_url TEXT, published TEXT, body TEXT, raw TEXT)",
+    "CREATE VIRTUAL TABLE records_fts USING fts5(title, author, description, body, content='records', "
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER records_fts_insert AFTER INSERT ON records BEGIN "
+    "INSERT INTO records_fts(rowid, title, author, description, body) "
+    "VALUES (new.id, new.title, new.author, new.description, new.body); END",
+)
+NAIVE_BATCH = 5000
+
+
+def naive_import(folder: Path, store_path: Path) -> tuple[int, float]:
+    """The reference of issue 16, as anyone would first write it: one thread; read each file,
+    ``ast.literal_eval`` each header, keep the record's text and its body, ``executemany``
+    :data:`NAIVE_BATCH` rows at a time into one table whose FTS5 external-content index a trigger
+    keeps; WAL, ``synchronous=NORMAL``. Returns (records, seconds)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{store_path}{suffix}").unlink(missing_ok=True)
+    began = time.perf_counter()
+    conn = sqlite3.connect(store_path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    for statement in NAIVE_SCHEMA:
+        conn.execute(statement)
+    insert = "INSERT INTO records VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    rows: list[tuple[str, ...]] = []
+    count = 0
+
+    def flush() -> None:
+        conn.execute("BEGIN")
+        conn.executemany(insert, rows)
+        conn.execute("COMMIT")
+        rows.clear()
+
+    for path in sorted(folder.rglob("*.txt")):
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+        header: list[str] | None = None
+        lines: list[str] = []
+        for line in [*text.splitlines(keepends=True), None]:
+            fields = None
+            if line is not None and line.startswith("["):
+                with contextlib.suppress(ValueError, SyntaxError):
+                    fields = ast.literal_eval(line.strip())
+            if line is None or (isinstance(fields, list) and len(fields) == 8):
+                if header is not None:
+                    raw = "".join(lines)
+                    body = "".join(lines[1:]).strip()
+                    rows.append((*header, body, raw))
+                    count += 1
+                    if len(rows) >= NAIVE_BATCH:
+                        flush()
+                header, lines = fields, []
+            if line is not None:
+                lines.append(line)
+    if rows:
+        flush()
+    conn.close()
+    return count, time.perf_counter() - began
+
+
+@contextlib.contextmanager
+def _burning(busy: bool) -> Iterator[None]:
+    """With ``busy``: a second process keeps one core busy (pure Python, no I/O) meanwhile."""
+    if not busy:
+        yield
+        return
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        burner.kill()
+        burner.wait()
+
+
+def _record_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*.txt"))
+
+
+def _store_bytes(path: Path) -> int:
+    return sum(os.path.getsize(f"{path}{s}") for s in ("", "-wal") if os.path.exists(f"{path}{s}"))
 
 
 def _baseline(folder: Path, store_path: Path, records: int) -> None:
@@ -257,10 +393,6 @@ def _p50(samples: list[float]) -> float:
 
 def _p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20, method="inclusive")[-1] if len(samples) > 1 else samples[0]
-
-
-def _store_mb(path: Path) -> float:
-    return sum(os.path.getsize(f"{path}{s}") for s in ("", "-wal") if os.path.exists(f"{path}{s}")) / 1e6
 
 
 def _peak_rss_mb() -> float:
