@@ -1,6 +1,12 @@
 """Feed benchmark: Reader against Newsboat on the same loopback server, in the same run.
 
-    python -m reader.benchmark feeds [--runs 3] [--feeds 100] [--items 50] [--big-items 5000] [--no-newsboat]
+    python -m reader.benchmark feeds [--runs 3] [--feeds 100] [--items 50] [--big-items 5000]
+                                     [--shapes short,rss,atom] [--no-newsboat]
+
+For each shape (:data:`SHAPES`: short items, full-text RSS, full-text Atom ``content type="html"``)
+it times ``reader import FILE.opml`` (100 feeds x 50 items), and ``reader feeds add URL`` and
+``reader import URL`` (one 5,000-item feed), each as the installed ``reader`` console script, beside
+``newsboat -x reload`` of the same URLs, and prints the ratio. (Older notes below.)
 
 Generates (deterministically) 100 feeds x 50 items plus an OPML file listing them, and one 5,000-item
 RSS file of about 18 MB; serves them from a separate process on 127.0.0.1 (so the server does not
@@ -36,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -68,17 +75,51 @@ def _paragraph(rng: random.Random, sentences: int) -> str:
     return " ".join(_sentence(rng) for _ in range(sentences))
 
 
-def _item(rng: random.Random, feed: int, number: int, when: int, paragraphs: int) -> str:
+#: The shapes of feed the benchmark generates (``--shapes``):
+#: - ``short``: a title, a two-sentence description, a link (a headline feed);
+#: - ``rss``: a full-text RSS 2.0 feed, the article in ``<description>`` as escaped HTML paragraphs
+#:   (about 3.5 KB an item, 17.8 MB for 5,000), as most blog engines write it;
+#: - ``atom``: the same text in Atom, as ``<content type="html">``;
+#: - ``content``: RSS with a short ``<description>`` and the article in ``<content:encoded>`` CDATA.
+SHAPES = ("short", "rss", "atom", "content")
+
+
+def _story(rng: random.Random, feed: int, number: int, paragraphs: int) -> tuple[str, str]:
+    """An item's title and its full-text HTML (paragraphs, a relative image and link)."""
     title = _sentence(rng, 5, 10).rstrip(".")
-    link = f"https://news{feed}.example.org/{when // 86400}/story-{number}.html"
-    summary = _paragraph(rng, 2)
     body = [f"<p>{_paragraph(rng, 4)}</p>" for _ in range(paragraphs)]
     # Relative image and link, resolved against the item link: the common case in real feeds.
     body.insert(1, f'<p><img src="/images/{feed}/{number}.jpg" alt="{escape(title)}"></p>')
     body.append(f'<p>Read more at <a href="/more/{number}.html">the site</a>.</p>')
+    return title, "".join(body)
+
+
+def _item(rng: random.Random, feed: int, number: int, when: int, paragraphs: int, shape: str = "content") -> str:
+    title, body = _story(rng, feed, number, paragraphs)
+    link = f"https://news{feed}.example.org/{when // 86400}/story-{number}.html"
+    author = " ".join(rng.choice(_WORDS).capitalize() for _ in range(2))
+    if shape == "atom":
+        return (
+            "  <entry>\n"
+            f"    <title>{escape(title)}</title>\n"
+            f'    <link rel="alternate" type="text/html" href={quoteattr(link)}/>\n'
+            f"    <id>urn:feed-{feed}:item-{number}</id>\n"
+            f"    <updated>{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(when))}</updated>\n"
+            f"    <author><name>{escape(author)}</name></author>\n"
+            f'    <category term="{rng.choice(_WORDS)}"/>\n'
+            f'    <content type="html">{escape(body)}</content>\n'
+            "  </entry>\n"
+        )
+    if shape == "short":
+        text = escape(_paragraph(rng, 2))
+    elif shape == "rss":
+        text = escape(body)
+    else:
+        text = escape("<p>" + _paragraph(rng, 2) + "</p>")
+    content = f"\n      <content:encoded><![CDATA[{body}]]></content:encoded>" if shape == "content" else ""
     thumb = (
         f'\n      <media:thumbnail url="https://img.example.org/{feed}/{number}-thumb.jpg" width="160" height="90"/>'
-        if number % 3 == 0
+        if number % 3 == 0 and shape == "content"
         else ""
     )
     return (
@@ -87,30 +128,39 @@ def _item(rng: random.Random, feed: int, number: int, when: int, paragraphs: int
         f"      <link>{escape(link)}</link>\n"
         f'      <guid isPermaLink="false">feed-{feed}-item-{number}</guid>\n'
         f"      <pubDate>{email.utils.formatdate(when, usegmt=True)}</pubDate>\n"
-        f"      <dc:creator>{escape(' '.join(rng.choice(_WORDS).capitalize() for _ in range(2)))}</dc:creator>\n"
+        f"      <dc:creator>{escape(author)}</dc:creator>\n"
         f"      <category>{rng.choice(_WORDS)}</category>\n"
-        f"      <description>{escape('<p>' + summary + '</p>')}</description>\n"
-        f"      <content:encoded><![CDATA[{''.join(body)}]]></content:encoded>{thumb}\n"
+        f"      <description>{text}</description>{content}{thumb}\n"
         "    </item>\n"
     )
 
 
-def feed_xml(feed: int, items: int, *, paragraphs: int = 9, seed: int = 5) -> bytes:
-    """One RSS 2.0 document with ``items`` items (about 3.6 KB each)."""
+def feed_xml(feed: int, items: int, *, paragraphs: int = 9, seed: int = 5, shape: str = "content") -> bytes:
+    """One feed document of ``shape`` (see :data:`SHAPES`) with ``items`` items (full text: about
+    3.6 KB each)."""
     rng = random.Random(seed * 1_000_003 + feed)
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/">\n'
-        "  <channel>\n"
-        f"    <title>Benchmark feed {feed}</title>\n"
-        f"    <link>https://news{feed}.example.org/</link>\n"
-        f"    <description>Generated feed number {feed}</description>\n"
-        f"    <lastBuildDate>{email.utils.formatdate(_EPOCH, usegmt=True)}</lastBuildDate>\n"
-    ]
+    if shape == "atom":
+        parts = [
+            '<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
+            f"  <title>Benchmark feed {feed}</title>\n"
+            f'  <link rel="alternate" type="text/html" href="https://news{feed}.example.org/"/>\n'
+            f"  <id>urn:feed-{feed}</id>\n"
+            f"  <updated>{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(_EPOCH))}</updated>\n"
+        ]
+    else:
+        parts = [
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/">\n'
+            "  <channel>\n"
+            f"    <title>Benchmark feed {feed}</title>\n"
+            f"    <link>https://news{feed}.example.org/</link>\n"
+            f"    <description>Generated feed number {feed}</description>\n"
+            f"    <lastBuildDate>{email.utils.formatdate(_EPOCH, usegmt=True)}</lastBuildDate>\n"
+        ]
     for number in range(items):
-        parts.append(_item(rng, feed, number, _EPOCH - number * 3600 - feed * 60, paragraphs))
-    parts.append("  </channel>\n</rss>\n")
+        parts.append(_item(rng, feed, number, _EPOCH - number * 3600 - feed * 60, paragraphs, shape))
+    parts.append("</feed>\n" if shape == "atom" else "  </channel>\n</rss>\n")
     return "".join(parts).encode("utf-8")
 
 
@@ -131,12 +181,14 @@ def opml_xml(urls: list[str]) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def generate(folder: Path, feeds: int, items: int, big_items: int) -> None:
-    """Write ``feeds/feed-NNN.xml`` and ``big.xml`` under ``folder`` (same bytes every run)."""
-    (folder / "feeds").mkdir(parents=True, exist_ok=True)
-    for number in range(feeds):
-        (folder / "feeds" / f"feed-{number:03d}.xml").write_bytes(feed_xml(number, items))
-    (folder / "big.xml").write_bytes(feed_xml(10_000, big_items))
+def generate(folder: Path, feeds: int, items: int, big_items: int, shapes: Sequence[str] = ("content",)) -> None:
+    """Write ``SHAPE/feed-NNN.xml`` and ``big-SHAPE.xml`` under ``folder`` for each shape (same bytes
+    every run)."""
+    for shape in shapes:
+        (folder / shape).mkdir(parents=True, exist_ok=True)
+        for number in range(feeds):
+            (folder / shape / f"feed-{number:03d}.xml").write_bytes(feed_xml(number, items, shape=shape))
+        (folder / f"big-{shape}.xml").write_bytes(feed_xml(10_000, big_items, shape=shape))
 
 
 # --- the server (a separate process) ------------------------------------------------------------
@@ -196,14 +248,21 @@ def _count(path: Path, table: str) -> int:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
-def _reader_command(work: Path, inputs: list[str]) -> tuple[float, int]:
+def _reader_script() -> list[str]:
+    """The ``reader`` console script of this environment, as a user runs it (else ``-m reader``)."""
+    script = Path(sys.executable).with_name("reader")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "reader"]
+
+
+def _reader_command(work: Path, command: list[str]) -> tuple[float, int]:
+    """Time ``reader --db STORE COMMAND...`` on a fresh store (``import PATH``, ``feeds add URL``)."""
     store = _fresh(work / "command.sqlite")
     start = time.perf_counter()
     # stderr into a file, as from a script (no progress bar, on any terminal). Not a pipe: the
     # run would then also wait for the parse workers' server, which holds it, to exit.
     with tempfile.TemporaryFile("w+") as errors:
         done = subprocess.run(
-            [sys.executable, "-m", "reader", "--db", str(store), "import", *inputs],
+            [*_reader_script(), "--db", str(store), *command],
             check=False,  # exit 1 would only mean some input was rejected; the count tells
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -265,6 +324,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--big-items", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=3, help="runs of each, alternating; medians are shown")
+    parser.add_argument(
+        "--shapes", default="short,rss,atom", help=f"comma-separated, of {', '.join(SHAPES)} (default: short,rss,atom)"
+    )
     parser.add_argument("--no-newsboat", action="store_true", help="time Reader only")
     parser.add_argument("--keep", type=Path, help="generate into (and keep) this folder")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # internal: the server process
@@ -281,14 +343,18 @@ def main(argv: list[str]) -> int:
     if not args.no_newsboat and not with_newsboat:
         print("newsboat is not installed: timing Reader only")
 
+    shapes = [shape.strip() for shape in args.shapes.split(",") if shape.strip()]
+    unknown = sorted(set(shapes) - set(SHAPES))
+    if unknown:
+        parser.error(f"unknown shape {unknown[0]!r} (known: {', '.join(SHAPES)})")
     with tempfile.TemporaryDirectory(prefix="reader-bench-feeds-") as tmp:
         folder = args.keep or Path(tmp) / "www"
         start = time.perf_counter()
-        generate(folder, args.feeds, args.items, args.big_items)
-        size = (folder / "big.xml").stat().st_size
+        generate(folder, args.feeds, args.items, args.big_items, shapes)
         print(
-            f"generated {args.feeds} feeds x {args.items} items and a {args.big_items}-item file "
-            f"({size / 1e6:.1f} MB) in {time.perf_counter() - start:.1f} s; {args.runs} runs each, medians"
+            f"generated {args.feeds} feeds x {args.items} items and a {args.big_items}-item file of each shape "
+            f"({', '.join(shapes)}) in {time.perf_counter() - start:.1f} s; {args.runs} runs each, alternating, "
+            f"sync before each, medians; load {os.getloadavg()[0]:.2f}"
         )
         server = subprocess.Popen(
             [sys.executable, "-m", "reader.benchmark", "feeds", "--serve", str(folder)],
@@ -299,37 +365,48 @@ def main(argv: list[str]) -> int:
         try:
             assert server.stdout is not None
             base = f"http://127.0.0.1:{int(server.stdout.readline())}"
-            urls = [f"{base}/feeds/feed-{n:03d}.xml" for n in range(args.feeds)]
-            opml = Path(tmp) / "subscriptions.opml"
-            opml.write_bytes(opml_xml(urls))
-            cases = [
-                (f"{args.feeds} feeds x {args.items} items from one OPML file", [str(opml)], urls),
-                (f"one {args.big_items}-item file ({size / 1e6:.1f} MB)", [f"{base}/big.xml"], [f"{base}/big.xml"]),
-            ]
-            for number, (title, inputs, feed_urls) in enumerate(cases):
+            cases: list[tuple[str, list[tuple[str, list[str]]], list[str]]] = []
+            for shape in shapes:
+                urls = [f"{base}/{shape}/feed-{n:03d}.xml" for n in range(args.feeds)]
+                opml = Path(tmp) / f"subscriptions-{shape}.opml"
+                opml.write_bytes(opml_xml(urls))
+                big = f"{base}/big-{shape}.xml"
+                size = (folder / f"big-{shape}.xml").stat().st_size
+                cases.append(
+                    (
+                        f"{shape}: {args.feeds} feeds x {args.items} items from one OPML file",
+                        [("import FILE.opml", ["import", str(opml)])],
+                        urls,
+                    )
+                )
+                cases.append(
+                    (
+                        f"{shape}: one {args.big_items}-item feed ({size / 1e6:.1f} MB)",
+                        [("feeds add URL", ["feeds", "add", big]), ("import URL", ["import", big])],
+                        [big],
+                    )
+                )
+            for number, (title, commands, feed_urls) in enumerate(cases):
                 work = Path(tmp) / f"case{number}"
                 work.mkdir()
-                timings: dict[str, list[tuple[float, int]]] = {"command": [], "call": [], "newsboat": []}
+                timings: dict[str, list[tuple[float, int]]] = {name: [] for name, _ in commands}
+                newsboat: list[tuple[float, int]] = []
                 for _ in range(args.runs):
-                    # Each run starts with nothing left to write back: otherwise one that syncs
-                    # (Newsboat's cache does, on every commit) waits for the last run's store.
-                    os.sync()
-                    timings["command"].append(_reader_command(work, inputs))
-                    os.sync()
-                    timings["call"].append(_reader_call(work, inputs))
+                    for name, command in commands:
+                        # Each run starts with nothing left to write back: otherwise one that
+                        # syncs (Newsboat's cache does, on every commit) waits for the last run's.
+                        os.sync()
+                        timings[name].append(_reader_command(work, command))
                     if with_newsboat:
                         os.sync()
-                        timings["newsboat"].append(_newsboat(work, feed_urls))
-                print(title)
-                reference = _median(timings["newsboat"])[0] if timings["newsboat"] else None
-
-                def ratio(runs: list[tuple[float, int]], reference: float | None = reference) -> str:
-                    return f"   {_median(runs)[0] / reference:.2f}x Newsboat" if reference else ""
-
-                print(_line("reader import", timings["command"], ratio(timings["command"])))
-                print(_line("import_paths()", timings["call"], ratio(timings["call"])))
-                if timings["newsboat"]:
-                    print(_line("newsboat reload", timings["newsboat"]))
+                        newsboat.append(_newsboat(work, feed_urls))
+                print(f"{title} (load {os.getloadavg()[0]:.2f})")
+                reference = _median(newsboat)[0] if newsboat else None
+                for name, runs in timings.items():
+                    note = f"   {_median(runs)[0] / reference:.2f}x Newsboat" if reference else ""
+                    print(_line(f"reader {name}", runs, note))
+                if newsboat:
+                    print(_line("newsboat reload", newsboat))
         finally:
             if server.stdin is not None:
                 server.stdin.close()
