@@ -6,18 +6,12 @@
 For each shape (:data:`SHAPES`: short items, full-text RSS, full-text Atom ``content type="html"``)
 it times ``reader import FILE.opml`` (100 feeds x 50 items), and ``reader feeds add URL`` and
 ``reader import URL`` (one 5,000-item feed), each as the installed ``reader`` console script, beside
-``newsboat -x reload`` of the same URLs, and prints the ratio. (Older notes below.)
+``newsboat -x reload`` of the same URLs, and prints the ratio.
 
-Generates (deterministically) 100 feeds x 50 items plus an OPML file listing them, and one 5,000-item
-RSS file of about 18 MB; serves them from a separate process on 127.0.0.1 (so the server does not
-share Reader's interpreter); then times
-
-- Reader: ``reader import`` of the OPML file into a fresh store (subscribe + fetch + parse +
-  store, full-text index included), and of the big file's URL; both as the command (a new process,
-  start-up included) and as the ``import_paths()`` call inside a new process;
-- Newsboat: ``newsboat -x reload`` of the same URLs with a fresh cache (its first reload),
-
-alternating, ``--runs`` times each, and prints the medians (seconds and entries/s) and the spread.
+Generates (deterministically) the feeds and an OPML file listing them, serves them from a separate
+process on 127.0.0.1 (so the server does not share Reader's interpreter), and times every case on a
+fresh store for Reader and a fresh cache for Newsboat (its first reload), alternating, ``--runs``
+times each; it prints the medians (seconds and entries/s) and the spread.
 
 - The command runs as from a script: its stderr is not a terminal, so it draws no progress bar,
   whatever the benchmark itself runs in.
@@ -219,22 +213,8 @@ def serve(folder: Path) -> None:
 # --- timing -------------------------------------------------------------------------------------
 #
 # Every run is a fresh process on a fresh store, like Newsboat's: nothing is warm (imports, the
-# parser processes' server). "reader import" is the command a person types, interpreter start-up
-# and imports included; "import_paths()" is the same work timed inside the process.
-
-
-def _time_in_process(store_path: Path, inputs: list[str]) -> None:
-    """Internal (--time-import): print the seconds import_paths() takes, then the article count."""
-    from reader.importer import import_paths
-    from reader.store import Store
-
-    start = time.perf_counter()
-    report = import_paths(store_path, inputs)
-    elapsed = time.perf_counter() - start
-    for problem in report.problems[:5]:
-        print(f"  problem: {problem}", file=sys.stderr)
-    with Store.open(store_path) as store:
-        print(elapsed, store.count())
+# parser processes' server). Each command is the one a person types, interpreter start-up and
+# imports included.
 
 
 def _fresh(path: Path) -> Path:
@@ -273,18 +253,6 @@ def _reader_command(work: Path, command: list[str]) -> tuple[float, int]:
             errors.seek(0)
             print(errors.read(), file=sys.stderr, end="")
     return elapsed, _count(store, "articles")
-
-
-def _reader_call(work: Path, inputs: list[str]) -> tuple[float, int]:
-    store = _fresh(work / "call.sqlite")
-    out = subprocess.run(
-        [sys.executable, "-m", "reader.benchmark", "feeds", "--time-import", str(store), *inputs],
-        check=True,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        text=True,
-    ).stdout.split()
-    return float(out[0]), int(out[1])
 
 
 def _newsboat(work: Path, urls: list[str]) -> tuple[float, int]:
@@ -330,13 +298,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-newsboat", action="store_true", help="time Reader only")
     parser.add_argument("--keep", type=Path, help="generate into (and keep) this folder")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # internal: the server process
-    parser.add_argument("--time-import", nargs="+", help=argparse.SUPPRESS)  # internal: one timed call
     args = parser.parse_args(argv)
     if args.serve is not None:
         serve(args.serve)
-        return 0
-    if args.time_import:
-        _time_in_process(Path(args.time_import[0]), args.time_import[1:])
         return 0
     compile_reader()  # as installed: the timed commands do not compile Reader's modules
     with_newsboat = not args.no_newsboat and shutil.which("newsboat") is not None
