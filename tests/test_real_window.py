@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from conftest import next_url
 
 from reader.benchmark.window import xvfb as start_xvfb
 from reader.records import Article
-from reader.store import Store
+from reader.store import Query, Store
 
 pytestmark = pytest.mark.xvfb
 
@@ -57,7 +58,7 @@ def xvfb() -> Iterator[str]:
         yield display
 
 
-def _store(tmp_path: Path) -> Path:
+def _store(tmp_path: Path, *, read_first: bool = False) -> Path:
     db = tmp_path / "store.sqlite"
     newest = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     articles = [
@@ -72,6 +73,9 @@ def _store(tmp_path: Path) -> Path:
     ]
     with Store.open(db) as store:
         store.add_articles(articles)
+        if read_first:
+            first = store.page(Query(), None, 1).rows[0]
+            store.set_read([first.id], True)
     return db
 
 
@@ -87,11 +91,7 @@ def _xdotool(display: str, *args: str) -> str:
     return result.stdout.strip()
 
 
-def test_keys_open_originals_in_the_system_browser(
-    tmp_path: Path, xvfb: str, browser: tuple[Path, socket.socket]
-) -> None:
-    bin_dir, server = browser
-    db = _store(tmp_path)
+def _window_env(tmp_path: Path, display: str, bin_dir: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -106,7 +106,7 @@ def test_keys_open_originals_in_the_system_browser(
         )
     }
     env.update(
-        DISPLAY=xvfb,
+        DISPLAY=display,
         PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
         HOME=str(tmp_path / "home"),
         XDG_CONFIG_HOME=str(tmp_path / "config"),
@@ -114,11 +114,42 @@ def test_keys_open_originals_in_the_system_browser(
         XDG_CACHE_HOME=str(tmp_path / "cache"),
         QT_QPA_PLATFORM="xcb",
     )
+    return env
+
+
+@contextmanager
+def _reader(tmp_path: Path, display: str, bin_dir: Path, db: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`reader --db DB` on ``display``; at the end it must have quit cleanly, without a traceback."""
     log = (tmp_path / "reader.log").open("w")
     app = subprocess.Popen(
-        [sys.executable, "-m", "reader", "--db", str(db)], env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "reader", "--db", str(db)],
+        env=_window_env(tmp_path, display, bin_dir),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
+        yield app
+    finally:
+        if app.poll() is None:
+            app.send_signal(signal.SIGTERM)
+            app.wait(10)
+        log.close()
+    output = (tmp_path / "reader.log").read_text()
+    assert "Traceback" not in output, output
+
+
+def _wait_title(display: str, title: str) -> str:
+    """The window's id once its title is ``title`` (xdotool --sync blocks until it is)."""
+    pattern = "^" + title.replace("(", "\\(").replace(")", "\\)") + "$"
+    return _xdotool(display, "search", "--sync", "--onlyvisible", "--name", pattern).splitlines()[0]
+
+
+def test_keys_open_originals_in_the_system_browser(
+    tmp_path: Path, xvfb: str, browser: tuple[Path, socket.socket]
+) -> None:
+    bin_dir, server = browser
+    db = _store(tmp_path)
+    with _reader(tmp_path, xvfb, bin_dir, db) as app:
         # Blocks until the window is mapped (xdotool --sync), then gives it the keyboard.
         window = _xdotool(xvfb, "search", "--sync", "--onlyvisible", "--name", "^Reader").splitlines()[0]
         _xdotool(xvfb, "windowfocus", "--sync", window)
@@ -139,10 +170,27 @@ def test_keys_open_originals_in_the_system_browser(
 
         _xdotool(xvfb, "key", "ctrl+q")
         assert app.wait(30) == 0
-    finally:
-        if app.poll() is None:
-            app.send_signal(signal.SIGTERM)
-            app.wait(10)
-        log.close()
-    output = (tmp_path / "reader.log").read_text()
-    assert "Traceback" not in output, output
+
+
+def test_the_sidebar_entry_highlighted_is_the_list_shown_through_count_refreshes(
+    tmp_path: Path, xvfb: str, browser: tuple[Path, socket.socket]
+) -> None:
+    """Real keys in the sidebar after the counts came in (and again after they changed): the entry
+    moved to is the filter. Shift+Tab twice goes list -> search -> sidebar, Tab twice comes back."""
+    bin_dir, server = browser
+    db = _store(tmp_path, read_first=True)
+    unread = len(URLS) - 1
+    with _reader(tmp_path, xvfb, bin_dir, db) as app:
+        window = _wait_title(xvfb, f"Reader ({unread} unread)")  # the counts are in
+        _xdotool(xvfb, "windowfocus", "--sync", window)
+        _xdotool(xvfb, "key", "j")  # reading the second article changes the counts: the sidebar is rebuilt
+        _wait_title(xvfb, f"Reader ({unread - 1} unread)")
+        # All articles -> Unread: the first unread article is now the third one.
+        _xdotool(xvfb, "key", "shift+Tab", "shift+Tab", "Down", "Tab", "Tab", "j", "o")
+        assert next_url(server) == URLS[2]
+        _wait_title(xvfb, f"Reader ({unread - 2} unread)")
+        # Unread -> All articles: the list lists the read first article again.
+        _xdotool(xvfb, "key", "shift+Tab", "shift+Tab", "Up", "Tab", "Tab", "j", "o")
+        assert next_url(server) == URLS[0]
+        _xdotool(xvfb, "key", "ctrl+q")
+        assert app.wait(30) == 0

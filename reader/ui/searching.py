@@ -64,4 +64,5 @@ class Searching(QObject):
     def on_sidebar_changed(self, key: SidebarKey) -> None:
         """The sidebar's pick (a view, a source, a feed), keeping the search."""
         query = Query(view=key.view, source=key.source, feed_id=key.feed_id, search=self._listing.query.search)
-        self._listing.set_query(query)
+        if query != self._listing.query:
+            self._listing.set_query(query)

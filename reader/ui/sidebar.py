@@ -34,7 +34,9 @@ class Sidebar(QListWidget):
         self.setUniformItemSizes(True)
         self._current = SidebarKey()
         self._updating = False
+        self._fallback = False
         self.currentItemChanged.connect(self.on_current_item_changed)
+        self.itemClicked.connect(self.on_item_clicked)
 
     @property
     def current_key(self) -> SidebarKey:
@@ -42,7 +44,10 @@ class Sidebar(QListWidget):
 
     def populate(self, totals: tuple[int, int, int], sources: Sequence[SourceCount], feeds: Sequence[Feed]) -> None:
         """Rebuild the entries with fresh counts, keeping the current one selected."""
+        # Rebuilt with signals blocked: while the old entries go, Qt moves the current item to a
+        # neighbour, and that must neither become the filter nor be heard as the person's pick.
         self._updating = True
+        blocked = self.blockSignals(True)
         try:
             self.clear()
             total, unread, starred = totals
@@ -69,7 +74,11 @@ class Sidebar(QListWidget):
                         item.setToolTip(f.url)
             self._select(self._current)
         finally:
+            self.blockSignals(blocked)
             self._updating = False
+        if self._fallback:
+            self._fallback = False
+            self.key_changed.emit(self._current)
 
     def _add(self, text: str, key: SidebarKey) -> QListWidgetItem:
         item = QListWidgetItem(text, self)
@@ -85,20 +94,32 @@ class Sidebar(QListWidget):
         item.setFlags(Qt.ItemFlag.NoItemFlags)
 
     def _select(self, key: SidebarKey) -> None:
+        """Highlight the entry of ``key``; when it is gone (a removed feed), the filter falls back
+        to All articles and that is said with ``key_changed``, so the list follows."""
         for i in range(self.count()):
             item = self.item(i)
             if item.data(_KEY_ROLE) == key:
                 self.setCurrentItem(item)
                 return
         self.setCurrentRow(0)
+        if self._current != SidebarKey():
+            self._current = SidebarKey()
+            self._fallback = True
 
     def on_current_item_changed(self, current: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
-        if current is None:
+        if current is None or self._updating:
             return
         key = current.data(_KEY_ROLE)
         if not isinstance(key, SidebarKey):
             return
         changed = key != self._current
         self._current = key
-        if changed and not self._updating:
+        if changed:
+            self.key_changed.emit(key)
+
+    def on_item_clicked(self, item: QListWidgetItem) -> None:
+        """A click always applies, even on the entry already current: the list shows that filter."""
+        key = item.data(_KEY_ROLE)
+        if isinstance(key, SidebarKey):
+            self._current = key
             self.key_changed.emit(key)
