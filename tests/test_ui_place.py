@@ -114,7 +114,7 @@ def test_focusing_the_list_after_a_new_search_opens_and_marks_nothing(
     qtbot: Any, window_factory: Any, big_store: Store
 ) -> None:
     window = window_factory(big_store)
-    flags_stored(qtbot, window)  # the first article, selected at start
+    flags_stored(qtbot, window)
     unread = big_store.count(Query(view="unread"))
     window.search.setFocus()
     qtbot.keyClicks(window.search, "volcano")

@@ -48,6 +48,9 @@ class Reading(QObject):
         self._settings = settings
         self.message = message
         self._find_after_paint: int | None = None
+        # The article the window put up by itself at start: shown, not read, until the person
+        # moves or acts (re-selecting it after a reload is neither).
+        self._unasked: int | None = None
 
     # --- start ---
 
@@ -57,31 +60,43 @@ class Reading(QObject):
         last = self._settings.last_article
         row = self._model.row_of(last) if last else None
         if row is not None:
-            self._view.select_row(row)
+            self._select_unasked(row)
         elif last and (article := self._store.get(last)) is not None:
             self._pane.show_article(article)
+            self._unasked = article.id
             self._find_after_paint = last
         else:
-            self._view.select_row(0)
+            self._select_unasked(0)
 
     def after_first_paint(self) -> None:
         if self._find_after_paint is not None and self._view.current_row() < 0:
             row = self._model.find_row(self._find_after_paint)
             if row is not None:
-                self._view.select_row(row)
+                self._select_unasked(row)
         self._find_after_paint = None
+
+    def _select_unasked(self, row: int) -> None:
+        """Select ``row`` for the person without marking it read: they have not chosen it yet."""
+        self._unasked = self._model.article_id(row)
+        self._view.select_row(row)
 
     # --- selection ---
 
     @reports_store_errors
     def on_article_selected(self, article_id: int, row: int) -> None:
-        """The list's current article is now ``article_id``, on ``row``: show it, mark it read."""
+        """The list's current article is now ``article_id``, on ``row``: show it, and mark it read
+        unless it is the window's own pick at start (DESIGN: only what the person chose counts)."""
         article = self._pane.article
-        if article is None or article.id != article_id:
+        reselected = article is not None and article.id == article_id
+        if not reselected:
             # Re-selecting the shown article (after a reload) keeps the pane's scroll position.
             self._pane.show_article(self._store.get(article_id))
-        if not self._model.is_read(row):
-            self._model.set_read(row, True)  # shown at once; stored by the flag writer
+        if article_id == self._unasked and (reselected or article is None):
+            pass  # the window's own pick at start, or that pick again after a reload: not read
+        else:
+            self._unasked = None
+            if not self._model.is_read(row):
+                self._model.set_read(row, True)  # shown at once; stored by the flag writer
         self._settings.last_article = article_id
 
     @reports_store_errors
@@ -119,6 +134,10 @@ class Reading(QObject):
         if not item.url:
             self.message("This article has no link to an original.")
             return
+        row = self._view.current_row()
+        if row >= 0 and not self._model.is_read(row):
+            self._model.set_read(row, True)  # opening the original is reading it
+        self._unasked = None
         self.open_link(QUrl(item.url))
 
     def open_link(self, url: QUrl | str) -> None:
