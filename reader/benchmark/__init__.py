@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import compileall
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -12,3 +16,18 @@ def compile_reader() -> None:
     set, every start would otherwise compile Reader's modules from source again: about 25 ms a
     process that no installed copy pays. The files go to ``__pycache__`` folders, as Python's own."""
     compileall.compile_dir(Path(__file__).resolve().parent.parent, quiet=1)
+
+
+@contextlib.contextmanager
+def second_core_busy(enabled: bool) -> Iterator[None]:
+    """``--busy``: with ``enabled``, a second process keeps one core busy (pure Python, no I/O)
+    for as long as the block runs."""
+    if not enabled:
+        yield
+        return
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        burner.kill()
+        burner.wait()

@@ -29,11 +29,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from reader.benchmark import corpus
+from reader.benchmark import corpus, second_core_busy
 from reader.importer import import_paths, read_seed_file
 from reader.store import Query, Store
 
@@ -122,7 +122,7 @@ def _run(args: argparse.Namespace, work: Path) -> int:
             if Path(f"{store_path}{suffix}").exists():
                 Path(f"{store_path}{suffix}").replace(previous / f"store.sqlite{suffix}")
         record_bytes = _record_bytes(folder)
-        with _burning(args.busy):
+        with second_core_busy(args.busy):
             began = time.perf_counter()
             report = import_paths(store_path, [str(folder)])
             seconds = time.perf_counter() - began
@@ -145,7 +145,7 @@ def _run(args: argparse.Namespace, work: Path) -> int:
             failures.append(f"store {size_ratio:.2f}x the records > {SIZE_RATIO_BUDGET}x")
         if not args.no_naive:
             naive_path = work / "naive.sqlite"
-            with _burning(args.busy):
+            with second_core_busy(args.busy):
                 naive_records, naive_seconds = naive_import(folder, naive_path)
             naive_rate = naive_records / naive_seconds
             ratio = rate / naive_rate
@@ -279,20 +279,6 @@ def naive_import(folder: Path, store_path: Path) -> tuple[int, float]:
         flush()
     conn.close()
     return count, time.perf_counter() - began
-
-
-@contextlib.contextmanager
-def _burning(busy: bool) -> Iterator[None]:
-    """With ``busy``: a second process keeps one core busy (pure Python, no I/O) meanwhile."""
-    if not busy:
-        yield
-        return
-    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        yield
-    finally:
-        burner.kill()
-        burner.wait()
 
 
 def _record_bytes(folder: Path) -> int:

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from reader.benchmark import compile_reader
+from reader.benchmark import compile_reader, second_core_busy
 
 BUDGET_VISIBLE_S = 0.45
 BUDGET_NEXT_MS = 16.0
@@ -176,9 +176,6 @@ class Probe(QObject):
 probe = Probe(); w.installEventFilter(probe); w.show(); app.exec()
 """
 
-#: ``--busy``: a second process burning a core for the whole measurement.
-_BURN = "while True: pass"
-
 
 def time_to_visible_once(command: list[str], env: dict[str, str]) -> float:
     """Seconds from starting ``command`` to its probe line (the window painted and on screen)."""
@@ -202,20 +199,6 @@ def time_both(reader: list[str], bare: list[str], env: dict[str, str], runs: int
         for command, times in pair if i % 2 == 0 else reversed(pair):
             times.append(time_to_visible_once(command, env))
     return reader_times, bare_times
-
-
-@contextmanager
-def busy(enabled: bool) -> Iterator[None]:
-    """With ``enabled``, a CPU-burning second process for as long as the block runs."""
-    if not enabled:
-        yield
-        return
-    burner = subprocess.Popen([sys.executable, "-c", _BURN])
-    try:
-        yield
-    finally:
-        burner.kill()
-        burner.wait()
 
 
 def in_process(db: Path, presses: int) -> tuple[list[float], float, float, int]:
@@ -331,7 +314,7 @@ def main(argv: list[str]) -> int:
         env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
         home = Path(tempfile.mkdtemp(prefix="reader-bench-home-"))
         env.update(DISPLAY=disp, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(home / "config"))
-        with busy(args.busy):
+        with second_core_busy(args.busy):
             reader_times, bare_times = time_both(
                 [sys.executable, "-m", "reader", "--db", str(db)], [sys.executable, "-c", _BARE_WINDOW], env, args.runs
             )
