@@ -33,8 +33,6 @@ class Sidebar(QListWidget):
         self.setObjectName("sidebar")
         self.setUniformItemSizes(True)
         self._current = SidebarKey()
-        self._updating = False
-        self._fallback = False
         self.currentItemChanged.connect(self.on_current_item_changed)
         self.itemClicked.connect(self.on_item_clicked)
 
@@ -46,7 +44,6 @@ class Sidebar(QListWidget):
         """Rebuild the entries with fresh counts, keeping the current one selected."""
         # Rebuilt with signals blocked: while the old entries go, Qt moves the current item to a
         # neighbour, and that must neither become the filter nor be heard as the person's pick.
-        self._updating = True
         blocked = self.blockSignals(True)
         try:
             self.clear()
@@ -72,12 +69,10 @@ class Sidebar(QListWidget):
                         item.setToolTip(f"Last refresh failed: {f.last_error}")
                     else:
                         item.setToolTip(f.url)
-            self._select(self._current)
+            fell_back = self._select(self._current)
         finally:
             self.blockSignals(blocked)
-            self._updating = False
-        if self._fallback:
-            self._fallback = False
+        if fell_back:
             self.key_changed.emit(self._current)
 
     def _add(self, text: str, key: SidebarKey) -> QListWidgetItem:
@@ -93,21 +88,22 @@ class Sidebar(QListWidget):
         item.setFont(font)
         item.setFlags(Qt.ItemFlag.NoItemFlags)
 
-    def _select(self, key: SidebarKey) -> None:
-        """Highlight the entry of ``key``; when it is gone (a removed feed), the filter falls back
-        to All articles and that is said with ``key_changed``, so the list follows."""
+    def _select(self, key: SidebarKey) -> bool:
+        """Highlight the entry of ``key``. When it is gone (a removed feed), the filter falls back
+        to All articles: True then, and the caller says so with ``key_changed``, so the list follows."""
         for i in range(self.count()):
             item = self.item(i)
             if item.data(_KEY_ROLE) == key:
                 self.setCurrentItem(item)
-                return
+                return False
         self.setCurrentRow(0)
-        if self._current != SidebarKey():
-            self._current = SidebarKey()
-            self._fallback = True
+        if self._current == SidebarKey():
+            return False
+        self._current = SidebarKey()
+        return True
 
     def on_current_item_changed(self, current: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
-        if current is None or self._updating:
+        if current is None:  # never during populate(): it blocks signals
             return
         key = current.data(_KEY_ROLE)
         if not isinstance(key, SidebarKey):
