@@ -87,13 +87,12 @@ class Reading(QObject):
         """The list's current article is now ``article_id``, on ``row``: show it, and mark it read
         unless it is the window's own pick at start (DESIGN: only what the person chose counts)."""
         article = self._pane.article
-        reselected = article is not None and article.id == article_id
-        if not reselected:
+        if article is None or article.id != article_id:
             # Re-selecting the shown article (after a reload) keeps the pane's scroll position.
             self._pane.show_article(self._store.get(article_id))
-        if article_id == self._unasked and (reselected or article is None):
-            pass  # the window's own pick at start, or that pick again after a reload: not read
-        else:
+        # The window's own pick at start, or that pick again after a reload, is not read: any
+        # other selection is the person's, and from then on every selection marks read.
+        if article_id != self._unasked:
             self._unasked = None
             if not self._model.is_read(row):
                 self._model.set_read(row, True)  # shown at once; stored by the flag writer
