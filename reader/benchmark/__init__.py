@@ -31,3 +31,10 @@ def second_core_busy(enabled: bool) -> Iterator[None]:
     finally:
         burner.kill()
         burner.wait()
+
+
+def remove_store(path: Path) -> Path:
+    """Delete a benchmark's SQLite store with its -wal and -shm, if they exist; returns ``path``."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path

@@ -41,7 +41,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from reader.benchmark import compile_reader
+from reader.benchmark import compile_reader, remove_store
 
 _VOCABULARY = (
     "the of and to in a is that for it as was with be by on not he this are or his from at which but have an they "
@@ -217,12 +217,6 @@ def serve(folder: Path) -> None:
 # imports included.
 
 
-def _fresh(path: Path) -> Path:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return path
-
-
 def _count(path: Path, table: str) -> int:
     with contextlib.closing(sqlite3.connect(path)) as conn:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
@@ -236,7 +230,7 @@ def _reader_script() -> list[str]:
 
 def _reader_command(work: Path, command: list[str]) -> tuple[float, int]:
     """Time ``reader --db STORE COMMAND...`` on a fresh store (``import PATH``, ``feeds add URL``)."""
-    store = _fresh(work / "command.sqlite")
+    store = remove_store(work / "command.sqlite")
     start = time.perf_counter()
     # stderr into a file, as from a script (no progress bar, on any terminal). Not a pipe: the
     # run would then also wait for the parse workers' server, which holds it, to exit.
@@ -262,7 +256,7 @@ def _newsboat(work: Path, urls: list[str]) -> tuple[float, int]:
     urls_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
     config = work / "config"
     config.write_text("", encoding="utf-8")  # Newsboat's defaults
-    cache = _fresh(work / "newsboat-cache.db")
+    cache = remove_store(work / "newsboat-cache.db")
     env = dict(os.environ, HOME=str(work), XDG_CONFIG_HOME=str(work / "config.d"), XDG_DATA_HOME=str(work / "data"))
     start = time.perf_counter()
     subprocess.run(
