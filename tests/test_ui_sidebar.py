@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import OFFSCREEN_SIZE_HINTS, wait_job
+from conftest import OFFSCREEN_SIZE_HINTS, flags_stored, wait_job
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
@@ -59,7 +59,7 @@ def test_a_source_stays_selected_through_count_refreshes(qtbot: Any, window: Any
     assert window.model.query == Query(view="all", source="beta")
     for row in range(window.model.rowCount()):
         window.model.set_read(row, True)  # the source's unread count falls to zero
-    qtbot.waitUntil(lambda: not window.flags.any_pending())
+    flags_stored(qtbot, window)
     recount(qtbot, window)
     recount(qtbot, window)
     assert highlighted(window).lower().startswith("beta")
