@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_path: Path = explicit_db or paths.default_db_path()
     try:
         if args.command is not None and Store.needs_upgrade(db_path):  # (the window shows its own notice)
-            _err(f"{db_path}: updating the store for this version (once; up to about 16 s per 100,000 articles)")
+            _err(f"{db_path}: updating the store for this version (once; up to about a minute per 100,000 articles)")
         if args.command is None:
             return _open_window(db_path, default_store=explicit_db is None)
         handler = _COMMANDS[args.command]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-#: How many characters of text the list shows as a snippet (stored precomputed).
+#: How many characters of text the list shows as a snippet.
 SNIPPET_CHARS = 240
 
 
@@ -65,9 +65,7 @@ class Article:
         return "rec:" + digest
 
     def snippet(self) -> str:
-        text = self.description or " ".join(self.body.split("\n", 3)[:3])
-        text = " ".join(text.split())
-        return text[:SNIPPET_CHARS]
+        return snippet_of(self.description, self.body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,3 +218,14 @@ Progress = Callable[[int, int], None]
 """progress(done, total): the units of work (files, feeds, articles) finished so far, out of
 ``total``. ``total`` may grow while the work goes on (an OPML file turns out to list several
 feeds); ``done`` never exceeds it."""
+
+
+def snippet_of(description: str | None, body: str) -> str:
+    """The list's line of text: the description, or else the body's first three lines, with
+    runs of white space as one space, cut to :data:`SNIPPET_CHARS`.
+
+    ``body`` may be only the start of the body (the store unpacks no more than it needs): once it
+    holds three line breaks, or gives at least :data:`SNIPPET_CHARS` characters, the rest of the
+    body changes nothing."""
+    text = description or " ".join(body.split("\n", 3)[:3])
+    return " ".join(text.split())[:SNIPPET_CHARS]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -38,7 +39,7 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --- The window's tests (tests/test_ui_*.py): a store of known articles and a window over it ---------
 
-from collections.abc import Callable, Iterator  # noqa: E402
+from collections.abc import Callable, Iterable, Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
@@ -119,18 +120,63 @@ def all_pages(store: Store, query: Query, limit: int) -> list[int]:
         after = page.next_cursor
 
 
+class OlderStore:
+    """A store of an older schema, written as the release that made it wrote it: straight SQL into
+    the schema of the time (whose triggers keep its full-text index), not today's Store code."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def add_articles(self, articles: Iterable[Article]) -> None:
+        from reader import store as store_module
+
+        for a in articles:
+            published = None if a.published is None else int(a.published.timestamp())
+            self.conn.execute(
+                "INSERT INTO articles (key, source, feed_id, title, author, description, url, image_url, "
+                "published, sort_ts, snippet, body, body_html, raw, origin, imported_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(key) DO NOTHING",
+                (
+                    a.identity(),
+                    a.source,
+                    a.feed_id,
+                    a.title,
+                    a.author,
+                    a.description,
+                    a.url,
+                    a.image_url,
+                    published,
+                    store_module.UNKNOWN_TS if published is None else published,
+                    a.snippet(),
+                    a.body,
+                    a.body_html,
+                    a.raw,
+                    a.origin,
+                ),
+            )
+
+    def set_starred(self, article_id: int) -> None:
+        self.conn.execute("UPDATE articles SET starred = 1 WHERE id = ?", (article_id,))
+
+
 @contextmanager
-def first_release_store(path: Path) -> Iterator[Store]:
-    """``path`` opened as the first release made stores (schema 1, prefix indexes of 2 and 3
-    letters), to fill before the current code opens, and upgrades, it."""
+def older_store(path: Path, version: int = 1) -> Iterator[OlderStore]:
+    """``path`` made as the release of schema ``version`` made stores (1: the first release, with
+    prefix indexes of 2 and 3 letters), to fill before the current code opens, and upgrades, it."""
     from reader import store as store_module
 
     with (
-        mock.patch.object(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1]),
-        mock.patch.object(store_module, "SCHEMA_VERSION", 1),
-        Store.open(path) as store,
+        mock.patch.object(store_module, "MIGRATIONS", store_module.MIGRATIONS[:version]),
+        mock.patch.object(store_module, "SCHEMA_VERSION", version),
     ):
-        yield store
+        Store.open(path).close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        yield OlderStore(conn)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 @pytest.fixture

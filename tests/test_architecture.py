@@ -106,6 +106,7 @@ LAYERS: dict[str, int] = {
     "reader.paths": 0,
     "reader.records": 1,
     "reader.localfile": 1,
+    "reader.textpack": 1,
     "reader.sanitize": 2,
     "reader.seedfile": 2,
     "reader.opml": 2,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import all_pages, first_release_store
+from conftest import all_pages, older_store
 
 from reader import store as store_module
 from reader.records import Article
@@ -74,7 +74,7 @@ def test_new_store_has_the_current_schema_version_and_wal(store: Store, db: Path
         assert conn.execute("PRAGMA page_size").fetchone()[0] == store_module.PAGE_SIZE
     finally:
         conn.close()
-    assert {"source", "title", "author", "description", "url", "image_url", "published", "body", "raw"} <= columns(
+    assert {"source", "title", "author", "description", "url", "image_url", "published", "body_z", "raw_z"} <= columns(
         db, "articles"
     )
     assert {"origin", "imported_at", "read", "starred"} <= columns(db, "articles")
@@ -114,12 +114,9 @@ def test_a_store_of_every_older_version_migrates_to_the_schema_of_a_new_one(
     new = tmp_path / "new.sqlite"
     Store.open(new).close()
     old = tmp_path / f"version-{version}.sqlite"
-    with monkeypatch.context() as m:  # the release that made stores of this version
-        m.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:version])
-        m.setattr(store_module, "SCHEMA_VERSION", version)
-        with Store.open(old) as s:
-            s.add_articles([art(1), art(2)])
-            s.set_starred(1)
+    with older_store(old, version) as s:  # as the release that made stores of this version
+        s.add_articles([art(1), art(2)])
+        s.set_starred(1)
     assert user_version(old) == version
     assert Store.needs_upgrade(old)
 
@@ -176,25 +173,38 @@ def fts_options(db: Path) -> str:
     return query_file(db, "SELECT sql FROM sqlite_master WHERE name = 'articles_fts'")[0][0]
 
 
-def test_a_version_1_store_gets_its_index_rebuilt_without_the_2_letter_prefixes(db: Path) -> None:
-    with first_release_store(db) as s:
-        s.add_articles([art(n, title=f"Kaspersky report {n}") for n in range(1, 4)] + [art(9, title="Weather")])
+def test_a_version_1_store_gets_its_text_packed_and_its_index_rebuilt_without_prefix_indexes(db: Path) -> None:
+    raw = "['https://wire.example/1', 'Kaspersky report 1']\nBy Ann\nThe report says 42.\n"
+    with older_store(db) as s:
+        s.add_articles(
+            [art(1, title="Kaspersky report 1", body="The report says 42.", raw=raw)]
+            + [art(n, title=f"Kaspersky report {n}") for n in range(2, 4)]
+            + [art(9, title="Weather", body_html="<p>Sunny</p>")]
+        )
         s.set_starred(1)
     assert "prefix='2 3'" in fts_options(db)
 
     with Store.open(db) as s:
-        # Rebuilt from the articles: every word and 3-letter prefix is found, state is kept.
+        # Rebuilt from the articles: every word and prefix is found, state is kept.
         assert len(s.page(Query(search="kas")).rows) == 3
         assert len(s.page(Query(search="kaspersky report 2 ")).rows) == 1
         assert [r.title for r in s.page(Query(search="weather")).rows] == ["Weather"]
         assert s.count(Query(view="starred")) == 1
-        # And kept up to date by the triggers, as before.
+        # The text comes back as it went in, from its packed form.
+        first = s.get(1)
+        assert first is not None and (first.body, first.raw) == ("The report says 42.", raw)
+        weather = s.get(4)
+        assert weather is not None and weather.body_html == "<p>Sunny</p>"
+        # And kept up to date, as before.
         s.add_articles([art(10, title="Kaspersky again")])
         assert len(s.page(Query(search="kasp")).rows) == 4
         # FTS5's own check of the index against the articles (raises if they differ).
         s._conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
+        packed = s._conn.execute("SELECT typeof(body_z), typeof(raw_z) FROM articles WHERE id = 1").fetchone()
+    assert packed == ("blob", "blob")
     assert user_version(db) == SCHEMA_VERSION
-    assert "prefix='3'" in fts_options(db)
+    assert "prefix" not in fts_options(db)
+    assert {"body", "raw", "body_html"}.isdisjoint(columns(db, "articles"))
 
 
 def test_a_source_is_seed_records_and_with_feeds_too_its_feeds_articles(store: Store) -> None:
@@ -232,7 +242,7 @@ def test_two_openers_of_a_new_store_do_not_both_create_it(db: Path, monkeypatch:
 
 
 def test_a_newer_version_that_migrated_while_we_waited_is_refused(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with first_release_store(db):
+    with older_store(db):
         pass
     real = Store.transaction
     raced: list[bool] = []

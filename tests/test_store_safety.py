@@ -358,7 +358,10 @@ def write_big_seed_folder(folder: Path, files: int = 400, records: int = 10) -> 
 CHECK = textwrap.dedent(
     """
     import json, sqlite3, sys
+    from reader import textpack
     conn = sqlite3.connect(sys.argv[1])
+    # The index checks itself against the articles through a view that unpacks their bodies.
+    conn.create_function("reader_unpack", 1, textpack.unpack)
     print(json.dumps({
         "integrity": conn.execute("PRAGMA integrity_check").fetchall(),
         "fts": conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)").fetchall(),
@@ -379,7 +382,7 @@ def test_a_disk_that_fills_during_an_import_says_so_and_what_was_stored(tmp_path
     check.write_text(CHECK)
     python = sys.executable
     done = in_private_mounts(
-        f"mount -t tmpfs -o size=30M tmpfs {disk}",
+        f"mount -t tmpfs -o size=5M tmpfs {disk}",
         f"{python} -m reader --db {db} import {seeds} >{tmp_path}/out 2>{tmp_path}/err; echo $?\n{python} {check} {db}",
     )
     assert done.returncode == 0, done.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import OFFSCREEN_SIZE_HINTS, drain_jobs, first_release_store
+from conftest import OFFSCREEN_SIZE_HINTS, drain_jobs, older_store
 
 from reader import cli, paths
 from reader.store import Query, Store, StoreError
@@ -104,7 +104,7 @@ def test_an_emptied_default_store_is_not_refilled(window_opens: list[Path]) -> N
 
 def version_1_store(path: Path) -> Path:
     """An empty store as the first release wrote it (schema 1)."""
-    with first_release_store(path):
+    with older_store(path):
         pass
     assert Store.needs_upgrade(path)
     return path
