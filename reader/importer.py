@@ -2,8 +2,9 @@
 
 Seed files are read and parsed on the calling thread while a writer thread stores the previous
 batch: sqlite3 releases the GIL while SQLite works (FTS tokenising included), so parsing and
-writing overlap. What each input is comes from :mod:`reader.addresses`; feed files, OPML files and
-feed URLs go to :mod:`reader.subscriptions`.
+writing overlap. The calling thread also packs each batch (store.prepare_articles; zlib lets go
+of the GIL too), so the writer only writes. What each input is comes from
+:mod:`reader.addresses`; feed files, OPML files and feed URLs go to :mod:`reader.subscriptions`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from reader import localfile, seedfile, subscriptions
 from reader.addresses import Input, InputKind, classify, store_files
 from reader.records import AddResult, Article, Problem, Progress
-from reader.store import MAX_ROWS_PER_INSERT, Store, StoreError
+from reader.store import MAX_ROWS_PER_INSERT, PreparedArticles, Store, StoreError, prepare_articles
 
 #: Articles per write transaction: large enough to amortise the commit, small enough to show progress.
 #: Batches are cut to exactly this size: it is the store's largest INSERT (MAX_ROWS_PER_INSERT), so a
@@ -104,12 +105,12 @@ def _import_seeds(
             report.warnings.extend(parsed.warnings)
             batch.extend(parsed.articles)
             while len(batch) >= BATCH_SIZE:
-                writer.put(batch[:BATCH_SIZE])
+                writer.put(prepare_articles(batch[:BATCH_SIZE]))
                 batch = batch[BATCH_SIZE:]
             # Progress counts files whose records are parsed; the writer is at most two batches behind.
             step(1)
         if batch:
-            writer.put(batch)
+            writer.put(prepare_articles(batch))
     finally:
         result = writer.finish()
     report.result = report.result + result
@@ -144,7 +145,7 @@ class _BatchWriter(threading.Thread):
         super().__init__(name="reader-import-writer", daemon=True)
         self._store_path = store_path
         # Two batches in flight: enough to keep both sides busy, bounded so memory stays flat.
-        self._queue: queue.Queue[list[Article] | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[PreparedArticles | None] = queue.Queue(maxsize=2)
         self.result = AddResult()
         self.error: StoreError | None = None
         self._store: Store | None = None
@@ -176,7 +177,7 @@ class _BatchWriter(threading.Thread):
             if self._store is not None:
                 self._store.close()
 
-    def put(self, batch: list[Article]) -> None:
+    def put(self, batch: PreparedArticles) -> None:
         self._queue.put(batch)
 
     def finish(self) -> AddResult:
