@@ -646,3 +646,27 @@ def test_each_record_is_decoded_on_its_own(records: list[tuple[str, list[str], s
     assert [a.raw for a in result.articles] == [c.decode("utf-8" if utf8(c) else "cp1252") for c in chunks]
     starts = [sum(c.count(b"\n") for c in chunks[:i]) + 1 for i in range(len(chunks))]
     assert [w.line for w in result.warnings] == [starts[i] for i, c in enumerate(chunks) if not utf8(c)]
+
+
+# --- the header fast path ------------------------------------------------------------------------
+
+
+@given(st.lists(st.text(st.sampled_from("ab'\"\\ ,[]{}\x00\t\u2028é"), max_size=4), min_size=7, max_size=9))
+def test_a_header_read_without_compiling_it_is_what_literal_eval_reads(fields: list[str]) -> None:
+    # Written by repr (quotes chosen per field) and by hand (always single quotes): wherever the
+    # fast path decides, it decides as literal_eval; the rest is left to literal_eval.
+    for text in (repr(fields), "['" + "', '".join(fields) + "']"):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = None
+        plain = seedfile._plain_header(text)
+        if plain is not None:
+            assert plain == value
+        assert seedfile._literal_header(text) == (value if len(fields) == 8 else None)
+
+
+def test_plain_headers_take_the_fast_path() -> None:
+    header = ["the-verge", "12", "NOVALUE", 'A "quoted" title', "", "https://x.example/1", "", ""]
+    assert seedfile._plain_header(repr(header)) == header
+    assert seedfile._plain_header(repr([*header[:3], "Ann's title", *header[4:]])) is None  # literal_eval's
