@@ -156,6 +156,7 @@ class StandInWindow:
 
         StandInWindow.opened.append(store.path)
         self.jobs = SimpleNamespace(wait_for_jobs=lambda: None)
+        self.model = SimpleNamespace(rowCount=lambda: 0)
 
     def show(self) -> None:
         from PySide6.QtCore import QTimer

@@ -148,14 +148,19 @@ def run(db_path: Path, argv: list[str] | None = None) -> int:
         print(f"reader: {problem}", file=sys.stderr)
         return 2
 
+    from reader.ui.startup import StartupLog, watch
+
+    log = StartupLog()
     from PySide6.QtWidgets import QApplication
 
     from reader.store import Store, StoreError
     from reader.ui.main_window import MainWindow
     from reader.ui.settings import Settings
 
+    log.mark("Qt and the window's modules imported")
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(argv if argv is not None else sys.argv[:1])
+    log.mark(f"application made (platform {app.platformName()})")
     app.setApplicationName("Reader")
     app.setOrganizationName("reader-desktop")
     app.setDesktopFileName("reader-desktop")
@@ -174,13 +179,21 @@ def run(db_path: Path, argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"reader: {exc}", file=sys.stderr)
         return 2
+    log.mark(f"store opened: {db_path}")
     window = MainWindow(store, Settings())
+    window.startup = log
+    log.mark("window built")
     if os.environ.get(STARTUP_PROBE):
         _install_startup_probe(window, app)
     window.show()
+    log.mark("window shown")
+    watch(window, log)
     window.start()
+    log.mark(f"first page listed ({window.model.rowCount()} rows)")
     try:
         return int(app.exec())
     finally:
+        if log.watchdog is not None:
+            log.watchdog.stop()
         window.jobs.wait_for_jobs()
         store.close()

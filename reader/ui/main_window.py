@@ -49,6 +49,7 @@ from reader.ui.search_bar import SearchBar
 from reader.ui.searching import Searching
 from reader.ui.settings import Settings
 from reader.ui.sidebar import Sidebar
+from reader.ui.startup import StartupLog
 from reader.ui.status import status_message
 from reader.ui.thumbnails import ImageService, default_cache_dir
 
@@ -71,6 +72,8 @@ class MainWindow(QMainWindow):
         self._owns_images = images is None
         self._started = False
         self._painted = False
+        #: The start-up log, when the window was started by reader.ui.app.run (tests make windows without).
+        self.startup: StartupLog | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle("Reader")
         self.setAcceptDrops(True)
@@ -233,6 +236,9 @@ class MainWindow(QMainWindow):
         verify_store(self.jobs, self.store.path)
         self.list_images.activate()
         self.reading.after_first_paint()
+        if self.startup is not None:
+            self.startup.mark("deferred work started (counts, store check, images)")
+            self.startup.write()
 
     def close_and_quit(self) -> None:
         self.close()
@@ -243,6 +249,10 @@ class MainWindow(QMainWindow):
     def paintEvent(self, event: QPaintEvent) -> None:
         """Override QMainWindow.paintEvent: once the window has been painted, start the deferred work."""
         super().paintEvent(event)
+        if self.startup is not None and not self.startup.on_screen:
+            handle = self.windowHandle()
+            self.startup.on_screen = handle is not None and handle.isExposed()
+            self.startup.mark("painted, " + ("on screen" if self.startup.on_screen else "not exposed yet"))
         if self._started and not self._painted:
             self._painted = True
             QTimer.singleShot(0, self.after_first_paint)

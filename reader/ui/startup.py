@@ -1,0 +1,99 @@
+"""The start-up log: what a start of the window did, and when.
+
+Every start writes ``startup.log`` in the user's cache folder (``$XDG_CACHE_HOME/reader-desktop``):
+one line per step, milliseconds since the process started, then what became of the window. When no
+window is on screen :data:`NO_WINDOW_AFTER_S` seconds after it was shown, that is written there at
+once, with what Qt says about the window and the screen (a start "with no window" can then be told
+apart: still busy, shown but never exposed by the window system, or no screen at all), and said on
+stderr in one line.
+
+The log is written after the first paint (a few hundred bytes), never before it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from reader import paths
+
+#: Seconds after ``show()`` with no window painted on screen before the log says so.
+NO_WINDOW_AFTER_S = 5.0
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started (Linux: from /proc, in clock ticks), or None."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime, since boot
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+class StartupLog:
+    """Steps of one start, timed from the process's start (or from this object, where the
+    process's start cannot be read)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else paths.user_cache_dir() / "startup.log"
+        age = process_age_s()
+        self._origin = time.monotonic() - (age or 0.0)
+        since = "the process's start" if age is not None else "the log's start"
+        self.lines: list[str] = [f"reader, process {os.getpid()}: start-up, times since {since}"]
+        self.on_screen = False
+        self.watchdog: Any = None
+
+    def mark(self, step: str) -> None:
+        self.lines.append(f"{(time.monotonic() - self._origin) * 1000:8.0f} ms  {step}")
+
+    def write(self) -> None:
+        """Write the log so far (over the last start's). A log that cannot be written is left."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
+        except OSError:
+            pass
+
+
+def window_state(window: Any) -> str:
+    """What Qt says of ``window`` and the screen: for a start that showed nothing."""
+    from PySide6.QtGui import QGuiApplication
+
+    handle = window.windowHandle()
+    screens = QGuiApplication.screens()
+    geometry = window.geometry()
+    return (
+        f"platform {QGuiApplication.platformName()}, {len(screens)} screen(s); window visible "
+        f"{window.isVisible()}, minimized {window.isMinimized()}, has a native window {handle is not None}, "
+        f"exposed {handle is not None and handle.isExposed()}, at {geometry.x()},{geometry.y()} "
+        f"{geometry.width()}x{geometry.height()}"
+    )
+
+
+def watch(window: Any, log: StartupLog, after_s: float = NO_WINDOW_AFTER_S) -> Any:
+    """Once ``window`` is shown: if it is not on screen ``after_s`` later, log why (and say so).
+    Returns the (single-shot) QTimer that checks."""
+    from PySide6.QtCore import QTimer
+
+    def check() -> None:
+        if log.on_screen:
+            return
+        log.mark(f"no window on screen {after_s:g} s after it was shown: {window_state(window)}")
+        log.write()
+        print(
+            f"reader: the window is not on screen {after_s:g} s after it was shown "
+            f"({window_state(window)}); see {log.path}",
+            file=sys.stderr,
+        )
+
+    timer = QTimer()
+    log.watchdog = timer  # kept as long as the log (the window may be any object)
+    timer.setSingleShot(True)
+    timer.timeout.connect(check)
+    timer.start(int(after_s * 1000))
+    return timer

@@ -1,0 +1,71 @@
+"""The start-up log: every start says what it did and when, and a start with no window says why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import OFFSCREEN_SIZE_HINTS
+
+from reader.store import Store
+from reader.ui import startup
+from reader.ui.startup import StartupLog
+
+
+def test_steps_are_timed_from_the_process_start(tmp_path: Path) -> None:
+    age = startup.process_age_s()
+    assert age is not None and 0 < age < 3600  # this test process started a while ago
+    log = StartupLog(tmp_path / "cache" / "startup.log")
+    log.mark("one step")
+    log.write()
+    lines = (tmp_path / "cache" / "startup.log").read_text().splitlines()
+    assert "times since the process's start" in lines[0]
+    step_ms = float(lines[1].split("ms")[0])
+    assert step_ms >= age * 1000 * 0.9 and lines[1].endswith("one step")
+
+
+def test_a_log_that_cannot_be_written_is_left(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    StartupLog(blocker / "startup.log").write()  # its folder is a file: nothing raised
+
+
+def test_a_window_that_never_comes_on_screen_is_logged_and_said(
+    qtbot: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    window = QWidget()  # never shown: what a start with no window looks like from inside
+    qtbot.addWidget(window)
+    log = StartupLog(tmp_path / "startup.log")
+    startup.watch(window, log, after_s=0.05)
+    qtbot.waitUntil(lambda: (tmp_path / "startup.log").exists())
+    written = (tmp_path / "startup.log").read_text()
+    assert "no window on screen 0.05 s after it was shown" in written
+    assert "window visible False" in written and "exposed False" in written and "platform offscreen" in written
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith("reader: the window is not on screen") and str(log.path) in said[0]
+
+
+@OFFSCREEN_SIZE_HINTS
+def test_the_window_logs_its_first_paint_and_the_work_after_it(
+    qtbot: Any, tmp_path: Path, known_store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reader.ui.main_window import MainWindow
+    from reader.ui.settings import Settings
+
+    window = MainWindow(known_store, Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(window)
+    log = StartupLog(tmp_path / "startup.log")
+    window.startup = log
+    window.show()
+    watchdog = startup.watch(window, log, after_s=2.0)
+    window.start()
+    qtbot.waitUntil(lambda: (tmp_path / "startup.log").exists())
+    steps = [line.split("ms", 1)[1].strip() for line in (tmp_path / "startup.log").read_text().splitlines()[1:]]
+    assert steps == ["painted, on screen", "deferred work started (counts, store check, images)"]
+    with qtbot.waitSignal(watchdog.timeout):  # the watchdog looked: a window on screen is not reported
+        pass
+    assert capsys.readouterr().err == ""
+    assert "no window" not in (tmp_path / "startup.log").read_text()
