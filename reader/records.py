@@ -7,7 +7,6 @@ Nothing here does I/O.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,6 +60,8 @@ class Article:
         parts = [self.source or "", self.title or "", published]
         if not self.title or not self.published:
             parts.append(self.body)
+        import hashlib  # (here: the window's start has no use for it)
+
         digest = hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
         return "rec:" + digest
 

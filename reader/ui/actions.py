@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QWidget
 
-from reader.ui.dialogs import KeysDialog
 from reader.ui.search_bar import is_text_input
+
+if TYPE_CHECKING:
+    from reader.ui.dialogs import KeysDialog
 
 #: What an action runs when triggered.
 Handler = Callable[[], object]
@@ -180,6 +182,8 @@ class KeysHelp:
         self.dialog: KeysDialog | None = None
 
     def show_keys(self) -> None:
+        from reader.ui.dialogs import KeysDialog  # (dialogs are imported when first opened, not at start)
+
         dialog = KeysDialog(help_rows(self._specs), self._parent)
         dialog.setModal(False)
         dialog.show()

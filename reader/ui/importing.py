@@ -11,11 +11,19 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from reader.records import Problem, Progress
-from reader.ui.dialogs import Ask, ProblemsDialog
 from reader.ui.jobs import JobKind, StoreWork
 
 if TYPE_CHECKING:
     from reader.importer import ImportReport
+    from reader.ui.dialogs import Ask, ProblemsDialog
+
+
+def _ask() -> type[Ask]:
+    """The questions (file and folder choosers, a feed address): imported when first asked, not
+    at the window's start."""
+    from reader.ui.dialogs import Ask
+
+    return Ask
 
 
 class Importing(QObject):
@@ -32,17 +40,17 @@ class Importing(QObject):
         self.problems_dialog: ProblemsDialog | None = None
 
     def import_files(self) -> None:
-        names = Ask.files(self._window)
+        names = _ask().files(self._window)
         if names:
             self.import_paths(names)
 
     def import_folder(self) -> None:
-        name = Ask.folder(self._window)
+        name = _ask().folder(self._window)
         if name:
             self.import_paths([name])
 
     def add_feed(self) -> None:
-        url = Ask.feed_url(self._window)
+        url = _ask().feed_url(self._window)
         if url:
             self.import_paths([url], what="Adding feed")
 
@@ -72,6 +80,8 @@ class Importing(QObject):
         self._work.jobs.start(JobKind.IMPORT, work, done, label=what)
 
     def show_problems(self, summary: str, problems: Sequence[Problem]) -> None:
+        from reader.ui.dialogs import ProblemsDialog
+
         dialog = ProblemsDialog(summary, problems, self._window)
         dialog.setModal(False)
         dialog.show()
