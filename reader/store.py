@@ -38,6 +38,9 @@ from reader.records import (
 
 log = logging.getLogger(__name__)
 
+#: The oldest SQLite the store works with: INSERT ... RETURNING came in 3.35 (2021).
+MIN_SQLITE = (3, 35, 0)
+
 #: Sort value for articles whose date is unknown: below every real date, so they list last.
 UNKNOWN_TS = -(2**62)
 
@@ -437,6 +440,12 @@ class Store:
     @classmethod
     def _connect(cls, path: Path, conn: sqlite3.Connection, cache_mb: int, *, readonly: bool = False) -> Store:
         store = cls(conn, path, readonly=readonly)
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            store.close()
+            raise StoreError(
+                f"{path}: this Python's SQLite {sqlite3.sqlite_version} is too old for Reader "
+                f"({'.'.join(map(str, MIN_SQLITE))} or newer is needed); left untouched"
+            )
         try:
             _add_functions(conn)
             if readonly:  # (mode=ro: the file cannot be written; temporary tables still can)
@@ -491,10 +500,15 @@ class Store:
             # Packing left most of the old file's pages free: give them back to the file system
             # (a copy of the store is written, so this needs its size free again; without it,
             # SQLite fills the free pages first before the file grows).
+            # Its copy goes to a temporary file, not memory (temp_store is MEMORY for searches):
+            # in memory, VACUUM would hold the whole store at once.
             try:
+                self._conn.execute("PRAGMA temp_store = FILE")
                 self._conn.execute("VACUUM")
             except sqlite3.Error as exc:
                 log.info("%s: left unvacuumed after the update (%s)", self.path, exc)
+            finally:
+                self._conn.execute("PRAGMA temp_store = MEMORY")
 
     def _run_migrations(self) -> None:
         with self.transaction():
@@ -644,7 +658,11 @@ class Store:
         rows = _values_list(len(batch))
         sql = f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES {rows} {conflict} RETURNING id, key"
         stored = conn.execute(sql, values).fetchall()  # the rows inserted or changed
-        old = [(i, *before[k]) for i, k in stored if k in before]
+        old = []
+        for article_id, key in stored:
+            if key in before:  # changed: its old text leaves the index first
+                title, author, description, body_z = before[key]
+                old.append((article_id, title, author, description, self._indexed_body(body_z, article_id)))
         if old:
             self._index(conn, old, delete=True)
         text_of = {row[0]: row[_ARTICLE_COLUMN_COUNT] for row in batch}
@@ -652,17 +670,28 @@ class Store:
         return len(stored) - len(old), len(old)
 
     def _indexed_text(self, conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
-        """What the full-text index holds for the stored articles with these keys: key -> (title,
-        author, description, body). Removing an entry from the index takes exactly these."""
+        """The indexed columns of the stored articles with these keys, the body still packed:
+        key -> (title, author, description, body_z). Only the rows an update then changes are
+        unpacked (:meth:`_indexed_body`): a refresh that changes nothing inflates nothing."""
         found: dict[str, tuple[Any, ...]] = {}
         for start in range(0, len(keys), 500):  # stay well under SQLite's variable limit
             chunk = list(keys[start : start + 500])
             marks = ", ".join("?" * len(chunk))
-            for key, *text, body_z in conn.execute(
+            for key, *text in conn.execute(
                 f"SELECT key, title, author, description, body_z FROM articles WHERE key IN ({marks})", chunk
             ):
-                found[key] = (*text, self._unpacked(body_z, key))
+                found[key] = tuple(text)
         return found
+
+    def _indexed_body(self, body_z: bytes | None, article: object) -> str:
+        """The body the index was given, to take it out again. A body that cannot be unpacked (a
+        damaged value) must not stop the refresh or removal it is part of: its words stay in the
+        index (searches may find the article by them), and the log says so."""
+        try:
+            return textpack.unpack(body_z)
+        except textpack.PackError as exc:
+            log.warning("%s: article %s: %s; its words stay in the search index", self.path, article, exc)
+            return ""
 
     def _index(self, conn: sqlite3.Connection, entries: Sequence[tuple[Any, ...]], *, delete: bool = False) -> None:
         """Add (id, title, author, description, body) entries to the full-text index, or with
@@ -1092,7 +1121,7 @@ class Store:
         gone = conn.execute(
             f"DELETE FROM articles WHERE {where} RETURNING id, title, author, description, body_z", params
         ).fetchall()
-        self._index(conn, [(i, t, a, d, self._unpacked(b, i)) for i, t, a, d, b in gone], delete=True)
+        self._index(conn, [(i, t, a, d, self._indexed_body(b, i)) for i, t, a, d, b in gone], delete=True)
         return len(gone)
 
 

@@ -40,8 +40,9 @@ _WBITS = -15
 #: 204. (Inflating with the full window reads what any window wrote.)
 _DEFLATE_WBITS = -13
 _MEM_LEVEL = 7
-#: deflate looks back one window: only that much of a preset dictionary can ever be used.
-_WINDOW = 1 << -_DEFLATE_WBITS
+#: How much of the body (its end) is the preset dictionary: deflate uses the last window of it
+#: (8 KiB), inflate keeps the last 32 KiB, which ends with the same bytes.
+_WINDOW = 32 * 1024
 
 PLAIN, DEFLATED, AROUND_BODY, BODY_DICTIONARY = 0, 1, 2, 3
 

@@ -700,3 +700,64 @@ def test_untitled_or_undated_records_without_url_are_told_apart_by_their_text(st
     second = Article(source="wire", title=None, published=None, body="Markets close higher.")
     assert store.add_articles([first, second]).added == 2, "two different undated, untitled records"
     assert store.add_articles([first]).unchanged == 1, "the same one again is still the same article"
+
+
+# --- packed text -----------------------------------------------------------------------------------
+
+
+def test_an_older_store_is_packed_in_place_and_gives_its_free_pages_back(db: Path) -> None:
+    rng = random.Random(4)
+    words = [f"w{n}" for n in range(3000)]
+    articles = [
+        art(n, body="\n".join(" ".join(rng.choice(words) for _ in range(80)) for _ in range(8))) for n in range(400)
+    ]
+    with older_store(db, 3) as s:
+        s.add_articles([art(n, raw=f"['wire', '{n}']\n{a.body}\n", body=a.body) for n, a in enumerate(articles)])
+    before = db.stat().st_size
+    with Store.open(db) as s:
+        assert s.count() == 400
+        kept = s.get(11)  # (ids from 1)
+        assert kept is not None and kept.raw == f"['wire', '10']\n{articles[10].body}\n"
+    # Packed, then vacuumed: without the VACUUM the file would keep its old pages (as free ones).
+    assert db.stat().st_size < before / 2
+
+
+def damage_body(db: Path, article_id: int) -> None:
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE articles SET body_z = x'01deadbeef' WHERE id = ?", (article_id,))
+    conn.commit()
+    conn.close()
+
+
+def test_a_damaged_body_stops_neither_a_refresh_nor_a_removal(db: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with Store.open(db) as s:
+        feed = s.add_feed("https://wire.example/feed")
+        s.add_articles([art(n, feed_id=feed.id) for n in range(1, 4)])
+    damage_body(db, 2)
+    with Store.open(db) as s:
+        # The same articles again, and one changed: the damaged one is not even unpacked when it
+        # does not change; changed, it is stored anew.
+        again = s.add_articles([art(1, feed_id=feed.id), art(3, feed_id=feed.id, title="New title")], update=True)
+        assert (again.updated, again.unchanged) == (1, 1)
+        fixed = s.add_articles([art(2, feed_id=feed.id, body="Written again.")], update=True)
+        assert fixed.updated == 1 and "its words stay in the search index" in caplog.text
+        article = s.get(2)
+        assert article is not None and article.body == "Written again."
+        assert [r.id for r in s.page(Query(search="written again")).rows] == [2]
+        damage_body(db, 1)
+        assert s.remove_feed(feed.id)
+        assert s.count() == 0 and s.feeds() == []
+    with Store.open(db) as s:
+        s.add_articles([art(9)])
+        (new_id,) = [r.id for r in s.page(Query()).rows]
+        damage_body(db, new_id)
+        with pytest.raises(CorruptStoreError, match=f"article {new_id}: damaged packed text"):
+            s.get(new_id)  # reading a damaged article says which, and why
+
+
+def test_a_sqlite_too_old_for_the_store_is_one_clear_error(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.34.1")
+    with pytest.raises(StoreError, match=r"SQLite 3\.34\.1 is too old for Reader \(3\.35\.0 or newer"):
+        Store.open(db)
+    assert not db.exists() or user_version(db) == 0
