@@ -495,20 +495,22 @@ class Store:
         self._check_version(version)
         if version == SCHEMA_VERSION:
             return
-        self._run_migrations()
-        if 0 < version < PACKED_SINCE:
-            # Packing left most of the old file's pages free: give them back to the file system
-            # (a copy of the store is written, so this needs its size free again; without it,
-            # SQLite fills the free pages first before the file grows).
-            # Its copy goes to a temporary file, not memory (temp_store is MEMORY for searches):
-            # in memory, VACUUM would hold the whole store at once.
-            try:
-                self._conn.execute("PRAGMA temp_store = FILE")
-                self._conn.execute("VACUUM")
-            except sqlite3.Error as exc:
-                log.info("%s: left unvacuumed after the update (%s)", self.path, exc)
-            finally:
-                self._conn.execute("PRAGMA temp_store = MEMORY")
+        # Temporary data (statement journals, sorts, VACUUM's copy) goes to files while the store
+        # is rebuilt, not memory as for searches: in memory, migrating 100,000 articles to schema
+        # 4 peaked at 982 MB of RSS (82 MB with files), and VACUUM held the whole store at once.
+        self._conn.execute("PRAGMA temp_store = FILE")
+        try:
+            self._run_migrations()
+            if 0 < version < PACKED_SINCE:
+                # Packing left most of the old file's pages free: give them back to the file
+                # system (a copy of the store is written, so this needs its size free again;
+                # without it, SQLite fills the free pages first before the file grows).
+                try:
+                    self._conn.execute("VACUUM")
+                except sqlite3.Error as exc:
+                    log.info("%s: left unvacuumed after the update (%s)", self.path, exc)
+        finally:
+            self._conn.execute("PRAGMA temp_store = MEMORY")
 
     def _run_migrations(self) -> None:
         with self.transaction():
