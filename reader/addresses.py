@@ -30,6 +30,10 @@ _HOST = re.compile(
 )
 #: Endings of files, not of host names: "feed.xml" that does not exist is a missing file, not a site.
 _FILE_ENDINGS = FEED_SUFFIXES | OPML_SUFFIXES | SKIPPED_SUFFIXES | frozenset({".txt", ".gz", ".zip", ".sqlite"})
+#: Text that starts like a URL (``scheme://``), whatever its scheme.
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+#: What Reader can subscribe to, said wherever an address is refused.
+FETCHABLE = "only http and https addresses, or local feed files"
 
 
 def feed_address(text: str) -> str | None:
@@ -108,16 +112,28 @@ def _identity(path: Path) -> FileId | None:
     return info.st_dev, info.st_ino
 
 
-def classify(inputs: Sequence[str], problems: list[Problem], *, skip: frozenset[FileId] = frozenset()) -> list[Input]:
+def classify(
+    inputs: Sequence[str],
+    problems: list[Problem],
+    *,
+    skip: frozenset[FileId] = frozenset(),
+    feeds_only: bool = False,
+) -> list[Input]:
     """What each input is, folders expanded (recursively, sorted); inputs that cannot be read
     (missing, a FIFO, a device, a socket) are problems, and nothing else is looked at twice.
     Files in ``skip`` (the store's own, :func:`store_files`) are never opened: passed over in a
-    folder, refused when named."""
+    folder, refused when named. Addresses Reader cannot fetch (another scheme, an http address
+    without a host) are refused here, before anything is subscribed. ``feeds_only`` (``reader
+    feeds add``): a missing path is said to be neither a URL nor a file, not just a missing file."""
     found: list[Input] = []
     for text in inputs:
         address = feed_address(text)
+        if address is None and not os.path.lexists(text) and _SCHEME.match(text.strip()):
+            scheme = text.strip().split(":", 1)[0].lower()
+            problems.append(Problem(text, f"not a URL Reader can fetch: {scheme} is not supported ({FETCHABLE})"))
+            continue
         if address is not None:
-            why = _local_refusal(address)
+            why = _address_refusal(address) or _local_refusal(address)
             if why is not None:
                 problems.append(Problem(text, why))
             else:
@@ -141,9 +157,26 @@ def classify(inputs: Sequence[str], problems: list[Problem], *, skip: frozenset[
             found.extend(_classify(path, explicit=True))
         elif path.exists():
             problems.append(Problem(text, localfile.not_regular_reason(path) or "not a regular file"))
+        elif feeds_only:
+            problems.append(Problem(text, f"not a URL Reader can fetch, nor an existing file ({FETCHABLE})"))
         else:
             problems.append(Problem(text, "no such file or folder"))
     return found
+
+
+def _address_refusal(address: str) -> str | None:
+    """Why an http or https address cannot be fetched at all (no host, a malformed one), or None."""
+    try:
+        parts = urllib.parse.urlsplit(address)
+        if parts.scheme.lower() not in ("http", "https"):
+            return None
+        if not parts.hostname:
+            return f"not a URL Reader can fetch: it names no host ({FETCHABLE})"
+        parts.port  # noqa: B018 (a port out of range or not a number raises)
+    except ValueError as exc:
+        reason = str(exc) or "malformed"
+        return f"not a URL Reader can fetch: {reason[:1].lower() + reason[1:]} ({FETCHABLE})"
+    return None
 
 
 def _local_refusal(address: str) -> str | None:
@@ -197,7 +230,7 @@ def feed_url(text: str) -> str:
     if address is not None:
         return address
     text = text.strip()
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text):
+    if _SCHEME.match(text):
         return text  # another scheme: fetch() says it cannot fetch it
     return Path(text).expanduser().resolve().as_uri()
 

@@ -254,7 +254,13 @@ def cmd_import(db_path: Path, args: argparse.Namespace) -> int:
         store.verify()
         with _progress("importing") as progress:
             try:
-                import_paths(db_path, args.inputs, progress=progress, report=report)
+                import_paths(
+                    db_path,
+                    args.inputs,
+                    progress=progress,
+                    report=report,
+                    feeds_only=getattr(args, "feeds_only", False),
+                )
             except StoreError as exc:  # a full disk: say what was stored before it
                 stopped = exc
     _report_problems(report.problems)
@@ -376,7 +382,7 @@ def cmd_open(db_path: Path, args: argparse.Namespace) -> int:
 
 def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
     if args.feeds_command == "add":
-        return cmd_import(db_path, argparse.Namespace(inputs=args.urls))
+        return cmd_import(db_path, argparse.Namespace(inputs=args.urls, feeds_only=True))
     with Store.open(_existing(db_path)) as store:
         if args.feeds_command == "list":
             feeds = store.feeds()

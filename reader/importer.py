@@ -51,6 +51,7 @@ def import_paths(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     report: ImportReport | None = None,
+    feeds_only: bool = False,
 ) -> ImportReport:
     """Import seed files, folders, feed files, OPML files and feed URLs into the store at ``store_path``.
 
@@ -58,9 +59,10 @@ def import_paths(
     report. Store errors (a damaged store, a full disk) raise :class:`StoreError`; batches already
     committed stay, and nothing already stored is changed. Pass ``report`` to have it filled in as
     the import goes: it still counts what was stored when a store error ends the import.
+    ``feeds_only``: the inputs are meant as feeds (``reader feeds add``; see :func:`classify`).
     """
     report = ImportReport() if report is None else report
-    items = classify(inputs, report.problems, skip=store_files(store_path))
+    items = classify(inputs, report.problems, skip=store_files(store_path), feeds_only=feeds_only)
     seeds = [i.target for i in items if i.kind is InputKind.SEED]
     feeds = [i for i in items if i.kind is not InputKind.SEED]
     # Progress counts files, then feeds (an OPML file counts the feeds it lists, once it is read).

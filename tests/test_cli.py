@@ -320,3 +320,41 @@ def test_a_record_that_is_not_utf8_is_imported_with_a_one_line_warning_and_the_r
     assert [a["title"] for a in titles] == ["Le café ouvre"], "the UTF-8 record keeps its accents"
     shown = json.loads(reader("--db", str(db), "show", "2", "--json").stdout)
     assert shown["body"] == "Naïve."
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("not-a-url", "not a URL Reader can fetch, nor an existing file"),
+        ("ftp://example.org/feed", "not a URL Reader can fetch: ftp is not supported"),
+        ("http://", "not a URL Reader can fetch: it names no host"),
+        ("https:///feed.xml", "not a URL Reader can fetch: it names no host"),
+        ("http://example.org:99999/feed", "not a URL Reader can fetch: port out of range 0-65535"),
+    ],
+)
+def test_feeds_add_names_an_address_it_cannot_fetch_and_subscribes_nothing(
+    db: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, address: str, reason: str
+) -> None:
+    from reader import cli
+
+    with Store.open(db) as store:
+        store.add_feed("https://kept.example/feed", "Kept")
+    subscribed: list[str] = []
+    add_feed = Store.add_feed
+    monkeypatch.setattr(
+        Store, "add_feed", lambda self, url, *a, **k: subscribed.append(url) or add_feed(self, url, *a, **k)
+    )
+
+    assert cli.main(["--db", str(db), "feeds", "add", address]) == 1
+    err = capsys.readouterr().err
+    assert err == f"reader: {address}: {reason} (only http and https addresses, or local feed files)\n"
+    assert subscribed == [], "not even for a moment"
+    with Store.open(db) as store:
+        assert [f.url for f in store.feeds()] == ["https://kept.example/feed"]
+
+
+def test_import_still_calls_a_missing_path_a_missing_file(db: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.txt"
+    done = reader("--db", str(db), "import", str(missing))
+    assert done.returncode == 1
+    assert done.stderr == f"reader: {missing}: no such file or folder\n"
