@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reader import __version__, paths
-from reader.records import Article, ArticleRow, Problem, Query, View
+from reader.records import Article, ArticleRow, Problem, Query, View, utc
 from reader.store import Store, StoreError
 
 EXIT_OK = 0
@@ -151,6 +151,10 @@ def _existing(db_path: Path) -> Path:
 
 def _err(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _report_problems(problems: Sequence[Problem]) -> None:
@@ -326,12 +330,31 @@ def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
             out = [article_json(r, description=descriptions.get(r.id)) for r in rows]
             json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
             sys.stdout.write("\n")
+        elif not rows:
+            _err(_no_articles(args))  # on stderr: stdout stays the (empty) listing; exit 0
         else:
             for r in rows:
                 date = r.published.strftime("%Y-%m-%d") if r.published else "????-??-??"
                 mark = ("*" if r.starred else " ") + (" " if r.read else "N")
                 print(f"{r.id:>7} {mark} {date}  {(r.source or '-')[:14]:<14}  {r.title or '(untitled)'}")
     return EXIT_OK
+
+
+def _no_articles(args: argparse.Namespace) -> str:
+    """What ``list`` says when it lists nothing: which filters matched no article."""
+    asked = [
+        f"--{name} {value!r}" for name, value in (("source", args.source), ("search", args.search)) if value is not None
+    ] + [f"--{name}" for name in ("unread", "starred") if getattr(args, name)]
+    return f"no articles match {' '.join(asked)}" if asked else "no articles (add some with 'reader import PATH')"
+
+
+def _readable_date(dt: datetime) -> str:
+    """``2024-03-01 14:05 UTC``; only the date for a record that gave no time (a date-only value,
+    ``2024-03-01``, is stored as midnight UTC)."""
+    dt = utc(dt)
+    if (dt.hour, dt.minute, dt.second) == (0, 0, 0):
+        return dt.strftime("%Y-%m-%d")
+    return dt.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _get(store: Store, article_id: int) -> Article:
@@ -351,7 +374,8 @@ def cmd_show(db_path: Path, args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(article.title or "(untitled)")
-        meta = [m for m in (article.source, article.author, _iso(article.published)) if m]
+        published = _readable_date(article.published) if article.published else None
+        meta = [m for m in (article.source, article.author, published) if m]
         print(" · ".join(meta))
         if article.url:
             print(article.url)
@@ -402,6 +426,9 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
                 ]
                 json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
                 sys.stdout.write("\n")
+            elif not feeds:
+                # On stderr: stdout stays a listing (empty) for scripts; --json prints [].
+                _err("no subscriptions (add one with 'reader feeds add URL')")
             else:
                 for f in feeds:
                     updated = f.updated_at.strftime("%Y-%m-%d %H:%M") if f.updated_at else "never"
@@ -410,7 +437,14 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
             return EXIT_OK
         from reader.addresses import feed_url  # local feeds are stored as absolute file: URLs
 
-        missing = [url for url in args.urls if not (store.remove_feed(url) or store.remove_feed(feed_url(url)))]
+        missing = []
+        for url in args.urls:
+            gone = store.unsubscribe(url) or store.unsubscribe(feed_url(url))
+            if gone is None:
+                missing.append(url)
+                continue
+            removed, kept = gone
+            print(f"removed {url} and its {_count(removed, 'article')}" + (f" ({kept} starred kept)" if kept else ""))
     for url in missing:
         _err(f"{url}: not subscribed")
     return EXIT_REJECTED if missing else EXIT_OK
@@ -436,12 +470,14 @@ def cmd_opml(db_path: Path, args: argparse.Namespace) -> int:
 
     with Store.open(_existing(db_path)) as store:
         data = subscriptions.export_opml(store)
+        count = len(store.feeds())
     if args.output:
         try:
             args.output.write_bytes(data)
         except OSError as exc:
             _err(f"{args.output}: cannot write ({exc.strerror or exc})")
             return EXIT_ERROR
+        print(f"wrote {_count(count, 'subscription')} to {args.output}")
     else:
         sys.stdout.buffer.write(data)
     return EXIT_OK

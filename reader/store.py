@@ -1110,13 +1110,21 @@ class Store:
 
     def remove_feed(self, url_or_id: str | int) -> bool:
         """Unsubscribe; the feed's articles go too, except starred ones, which are kept."""
+        return self.unsubscribe(url_or_id) is not None
+
+    def unsubscribe(self, url_or_id: str | int) -> tuple[int, int] | None:
+        """:meth:`remove_feed`, saying how many articles went and how many starred ones were kept;
+        None when there is no such feed."""
         feed = self.get_feed(url_or_id)
         if feed is None:
-            return False
+            return None
         with self.transaction() as conn:
-            self._delete_articles(conn, "feed_id = ? AND starred = 0", (feed.id,))
+            (kept,) = conn.execute(
+                "SELECT count(*) FROM articles WHERE feed_id = ? AND starred = 1", (feed.id,)
+            ).fetchone()
+            removed = self._delete_articles(conn, "feed_id = ? AND starred = 0", (feed.id,))
             conn.execute("DELETE FROM feeds WHERE id = ?", (feed.id,))
-        return True
+        return removed, kept
 
     def _delete_articles(self, conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
         """Delete the articles ``where`` selects, and their full-text entries; how many went."""

@@ -358,3 +358,80 @@ def test_import_still_calls_a_missing_path_a_missing_file(db: Path, tmp_path: Pa
     done = reader("--db", str(db), "import", str(missing))
     assert done.returncode == 1
     assert done.stderr == f"reader: {missing}: no such file or folder\n"
+
+
+def test_feeds_remove_says_what_went_and_what_starred_articles_stayed(db: Path) -> None:
+    url = "https://news.example/feed"
+    with Store.open(db) as store:
+        feed = store.add_feed(url, "News")
+        store.add_articles(
+            [
+                Article(source="News", title=f"Item {i}", url=f"https://news.example/{i}", feed_id=feed.id)
+                for i in range(5)
+            ]
+        )
+        for row in list(store.iter_rows())[:2]:
+            store.set_starred(row.id)
+        lone = store.add_feed("https://lone.example/feed")
+        store.add_articles([Article(source="Lone", title="One", url="https://lone.example/1", feed_id=lone.id)])
+
+    done = reader("--db", str(db), "feeds", "remove", url, "https://lone.example/feed", "https://never.example/")
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"removed {url} and its 3 articles (2 starred kept)",
+        "removed https://lone.example/feed and its 1 article",
+    ]
+    assert done.stderr == "reader: https://never.example/: not subscribed\n"
+    with Store.open(db) as store:
+        assert store.feeds() == [] and len(list(store.iter_rows())) == 2
+
+
+def test_opml_export_to_a_file_says_how_many_subscriptions_it_wrote(db: Path, tmp_path: Path) -> None:
+    with Store.open(db) as store:
+        for i in range(3):
+            store.add_feed(f"https://feeds.example/{i}")
+    target = tmp_path / "feeds.opml"
+    done = reader("--db", str(db), "opml", "export", "-o", str(target))
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == f"wrote 3 subscriptions to {target}\n"
+    assert target.read_bytes().count(b"<outline") == 3
+    to_stdout = reader("--db", str(db), "opml", "export")
+    assert to_stdout.stdout.startswith("<?xml") and "wrote" not in to_stdout.stdout + to_stdout.stderr
+
+
+def test_an_empty_feeds_list_says_so_on_stderr_and_json_stays_an_empty_array(db: Path) -> None:
+    Store.open(db).close()
+    done = reader("--db", str(db), "feeds", "list")
+    assert (done.returncode, done.stdout) == (0, "")  # stdout stays a listing, for scripts
+    assert done.stderr == "reader: no subscriptions (add one with 'reader feeds add URL')\n"
+    as_json = reader("--db", str(db), "feeds", "list", "--json")
+    assert (as_json.returncode, as_json.stdout, as_json.stderr) == (0, "[]\n", "")
+
+
+def test_list_with_no_matching_articles_says_so_on_stderr_and_exits_0(db: Path) -> None:
+    with Store.open(db) as store:
+        store.add_articles([Article(source="wire", title="Kept", url="https://wire.example/1")])
+    none = reader("--db", str(db), "list", "--source", "nope")
+    assert (none.returncode, none.stdout) == (0, "")
+    assert none.stderr == "reader: no articles match --source 'nope'\n"
+    as_json = reader("--db", str(db), "list", "--source", "nope", "--json")
+    assert (as_json.returncode, as_json.stdout, as_json.stderr) == (0, "[]\n", "")
+    rows = reader("--db", str(db), "list", "--source", "wire")
+    assert (rows.returncode, rows.stderr) == (0, "")
+    assert rows.stdout.splitlines() == ["      1  N ????-??-??  wire            Kept"]
+
+
+def test_show_prints_a_readable_date_and_json_keeps_iso(db: Path, tmp_path: Path) -> None:
+    timed = tmp_path / "timed.txt"
+    timed.write_text(
+        repr(["src", "1", "", "Timed", "", "https://x.example/t", "", "2024-03-01T14:05:09+01:00"]) + "\nB.\n"
+    )
+    dated = tmp_path / "dated.txt"
+    dated.write_text(repr(["src", "2", "", "Dated", "", "https://x.example/d", "", "2024-03-02"]) + "\nB.\n")
+    assert reader("--db", str(db), "import", str(timed), str(dated)).returncode == 0
+    ids = {a["title"]: a["id"] for a in json.loads(reader("--db", str(db), "list", "--json").stdout)}
+
+    assert reader("--db", str(db), "show", str(ids["Timed"])).stdout.splitlines()[1] == "src · 2024-03-01 13:05 UTC"
+    assert reader("--db", str(db), "show", str(ids["Dated"])).stdout.splitlines()[1] == "src · 2024-03-02"
+    shown = json.loads(reader("--db", str(db), "show", str(ids["Timed"]), "--json").stdout)
+    assert shown["published"] == "2024-03-01T13:05:09+00:00"
