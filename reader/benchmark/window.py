@@ -169,9 +169,12 @@ class Probe(QObject):
             QTimer.singleShot(0, self.painted)
         return False
     def painted(self):
-        # After the whole paint pass and its flush to the screen (same as reader.ui.app's probe).
-        if w.windowHandle() is not None and w.windowHandle().isExposed():
-            print(f"{os.environ['READER_STARTUP_PROBE']} {time.monotonic():.6f}", flush=True)
+        # After the whole paint pass and its flush to the screen (same as reader.ui.app's probe);
+        # a paint before the window was exposed waits for the next one.
+        if w.windowHandle() is None or not w.windowHandle().isExposed():
+            w.installEventFilter(self)
+            return
+        print(f"{os.environ['READER_STARTUP_PROBE']} {time.monotonic():.6f}", flush=True)
         app.quit()
 probe = Probe(); w.installEventFilter(probe); w.show(); app.exec()
 """

@@ -125,7 +125,7 @@ def _install_startup_probe(window: Any, app: Any) -> None:
 
     class Probe(QObject):
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            """Override QObject.eventFilter: the first paint of the window."""
+            """Override QObject.eventFilter: the first paint of the window on screen."""
             if event.type() == QEvent.Type.Paint:
                 watched.removeEventFilter(self)
                 QTimer.singleShot(0, self.painted)
@@ -133,9 +133,13 @@ def _install_startup_probe(window: Any, app: Any) -> None:
 
         def painted(self) -> None:
             # The next turn of the event loop: the whole paint pass is done and on the screen.
+            # A paint before the window system exposed the window is not the window shown: wait
+            # for the next one. (Quitting there without a line was read as "no window at all".)
             handle = window.windowHandle()
-            if handle is not None and handle.isExposed():
-                print(f"{os.environ[STARTUP_PROBE]} {time.monotonic():.6f}", flush=True)
+            if handle is None or not handle.isExposed():
+                window.installEventFilter(self)
+                return
+            print(f"{os.environ[STARTUP_PROBE]} {time.monotonic():.6f}", flush=True)
             app.quit()
 
     window._startup_probe = Probe(window)
