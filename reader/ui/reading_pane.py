@@ -13,7 +13,7 @@ import re
 from typing import Any, Protocol
 
 from PySide6.QtCore import QEvent, QSize, QTimer, QUrl, Signal
-from PySide6.QtGui import QFont, QImage, QPalette, QResizeEvent, QTextDocument
+from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPalette, QResizeEvent, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from reader.records import Article
@@ -26,6 +26,9 @@ MIN_ZOOM = -6
 REFIT_STEP_PX = 32
 #: ... this long after the last resize step, so that dragging the splitter decodes nothing per pixel.
 REFIT_DELAY_MS = 120
+#: The text column's width in average characters of the body font: lines of 60-75 characters read
+#: best; a wider pane centres the column instead of stretching the lines across it.
+MEASURE_CHARS = 68
 
 _IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
@@ -102,13 +105,13 @@ class ReadingPane(QTextBrowser):
         if article is None:
             self.show_empty()
             return
-        self.setHtml(self.render_html(article))
+        self._set_html(self.render_html(article))
         self.verticalScrollBar().setValue(0)
 
     def show_empty(self, message: str = "Select an article to read it here.") -> None:
         self._article = None
         dim = self._dim_color()
-        self.setHtml(f'<p style="color:{dim}; margin-top:2em" align="center">{html.escape(message)}</p>')
+        self._set_html(f'<p style="color:{dim}; margin-top:2em" align="center">{html.escape(message)}</p>')
 
     def refresh_images(self) -> None:
         """An image the document uses has arrived: lay out again, keeping the scroll position."""
@@ -116,8 +119,24 @@ class ReadingPane(QTextBrowser):
             return
         bar = self.verticalScrollBar()
         position = bar.value()
-        self.setHtml(self.render_html(self._article))
+        self._set_html(self.render_html(self._article))
         bar.setValue(position)
+
+    def _set_html(self, text: str) -> None:
+        self.setHtml(text)  # (a new document: its root frame has lost the column's side margins)
+        self._fit_column()
+
+    def _fit_column(self) -> None:
+        """Centre the text column: the root frame's side margins take up what the pane has beyond the
+        measure. Margins, not a narrower viewport, so the whole pane still scrolls and selects."""
+        root = self.document().rootFrame()
+        frame = root.frameFormat()
+        margin = self.document().documentMargin()
+        side = margin + max(0, (self._available_width() - self._content_width()) // 2)
+        if frame.leftMargin() != side or frame.rightMargin() != side:
+            frame.setLeftMargin(side)
+            frame.setRightMargin(side)
+            root.setFrameFormat(frame)
 
     def render_html(self, article: Article) -> str:
         esc = html.escape
@@ -181,6 +200,7 @@ class ReadingPane(QTextBrowser):
         """Override QTextBrowser.resizeEvent: fit the article's images to the new width (a narrower
         pane would otherwise crop them behind a horizontal scroll bar), once the resizing pauses."""
         super().resizeEvent(event)
+        self._fit_column()
         if self._article is not None and self.images is not None and self._has_images(self._article):
             width = self._content_width()
             if width < self._rendered_width or abs(width - self._rendered_width) >= REFIT_STEP_PX:
@@ -194,9 +214,22 @@ class ReadingPane(QTextBrowser):
     def _has_images(article: Article) -> bool:
         return bool(article.image_url) or "<img" in (article.body_html or "").lower()
 
-    def _content_width(self) -> int:
+    def _available_width(self) -> int:
+        """The widest the text could be: the viewport less the document's margins."""
         margin = int(self.document().documentMargin())
-        return max(120, min(self.viewport().width() - 2 * margin - 4, 1200))
+        return self.viewport().width() - 2 * margin - 4
+
+    def _content_width(self) -> int:
+        """The text column's width (images are fitted to it): the measure, or the pane if narrower."""
+        return max(120, min(self._available_width(), self.measure_width()))
+
+    def body_font(self) -> QFont:
+        """The font body text is set in (what the measure is counted in)."""
+        return QFont(self.document().defaultFont())
+
+    def measure_width(self) -> int:
+        """MEASURE_CHARS average characters of the body font, in pixels."""
+        return math.ceil(QFontMetricsF(self.body_font()).averageCharWidth() * MEASURE_CHARS)
 
     def _dim_color(self) -> str:
         palette = self.palette()
@@ -236,6 +269,7 @@ class ReadingPane(QTextBrowser):
         size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
         font.setPointSizeF(max(5.0, size + steps))
         self.document().setDefaultFont(font)
+        self._fit_column()  # the measure is counted in the font's characters
 
     def zoom_in(self) -> None:
         self.set_zoom(self._zoom + 1)

@@ -1,0 +1,77 @@
+"""The reading pane's typography: a readable measure centred in a wide pane, body text set larger
+and with more leading than the UI, the star and dates in the meta line, a placeholder for a lead
+image that failed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS
+from PySide6.QtGui import QFontMetricsF, QTextBlock
+
+from reader.records import Article
+from reader.ui.reading_pane import ReadingPane
+
+pytestmark = OFFSCREEN_SIZE_HINTS
+
+LONG_PARAGRAPH = " ".join(["Harbour cranes unload the morning ships while gulls circle overhead."] * 12)
+
+
+def long_article(**changes: Any) -> Article:
+    fields: dict[str, Any] = dict(
+        source="Harbour Times",
+        title="The harbour at dawn",
+        url="https://news.example/dawn",
+        published=BASE_DATE,
+        body=LONG_PARAGRAPH + "\nA second paragraph.",
+    )
+    fields.update(changes)
+    return Article(**fields)
+
+
+def shown_pane(qtbot: Any, width: int, article: Article | None = None) -> ReadingPane:
+    pane = ReadingPane()
+    qtbot.addWidget(pane)
+    pane.resize(width, 600)
+    pane.show()
+    qtbot.waitUntil(pane.isVisible)
+    pane.show_article(article or long_article())
+    return pane
+
+
+def block_with(pane: ReadingPane, text: str) -> QTextBlock:
+    block = pane.document().begin()
+    while block.isValid():
+        if text in block.text():
+            return block
+        block = block.next()
+    raise AssertionError(f"no block with {text!r}")
+
+
+def test_a_wide_pane_keeps_a_readable_measure_centred(qtbot: Any) -> None:
+    pane = shown_pane(qtbot, 1800)
+    block = block_with(pane, "Harbour cranes")
+    layout = block.layout()
+    assert layout.lineCount() > 2
+    chars = [layout.lineAt(i).textLength() for i in range(layout.lineCount() - 1)]
+    assert all(55 <= n <= 80 for n in chars), chars
+    average = QFontMetricsF(pane.body_font()).averageCharWidth()
+    rect = pane.document().documentLayout().blockBoundingRect(block)
+    assert 60 <= rect.width() / average <= 75
+    left = rect.left()
+    right = pane.viewport().width() - rect.right()
+    assert left > 300 and abs(left - right) <= 12, (left, right)
+
+
+def test_a_narrow_pane_fills_the_pane(qtbot: Any) -> None:
+    pane = shown_pane(qtbot, 360)
+    block = block_with(pane, "Harbour cranes")
+    rect = pane.document().documentLayout().blockBoundingRect(block)
+    margin = pane.document().documentMargin()
+    assert rect.left() == margin
+    assert rect.width() >= pane.viewport().width() - 2 * margin - 8
+    # Widening the pane centres the column again.
+    pane.resize(1800, 600)
+    qtbot.waitUntil(
+        lambda: pane.document().documentLayout().blockBoundingRect(block_with(pane, "Harbour")).left() > 300
+    )
