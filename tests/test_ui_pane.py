@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS
-from PySide6.QtGui import QFontMetricsF, QTextBlock
+from PySide6.QtGui import QFontMetricsF, QTextBlock, QTextBlockFormat
 
 from reader.records import Article
 from reader.ui.reading_pane import ReadingPane
@@ -75,3 +75,21 @@ def test_a_narrow_pane_fills_the_pane(qtbot: Any) -> None:
     qtbot.waitUntil(
         lambda: pane.document().documentLayout().blockBoundingRect(block_with(pane, "Harbour")).left() > 300
     )
+
+
+def test_body_text_is_larger_than_the_ui_with_comfortable_leading(qtbot: Any) -> None:
+    pane = shown_pane(qtbot, 900)
+    ui_size = pane.document().defaultFont().pointSizeF()
+    for text in ("Harbour cranes", "A second paragraph."):
+        block = block_with(pane, text)
+        size = block.begin().fragment().charFormat().font().pointSizeF()
+        assert 1.15 <= size / ui_size <= 1.25, (size, ui_size)
+        assert block.blockFormat().lineHeight() == 150
+        assert block.blockFormat().lineHeightType() == QTextBlockFormat.LineHeightTypes.ProportionalHeight.value
+    meta = block_with(pane, "Harbour Times")
+    assert meta.begin().fragment().charFormat().font().pointSizeF() == ui_size, "the meta line keeps the UI size"
+    assert meta.blockFormat().lineHeight() == 0
+    # The body follows the text size.
+    pane.set_zoom(3)
+    size = block_with(pane, "Harbour cranes").begin().fragment().charFormat().font().pointSizeF()
+    assert abs(size - (ui_size + 3) * 1.2) < 0.2

@@ -29,6 +29,11 @@ REFIT_DELAY_MS = 120
 #: The text column's width in average characters of the body font: lines of 60-75 characters read
 #: best; a wider pane centres the column instead of stretching the lines across it.
 MEASURE_CHARS = 68
+#: Body text is set this much larger than the UI font, with this line height (percent): reading
+#: matter wants more than a list row does. The title and the meta line keep the UI's sizes.
+BODY_SCALE = 1.2
+BODY_LINE_HEIGHT = 150
+_BODY_STYLE = ", ".join(f"div.body {tag}" for tag in ("p", "li", "blockquote", "pre", "dd", "dt", "td", "th"))
 
 _IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
@@ -83,6 +88,7 @@ class ReadingPane(QTextBrowser):
         self.setOpenExternalLinks(False)
         self.anchorClicked.connect(self.link_activated)
         self.document().setDocumentMargin(18)
+        self.document().setDefaultStyleSheet(f"{_BODY_STYLE} {{ line-height: {BODY_LINE_HEIGHT}%; }}")
         self._base_font = QFont(self.font())
         self._zoom = 0
         self._article: Article | None = None
@@ -164,11 +170,14 @@ class ReadingPane(QTextBrowser):
             # Images come decoded to fit the pane: a width or height the page gave them would stretch
             # them past it again (behind a horizontal scroll bar).
             body = _IMG_TAG.sub(lambda m: _SIZE_ATTRIBUTE.sub("", m.group(0)), article.body_html)
-            parts.append(f"<div>{body}</div>")
         else:
-            parts.extend(f"<p>{esc(p)}</p>" for p in article.body.split("\n") if p.strip())
-            if not article.body.strip() and article.description:
-                parts.append(f"<p>{esc(article.description)}</p>")
+            paragraphs = [p for p in article.body.split("\n") if p.strip()]
+            if not paragraphs and article.description:
+                paragraphs = [article.description]
+            body = "".join(f"<p>{esc(p)}</p>" for p in paragraphs)
+        if body:
+            size = self.body_font().pointSizeF()
+            parts.append(f'<div class="body" style="font-size:{size:.1f}pt">{body}</div>')
         if article.url:
             parts.append(
                 f'<p style="margin-top:1.5em"><a href="{esc(article.url, quote=True)}">Read the original</a>'
@@ -224,8 +233,12 @@ class ReadingPane(QTextBrowser):
         return max(120, min(self._available_width(), self.measure_width()))
 
     def body_font(self) -> QFont:
-        """The font body text is set in (what the measure is counted in)."""
-        return QFont(self.document().defaultFont())
+        """The font body text is set in (what the measure is counted in): BODY_SCALE times the
+        document's font, which follows the text size."""
+        font = QFont(self.document().defaultFont())
+        size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
+        font.setPointSizeF(round(size * BODY_SCALE, 1))
+        return font
 
     def measure_width(self) -> int:
         """MEASURE_CHARS average characters of the body font, in pixels."""
@@ -269,7 +282,10 @@ class ReadingPane(QTextBrowser):
         size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
         font.setPointSizeF(max(5.0, size + steps))
         self.document().setDefaultFont(font)
-        self._fit_column()  # the measure is counted in the font's characters
+        if self._article is not None:
+            self.refresh_images()  # the body's size is written into the HTML; the column follows it
+        else:
+            self._fit_column()
 
     def zoom_in(self) -> None:
         self.set_zoom(self._zoom + 1)
