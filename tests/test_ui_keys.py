@@ -423,6 +423,18 @@ def test_text_size_keys(qtbot: Any, window: Any) -> None:
     assert window.settings.text_zoom == 0
 
 
+def test_text_size_keys_say_the_size(qtbot: Any, window: Any) -> None:
+    """Each step shows the size it arrived at in the status bar, while the keys are being pressed."""
+    base = window.pane.document().defaultFont().pointSizeF()
+    press(qtbot, window, Qt.Key.Key_Plus, CTRL)
+    press(qtbot, window, Qt.Key.Key_Plus, CTRL)
+    assert window.statusBar().currentMessage() == f"Text size {round((base + 2) / base * 100)}%"
+    press(qtbot, window, Qt.Key.Key_Minus, CTRL)
+    assert window.statusBar().currentMessage() == f"Text size {round((base + 1) / base * 100)}%"
+    press(qtbot, window, Qt.Key.Key_0, CTRL)
+    assert window.statusBar().currentMessage() == "Text size 100%"
+
+
 def test_ctrl_o_imports_files(
     qtbot: Any, window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, known_store: Store
 ) -> None:

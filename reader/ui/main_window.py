@@ -148,7 +148,7 @@ class MainWindow(QMainWindow):
         self.searching = Searching(self.search, self.list, self.listing, message, self)
         self.importing = Importing(work, self, self)
         self.refreshing = Refreshing(work, self)
-        self.text_size = TextSize(self.pane, self.settings, self)
+        self.text_size = TextSize(self.pane, self.settings, message, self)
         self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
         self.keys_help = KeysHelp(self)
 

@@ -12,27 +12,33 @@ from reader.ui.status import Message
 
 
 class TextSize(QObject):
-    """Ctrl++ / Ctrl+- / Ctrl+0 on the reading pane, remembered in the settings."""
+    """Ctrl++ / Ctrl+- / Ctrl+0 on the reading pane, remembered in the settings. Each step says the
+    size it arrived at ("Text size 120%"): the change itself can be too small to judge by eye."""
 
-    def __init__(self, pane: ReadingPane, settings: Settings, parent: QObject | None = None) -> None:
+    def __init__(self, pane: ReadingPane, settings: Settings, message: Message, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pane = pane
         self._settings = settings
+        self.message = message
 
     def restore(self) -> None:
         self._pane.set_zoom(self._settings.text_zoom)
 
     def zoom_in(self) -> None:
         self._pane.zoom_in()
-        self._settings.text_zoom = self._pane.zoom
+        self._changed()
 
     def zoom_out(self) -> None:
         self._pane.zoom_out()
-        self._settings.text_zoom = self._pane.zoom
+        self._changed()
 
     def zoom_reset(self) -> None:
         self._pane.zoom_reset()
+        self._changed()
+
+    def _changed(self) -> None:
         self._settings.text_zoom = self._pane.zoom
+        self.message(f"Text size {self._pane.zoom_percent}%")
 
 
 class RemoteImages(QObject):

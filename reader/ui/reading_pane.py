@@ -275,6 +275,12 @@ class ReadingPane(QTextBrowser):
     def zoom(self) -> int:
         return self._zoom
 
+    @property
+    def zoom_percent(self) -> int:
+        """The text size now, against the size at zoom 0."""
+        base = self._base_font.pointSizeF() if self._base_font.pointSizeF() > 0 else 10.0
+        return round(self.document().defaultFont().pointSizeF() / base * 100)
+
     def set_zoom(self, steps: int) -> None:
         steps = max(MIN_ZOOM, min(MAX_ZOOM, steps))
         self._zoom = steps
