@@ -126,6 +126,13 @@ def utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC)
 
 
+def is_date_only(dt: datetime) -> bool:
+    """Whether a stored date carries no time of day: a record that gave only a date is stored as
+    midnight UTC, and showing "00:00" would invent a time it never named."""
+    at = utc(dt)
+    return (at.hour, at.minute, at.second, at.microsecond) == (0, 0, 0, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One rejected input (or part of one), printed as ``input:line: reason``."""

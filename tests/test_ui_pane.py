@@ -4,12 +4,14 @@ image that failed."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS
 from PySide6.QtGui import QFontMetricsF, QTextBlock, QTextBlockFormat
 
 from reader.records import Article
+from reader.ui.article_delegate import relative_date
 from reader.ui.reading_pane import ReadingPane
 
 pytestmark = OFFSCREEN_SIZE_HINTS
@@ -93,3 +95,16 @@ def test_body_text_is_larger_than_the_ui_with_comfortable_leading(qtbot: Any) ->
     pane.set_zoom(3)
     size = block_with(pane, "Harbour cranes").begin().fragment().charFormat().font().pointSizeF()
     assert abs(size - (ui_size + 3) * 1.2) < 0.2
+
+
+def test_a_date_without_a_time_shows_as_a_date(qtbot: Any) -> None:
+    midnight = datetime(2024, 3, 1, tzinfo=UTC)
+    pane = shown_pane(qtbot, 900, long_article(published=midnight))
+    meta = block_with(pane, "Harbour Times").text()
+    assert "1 March 2024" in meta and "00:00" not in meta and "UTC" not in meta
+    pane.show_article(long_article(published=BASE_DATE))
+    assert "1 March 2024, 12:00 UTC" in block_with(pane, "Harbour Times").text(), "a time is still shown"
+    # The list counts such a date in days, not in hours since a midnight it never named.
+    assert relative_date(midnight, now=midnight + timedelta(hours=15)) == "today"
+    assert relative_date(midnight, now=midnight + timedelta(days=2, hours=3)) == "2d ago"
+    assert relative_date(BASE_DATE, now=BASE_DATE + timedelta(hours=3)) == "3h ago"

@@ -13,7 +13,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from reader.records import ArticleRow
+from reader.records import ArticleRow, is_date_only
 from reader.ui.article_model import ArticleRole
 
 THUMB_SIZE = QSize(96, 72)
@@ -24,10 +24,17 @@ _SNIPPET_CACHE_MAX = 4096
 
 
 def relative_date(published: datetime | None, now: datetime | None = None) -> str:
-    """``5m``, ``3h``, ``2d`` for recent dates; ``20 Apr`` this year; ``20 Apr 2018`` before."""
+    """``5m``, ``3h``, ``2d`` for recent dates; ``20 Apr`` this year; ``20 Apr 2018`` before. A date
+    without a time (see :func:`~reader.records.is_date_only`) is counted in days: ``today``, ``2d ago``."""
     if published is None:
         return "date unknown"
     now = now or datetime.now(UTC)
+    if is_date_only(published):
+        days = (now.astimezone(UTC).date() - published.astimezone(UTC).date()).days
+        if days == 0:
+            return "today"
+        if 0 < days < 7:
+            return f"{days}d ago"
     seconds = (now - published).total_seconds()
     if 0 <= seconds < 60:
         return "just now"

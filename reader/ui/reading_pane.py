@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QSize, QTimer, QUrl, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPalette, QResizeEvent, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from reader.records import Article
+from reader.records import Article, is_date_only
 
 WORDS_PER_MINUTE = 230
 LEAD_IMAGE_SCHEME = "reader-image"
@@ -150,7 +150,8 @@ class ReadingPane(QTextBrowser):
         parts = [f'<h1 style="margin-bottom:4px">{esc(article.title or "(untitled)")}</h1>']
         meta = [m for m in (article.source, article.author) if m]
         if article.published is not None:
-            meta.append(article.published.strftime("%d %B %Y, %H:%M UTC").lstrip("0"))
+            shape = "%d %B %Y" if is_date_only(article.published) else "%d %B %Y, %H:%M UTC"
+            meta.append(article.published.strftime(shape).lstrip("0"))
         else:
             meta.append("date unknown")
         minutes = reading_minutes(article)
