@@ -7,12 +7,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS
-from PySide6.QtGui import QFontMetricsF, QTextBlock, QTextBlockFormat
+from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS, flags_stored
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QFontMetricsF, QTextBlock, QTextBlockFormat, QTextCursor
 
 from reader.records import Article
+from reader.store import Store
+from reader.ui.actions import Action
 from reader.ui.article_delegate import relative_date
-from reader.ui.reading_pane import ReadingPane
+from reader.ui.article_model import ArticleRole
+from reader.ui.reading_pane import NOT_STARRED, STAR_URL, STARRED, ReadingPane
 
 pytestmark = OFFSCREEN_SIZE_HINTS
 
@@ -108,3 +112,38 @@ def test_a_date_without_a_time_shows_as_a_date(qtbot: Any) -> None:
     assert relative_date(midnight, now=midnight + timedelta(hours=15)) == "today"
     assert relative_date(midnight, now=midnight + timedelta(days=2, hours=3)) == "2d ago"
     assert relative_date(BASE_DATE, now=BASE_DATE + timedelta(hours=3)) == "3h ago"
+
+
+def star_point(pane: ReadingPane) -> QPoint:
+    found = (
+        pane.document().find(STARRED) if pane.article and pane.article.starred else pane.document().find(NOT_STARRED)
+    )
+    assert not found.isNull()
+    cursor = QTextCursor(pane.document())
+    cursor.setPosition(found.selectionStart() + 1)
+    point = pane.cursorRect(cursor).center() - QPoint(3, 0)
+    assert pane.anchorAt(point) == STAR_URL
+    return point
+
+
+def test_the_pane_shows_the_star_and_clicking_it_toggles_it(
+    qtbot: Any, window: Any, known_store: Store, opened_urls: list[str]
+) -> None:
+    window.list.select_row(3)
+    pane = window.pane
+    article_id = pane.article.id
+    meta = block_with(pane, " · ").text()
+    assert NOT_STARRED in meta and STARRED not in meta
+    qtbot.mouseClick(pane.viewport(), Qt.MouseButton.LeftButton, pos=star_point(pane))
+    assert window.model.data(window.model.index(3), ArticleRole.starred) is True, "starred as the S key does"
+    assert STARRED in block_with(pane, " · ").text()
+    flags_stored(qtbot, window)
+    assert known_store.get(article_id).starred is True
+    # The star key and the click are the same toggle: the pane follows the key too.
+    window.action_registry[Action.TOGGLE_STARRED].trigger()
+    assert NOT_STARRED in block_with(pane, " · ").text()
+    qtbot.mouseClick(pane.viewport(), Qt.MouseButton.LeftButton, pos=star_point(pane))
+    assert STARRED in block_with(pane, " · ").text()
+    flags_stored(qtbot, window)
+    assert known_store.get(article_id).starred is True
+    assert opened_urls == [], "the star is no link to open"

@@ -197,6 +197,7 @@ class MainWindow(QMainWindow):
         self.search.accepted.connect(self.searching.on_search_accepted)
         self.sidebar.key_changed.connect(self.searching.on_sidebar_changed)
         self.pane.link_activated.connect(self.reading.open_link)
+        self.pane.star_clicked.connect(self.reading.toggle_pane_starred)
         # Counts follow the flags once they are stored (counted earlier, they would lag behind).
         self.flags.stored.connect(self.counting.schedule)
         self.flags.failed.connect(self.reading.on_flags_refused)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QUrl
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QUrl
 
 from reader.records import Progress
 from reader.store import Store
 from reader.ui import desktop
-from reader.ui.article_model import ArticleListModel
+from reader.ui.article_model import ArticleListModel, ArticleRole
 from reader.ui.article_view import ArticleListView
 from reader.ui.flag_writer import Corrections, FlagWriter
 from reader.ui.jobs import JobKind, StoreWork
@@ -51,6 +51,7 @@ class Reading(QObject):
         # The article the window put up by itself at start: shown, not read, until the person
         # moves or acts (re-selecting it after a reload is neither).
         self._unasked: int | None = None
+        model.dataChanged.connect(self._on_data_changed)
 
     # --- start ---
 
@@ -90,6 +91,7 @@ class Reading(QObject):
         if article is None or article.id != article_id:
             # Re-selecting the shown article (after a reload) keeps the pane's scroll position.
             self._pane.show_article(self._store.get(article_id))
+            self._pane.set_starred(bool(self._model.data(self._model.index(row), ArticleRole.starred)))
         # The window's own pick at start, or that pick again after a reload, is not read: any
         # other selection is the person's, and from then on every selection marks read.
         if article_id != self._unasked:
@@ -159,6 +161,24 @@ class Reading(QObject):
         row = self._view.current_row()
         if row >= 0:
             self._model.toggle_starred(row)
+
+    def toggle_pane_starred(self) -> None:
+        """The pane's star was clicked: the shown article's star, as the star key toggles it."""
+        article = self._pane.article
+        row = self._model.row_of(article.id) if article is not None and article.id is not None else None
+        if row is not None:
+            self._model.toggle_starred(row)
+
+    def _on_data_changed(
+        self, first: QModelIndex | QPersistentModelIndex, last: QModelIndex | QPersistentModelIndex, roles: list[int]
+    ) -> None:
+        """The pane's star follows the list's (toggled by key or click, or taken back when refused)."""
+        article = self._pane.article
+        if article is None or article.id is None or (roles and ArticleRole.starred not in roles):
+            return
+        row = self._model.row_of(article.id)
+        if row is not None and first.row() <= row <= last.row():
+            self._pane.set_starred(bool(self._model.data(self._model.index(row), ArticleRole.starred)))
 
     def on_flags_refused(self, message: str, corrections: Corrections) -> None:
         """The store refused some flags (busy past its timeout, read-only, damaged, disk full):

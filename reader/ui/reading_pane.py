@@ -7,6 +7,7 @@ are never followed inside the pane: they are handed to :func:`reader.ui.desktop.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 import re
@@ -20,6 +21,11 @@ from reader.records import Article, is_date_only
 
 WORDS_PER_MINUTE = 230
 LEAD_IMAGE_SCHEME = "reader-image"
+#: The meta line's star is a link to this address: clicking it toggles the star (never a URL opened).
+STAR_URL = "reader:star"
+STARRED = "★"
+NOT_STARRED = "☆"
+STAR_COLOR = "#e6aa00"  # as the list's star (article_delegate)
 MAX_ZOOM = 12
 MIN_ZOOM = -6
 #: Images are laid out again once the pane's width has changed by this much (or shrunk at all).
@@ -77,16 +83,18 @@ def reading_minutes(article: Article) -> int:
 class ReadingPane(QTextBrowser):
     """Signals:
     link_activated(QUrl): a link was clicked; the window decides whether it may open.
+    star_clicked(): the meta line's star was clicked; the window toggles the article's star.
     """
 
     link_activated = Signal(QUrl)
+    star_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("readingPane")
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
-        self.anchorClicked.connect(self.link_activated)
+        self.anchorClicked.connect(self._on_anchor_clicked)
         self.document().setDocumentMargin(18)
         self.document().setDefaultStyleSheet(f"{_BODY_STYLE} {{ line-height: {BODY_LINE_HEIGHT}%; }}")
         self._base_font = QFont(self.font())
@@ -113,6 +121,18 @@ class ReadingPane(QTextBrowser):
             return
         self._set_html(self.render_html(article))
         self.verticalScrollBar().setValue(0)
+
+    def set_starred(self, starred: bool) -> None:
+        """Show the article's star as the list has it (the store may not have it yet)."""
+        if self._article is not None and self._article.starred != starred:
+            self._article = dataclasses.replace(self._article, starred=starred)
+            self.refresh_images()
+
+    def _on_anchor_clicked(self, url: QUrl) -> None:
+        if url.toString() == STAR_URL:
+            self.star_clicked.emit()
+        else:
+            self.link_activated.emit(url)
 
     def show_empty(self, message: str = "Select an article to read it here.") -> None:
         self._article = None
@@ -157,7 +177,12 @@ class ReadingPane(QTextBrowser):
         minutes = reading_minutes(article)
         if minutes:
             meta.append(f"{minutes} min read")
-        parts.append(f'<p style="color:{dim}">{esc(" · ".join(meta))}</p>')
+        star = (
+            f'<a href="{STAR_URL}" style="color:{STAR_COLOR}; text-decoration:none">{STARRED}</a>'
+            if article.starred
+            else f'<a href="{STAR_URL}" style="color:{dim}; text-decoration:none">{NOT_STARRED}</a>'
+        )
+        parts.append(f'<p style="color:{dim}">{star}&nbsp;&nbsp;{esc(" · ".join(meta))}</p>')
         self._rendered_width = self._content_width()
         if (
             article.image_url
