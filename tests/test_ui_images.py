@@ -11,13 +11,15 @@ from typing import Any
 
 import pytest
 from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl
+from PySide6.QtGui import QTextDocument
 from test_thumbnails import ImageServer, Route, make_image
 
 from reader.records import Article
 from reader.store import Store
 from reader.ui.actions import Action
 from reader.ui.article_model import ArticleRole
+from reader.ui.reading_pane import PLACEHOLDER_SCHEME, inline_images
 from reader.ui.settings import Settings
 
 pytestmark = OFFSCREEN_SIZE_HINTS
@@ -249,3 +251,22 @@ def encoded_size(width: int, height: int) -> bytes:
     assert make_image(width, height).save(buffer, "PNG")
     buffer.close()
     return bytes(data.data())
+
+
+def test_a_lead_image_that_fails_shows_a_placeholder_box(
+    qtbot: Any, window_factory: Any, store_path: Path, image_server: ImageServer
+) -> None:
+    store = Store.open(store_path)
+    try:
+        store.add_articles([pane_article(image_server.url("/missing.png"))])
+        window = window_factory(store)
+        pane = window.pane
+        qtbot.waitUntil(lambda: pane.article is not None, timeout=15000)
+        qtbot.waitUntil(lambda: window.images.is_failed(image_server.url("/missing.png")), timeout=15000)
+        qtbot.waitUntil(lambda: PLACEHOLDER_SCHEME in pane.toHtml(), timeout=15000)
+        src = next(s for s in inline_images(pane.render_html(pane.article)) if s.startswith(PLACEHOLDER_SCHEME))
+        box = pane.loadResource(QTextDocument.ResourceType.ImageResource.value, QUrl(src))
+        assert not box.isNull() and box.width() >= 120 and box.height() > 40, "a box, not nothing"
+        assert "With a picture" in pane.toPlainText() and "Text." in pane.toPlainText()
+    finally:
+        store.close()

@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conftest import BASE_DATE, OFFSCREEN_SIZE_HINTS, flags_stored
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QFontMetricsF, QTextBlock, QTextBlockFormat, QTextCursor
+from PySide6.QtCore import QPoint, QSize, Qt
+from PySide6.QtGui import QFontMetricsF, QPixmap, QTextBlock, QTextBlockFormat, QTextCursor
 
 from reader.records import Article
 from reader.store import Store
 from reader.ui.actions import Action
 from reader.ui.article_delegate import relative_date
 from reader.ui.article_model import ArticleRole
-from reader.ui.reading_pane import NOT_STARRED, STAR_URL, STARRED, ReadingPane
+from reader.ui.reading_pane import NOT_STARRED, PLACEHOLDER_SCHEME, STAR_URL, STARRED, ReadingPane
 
 pytestmark = OFFSCREEN_SIZE_HINTS
 
@@ -147,3 +147,30 @@ def test_the_pane_shows_the_star_and_clicking_it_toggles_it(
     flags_stored(qtbot, window)
     assert known_store.get(article_id).starred is True
     assert opened_urls == [], "the star is no link to open"
+
+
+class NoImages:
+    """An image service with remote images off: nothing arrives, nothing failed."""
+
+    def document_image(self, url: str, max_width: int) -> None:
+        return None
+
+    def is_failed(self, url: str) -> bool:
+        return False
+
+    def remote_images_enabled(self) -> bool:
+        return False
+
+    def placeholder(self, size: QSize, initial: str = "", dark: bool = False) -> QPixmap:
+        pixmap = QPixmap(size)
+        pixmap.fill(Qt.GlobalColor.gray)
+        return pixmap
+
+
+def test_a_remote_lead_image_with_remote_images_off_is_a_placeholder(qtbot: Any) -> None:
+    pane = shown_pane(qtbot, 900)
+    pane.images = NoImages()
+    pane.show_article(long_article(image_url="https://cdn.example/dawn.jpg"))
+    assert PLACEHOLDER_SCHEME in pane.toHtml()
+    pane.show_article(long_article(image_url="file:///nowhere/dawn.jpg"))
+    assert PLACEHOLDER_SCHEME not in pane.toHtml(), "a local file still loading shows nothing yet"

@@ -79,6 +79,9 @@ class ListImages(QObject):
 
     def on_image_failed(self, url: str) -> None:
         self._requested.pop(url, None)
+        article = self._pane.article
+        if article is not None and article.image_url == url:
+            self._pane.refresh_images()  # the lead image will not come: its placeholder shows instead
 
     def on_model_reset(self) -> None:
         # A new query: the old rows' pending requests are no longer wanted.

@@ -14,13 +14,19 @@ import re
 from typing import Any, Protocol
 
 from PySide6.QtCore import QEvent, QSize, QTimer, QUrl, Signal
-from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPalette, QResizeEvent, QTextDocument
+from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPalette, QPixmap, QResizeEvent, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from reader.records import Article, is_date_only
+from reader.ui.thumbnails import source_initial
 
 WORDS_PER_MINUTE = 230
 LEAD_IMAGE_SCHEME = "reader-image"
+#: A lead image that will not come (it failed, or remote images are off) is this box instead:
+#: ``reader-placeholder:<width>x<height>:<initial>``, painted by the image service.
+PLACEHOLDER_SCHEME = "reader-placeholder"
+#: The placeholder's height: 9/16 of the column, at most this.
+PLACEHOLDER_MAX_HEIGHT = 240
 #: The meta line's star is a link to this address: clicking it toggles the star (never a URL opened).
 STAR_URL = "reader:star"
 STARRED = "★"
@@ -51,6 +57,12 @@ class ImageSource(Protocol):
     """What the pane needs of the image service (see :mod:`reader.ui.thumbnails`)."""
 
     def document_image(self, url: str, max_width: int) -> QImage | None: ...
+
+    def is_failed(self, url: str) -> bool: ...
+
+    def remote_images_enabled(self) -> bool: ...
+
+    def placeholder(self, size: QSize, initial: str = "", dark: bool = False) -> QPixmap: ...
 
 
 def _image_identity(url: str) -> str:
@@ -192,6 +204,11 @@ class ReadingPane(QTextBrowser):
             width = self._rendered_width
             if self.images.document_image(article.image_url, width) is not None:
                 parts.append(f'<p><img src="{esc(self._lead_image_url(article.image_url, width), quote=True)}"></p>')
+            elif self._lead_image_will_not_come(article.image_url):
+                height = min(width * 9 // 16, PLACEHOLDER_MAX_HEIGHT)
+                initial = source_initial(article.source or _host(article.image_url))
+                src = f"{PLACEHOLDER_SCHEME}:{width}x{height}:{initial}"
+                parts.append(f'<p><img src="{esc(src, quote=True)}" width="{width}" height="{height}"></p>')
         if article.body_html:
             # Images come decoded to fit the pane: a width or height the page gave them would stretch
             # them past it again (behind a horizontal scroll bar).
@@ -211,6 +228,14 @@ class ReadingPane(QTextBrowser):
             )
         return "\n".join(parts)
 
+    def _lead_image_will_not_come(self, url: str) -> bool:
+        """Failed (until the failure expires), or remote while remote images are off: a placeholder
+        says there is a picture. One still loading shows nothing yet (no box that jumps to another
+        size a moment later)."""
+        assert self.images is not None
+        remote = not url[:5].lower().startswith("file:")
+        return self.images.is_failed(url) or (remote and not self.images.remote_images_enabled())
+
     def _lead_image_url(self, url: str, width: int) -> str:
         return f"{LEAD_IMAGE_SCHEME}:{width}:{url}"
 
@@ -219,6 +244,8 @@ class ReadingPane(QTextBrowser):
         directly and never blocking. A missing image is None until it arrives (see refresh_images)."""
         if kind == QTextDocument.ResourceType.ImageResource.value and self.images is not None:
             text = name.toString() if isinstance(name, QUrl) else name
+            if text.startswith(PLACEHOLDER_SCHEME + ":"):
+                return self._placeholder_image(text)
             width = self._content_width()
             if text.startswith(LEAD_IMAGE_SCHEME + ":"):
                 _, width_text, url = text.split(":", 2)
@@ -230,6 +257,16 @@ class ReadingPane(QTextBrowser):
         if kind == QTextDocument.ResourceType.ImageResource.value:
             return QImage()
         return None  # never let QTextBrowser fetch anything itself
+
+    def _placeholder_image(self, text: str) -> QImage:
+        assert self.images is not None
+        _, size_text, initial = text.split(":", 2)
+        width_text, _, height_text = size_text.partition("x")
+        if not (width_text.isdigit() and height_text.isdigit()):
+            return QImage()
+        base = self.palette().color(QPalette.ColorRole.Base)
+        size = QSize(int(width_text), int(height_text))
+        return self.images.placeholder(size, initial, base.lightness() < 128).toImage()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Override QTextBrowser.resizeEvent: fit the article's images to the new width (a narrower
