@@ -1038,14 +1038,22 @@ class Store:
 
     def mark_all_read(self, query: Query = Query()) -> int:
         """Mark every article the query lists as read; returns how many changed."""
+        return len(self.mark_all_read_ids(query))
+
+    def mark_all_read_ids(self, query: Query = Query()) -> list[int]:
+        """Mark every article the query lists as read; returns the ids of those that were unread
+        (what an undo sets unread again: exactly these, not every article listed)."""
         filters = self._filters_matching(query)
         if filters is None:
-            return 0
+            return []
         where, params = filters
         where.append("a.read = 0")
-        sql = f"UPDATE articles SET read = 1 WHERE id IN (SELECT a.id FROM articles a WHERE {' AND '.join(where)})"
+        sql = (
+            f"UPDATE articles SET read = 1 WHERE id IN (SELECT a.id FROM articles a WHERE {' AND '.join(where)})"
+            " RETURNING id"
+        )
         with self.transaction() as conn:
-            return conn.execute(sql, params).rowcount
+            return [int(r[0]) for r in conn.execute(sql, params).fetchall()]
 
     # feeds
 

@@ -290,3 +290,35 @@ def test_flags_that_queued_up_take_one_turn_at_the_store(
     assert known_store.get(ids[0]).starred and known_store.get(ids[1]).starred
     assert read_in_store(known_store, ids[2]) and read_in_store(known_store, ids[3])
     assert len(commits) <= 2, f"{len(commits)} commits for one queue of flags"  # (the first may go alone)
+
+
+def test_ctrl_z_after_shift_a_sets_exactly_the_articles_it_marked_unread_again(
+    qtbot: Any, window: Any, known_store: Store
+) -> None:
+    """Shift+A offers an undo; Ctrl+Z restores the unread state of exactly the articles it
+    changed (one read before it stays read), and only the last mark-all is undone."""
+    press(qtbot, window, Qt.Key.Key_J)  # row 1 read by the person, before Shift+A
+    flags_stored(qtbot, window)
+    read_before = window.model.row(1).id
+    with qtbot.waitSignal(
+        window.jobs.job_finished, timeout=30000, check_params_cb=lambda k: k is JobKind.MARK_ALL_READ
+    ):
+        press(qtbot, window, "A", SHIFT)
+    assert window.statusBar().currentMessage() == f"Marked {KNOWN_COUNT - 1} articles read — Ctrl+Z to undo"
+    assert known_store.count(Query(view="unread")) == 0
+    undone = qtbot.waitSignal(
+        window.jobs.job_finished, timeout=30000, check_params_cb=lambda k: k is JobKind.UNDO_MARK_ALL_READ
+    )
+    with undone:
+        press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert known_store.count(Query(view="unread")) == KNOWN_COUNT - 1
+    assert read_in_store(known_store, read_before) is True, "read before Shift+A: not its doing"
+    shown = {window.model.article_id(r): window.model.is_read(r) for r in range(window.model.rowCount())}
+    assert shown == {r.id: r.read for r in known_store.iter_rows(Query())}, "the list shows the store's state"
+    assert "unread again" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: f"{KNOWN_COUNT - 1} unread" in window.counts_label.text(), timeout=15000)
+    # A second Ctrl+Z undoes nothing more.
+    press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.statusBar().currentMessage() == "Nothing to undo."
+    assert not window.jobs.running(JobKind.UNDO_MARK_ALL_READ)
+    assert known_store.count(Query(view="unread")) == KNOWN_COUNT - 1

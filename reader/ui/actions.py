@@ -38,6 +38,7 @@ class Action(enum.Enum):
     TOGGLE_READ = "toggle_read"
     TOGGLE_STARRED = "toggle_starred"
     MARK_ALL_READ = "mark_all_read"
+    UNDO_MARK_ALL_READ = "undo_mark_all_read"
     FOCUS_SEARCH = "focus_search"
     CLEAR_SEARCH = "clear_search"
     REFRESH_FEEDS = "refresh_feeds"
@@ -92,6 +93,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(Action.TOGGLE_READ, "Toggle read", ("M",)),
     ActionSpec(Action.TOGGLE_STARRED, "Toggle star", ("S",)),
     ActionSpec(Action.MARK_ALL_READ, "Mark all listed read", ("Shift+A",)),
+    ActionSpec(Action.UNDO_MARK_ALL_READ, "Undo the last mark all read", ("Ctrl+Z",)),
     ActionSpec(Action.FOCUS_SEARCH, "Search", ("/", "Ctrl+F"), menu="View"),
     ActionSpec(Action.CLEAR_SEARCH, "Clear the search and return to the list", ("Esc",), menu="View"),
     ActionSpec(Action.REFRESH_FEEDS, "Refresh feeds", ("R", "F5"), menu="File"),

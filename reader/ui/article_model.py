@@ -12,7 +12,7 @@ import dataclasses
 import enum
 from array import array
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
 from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
@@ -383,12 +383,17 @@ class ArticleListModel(QAbstractListModel):
             self._update_cached(row, starred=value)
             self._changed(row, row, [ArticleRole.starred])
 
-    def mark_rows_read(self, ids: set[int] | None = None) -> None:
-        """Show rows as read after a bulk write (``ids`` None: every listed row)."""
-        changed = [n for n in range(len(self._ids)) if not self._read[n] and (ids is None or self._ids[n] in ids)]
+    def mark_rows_read(self, ids: Collection[int] | None = None, *, read: bool = True) -> None:
+        """Show rows as read (or unread) after a bulk write (``ids`` None: every listed row)."""
+        wanted = None if ids is None else frozenset(ids)
+        changed = [
+            n
+            for n in range(len(self._ids))
+            if bool(self._read[n]) != read and (wanted is None or self._ids[n] in wanted)
+        ]
         for n in changed:
-            self._read[n] = 1
-            self._update_cached(n, read=True)
+            self._read[n] = read
+            self._update_cached(n, read=read)
         if changed:
             self._changed(changed[0], changed[-1], [ArticleRole.read])
 

@@ -34,7 +34,11 @@ class JobKind(enum.Enum):
     IMPORT = "import"
     REFRESH = "refresh"
     MARK_ALL_READ = "mark_all_read"
+    #: Ctrl+Z: the articles the last mark-all-read changed set unread again.
+    UNDO_MARK_ALL_READ = "undo_mark_all_read"
     COUNTS = "counts"
+    #: How many articles the search lists, for the status bar.
+    SEARCH_COUNT = "search_count"
     #: The store's pages checked once after the first paint (``Store.verify``), so that the
     #: first flag write does not wait for that check.
     VERIFY = "verify"

@@ -165,6 +165,7 @@ class MainWindow(QMainWindow):
             Action.TOGGLE_READ: r.toggle_read,
             Action.TOGGLE_STARRED: r.toggle_starred,
             Action.MARK_ALL_READ: self.marking.mark_all_read,
+            Action.UNDO_MARK_ALL_READ: self.marking.undo,
             Action.FOCUS_SEARCH: s.focus_search,
             Action.CLEAR_SEARCH: s.clear_search,
             Action.REFRESH_FEEDS: self.refreshing.refresh_feeds,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QUrl
 
-from reader.records import Progress
+from reader.records import Progress, Query
 from reader.store import Store
 from reader.ui import desktop
 from reader.ui.article_model import ArticleListModel, ArticleRole
@@ -189,7 +189,8 @@ class Reading(QObject):
 
 
 class MarkingAllRead(QObject):
-    """Shift+A: every article the list shows is marked read, by a job (a list can be long)."""
+    """Shift+A: every article the list shows is marked read, by a job (a list can be long).
+    Ctrl+Z sets exactly the articles the last Shift+A changed unread again."""
 
     def __init__(
         self, model: ArticleListModel, work: StoreWork, flags: FlagWriter, parent: QObject | None = None
@@ -198,12 +199,15 @@ class MarkingAllRead(QObject):
         self._model = model
         self._work = work
         self._flags = flags
+        # The last mark-all's list and the articles it changed, until undone or marked again.
+        self._undo: tuple[Query, tuple[int, ...]] | None = None
 
     def mark_all_read(self) -> None:
         query = self._model.query
         db_path = self._work.db_path
         flags = self._flags
         before = flags.last_seq
+        self._undo = None  # only the last mark-all is undone, and this one is not done yet
 
         def work(progress: Progress, cancel: threading.Event) -> MarkedRead:
             from reader.ui.results import MarkedRead
@@ -213,14 +217,48 @@ class MarkingAllRead(QObject):
             # the writer needs nothing from the GUI thread, so this ends within a write.)
             flags.wait_stored(before)
             with Store.open(db_path) as store:
-                return MarkedRead(store.mark_all_read(query))
+                return MarkedRead(tuple(store.mark_all_read_ids(query)))
 
         def done(result: MarkedRead) -> None:
             if self._model.query == query:
                 self._model.mark_rows_read()
             else:
                 self._work.reload()  # the person moved on to another list meanwhile
-            self._work.message(f"Marked {result.changed} articles read.")
+            if result.changed:
+                self._undo = (query, result.ids)
+                self._work.message(f"Marked {_articles(result.changed)} read — Ctrl+Z to undo")
+            else:
+                self._work.message("Nothing to mark read: every article listed is read.")
             self._work.refresh_counts()
 
         self._work.jobs.start(JobKind.MARK_ALL_READ, work, done)
+
+    def undo(self) -> None:
+        """Ctrl+Z: the articles the last mark-all changed are unread again (not the ones that
+        were read before it: their state was not its doing)."""
+        if self._undo is None:
+            self._work.message("Nothing to undo.")
+            return
+        (query, ids), self._undo = self._undo, None
+        db_path = self._work.db_path
+        flags = self._flags
+        before = flags.last_seq
+
+        def work(progress: Progress, cancel: threading.Event) -> int:
+            flags.wait_stored(before)  # as for Shift+A: flags set before it land before it
+            with Store.open(db_path) as store:
+                return store.set_read(ids, False)
+
+        def done(_changed: int) -> None:
+            if self._model.query == query:
+                self._model.mark_rows_read(ids, read=False)
+            else:
+                self._work.reload()
+            self._work.message(f"Marked {_articles(len(ids))} unread again.")
+            self._work.refresh_counts()
+
+        self._work.jobs.start(JobKind.UNDO_MARK_ALL_READ, work, done, label="Undoing mark all read")
+
+
+def _articles(count: int) -> str:
+    return f"{count} article" if count == 1 else f"{count} articles"

@@ -31,6 +31,19 @@ class Refreshed:
 
 @dataclass(frozen=True, slots=True)
 class MarkedRead:
-    """What marking a list read came to (JobKind.MARK_ALL_READ)."""
+    """What marking a list read came to (JobKind.MARK_ALL_READ): the articles it changed from
+    unread to read, which an undo sets unread again."""
 
-    changed: int
+    ids: tuple[int, ...]
+
+    @property
+    def changed(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchCount:
+    """How many articles a search lists (JobKind.SEARCH_COUNT), for the query it counted."""
+
+    search: str
+    count: int
