@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from reader.store import Query, Store
+from reader.ui.jobs import JobKind
 from reader.ui.search_bar import SearchBar
 
 pytestmark = OFFSCREEN_SIZE_HINTS
@@ -130,3 +132,84 @@ def test_a_single_letter_does_not_search_the_whole_store(qtbot: Any, window: Any
     with qtbot.waitSignal(window.search.search_changed, timeout=5000):
         qtbot.keyClicks(window.search, "o")
     assert window.model.query.search == "vo"
+
+
+# --- search answers (issue 14) --------------------------------------------------------------------
+
+
+def search_for(qtbot: Any, window: Any, text: str) -> None:
+    """``/`` and ``text`` typed into the search field, until its search has run."""
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Slash)
+    assert QApplication.focusWidget() is window.search
+    with qtbot.waitSignal(window.search.search_changed, timeout=5000):
+        qtbot.keyClicks(window.search, text)
+    assert window.model.query.search == text
+
+
+def test_the_status_bar_counts_the_results_off_the_gui_thread(
+    qtbot: Any, window: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    totals = f"{KNOWN_COUNT} articles · {KNOWN_COUNT} unread · 0 starred"
+    qtbot.waitUntil(lambda: window.counts_label.text() == totals, timeout=15000)
+    threads: list[threading.Thread] = []
+    real_count = Store.count
+
+    def count(self: Store, query: Query) -> int:
+        threads.append(threading.current_thread())
+        return real_count(self, query)
+
+    monkeypatch.setattr(Store, "count", count)
+    topic = TOPICS[0]
+    search_for(qtbot, window, topic)
+    expected = f"{KNOWN_COUNT // len(TOPICS)} results for “{topic}”"
+    qtbot.waitUntil(lambda: window.counts_label.text() == expected, timeout=15000)
+    assert threads and threading.main_thread() not in threads, "counted on a job's thread"
+    # A recount of the totals meanwhile (flags stored) does not replace the results' count.
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=15000, check_params_cb=lambda k: k is JobKind.COUNTS):
+        window.counting.refresh()
+    assert window.counts_label.text() == expected
+    window.search.clear()
+    with qtbot.waitSignal(window.search.search_changed, timeout=5000):
+        qtbot.keyClicks(window.search, "zzzqqq")
+    qtbot.waitUntil(lambda: window.counts_label.text() == "no results for “zzzqqq”", timeout=15000)
+    qtbot.keyClick(window.search, Qt.Key.Key_Escape)
+    assert window.counts_label.text() == totals, "the search cleared: the totals again"
+
+
+def test_enter_selects_the_first_result_shows_and_reads_it(qtbot: Any, window: Any) -> None:
+    window.list.select_row(8)  # a volcano article, on the results' third row
+    search_for(qtbot, window, TOPICS[0])
+    assert window.list.current_row() == 2, "the article shown is among the results: it stays"
+    assert not window.model.is_read(0)
+    qtbot.keyClick(window.search, Qt.Key.Key_Return)
+    assert QApplication.focusWidget() is window.list
+    assert window.list.current_row() == 0
+    assert window.pane.article.title == known_title(0)
+    assert window.model.is_read(0), "chosen with Enter: read"
+
+
+def test_esc_returns_to_the_article_selected_before_the_search(qtbot: Any, window: Any) -> None:
+    window.list.select_row(30)
+    qtbot.waitUntil(lambda: window.list.verticalScrollBar().value() > 0)
+    scroll = window.list.verticalScrollBar().value()
+    before = window.model.article_id(30)
+    search_for(qtbot, window, TOPICS[3])  # article 30 is on the harvest: not listed
+    qtbot.keyClick(window.search, Qt.Key.Key_Escape)
+    assert window.model.query.search is None
+    assert QApplication.focusWidget() is window.list
+    assert window.list.current_row() == 30
+    assert window.pane.article.id == before
+    assert window.list.verticalScrollBar().value() == scroll, "the list scrolled where it was"
+
+
+def test_results_without_the_article_shown_show_the_first_result(qtbot: Any, window: Any, known_store: Store) -> None:
+    window.list.select_row(5)  # an election article
+    search_for(qtbot, window, TOPICS[0])
+    assert window.list.current_row() == 0
+    assert window.pane.article.title == known_title(0), "the first result, not the article shown before"
+    assert not window.model.is_read(0), "the window's pick: not read until the person moves"
+    window.search.clear()
+    with qtbot.waitSignal(window.search.search_changed, timeout=5000):
+        qtbot.keyClicks(window.search, "zzzqqq")
+    assert window.model.rowCount() == 0
+    assert window.pane.article is None, "no results: the pane shows no article"

@@ -1,5 +1,5 @@
 """Counting: totals in the status bar and the title, unread counts in the sidebar; recounted in
-the background."""
+the background. While a search is active the status bar counts its results instead."""
 
 from __future__ import annotations
 
@@ -11,20 +11,21 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel
 
-from reader.records import Progress
+from reader.records import Progress, Query
 from reader.store import Store
 from reader.ui.jobs import JobKind, JobRunner
 from reader.ui.sidebar import Sidebar
 
 if TYPE_CHECKING:
-    from reader.ui.results import Counts
+    from reader.ui.results import Counts, SearchCount
 
 #: Counts are recomputed at most this often while the person moves through articles.
 COUNTS_DELAY_MS = 400
 
 
 class Counting(QObject):
-    """Owns the sidebar's entries and counts, the status bar's totals and the window title's unread."""
+    """Owns the sidebar's entries and counts, the status bar's totals (or, while a search is active,
+    its number of results) and the window title's unread."""
 
     def __init__(
         self,
@@ -45,6 +46,9 @@ class Counting(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(COUNTS_DELAY_MS)
         self._timer.timeout.connect(self.refresh)
+        self._totals: tuple[int, int, int] | None = None
+        # The query whose results the status bar counts (None: no search, the totals show).
+        self._search: Query | None = None
 
     def schedule(self) -> None:
         """Recount soon (flags keep landing while the person reads: one count per pause)."""
@@ -65,6 +69,45 @@ class Counting(QObject):
 
     def show(self, counts: Counts) -> None:
         self._sidebar.populate(counts.totals, counts.sources, counts.feeds)
-        total, unread, starred = counts.totals
-        self._label.setText(f"{total} articles · {unread} unread · {starred} starred")
+        self._totals = counts.totals
+        if self._search is None:
+            self._show_totals()
+        unread = counts.totals[1]
         self._set_title(f"Reader ({unread} unread)" if unread else "Reader")
+
+    def _show_totals(self) -> None:
+        if self._totals is not None:
+            total, unread, starred = self._totals
+            self._label.setText(f"{total} articles · {unread} unread · {starred} starred")
+        else:
+            self._label.clear()
+
+    def count_results(self, query: Query) -> None:
+        """The list now lists ``query`` (a new search, a reload): with a search, the status bar
+        counts its results, counted in the background (a search of a large store can take a
+        while); without one it shows the totals again."""
+        if not query.search:
+            self._search = None
+            self._show_totals()
+            return
+        if query != self._search:  # (a reload of the same search keeps its count until recounted)
+            self._label.setText(f"Searching for “{query.search}”…")
+        self._search = query
+        db_path = self._db_path
+
+        def work(progress: Progress, cancel: threading.Event) -> SearchCount:
+            from reader.ui.results import SearchCount
+
+            with Store.open(db_path) as store:
+                return SearchCount(query, store.count(query))
+
+        self._jobs.start(JobKind.SEARCH_COUNT, work, self.show_results, quiet=True)
+
+    def show_results(self, counted: SearchCount) -> None:
+        if counted.query != self._search:
+            return  # the search changed while this one was counted: its own count is on the way
+        search, count = counted.query.search, counted.count
+        if count == 0:
+            self._label.setText(f"no results for “{search}”")
+        else:
+            self._label.setText(f"{count} result{'' if count == 1 else 's'} for “{search}”")

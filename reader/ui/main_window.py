@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         reload, recount = self.listing.reload_keeping_place, self.counting.refresh
         work = StoreWork(self.jobs, db_path, reload, recount, message)
         self.marking = MarkingAllRead(self.model, work, self.flags, self)
-        self.searching = Searching(self.search, self.list, self.listing, message, self)
+        self.searching = Searching(self.search, self.list, self.listing, self.reading, message, self)
         self.importing = Importing(work, self, self)
         self.refreshing = Refreshing(work, self)
         self.text_size = TextSize(self.pane, self.settings, message, self)
@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         self.pane.star_clicked.connect(self.reading.toggle_pane_starred)
         # Counts follow the flags once they are stored (counted earlier, they would lag behind).
         self.flags.stored.connect(self.counting.schedule)
+        self.model.query_changed.connect(lambda: self.counting.count_results(self.model.query))
         self.flags.failed.connect(self.reading.on_flags_refused)
         self.flags.idle.connect(self.listing.on_flags_idle)
         app = QCoreApplication.instance()

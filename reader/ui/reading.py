@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from reader.ui.results import MarkedRead
 
 
+#: Where the person is in the list: the current article's id and the list's scroll position.
+Place = tuple[int, int]
+
+
 class Reading(QObject):
     """Owns what the person reads: the list's current article shown in the pane, and its flags.
 
@@ -124,6 +128,57 @@ class Reading(QObject):
 
     def scroll_up(self) -> None:
         self._pane.scroll_page(False)
+
+    # --- search results ---
+
+    def place(self) -> Place | None:
+        """Where the person is, to come back to when a search ends: the current article (else the
+        one shown) and how far the list is scrolled."""
+        article_id = self._model.article_id(self._view.current_row())
+        if article_id is None and self._pane.article is not None:
+            article_id = self._pane.article.id
+        return None if article_id is None else (article_id, self._view.verticalScrollBar().value())
+
+    @reports_store_errors
+    def return_to(self, place: Place) -> None:
+        """Back to ``place`` (the search was cleared): that article current and shown, the list
+        scrolled as it was. Not marked read on the way: coming back is not choosing it again."""
+        article_id, scroll = place
+        row = self._model.find_row(article_id)
+        if row is None:
+            self.show_results()  # gone meanwhile (or another list): as for any new list
+            return
+        self._unasked = article_id
+        self._view.select_row(row, scroll=False)
+        self._view.verticalScrollBar().setValue(scroll)
+        self._view.scrollTo(self._model.index(row))  # (only moves when the row is out of sight)
+
+    @reports_store_errors
+    def show_results(self) -> None:
+        """The list has new results (a search): the article shown stays when they list it (among
+        the rows loaded), else the first result is selected and shown; neither is marked read,
+        the person has not chosen them. No results: the pane shows nothing either, rather than an
+        article the search does not list."""
+        shown = self._pane.article.id if self._pane.article is not None else None
+        row = self._model.row_of(shown) if shown is not None else None
+        if row is None and self._model.rowCount():
+            row = 0
+        if row is None:
+            self._pane.show_empty()
+        else:
+            self._select_unasked(row)
+
+    @reports_store_errors
+    def choose_first(self) -> None:
+        """Enter in the search field: the first result, chosen by the person (so it is read)."""
+        article_id = self._model.article_id(0)
+        if article_id is None:
+            return
+        self._unasked = None
+        if self._view.current_row() == 0:
+            self.on_article_selected(article_id, 0)  # already current: no signal to say so
+        else:
+            self._view.select_row(0)
 
     # --- originals ---
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reader.records import AddResult, Feed, SourceCount
+from reader.records import AddResult, Feed, Query, SourceCount
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,5 +45,5 @@ class MarkedRead:
 class SearchCount:
     """How many articles a search lists (JobKind.SEARCH_COUNT), for the query it counted."""
 
-    search: str
+    query: Query
     count: int

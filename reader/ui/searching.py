@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject
 from reader.records import Query
 from reader.ui.article_view import ArticleListView
 from reader.ui.listing import Listing
+from reader.ui.reading import Place, Reading
 from reader.ui.search_bar import SearchBar
 from reader.ui.sidebar import SidebarKey
 from reader.ui.status import Message, reports_store_errors
@@ -18,13 +19,15 @@ MIN_SEARCH_CHARS = 2
 
 
 class Searching(QObject):
-    """Owns the search field's part: focus on ``/``, searching as the text settles, Esc."""
+    """Owns the search field's part: focus on ``/``, searching as the text settles, Enter, Esc;
+    and the place in the list to return to when the search ends."""
 
     def __init__(
         self,
         search: SearchBar,
         view: ArticleListView,
         listing: Listing,
+        reading: Reading,
         message: Message,
         parent: QObject | None = None,
     ) -> None:
@@ -32,7 +35,10 @@ class Searching(QObject):
         self._search = search
         self._view = view
         self._listing = listing
+        self._reading = reading
         self.message = message
+        # Where the person was when the search started: Esc goes back there, not to the top.
+        self._before: Place | None = None
 
     def focus_search(self) -> None:
         self._search.setFocus()
@@ -45,13 +51,27 @@ class Searching(QObject):
         search = text if len(text.strip()) >= MIN_SEARCH_CHARS else None
         if search is None and text.strip():
             self.message(f"Type at least {MIN_SEARCH_CHARS} characters to search.")
-        if search != self._listing.query.search:
-            self._listing.set_query(dataclasses.replace(self._listing.query, search=search))
+        was = self._listing.query.search
+        if search == was:
+            return
+        if was is None:
+            self._before = self._reading.place()
+        self._listing.set_query(dataclasses.replace(self._listing.query, search=search))
+        if search is not None:
+            self._reading.show_results()
+        elif self._before is not None:
+            before, self._before = self._before, None
+            self._reading.return_to(before)
+        else:
+            self._reading.show_results()
 
     def on_search_escaped(self) -> None:
         self._view.setFocus()
 
     def on_search_accepted(self) -> None:
+        """Enter: the first result is selected and read, and the list takes the keys."""
+        if self._listing.query.search:
+            self._reading.choose_first()
         self._view.setFocus()
 
     def clear_search(self) -> None:
@@ -66,3 +86,5 @@ class Searching(QObject):
         query = Query(view=key.view, source=key.source, feed_id=key.feed_id, search=self._listing.query.search)
         if query != self._listing.query:
             self._listing.set_query(query)
+            if query.search:
+                self._reading.show_results()
