@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KNOWN_COUNT, OFFSCREEN_SIZE_HINTS, flags_stored, known_title
+from conftest import KNOWN_COUNT, OFFSCREEN_SIZE_HINTS, TOPICS, flags_stored, known_title
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -322,3 +322,51 @@ def test_ctrl_z_after_shift_a_sets_exactly_the_articles_it_marked_unread_again(
     assert window.statusBar().currentMessage() == "Nothing to undo."
     assert not window.jobs.running(JobKind.UNDO_MARK_ALL_READ)
     assert known_store.count(Query(view="unread")) == KNOWN_COUNT - 1
+
+
+def test_ctrl_z_undoes_only_the_last_mark_all(qtbot: Any, window: Any, known_store: Store) -> None:
+    def mark_all_in(topic: str) -> None:
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Slash)
+        with qtbot.waitSignal(window.search.search_changed, timeout=5000):
+            qtbot.keyClicks(window.search, topic)
+        window.list.setFocus()  # (not Enter: that would read the first result itself)
+        qtbot.waitUntil(window.list.hasFocus)
+        with qtbot.waitSignal(
+            window.jobs.job_finished, timeout=30000, check_params_cb=lambda k: k is JobKind.MARK_ALL_READ
+        ):
+            press(qtbot, window, "A", SHIFT)
+        press(qtbot, window, Qt.Key.Key_Escape)
+
+    mark_all_in(TOPICS[0])
+    mark_all_in(TOPICS[1])
+    flags_stored(qtbot, window)
+    first = {r.id for r in known_store.iter_rows(Query(search=TOPICS[0]))}
+    second = {r.id for r in known_store.iter_rows(Query(search=TOPICS[1]))}
+    assert QApplication.focusWidget() is window.list
+    with qtbot.waitSignal(
+        window.jobs.job_finished, timeout=30000, check_params_cb=lambda k: k is JobKind.UNDO_MARK_ALL_READ
+    ):
+        press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert all(read_in_store(known_store, i) for i in first), "the earlier mark-all stays"
+    assert not any(read_in_store(known_store, i) for i in second), "the last one is undone"
+    shown = {window.model.article_id(r): window.model.is_read(r) for r in range(window.model.rowCount())}
+    assert shown == {r.id: r.read for r in known_store.iter_rows(Query())}, "the list shows the store's state"
+
+
+def test_shift_a_while_an_undo_is_still_being_stored_waits_for_it(qtbot: Any, window: Any, known_store: Store) -> None:
+    """The undo's "unread" and a new "all read" would race for the store on two connections:
+    Shift+A says the undo is still running instead."""
+    with qtbot.waitSignal(
+        window.jobs.job_finished, timeout=30000, check_params_cb=lambda k: k is JobKind.MARK_ALL_READ
+    ):
+        press(qtbot, window, "A", SHIFT)
+    undone = qtbot.waitSignal(
+        window.jobs.job_finished, timeout=30000, check_params_cb=lambda k: k is JobKind.UNDO_MARK_ALL_READ
+    )
+    with undone, write_lock(known_store.path):
+        press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert window.jobs.running(JobKind.UNDO_MARK_ALL_READ)
+        press(qtbot, window, "A", SHIFT)
+        assert not window.jobs.running(JobKind.MARK_ALL_READ)
+        assert window.statusBar().currentMessage() == "Still undoing the last mark all read."
+    assert known_store.count(Query(view="unread")) == KNOWN_COUNT

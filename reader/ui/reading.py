@@ -258,6 +258,10 @@ class MarkingAllRead(QObject):
         self._undo: tuple[Query, tuple[int, ...]] | None = None
 
     def mark_all_read(self) -> None:
+        if self._work.jobs.running(JobKind.UNDO_MARK_ALL_READ):
+            # Its "unread" and this "read" would race for the store on two connections.
+            self._work.message("Still undoing the last mark all read.")
+            return
         query = self._model.query
         db_path = self._work.db_path
         flags = self._flags
