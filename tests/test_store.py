@@ -761,3 +761,14 @@ def test_a_sqlite_too_old_for_the_store_is_one_clear_error(db: Path, monkeypatch
     with pytest.raises(StoreError, match=r"SQLite 3\.34\.1 is too old for Reader \(3\.35\.0 or newer"):
         Store.open(db)
     assert not db.exists() or user_version(db) == 0
+
+
+def test_mark_all_read_ids_are_the_articles_it_changed(news: Store) -> None:
+    """What an undo of Shift+A sets unread again: the articles it changed, not those read before."""
+    read_before = news.page(Query()).rows[0].id
+    news.set_read([read_before], True)
+    unread = {r.id for r in news.iter_rows(Query(view="unread"))}
+    assert set(news.mark_all_read_ids()) == unread
+    assert read_before not in unread
+    assert news.mark_all_read_ids() == []
+    assert news.mark_all_read_ids(Query(search='"')) == []
