@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -35,6 +34,7 @@ from reader.store import Store
 from reader.ui.actions import Action, ActionRegistry, Handler, KeysHelp
 from reader.ui.article_model import ArticleListModel
 from reader.ui.article_view import ArticleListView
+from reader.ui.columns import ColumnSplitter
 from reader.ui.counting import Counting
 from reader.ui.flag_writer import FlagWriter
 from reader.ui.importing import Importing
@@ -114,15 +114,8 @@ class MainWindow(QMainWindow):
 
         self.pane = ReadingPane()
         self.list_images = ListImages(self.images, self.model, self.list, self.pane)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("mainSplitter")
-        self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(middle)
-        self.splitter.addWidget(self.pane)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setStretchFactor(2, 2)
-        self.splitter.setSizes([180, 420, 600])
+        self.splitter = ColumnSplitter()
+        self.splitter.set_columns(self.sidebar, middle, self.pane)
         self.setCentralWidget(self.splitter)
 
         self.counts_label = QLabel()
