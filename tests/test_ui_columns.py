@@ -3,10 +3,17 @@ tinted placeholders."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import OFFSCREEN_SIZE_HINTS
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from reader.store import Store
+from reader.ui.actions import Action
 
 pytestmark = OFFSCREEN_SIZE_HINTS
 
@@ -43,3 +50,39 @@ def test_after_a_drag_a_resize_shares_the_change_between_list_and_pane(qtbot: An
     assert after[0] == before[0], "the sidebar keeps the width it was given"
     lost = sum(before) - sum(after)
     assert abs((before[1] - after[1]) / lost - 40 / 86) < 0.03, (before, after)
+
+
+def test_ctrl_b_hides_and_shows_the_sidebar(qtbot: Any, window: Any) -> None:
+    action = window.action_registry[Action.TOGGLE_SIDEBAR]
+    assert action.isChecked() and window.sidebar.isVisible()
+    width_before = window.list.width()
+    qtbot.keyClick(window.list, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    assert not window.sidebar.isVisible()
+    assert not action.isChecked()
+    assert window.settings.sidebar_shown is False
+    qtbot.waitUntil(lambda: window.list.width() > width_before)
+    qtbot.keyClick(window.list, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    assert window.sidebar.isVisible() and action.isChecked()
+    assert window.settings.sidebar_shown is True
+
+
+def test_hiding_the_focused_sidebar_gives_the_focus_to_the_list(qtbot: Any, window: Any) -> None:
+    window.sidebar.setFocus()
+    qtbot.waitUntil(lambda: window.sidebar.hasFocus() or window.sidebar.isAncestorOf(QApplication.focusWidget()))
+    window.action_registry[Action.TOGGLE_SIDEBAR].trigger()
+    assert not window.sidebar.isVisible()
+    qtbot.waitUntil(window.list.hasFocus)
+
+
+def test_the_hidden_sidebar_stays_hidden_next_time(
+    window_factory: Callable[..., Any], known_store: Store, tmp_path: Path
+) -> None:
+    settings_file = tmp_path / "sidebar.ini"
+    first = window_factory(known_store, settings_file)
+    first.action_registry[Action.TOGGLE_SIDEBAR].trigger()
+    first.close()
+    second = window_factory(known_store, settings_file)
+    assert not second.sidebar.isVisible()
+    assert not second.action_registry[Action.TOGGLE_SIDEBAR].isChecked()
+    sidebar, listing, pane = second.splitter.sizes()
+    assert sidebar == 0 and listing > 0.4 * (listing + pane)

@@ -51,6 +51,7 @@ class Action(enum.Enum):
     ZOOM_OUT = "zoom_out"
     ZOOM_RESET = "zoom_reset"
     TOGGLE_REMOTE_IMAGES = "toggle_remote_images"
+    TOGGLE_SIDEBAR = "toggle_sidebar"
 
 
 class ActionSpec(NamedTuple):
@@ -106,6 +107,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(Action.ZOOM_OUT, "Smaller text", ("Ctrl+-",), menu="View"),
     ActionSpec(Action.ZOOM_RESET, "Normal text size", ("Ctrl+0",), menu="View"),
     ActionSpec(Action.TOGGLE_REMOTE_IMAGES, "Load remote images", (), menu="View", checkable=True),
+    ActionSpec(Action.TOGGLE_SIDEBAR, "Show the sidebar", ("Ctrl+B",), menu="View", checkable=True),
 )
 
 

@@ -1,10 +1,12 @@
-"""Preferences changed from the keys and menus: the reading pane's text size, remote images.
-Each is applied and saved in one place."""
+"""Preferences changed from the keys and menus: the reading pane's text size, remote images, the
+sidebar shown or hidden. Each is applied and saved in one place."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QApplication, QWidget
 
+from reader.ui.columns import ColumnSplitter
 from reader.ui.list_images import ListImages
 from reader.ui.reading_pane import ReadingPane
 from reader.ui.settings import Settings
@@ -63,3 +65,45 @@ class RemoteImages(QObject):
         self._settings.remote_images = enabled
         self._images.set_remote_images(enabled)
         self.message("Remote images " + ("on." if enabled else "off: no image is fetched from the network."))
+
+
+class SidebarShown(QObject):
+    """Ctrl+B (the View menu's checkable entry): hides the sidebar, its width going to the list and
+    the pane, or shows it again; remembered in the settings."""
+
+    def __init__(
+        self,
+        splitter: ColumnSplitter,
+        sidebar: QWidget,
+        focus_after_hiding: QWidget,
+        settings: Settings,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._splitter = splitter
+        self._sidebar = sidebar
+        self._focus_after_hiding = focus_after_hiding
+        self._settings = settings
+
+    @property
+    def shown(self) -> bool:
+        return not self._sidebar.isHidden()
+
+    def restore(self) -> None:
+        self._apply(self._settings.sidebar_shown)
+
+    def toggle(self) -> None:
+        """The key or the menu entry (Qt has already flipped its check mark)."""
+        shown = not self.shown
+        self._settings.sidebar_shown = shown
+        self._apply(shown)
+
+    def _apply(self, shown: bool) -> None:
+        focus = QApplication.focusWidget()
+        had_focus = focus is not None and (focus is self._sidebar or self._sidebar.isAncestorOf(focus))
+        self._sidebar.setHidden(not shown)
+        if self._splitter.proportional:
+            self._splitter.apply_proportions()
+        if had_focus and not shown:
+            # Focus in a hidden widget would leave the keys going nowhere visible.
+            self._focus_after_hiding.setFocus()

@@ -82,6 +82,22 @@ class Settings:
         self._qs.setValue("privacy/remote_images", bool(value))
 
     @property
+    def sidebar_shown(self) -> bool:
+        return bool(self._get("window/sidebar_shown", True, bool))
+
+    @sidebar_shown.setter
+    def sidebar_shown(self, value: bool) -> None:
+        self._qs.setValue("window/sidebar_shown", bool(value))
+
+    @property
+    def compact_list(self) -> bool:
+        return bool(self._get("window/compact_list", False, bool))
+
+    @compact_list.setter
+    def compact_list(self, value: bool) -> None:
+        self._qs.setValue("window/compact_list", bool(value))
+
+    @property
     def refresh_minutes(self) -> int:
         return max(0, int(self._get("feeds/refresh_minutes", DEFAULT_REFRESH_MINUTES, int)))
 
