@@ -86,3 +86,53 @@ def test_the_hidden_sidebar_stays_hidden_next_time(
     assert not second.action_registry[Action.TOGGLE_SIDEBAR].isChecked()
     sidebar, listing, pane = second.splitter.sizes()
     assert sidebar == 0 and listing > 0.4 * (listing + pane)
+
+
+class _Recorder:
+    """A thumbnail provider that records which rows were asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    def thumbnail_for(self, row: Any) -> None:
+        self.asked.append(row.id)
+
+
+def test_ctrl_l_makes_the_list_compact(qtbot: Any, window: Any) -> None:
+    action = window.action_registry[Action.TOGGLE_COMPACT_LIST]
+    full_height = window.list.visualRect(window.model.index(1)).height()
+    assert not action.isChecked()
+    qtbot.keyClick(window.list, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert action.isChecked() and window.settings.compact_list is True
+    qtbot.waitUntil(lambda: window.list.visualRect(window.model.index(1)).height() < full_height / 2)
+    # Title-only rows paint no thumbnail: none is asked for.
+    recorder = _Recorder()
+    window.model.thumbnails = recorder
+    window.list.viewport().grab()
+    assert recorder.asked == []
+    qtbot.keyClick(window.list, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert not action.isChecked() and window.settings.compact_list is False
+    qtbot.waitUntil(lambda: window.list.visualRect(window.model.index(1)).height() == full_height)
+    window.list.viewport().grab()
+    assert recorder.asked, "full rows ask for their thumbnails"
+
+
+def test_the_current_row_stays_in_view_when_the_rows_change_height(qtbot: Any, window: Any) -> None:
+    window.action_registry[Action.TOGGLE_COMPACT_LIST].trigger()
+    window.list.select_row(30)
+    window.list.scrollTo(window.model.index(30))
+    window.action_registry[Action.TOGGLE_COMPACT_LIST].trigger()
+    qtbot.waitUntil(lambda: window.list.viewport().rect().contains(window.list.visualRect(window.model.index(30))))
+
+
+def test_the_compact_list_stays_compact_next_time(
+    window_factory: Callable[..., Any], known_store: Store, tmp_path: Path
+) -> None:
+    settings_file = tmp_path / "compact.ini"
+    first = window_factory(known_store, settings_file)
+    full_height = first.list.visualRect(first.model.index(0)).height()
+    first.action_registry[Action.TOGGLE_COMPACT_LIST].trigger()
+    first.close()
+    second = window_factory(known_store, settings_file)
+    assert second.action_registry[Action.TOGGLE_COMPACT_LIST].isChecked()
+    assert second.list.visualRect(second.model.index(0)).height() < full_height / 2

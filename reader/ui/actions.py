@@ -52,6 +52,7 @@ class Action(enum.Enum):
     ZOOM_RESET = "zoom_reset"
     TOGGLE_REMOTE_IMAGES = "toggle_remote_images"
     TOGGLE_SIDEBAR = "toggle_sidebar"
+    TOGGLE_COMPACT_LIST = "toggle_compact_list"
 
 
 class ActionSpec(NamedTuple):
@@ -108,6 +109,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(Action.ZOOM_RESET, "Normal text size", ("Ctrl+0",), menu="View"),
     ActionSpec(Action.TOGGLE_REMOTE_IMAGES, "Load remote images", (), menu="View", checkable=True),
     ActionSpec(Action.TOGGLE_SIDEBAR, "Show the sidebar", ("Ctrl+B",), menu="View", checkable=True),
+    ActionSpec(Action.TOGGLE_COMPACT_LIST, "Compact list (titles only)", ("Ctrl+L",), menu="View", checkable=True),
 )
 
 

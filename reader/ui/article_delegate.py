@@ -1,5 +1,6 @@
 """Paints one article row: thumbnail, title (bold when unread, star when starred),
-source · author · relative date, and a two-line snippet.
+source · author · relative date, and a two-line snippet; or, in the compact list, one line: the
+title, then source · relative date at the right.
 
 Fonts, metrics and wrapped snippets are cached; ``paint()`` allocates no pixmaps and scales nothing.
 """
@@ -18,6 +19,8 @@ from reader.ui.article_model import ArticleRole
 
 THUMB_SIZE = QSize(96, 72)
 PADDING = 8
+#: Above and below the one line of a compact row.
+COMPACT_PADDING = 4
 SPACING = 2
 STAR = "★"
 _SNIPPET_CACHE_MAX = 4096
@@ -74,6 +77,7 @@ class _Fonts:
             + 2 * self.snippet_fm.lineSpacing()
         )
         self.row_height = max(self.row_height, THUMB_SIZE.height() + 2 * PADDING)
+        self.compact_row_height = 2 * COMPACT_PADDING + max(self.title_bold_fm.height(), self.meta_fm.height())
 
 
 class ArticleDelegate(QStyledItemDelegate):
@@ -83,7 +87,9 @@ class ArticleDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._fonts: _Fonts | None = None
         self._snippets: dict[tuple[int, int, str], tuple[str, str]] = {}
-        #: (size, initial, dark) -> placeholder; the window sets the image service's here.
+        #: One line per row (title, source, date): no thumbnail, no snippet. See :meth:`set_compact`.
+        self.compact = False
+        #: (size, source, dark) -> placeholder; the window sets the image service's here.
         self.placeholder_provider: Callable[[QSize, str, bool], QPixmap] | None = None
 
     def fonts(self, base: QFont) -> _Fonts:
@@ -92,9 +98,16 @@ class ArticleDelegate(QStyledItemDelegate):
             self._snippets.clear()
         return self._fonts
 
+    def set_compact(self, compact: bool) -> None:
+        """Switch between full and compact rows; the view relayouts (the row height changes)."""
+        if compact != self.compact:
+            self.compact = compact
+            self.sizeHintChanged.emit(QModelIndex())
+
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         """Override QStyledItemDelegate.sizeHint: one fixed height for every row."""
-        return QSize(200, self.fonts(option.font).row_height)
+        fonts = self.fonts(option.font)
+        return QSize(200, fonts.compact_row_height if self.compact else fonts.row_height)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -126,6 +139,9 @@ class ArticleDelegate(QStyledItemDelegate):
             )
             dim_color = QColor(text_color)
             dim_color.setAlphaF(0.65)
+            if self.compact:
+                self._paint_compact(painter, row, rect, fonts, text_color, dim_color, selected)
+                return
 
             thumb_rect = QRect(
                 rect.left() + PADDING,
@@ -188,6 +204,46 @@ class ArticleDelegate(QStyledItemDelegate):
             painter.drawText(QRect(left, y + line_h, width, line_h), int(Qt.AlignmentFlag.AlignVCenter), line2)
         finally:
             painter.restore()
+
+    def _paint_compact(
+        self,
+        painter: QPainter,
+        row: ArticleRow,
+        rect: QRect,
+        fonts: _Fonts,
+        text_color: QColor,
+        dim_color: QColor,
+        selected: bool,
+    ) -> None:
+        """One line: the title (elided), then the star and source · date at the right. The meta
+        takes at most a third of the width: the title is what the compact list is for."""
+        left, right = rect.left() + PADDING, rect.right() - PADDING
+        width = max(10, right - left)
+        meta = " · ".join(p for p in (row.source, relative_date(row.published)) if p)
+        meta_fm = fonts.meta_fm
+        meta_w = min(meta_fm.horizontalAdvance(meta) + 2, width // 3)  # (+2: the advance is rounded)
+        painter.setFont(fonts.meta)
+        painter.setPen(dim_color)
+        painter.drawText(
+            QRect(right - meta_w, rect.top(), meta_w, rect.height()),
+            int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+            meta_fm.elidedText(meta, Qt.TextElideMode.ElideRight, meta_w),
+        )
+        title_font, title_fm = (fonts.title, fonts.title_fm) if row.read else (fonts.title_bold, fonts.title_bold_fm)
+        title_width = max(10, width - meta_w - PADDING)
+        painter.setFont(title_font)
+        if row.starred:
+            star_w = title_fm.horizontalAdvance(STAR + " ")
+            title_width -= star_w
+            painter.setPen(QColor(230, 170, 0) if not selected else text_color)
+            painter.drawText(
+                QRect(right - meta_w - PADDING - star_w, rect.top(), star_w, rect.height()),
+                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                STAR,
+            )
+        painter.setPen(text_color)
+        title = title_fm.elidedText(row.title or "(untitled)", Qt.TextElideMode.ElideRight, title_width)
+        painter.drawText(QRect(left, rect.top(), title_width, rect.height()), int(Qt.AlignmentFlag.AlignVCenter), title)
 
     def _wrapped_snippet(self, row: ArticleRow, width: int, fonts: _Fonts) -> tuple[str, str]:
         key = (row.id, width, fonts.key)

@@ -50,6 +50,14 @@ class ArticleListView(QListView):
             if article_id is not None:
                 self.article_selected.emit(article_id, row)
 
+    def set_compact(self, compact: bool) -> None:
+        """Title-only rows, or full ones; the current row stays in view across the new heights."""
+        self.delegate.set_compact(compact)
+        self.doItemsLayout()
+        current = self.currentIndex()
+        if current.isValid():
+            self.scrollTo(current)
+
     def focusInEvent(self, event: QFocusEvent) -> None:
         """Override QListView.focusInEvent. Qt makes the first row current when the list gains focus
         without a current row; here that would open an article nobody chose and mark it read (after

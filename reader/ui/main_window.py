@@ -41,7 +41,7 @@ from reader.ui.importing import Importing
 from reader.ui.jobs import JobRunner, StatusProgress, StoreWork, verify_store
 from reader.ui.list_images import ListImages
 from reader.ui.listing import EMPTY_STORE_TEXT, Listing
-from reader.ui.preferences import RemoteImages, SidebarShown, TextSize
+from reader.ui.preferences import CompactList, RemoteImages, SidebarShown, TextSize
 from reader.ui.reading import MarkingAllRead, Reading
 from reader.ui.reading_pane import ReadingPane
 from reader.ui.refreshing import Refreshing
@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.text_size = TextSize(self.pane, self.settings, message, self)
         self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
         self.sidebar_shown = SidebarShown(self.splitter, self.sidebar, self.list, self.settings, self)
+        self.compact_list = CompactList(self.list, self.settings, self)
         self.keys_help = KeysHelp(self)
 
     def _bindings(self) -> dict[Action, Handler]:
@@ -173,6 +174,7 @@ class MainWindow(QMainWindow):
             Action.ZOOM_RESET: self.text_size.zoom_reset,
             Action.TOGGLE_REMOTE_IMAGES: self.remote_images.toggle,
             Action.TOGGLE_SIDEBAR: self.sidebar_shown.toggle,
+            Action.TOGGLE_COMPACT_LIST: self.compact_list.toggle,
         }
 
     def _build_menus(self) -> None:
@@ -219,6 +221,8 @@ class MainWindow(QMainWindow):
         self.remote_images.restore()
         self.sidebar_shown.restore()
         self.action_registry[Action.TOGGLE_SIDEBAR].setChecked(self.sidebar_shown.shown)
+        self.compact_list.restore()
+        self.action_registry[Action.TOGGLE_COMPACT_LIST].setChecked(self.compact_list.compact)
 
     def start(self) -> None:
         """First page, last article (else the first), focus on the list, counts in the background."""
