@@ -3,6 +3,7 @@ tinted placeholders."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,12 @@ from typing import Any
 import pytest
 from conftest import OFFSCREEN_SIZE_HINTS
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
 from reader.store import Store
 from reader.ui.actions import Action
+from reader.ui.article_delegate import PADDING, THUMB_SIZE
 
 pytestmark = OFFSCREEN_SIZE_HINTS
 
@@ -136,3 +139,55 @@ def test_the_compact_list_stays_compact_next_time(
     second = window_factory(known_store, settings_file)
     assert second.action_registry[Action.TOGGLE_COMPACT_LIST].isChecked()
     assert second.list.visualRect(second.model.index(0)).height() < full_height / 2
+
+
+def _tile_colour(window: Any, row: int) -> QColor:
+    """The colour near the top-left corner of ``row``'s placeholder, as the list paints it."""
+    image = window.list.viewport().grab().toImage()
+    rect = window.list.visualRect(window.model.index(row))
+    top = rect.top() + (rect.height() - THUMB_SIZE.height()) // 2
+    ratio = image.devicePixelRatio()
+    return image.pixelColor(round((rect.left() + PADDING + 3) * ratio), round((top + 3) * ratio))
+
+
+def test_placeholders_are_tinted_per_source(qtbot: Any, window: Any) -> None:
+    # known_store's rows alternate between the sources alpha and beta and have no images.
+    alpha, beta, alpha_again = (_tile_colour(window, row) for row in (0, 1, 2))
+    assert alpha == alpha_again, "one source, one tint"
+    assert alpha != beta, "two sources, two tints"
+    assert alpha.hslSaturation() > 40 and beta.hslSaturation() > 40, "a tint, not grey"
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_tints_differ_between_sources_and_keep_one_lightness(qtbot: Any, window: Any, dark: bool) -> None:
+    names = ["alpha", "beta", "bbc.co.uk", "nasa.gov", "lemonde.fr", "spiegel.de", "nytimes.com", "heise.de"]
+    tiles = [window.list_images.placeholder(THUMB_SIZE, name, dark).toImage().pixelColor(2, 2) for name in names]
+    assert len({tile.hslHue() // 20 for tile in tiles}) >= 5, "sources look apart"
+    for tile in tiles:
+        assert tile.lightness() < 100 if dark else tile.lightness() > 190, "readable behind the ink in the palette"
+    # Every spelling of a source is the same tile, cached: painting allocates nothing.
+    first = window.list_images.placeholder(THUMB_SIZE, "nasa.gov", dark)
+    assert window.list_images.placeholder(THUMB_SIZE, "https://www.nasa.gov", dark).cacheKey() == first.cacheKey()
+    # Without a source name the placeholder stays neutral (and is another cached tile).
+    neutral = window.images.placeholder(THUMB_SIZE, "N", dark)
+    assert neutral.cacheKey() != first.cacheKey()
+    assert neutral.toImage().pixelColor(2, 2).hslSaturation() < 40
+
+
+def test_a_source_has_the_same_tint_in_every_run() -> None:
+    """A CRC of the name, not Python's per-process hash: a second run shows the same colours."""
+    import subprocess
+    import sys
+
+    code = "from reader.ui.thumbnails import source_hue; print(source_hue('nasa.gov'), source_hue('alpha'))"
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(runs) == 1 and "None" not in runs.pop()

@@ -67,7 +67,8 @@ class ListImages(QObject):
             self._pane.refresh_images()
 
     def placeholder(self, size: QSize, source: str, dark: bool) -> QPixmap:
-        return self.service.placeholder(size, source_initial(source), dark)
+        """The delegate's placeholder for a row of ``source``: its initial, on its tint."""
+        return self.service.placeholder(size, source_initial(source), dark, source=source)
 
     def on_image_ready(self, url: str, size: QSize) -> None:
         if size == THUMB_SIZE:

@@ -43,6 +43,7 @@ import math
 import os
 import time
 import xml.etree.ElementTree as ET
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,11 +119,31 @@ def document_size(max_width: int) -> QSize:
     return QSize(max(DOCUMENT_WIDTH_STEP, max_width // DOCUMENT_WIDTH_STEP * DOCUMENT_WIDTH_STEP), 0)
 
 
+def _source_key(name: str) -> str:
+    text = name.strip().lower()
+    return text.removeprefix("https://").removeprefix("http://").removeprefix("www.")
+
+
 def source_initial(name: str) -> str:
     """The letter a placeholder shows for a source: ``"www.nasa.gov"`` -> ``"N"``, ``""`` -> ``""``."""
-    text = name.strip().lower()
-    text = text.removeprefix("https://").removeprefix("http://").removeprefix("www.")
-    return next((c.upper() for c in text if c.isalnum()), "")
+    return next((c.upper() for c in _source_key(name) if c.isalnum()), "")
+
+
+def source_hue(name: str) -> int | None:
+    """The hue (0-359) of a source's placeholders, the same in every run (a CRC of the name, not
+    Python's per-process ``hash``) and for every spelling of it (``www.nasa.gov`` = ``nasa.gov``);
+    None without a name (the neutral placeholder)."""
+    key = _source_key(name)
+    return zlib.crc32(key.encode("utf-8")) % 360 if key else None
+
+
+def source_tint(hue: int, dark: bool) -> tuple[QColor, QColor]:
+    """(background, ink) of a tinted placeholder. Only the hue varies between sources: saturation
+    and lightness are fixed per palette, pale behind dark ink in a light one and the reverse in a
+    dark one, so every source's letter reads alike, and none shouts beside a real thumbnail."""
+    if dark:
+        return QColor.fromHslF(hue / 360, 0.28, 0.26), QColor.fromHslF(hue / 360, 0.45, 0.74)
+    return QColor.fromHslF(hue / 360, 0.42, 0.86), QColor.fromHslF(hue / 360, 0.38, 0.36)
 
 
 @dataclass(frozen=True)
@@ -578,7 +599,7 @@ class ImageService(QObject):
         self._unsaved = False
         self._replies = 0
         self._from_disk_cache = 0
-        self._placeholders: dict[tuple[int, int, str, bool], QPixmap] = {}
+        self._placeholders: dict[tuple[int, int, str, bool, int], QPixmap] = {}
         self._placeholder_art: dict[bool, tuple[QSvgRenderer | None, QColor]] = {}
 
         #: Test hook: called in the decode thread as ``decode_hook(url, QSize)`` before each decode.
@@ -740,17 +761,20 @@ class ImageService(QObject):
 
     # --- placeholders ---
 
-    def placeholder(self, size: QSize, initial: str = "", dark: bool = False) -> QPixmap:
+    def placeholder(self, size: QSize, initial: str = "", dark: bool = False, source: str = "") -> QPixmap:
         """A neutral image the size of ``size`` from ``resources/placeholder-{light,dark}.svg``, with
         ``initial`` (one letter, see :func:`source_initial`) drawn on it, else the picture glyph.
-        Made once per (size, initial, dark) and cached: safe to call from ``paint()``."""
+        With a ``source`` name the tile is tinted with that source's hue (:func:`source_hue`), so a
+        screen of one source is not one grey wall and two sources look apart.
+        Made once per (size, initial, dark, hue) and cached: safe to call from ``paint()``."""
         initial = initial[:1].upper()
-        key = (size.width(), size.height(), initial, bool(dark))
+        hue = source_hue(source)
+        key = (size.width(), size.height(), initial, bool(dark), -1 if hue is None else hue)
         found = self._placeholders.get(key)
         if found is None:
             if len(self._placeholders) >= _PLACEHOLDER_CACHE_ENTRIES:
                 self._placeholders.clear()
-            found = self._paint_placeholder(size, initial, bool(dark))
+            found = self._paint_placeholder(size, initial, bool(dark), hue)
             self._placeholders[key] = found
         return found
 
@@ -1013,16 +1037,20 @@ class ImageService(QObject):
             self._placeholder_art[dark] = found
         return found
 
-    def _paint_placeholder(self, size: QSize, initial: str, dark: bool) -> QPixmap:
+    def _paint_placeholder(self, size: QSize, initial: str, dark: bool, hue: int | None = None) -> QPixmap:
         width, height = max(1, size.width()), max(1, size.height())
         pixmap = QPixmap(round(width * self._dpr), round(height * self._dpr))
         pixmap.setDevicePixelRatio(self._dpr)
-        pixmap.fill(QColor("#2e3035" if dark else "#e6e8eb"))
         renderer, ink = self._placeholder_source(dark)
+        if hue is None:
+            pixmap.fill(QColor("#2e3035" if dark else "#e6e8eb"))
+        else:
+            background, ink = source_tint(hue, dark)
+            pixmap.fill(background)
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         box = QRectF(0, 0, width, height)
-        if renderer is not None and renderer.elementExists("background"):
+        if hue is None and renderer is not None and renderer.elementExists("background"):
             renderer.render(painter, "background", box)
         if initial:
             font = QFont(QGuiApplication.font())
