@@ -43,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         parents=[db],
-        description="A fast, keyboard-first news reader. With no command, opens the window.",
+        description=(
+            "A fast, keyboard-first news reader. With no command, opens the window; Qt's own options"
+            " before the command (-style fusion, -platform offscreen, -reverse ...) are handed to Qt."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -99,9 +102,71 @@ def _positive_int(text: str) -> int:
     return number
 
 
+#: Qt's own command-line options that take a value (``-style fusion`` or ``-style=fusion``), and
+#: those that stand alone: QApplication reads them from its argv; argparse would refuse them.
+QT_OPTIONS_WITH_VALUE = frozenset(
+    {
+        "-style",
+        "-stylesheet",
+        "-platform",
+        "-platformpluginpath",
+        "-platformtheme",
+        "-plugin",
+        "-qwindowgeometry",
+        "-qwindowicon",
+        "-qwindowtitle",
+        "-session",
+        "-display",
+        "-geometry",
+        "-qmljsdebugger",
+    }
+)
+QT_FLAGS = frozenset({"-reverse", "-widgetcount", "-nograb", "-dograb", "-sync"})
+
+
+def split_qt_options(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(Qt's options, the rest) of ``argv``: Qt's are those before the command, each with its value
+    (``-opt=value`` becomes ``-opt value``, the form every Qt option takes). After the command
+    nothing is taken: a command's arguments are the command's."""
+    commands = set(_COMMANDS)
+    qt: list[str] = []
+    rest: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        name, eq, value = item.partition("=")
+        if item in commands:
+            if qt:
+                raise UsageError(f"{qt[0]} is an option of the window, not of '{PROG} {item}'")
+            rest += items[i:]
+            break
+        if name in QT_OPTIONS_WITH_VALUE:
+            if not eq:
+                if i + 1 >= len(items):
+                    raise UsageError(f"{name} needs a value")
+                i += 1
+                value = items[i]
+            qt += [name, value]
+        elif item in QT_FLAGS:
+            qt.append(item)
+        else:
+            rest.append(item)
+            if item == "--db" and i + 1 < len(items):  # its value is a path, not a command
+                i += 1
+                rest.append(items[i])
+        i += 1
+    return qt, rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _present_as_module()
     parser = build_parser()
+    try:
+        qt_options, argv = split_qt_options(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        _err(f"{exc} (see '{PROG} --help')")
+        return EXIT_ERROR
     args = parser.parse_args(argv)
     explicit_db = getattr(args, "db", None)
     db_path: Path = explicit_db or paths.default_db_path()
@@ -109,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is not None and Store.needs_upgrade(db_path):  # (the window shows its own notice)
             _err(f"{db_path}: updating the store for this version (once; up to about a minute per 100,000 articles)")
         if args.command is None:
-            return _open_window(db_path, default_store=explicit_db is None)
+            return _open_window(db_path, default_store=explicit_db is None, qt_options=qt_options)
         handler = _COMMANDS[args.command]
         return handler(db_path, args)
     except StoreError as exc:
@@ -486,7 +551,7 @@ def cmd_opml(db_path: Path, args: argparse.Namespace) -> int:
 # --- the window -------------------------------------------------------------------------------
 
 
-def _open_window(db_path: Path, *, default_store: bool) -> int:
+def _open_window(db_path: Path, *, default_store: bool, qt_options: Sequence[str] = ()) -> int:
     if default_store and not db_path.exists():
         # First run: the sample a new user sees. Imported before Qt starts (it takes a moment).
         from reader.importer import import_paths
@@ -498,7 +563,8 @@ def _open_window(db_path: Path, *, default_store: bool) -> int:
             pass  # report a bad store here, in one line, before any window appears
     from reader.ui.app import run
 
-    return run(db_path)
+    # QApplication takes Qt's options (-style, -platform ...) from the argv it is given.
+    return run(db_path, [sys.argv[0] if sys.argv and sys.argv[0] else PROG, *qt_options])
 
 
 _COMMANDS: dict[str, Callable[[Path, argparse.Namespace], int]] = {

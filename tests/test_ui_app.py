@@ -295,3 +295,106 @@ def test_reader_says_so_instead_of_aborting(
     err = capsys.readouterr().err
     assert err.startswith("reader: no display") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+# --- Qt's own options (-style, -platform ...) ------------------------------------------------------
+
+
+@pytest.fixture
+def window_argv(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Path, list[str] | None]]:
+    """reader.ui.app.run replaced: records the store and QApplication's argv it was given."""
+    opened: list[tuple[Path, list[str] | None]] = []
+
+    def run(db_path: Path, argv: list[str] | None = None) -> int:
+        opened.append((Path(db_path), argv))
+        return 0
+
+    monkeypatch.setattr(app, "run", run)
+    return opened
+
+
+@pytest.mark.parametrize(
+    ("options", "qt"),
+    [
+        (["-style", "fusion"], ["-style", "fusion"]),
+        (["-platform", "offscreen"], ["-platform", "offscreen"]),
+        (["-style=fusion", "-reverse"], ["-style", "fusion", "-reverse"]),
+        (
+            ["-qwindowgeometry", "800x600+0+0", "-stylesheet", "x.qss"],
+            ["-qwindowgeometry", "800x600+0+0", "-stylesheet", "x.qss"],
+        ),
+    ],
+)
+@pytest.mark.parametrize("db_first", [True, False])
+def test_qt_options_open_the_window_with_them(
+    window_argv: list[tuple[Path, list[str] | None]], tmp_path: Path, options: list[str], qt: list[str], db_first: bool
+) -> None:
+    """``reader -style fusion`` (with or without --db, either side) opens the window and hands the
+    option to QApplication, where argparse used to refuse it with a misleading error."""
+    db = tmp_path / "mine.sqlite"
+    argv = ["--db", str(db), *options] if db_first else [*options, "--db", str(db)]
+    assert cli.main(argv) == 0
+    assert len(window_argv) == 1
+    opened, qt_argv = window_argv[0]
+    assert opened == db
+    assert qt_argv is not None and qt_argv[1:] == qt, "the program's name first, then Qt's options"
+
+
+def test_without_qt_options_qapplication_gets_only_the_programs_name(
+    window_argv: list[tuple[Path, list[str] | None]], tmp_path: Path
+) -> None:
+    assert cli.main(["--db", str(tmp_path / "x.sqlite")]) == 0
+    argv = window_argv[0][1]
+    assert argv is not None and len(argv) == 1
+
+
+def test_a_qt_option_without_its_value_says_so(
+    window_argv: list[tuple[Path, list[str] | None]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["-style"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("reader: -style needs a value") and err.count("\n") == 1
+    assert window_argv == []
+
+
+def test_a_qt_option_before_a_command_is_refused_and_commands_are_unaffected(
+    window_argv: list[tuple[Path, list[str] | None]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "x.sqlite"
+    assert cli.main(["-style", "fusion", "--db", str(db), "list"]) == 2
+    assert "-style is an option of the window" in capsys.readouterr().err
+    # A command's own arguments are its own: a store (or source) named like a Qt option is kept.
+    assert cli.main(["--db", str(db), "list", "--source=-style"]) == 0
+    assert cli.main(["--db", "list", "list"]) == 0, "--db's value is a path, even one named like a command"
+    assert window_argv == []
+
+
+def test_qapplication_really_gets_the_style_and_the_platform(tmp_path: Path) -> None:
+    """``reader -platform offscreen -style fusion`` in a process of its own, with no display and no
+    QT_QPA_PLATFORM: the window opens (the -platform option counts as the platform) in Fusion."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from reader import cli\n"
+        "from reader.ui.main_window import MainWindow\n"
+        "def start(self):\n"
+        "    app = QApplication.instance()\n"
+        "    print(app.style().name(), app.platformName(), flush=True)\n"
+        "    os._exit(0)  # at once: this test is about the options, not the teardown\n"
+        "MainWindow.start = start\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    db = tmp_path / "x.sqlite"
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--db", str(db), "-platform", "offscreen", "-style", "fusion"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["fusion", "offscreen"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -146,8 +147,19 @@ def _install_startup_probe(window: Any, app: Any) -> None:
     window.installEventFilter(window._startup_probe)
 
 
+def _platform_option(argv: list[str] | None) -> str | None:
+    """The value of Qt's ``-platform`` option in ``argv`` (it wins over QT_QPA_PLATFORM), or None."""
+    for option, value in itertools.pairwise(argv or []):
+        if option == "-platform":
+            return value
+    return None
+
+
 def run(db_path: Path, argv: list[str] | None = None) -> int:
-    problem = platform_problem()
+    """Open the window on the store at ``db_path``; ``argv`` is QApplication's (the program's name,
+    then Qt's own options such as ``-style fusion``)."""
+    platform = _platform_option(argv)
+    problem = platform_problem(os.environ if platform is None else {**os.environ, "QT_QPA_PLATFORM": platform})
     if problem:
         print(f"reader: {problem}", file=sys.stderr)
         return 2
