@@ -45,6 +45,7 @@ class Action(enum.Enum):
     IMPORT_FILES = "import_files"
     IMPORT_FOLDER = "import_folder"
     ADD_FEED = "add_feed"
+    EXPORT_OPML = "export_opml"
     SHOW_KEYS = "show_keys"
     QUIT = "quit"
     ZOOM_IN = "zoom_in"
@@ -102,6 +103,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(Action.IMPORT_FILES, "Import files…", ("Ctrl+O",), menu="File"),
     ActionSpec(Action.IMPORT_FOLDER, "Import folder…", ("Ctrl+Shift+O",), menu="File"),
     ActionSpec(Action.ADD_FEED, "Add feed…", ("Ctrl+N",), menu="File"),
+    ActionSpec(Action.EXPORT_OPML, "Export OPML…", (), menu="File"),
     ActionSpec(Action.SHOW_KEYS, "Show every key", ("?",), menu="Help"),
     ActionSpec(Action.QUIT, "Quit", ("Ctrl+Q",), menu="File"),
     ActionSpec(Action.ZOOM_IN, "Larger text", ("Ctrl++", "Ctrl+="), menu="View"),

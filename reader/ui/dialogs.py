@@ -37,6 +37,14 @@ class Ask:
         return name or None
 
     @classmethod
+    def opml_file(cls, parent: QWidget | None) -> str | None:
+        """Where to write the subscriptions (File > Export OPML…), or None when cancelled."""
+        name, _ = QFileDialog.getSaveFileName(
+            parent, "Export subscriptions as OPML", "subscriptions.opml", "OPML files (*.opml);;All files (*)"
+        )
+        return name or None
+
+    @classmethod
     def feed_url(cls, parent: QWidget | None) -> str | None:
         text, ok = QInputDialog.getText(parent, "Add feed", "Feed address (RSS or Atom), or a feed file:")
         text = text.strip()

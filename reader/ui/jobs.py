@@ -39,6 +39,8 @@ class JobKind(enum.Enum):
     COUNTS = "counts"
     #: How many articles the search lists, for the status bar.
     SEARCH_COUNT = "search_count"
+    #: File > Export OPML…: the subscriptions written to a file.
+    EXPORT_OPML = "export_opml"
     #: The store's pages checked once after the first paint (``Store.verify``), so that the
     #: first flag write does not wait for that check.
     VERIFY = "verify"

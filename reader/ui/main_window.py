@@ -10,7 +10,8 @@ Concerns, and what each is handed:
 - :class:`~reader.ui.listing.Listing`: model, list, empty state. The query, reloading in place.
 - :class:`~reader.ui.searching.Searching`: search field, list, listing. Search and sidebar filters.
 - :class:`~reader.ui.importing.Importing`, :class:`~reader.ui.refreshing.Refreshing`,
-  :class:`~reader.ui.counting.Counting`: jobs and what they update.
+  :class:`~reader.ui.exporting.Exporting`, :class:`~reader.ui.counting.Counting`: jobs and what
+  they update.
 - :class:`~reader.ui.flag_writer.FlagWriter`: read and star flags, stored off the GUI thread.
 """
 
@@ -36,6 +37,7 @@ from reader.ui.article_model import ArticleListModel
 from reader.ui.article_view import ArticleListView
 from reader.ui.columns import ColumnSplitter
 from reader.ui.counting import Counting
+from reader.ui.exporting import Exporting
 from reader.ui.flag_writer import FlagWriter
 from reader.ui.importing import Importing
 from reader.ui.jobs import JobRunner, StatusProgress, StoreWork, verify_store
@@ -141,6 +143,7 @@ class MainWindow(QMainWindow):
         self.searching = Searching(self.search, self.list, self.listing, self.reading, message, self)
         self.importing = Importing(work, self, self)
         self.refreshing = Refreshing(work, self)
+        self.exporting = Exporting(work, self, self)
         self.text_size = TextSize(self.pane, self.settings, message, self)
         self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
         self.sidebar_shown = SidebarShown(self.splitter, self.sidebar, self.list, self.settings, self)
@@ -167,6 +170,7 @@ class MainWindow(QMainWindow):
             Action.IMPORT_FILES: self.importing.import_files,
             Action.IMPORT_FOLDER: self.importing.import_folder,
             Action.ADD_FEED: self.importing.add_feed,
+            Action.EXPORT_OPML: self.exporting.export_opml,
             Action.SHOW_KEYS: self.keys_help.show_keys,
             Action.QUIT: self.close_and_quit,
             Action.ZOOM_IN: self.text_size.zoom_in,

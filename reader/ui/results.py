@@ -8,6 +8,7 @@ for everything imported before it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from reader.records import AddResult, Feed, Query, SourceCount
 
@@ -39,6 +40,16 @@ class MarkedRead:
     @property
     def changed(self) -> int:
         return len(self.ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    """What an OPML export came to (JobKind.EXPORT_OPML): the file, how many subscriptions it
+    holds, or why it could not be written."""
+
+    path: Path
+    count: int
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
