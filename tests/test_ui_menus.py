@@ -83,3 +83,27 @@ def test_export_opml_to_a_place_that_cannot_be_written_says_why_in_one_line(
     said = message(window)
     assert said.startswith(f"Could not export to {target}: ") and "\n" not in said
     assert not target.exists()
+
+
+# --- Help > About Reader ----------------------------------------------------------------------------
+
+
+def test_help_about_says_name_version_what_store_and_qt(qtbot: Any, window: Any, known_store: Store) -> None:
+    import PySide6
+    from PySide6.QtCore import qVersion
+    from PySide6.QtWidgets import QLabel
+
+    import reader
+
+    assert "About Reader" in menu_texts(window, "Help")
+    window.action_registry[Action.ABOUT].trigger()
+    dialog = window.about.dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible)
+    text = dialog.findChild(QLabel, "aboutText").text()
+    assert "Reader" in text
+    assert reader.__version__ in text
+    assert "news reader" in text
+    assert str(known_store.path) in text
+    assert f"Qt {qVersion()}" in text and f"PySide {PySide6.__version__}" in text
+    dialog.close()

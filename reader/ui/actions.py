@@ -47,6 +47,7 @@ class Action(enum.Enum):
     ADD_FEED = "add_feed"
     EXPORT_OPML = "export_opml"
     SHOW_KEYS = "show_keys"
+    ABOUT = "about"
     QUIT = "quit"
     ZOOM_IN = "zoom_in"
     ZOOM_OUT = "zoom_out"
@@ -105,6 +106,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(Action.ADD_FEED, "Add feed…", ("Ctrl+N",), menu="File"),
     ActionSpec(Action.EXPORT_OPML, "Export OPML…", (), menu="File"),
     ActionSpec(Action.SHOW_KEYS, "Show every key", ("?",), menu="Help"),
+    ActionSpec(Action.ABOUT, "About Reader", (), menu="Help"),
     ActionSpec(Action.QUIT, "Quit", ("Ctrl+Q",), menu="File"),
     ActionSpec(Action.ZOOM_IN, "Larger text", ("Ctrl++", "Ctrl+="), menu="View"),
     ActionSpec(Action.ZOOM_OUT, "Smaller text", ("Ctrl+-",), menu="View"),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
+from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -75,6 +78,36 @@ class KeysDialog(QDialog):
         layout.addWidget(table)
         layout.addWidget(buttons)
         self.resize(520, 560)
+
+
+class AboutDialog(QDialog):
+    """Help > About Reader: the name, the version, what it is, the store this window is on, and the
+    Qt and PySide versions (what a bug report asks for)."""
+
+    def __init__(self, store_path: Path, parent: QWidget | None = None) -> None:
+        import PySide6
+        from PySide6.QtCore import qVersion
+
+        from reader import __version__
+
+        super().__init__(parent)
+        self.setObjectName("aboutDialog")
+        self.setWindowTitle("About Reader")
+        lines = [
+            f"<b>Reader</b> {html.escape(__version__)}",
+            "A fast, keyboard-first desktop news reader.",
+            f"Store: {html.escape(str(store_path))}",
+            f"Qt {html.escape(qVersion())}, PySide {html.escape(PySide6.__version__)}",
+        ]
+        label = QLabel("<br>".join(lines), self)
+        label.setObjectName("aboutText")
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # to paste in a report
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
+        layout.addWidget(buttons)
 
 
 class ProblemsDialog(QDialog):

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from reader.store import Store
+from reader.ui.about import About
 from reader.ui.actions import Action, ActionRegistry, Handler, KeysHelp
 from reader.ui.article_model import ArticleListModel
 from reader.ui.article_view import ArticleListView
@@ -149,6 +150,7 @@ class MainWindow(QMainWindow):
         self.sidebar_shown = SidebarShown(self.splitter, self.sidebar, self.list, self.settings, self)
         self.compact_list = CompactList(self.list, self.settings, self)
         self.keys_help = KeysHelp(self)
+        self.about = About(self, self.store.path)
 
     def _bindings(self) -> dict[Action, Handler]:
         r, s = self.reading, self.searching
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
             Action.ADD_FEED: self.importing.add_feed,
             Action.EXPORT_OPML: self.exporting.export_opml,
             Action.SHOW_KEYS: self.keys_help.show_keys,
+            Action.ABOUT: self.about.show_about,
             Action.QUIT: self.close_and_quit,
             Action.ZOOM_IN: self.text_size.zoom_in,
             Action.ZOOM_OUT: self.text_size.zoom_out,
