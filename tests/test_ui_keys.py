@@ -391,15 +391,48 @@ def test_question_mark_shows_every_key(qtbot: Any, window: Any) -> None:
     dialog = window.keys_help.dialog
     assert dialog is not None
     qtbot.waitUntil(dialog.isVisible)
-    table = dialog.findChild(QTableWidget, "keysTable")
-    rows = [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
+    tables = dialog.findChildren(QTableWidget)
+    rows = [(t.item(r, 0).text(), t.item(r, 1).text()) for t in tables for r in range(t.rowCount())]
     specs = window.action_registry.specs
-    assert [text for _, text in rows] == [spec.text for spec in specs]
+    assert sorted(text for _, text in rows) == sorted(spec.text for spec in specs), "every action, once"
+    # Grouped by menu, as the menu bar is.
+    article = dialog.findChild(QTableWidget, "keysTableArticle")
+    assert article.item(0, 1).text() == "Next article"
+    assert [article.item(r, 1).text() for r in range(article.rowCount())] == [
+        spec.text for spec in specs if spec.menu == "Article"
+    ]
     keys = dict((text, key) for key, text in rows)
     assert "J" in keys["Next article"] and "Down" in keys["Next article"]
     assert "Shift+A" in keys["Mark all listed read"]
     assert "?" in keys["Show every key"]
     assert any(key == "Esc" for key, _ in rows)
+    dialog.close()
+
+
+def test_question_mark_shows_every_key_without_scrolling(qtbot: Any, window: Any) -> None:
+    """At the window's default size (1280x800) the ``?`` dialog shows every row at once: no table
+    has a scroll bar, each is as tall as its rows, and the dialog fits inside the window."""
+    assert (window.width(), window.height()) == (1280, 800)
+    press(qtbot, window, Qt.Key.Key_Question)
+    dialog = window.keys_help.dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible)
+    assert dialog.width() <= window.width() and dialog.height() <= window.height(), dialog.size()
+    tables = dialog.findChildren(QTableWidget)
+    assert sum(t.rowCount() for t in tables) == len(window.action_registry.specs)
+    for table in tables:
+        assert not table.verticalScrollBar().isVisible(), table.objectName()
+        assert not table.horizontalScrollBar().isVisible(), table.objectName()
+        assert table.verticalScrollBar().maximum() == 0, f"{table.objectName()} would scroll"
+        viewport = table.viewport().rect()
+        for r in range(table.rowCount()):
+            top = table.rowViewportPosition(r)
+            assert top >= 0 and top + table.rowHeight(r) <= viewport.height(), (table.objectName(), r)
+            for c in range(2):
+                cell = table.visualRect(table.model().index(r, c))
+                assert viewport.contains(cell), (table.objectName(), r, c, cell, viewport)
+            text = table.item(r, 1).text()
+            assert table.fontMetrics().horizontalAdvance(text) <= table.columnWidth(1), f"{text!r} is cut off"
     dialog.close()
 
 

@@ -121,6 +121,10 @@ def key_label(key: str) -> str:
     return QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText) or key
 
 
+#: The window's menus, in the menu bar's order (the ``?`` dialog groups the keys the same way).
+MENUS = ("File", "Article", "View", "Help")
+
+
 def help_rows(specs: Sequence[ActionSpec] = ACTIONS) -> list[tuple[str, str]]:
     """(keys, what they do) for every action, for the ``?`` dialog."""
     rows = []
@@ -128,6 +132,19 @@ def help_rows(specs: Sequence[ActionSpec] = ACTIONS) -> list[tuple[str, str]]:
         keys = " / ".join(key_label(k) for k in (*spec.keys, *spec.native) if k != "Enter") or "(menu)"
         rows.append((keys, spec.text))
     return rows
+
+
+def help_groups(specs: Sequence[ActionSpec] = ACTIONS) -> list[tuple[str, list[tuple[str, str]]]]:
+    """:func:`help_rows` grouped by menu, in the menu bar's order (a menu not in :data:`MENUS`
+    last): the ``?`` dialog shows each group as a short table, which fits on screen where one
+    table of every key needed scrolling."""
+    menus = list(MENUS) + [spec.menu for spec in specs if spec.menu not in MENUS]
+    groups = []
+    for menu in dict.fromkeys(menus):
+        group = [spec for spec in specs if spec.menu == menu]
+        if group:
+            groups.append((menu, help_rows(group)))
+    return groups
 
 
 class ActionRegistry:
@@ -194,7 +211,7 @@ class KeysHelp:
     def show_keys(self) -> None:
         from reader.ui.dialogs import KeysDialog  # (dialogs are imported when first opened, not at start)
 
-        dialog = KeysDialog(help_rows(self._specs), self._parent)
+        dialog = KeysDialog(help_groups(self._specs), self._parent)
         dialog.setModal(False)
         dialog.show()
         self.dialog = dialog

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QHeaderView,
+    QHBoxLayout,
     QInputDialog,
     QLabel,
     QPlainTextEdit,
@@ -55,29 +55,54 @@ class Ask:
 
 
 class KeysDialog(QDialog):
-    """Every key, generated from the action registry."""
+    """Every key, generated from the action registry: one short table per menu, in two columns,
+    each table as tall as its rows, so that the whole list is seen at once without scrolling."""
 
-    def __init__(self, rows: Sequence[tuple[str, str]], parent: QWidget | None = None) -> None:
+    def __init__(self, groups: Sequence[tuple[str, Sequence[tuple[str, str]]]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("keysDialog")
         self.setWindowTitle("Keys")
-        table = QTableWidget(len(rows), 2, self)
-        table.setObjectName("keysTable")
-        table.setHorizontalHeaderLabels(["Key", "Action"])
-        table.verticalHeader().setVisible(False)
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        for i, (keys, text) in enumerate(rows):
-            table.setItem(i, 0, QTableWidgetItem(keys))
-            table.setItem(i, 1, QTableWidgetItem(text))
-        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        table.horizontalHeader().setStretchLastSection(True)
+        columns = [QVBoxLayout(), QVBoxLayout()]
+        filled = [0, 0]  # lines in each column so far (a group's title counts as one)
+        for menu, rows in groups:
+            column = filled.index(min(filled))  # the shorter column: the two end about level
+            filled[column] += len(rows) + 1
+            title = QLabel(f"<b>{html.escape(menu)}</b>", self)
+            columns[column].addWidget(title)
+            columns[column].addWidget(self._table(menu, rows))
+        grid = QHBoxLayout()
+        for box in columns:
+            box.addStretch(1)
+            grid.addLayout(box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Single-letter keys do nothing while you type in the search field."))
-        layout.addWidget(table)
+        layout.addLayout(grid)
         layout.addWidget(buttons)
-        self.resize(520, 560)
+
+    def _table(self, menu: str, rows: Sequence[tuple[str, str]]) -> QTableWidget:
+        """Key | what it does, sized to its content: no scroll bars, no empty space."""
+        table = QTableWidget(len(rows), 2, self)
+        table.setObjectName(f"keysTable{menu}")
+        table.horizontalHeader().setVisible(False)
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        table.setShowGrid(False)
+        table.setAlternatingRowColors(True)
+        for i, (keys, text) in enumerate(rows):
+            table.setItem(i, 0, QTableWidgetItem(keys))
+            table.setItem(i, 1, QTableWidgetItem(text))
+        table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.resizeColumnsToContents()
+        table.resizeRowsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        frame = 2 * table.frameWidth()
+        table.setFixedHeight(sum(table.rowHeight(i) for i in range(len(rows))) + frame)
+        table.setMinimumWidth(table.columnWidth(0) + table.columnWidth(1) + frame)
+        return table
 
 
 class AboutDialog(QDialog):

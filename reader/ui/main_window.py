@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from reader.store import Store
 from reader.ui.about import About
-from reader.ui.actions import Action, ActionRegistry, Handler, KeysHelp
+from reader.ui.actions import MENUS, Action, ActionRegistry, Handler, KeysHelp
 from reader.ui.article_model import ArticleListModel
 from reader.ui.article_view import ArticleListView
 from reader.ui.columns import ColumnSplitter
@@ -186,7 +186,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         menus: dict[str, QMenu] = {}
-        for name in ("File", "Article", "View", "Help"):
+        for name in MENUS:
             menus[name] = self.menuBar().addMenu(name)
         for spec in self.action_registry:
             menu = menus.get(spec.menu)
