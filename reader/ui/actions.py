@@ -46,6 +46,7 @@ class Action(enum.Enum):
     IMPORT_FOLDER = "import_folder"
     ADD_FEED = "add_feed"
     EXPORT_OPML = "export_opml"
+    PREFERENCES = "preferences"
     SHOW_KEYS = "show_keys"
     ABOUT = "about"
     QUIT = "quit"
@@ -105,6 +106,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(Action.IMPORT_FOLDER, "Import folder…", ("Ctrl+Shift+O",), menu="File"),
     ActionSpec(Action.ADD_FEED, "Add feed…", ("Ctrl+N",), menu="File"),
     ActionSpec(Action.EXPORT_OPML, "Export OPML…", (), menu="File"),
+    ActionSpec(Action.PREFERENCES, "Preferences…", ("Ctrl+,",), menu="File"),
     ActionSpec(Action.SHOW_KEYS, "Show every key", ("?",), menu="Help"),
     ActionSpec(Action.ABOUT, "About Reader", (), menu="Help"),
     ActionSpec(Action.QUIT, "Quit", ("Ctrl+Q",), menu="File"),

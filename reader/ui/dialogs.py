@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QFormLayout,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QPlainTextEdit,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -22,6 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from reader.records import Problem
+
+if TYPE_CHECKING:
+    from reader.ui.preferences import Appearance, RefreshInterval, RemoteImages
 
 
 class Ask:
@@ -152,3 +160,61 @@ class ProblemsDialog(QDialog):
         layout.addWidget(text)
         layout.addWidget(buttons)
         self.resize(640, 360)
+
+
+class PreferencesDialog(QDialog):
+    """File > Preferences…: the theme, the reading font, remote images and the refresh interval.
+    Each change is applied at once and remembered (no OK to forget): the dialog only shows and sets
+    what the owners of those preferences hold."""
+
+    THEMES = (("System", "system"), ("Light", "light"), ("Dark", "dark"))
+    FONTS = (("Sans", "sans"), ("Serif", "serif"))
+
+    def __init__(
+        self,
+        appearance: Appearance,
+        remote_images: RemoteImages,
+        refresh: RefreshInterval,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("preferencesDialog")
+        self.setWindowTitle("Preferences")
+        self.theme = self._choices("themeChoice", self.THEMES, appearance.theme, appearance.set_theme)
+        self.reading_font = self._choices(
+            "readingFontChoice", self.FONTS, appearance.reading_font, appearance.set_reading_font
+        )
+        self.remote_images = QCheckBox("Load images from the network", self)
+        self.remote_images.setObjectName("remoteImagesCheck")
+        self.remote_images.setChecked(remote_images.enabled)
+        self.remote_images.toggled.connect(remote_images.set_enabled)
+        # The View menu's entry may change it while the dialog is open.
+        remote_images.changed.connect(self.remote_images.setChecked)
+        self.refresh_minutes = QSpinBox(self)
+        self.refresh_minutes.setObjectName("refreshMinutes")
+        self.refresh_minutes.setRange(0, 24 * 60)
+        self.refresh_minutes.setSuffix(" min")
+        self.refresh_minutes.setSpecialValueText("Never")
+        self.refresh_minutes.setValue(refresh.minutes)
+        self.refresh_minutes.valueChanged.connect(refresh.set_minutes)
+        form = QFormLayout()
+        form.addRow("Theme:", self.theme)
+        form.addRow("Reading font:", self.reading_font)
+        form.addRow("Remote images:", self.remote_images)
+        form.addRow("Refresh feeds every:", self.refresh_minutes)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def _choices(
+        self, name: str, choices: Sequence[tuple[str, str]], current: str, choose: Callable[[str], None]
+    ) -> QComboBox:
+        box = QComboBox(self)
+        box.setObjectName(name)
+        for label, value in choices:
+            box.addItem(label, value)
+        box.setCurrentIndex(max(0, box.findData(current)))
+        box.currentIndexChanged.connect(lambda _i: choose(str(box.currentData())))
+        return box

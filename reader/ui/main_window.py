@@ -18,7 +18,7 @@ Concerns, and what each is handed:
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -44,7 +44,15 @@ from reader.ui.importing import Importing
 from reader.ui.jobs import JobRunner, StatusProgress, StoreWork, verify_store
 from reader.ui.list_images import ListImages
 from reader.ui.listing import EMPTY_STORE_TEXT, Listing
-from reader.ui.preferences import CompactList, RemoteImages, SidebarShown, TextSize
+from reader.ui.preferences import (
+    Appearance,
+    CompactList,
+    PreferencesWindow,
+    RefreshInterval,
+    RemoteImages,
+    SidebarShown,
+    TextSize,
+)
 from reader.ui.reading import MarkingAllRead, Reading
 from reader.ui.reading_pane import ReadingPane
 from reader.ui.refreshing import Refreshing
@@ -149,6 +157,9 @@ class MainWindow(QMainWindow):
         self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
         self.sidebar_shown = SidebarShown(self.splitter, self.sidebar, self.list, self.settings, self)
         self.compact_list = CompactList(self.list, self.settings, self)
+        self.refresh_interval = RefreshInterval(self.refreshing, self.settings, self)
+        self.appearance = Appearance(self.pane, self.settings, self)
+        self.preferences = PreferencesWindow(self, self.appearance, self.remote_images, self.refresh_interval)
         self.keys_help = KeysHelp(self)
         self.about = About(self, self.store.path)
 
@@ -173,6 +184,7 @@ class MainWindow(QMainWindow):
             Action.IMPORT_FOLDER: self.importing.import_folder,
             Action.ADD_FEED: self.importing.add_feed,
             Action.EXPORT_OPML: self.exporting.export_opml,
+            Action.PREFERENCES: self.preferences.show_preferences,
             Action.SHOW_KEYS: self.keys_help.show_keys,
             Action.ABOUT: self.about.show_about,
             Action.QUIT: self.close_and_quit,
@@ -194,6 +206,8 @@ class MainWindow(QMainWindow):
                 menu = self.menuBar().addMenu(spec.menu)
                 menus[spec.menu] = menu
             menu.addAction(self.action_registry[spec.action])
+        # macOS moves it to the application menu, where Preferences are looked for.
+        self.action_registry[Action.PREFERENCES].setMenuRole(QAction.MenuRole.PreferencesRole)
 
     def _connect(self) -> None:
         self.list.article_selected.connect(self.reading.on_article_selected)
@@ -203,6 +217,7 @@ class MainWindow(QMainWindow):
         self.sidebar.key_changed.connect(self.searching.on_sidebar_changed)
         self.pane.link_activated.connect(self.reading.open_link)
         self.pane.star_clicked.connect(self.reading.toggle_pane_starred)
+        self.remote_images.changed.connect(self.action_registry[Action.TOGGLE_REMOTE_IMAGES].setChecked)
         # Counts follow the flags once they are stored (counted earlier, they would lag behind).
         self.flags.stored.connect(self.counting.schedule)
         self.model.query_changed.connect(lambda: self.counting.count_results(self.model.query))
@@ -217,6 +232,7 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         s = self.settings
+        self.appearance.restore()  # the theme: before the first paint, or it would flash the other
         if s.geometry is not None:
             self.restoreGeometry(s.geometry)
         else:
@@ -237,7 +253,7 @@ class MainWindow(QMainWindow):
         self.reading.start()
         self.listing.update_empty_state()
         self.list.setFocus()
-        self.refreshing.set_interval(self.settings.refresh_minutes)
+        self.refresh_interval.restore()
         self._started = True
 
     def after_first_paint(self) -> None:

@@ -1,17 +1,24 @@
-"""Preferences changed from the keys and menus: the reading pane's text size, remote images, the
-sidebar shown or hidden, the compact list. Each is applied and saved in one place."""
+"""Preferences changed from the keys, the menus and File > Preferences…: the reading pane's text
+size, remote images, the sidebar shown or hidden, the compact list, the refresh interval, the theme
+and the reading font. Each is applied and saved in one place."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from reader.ui.article_view import ArticleListView
 from reader.ui.columns import ColumnSplitter
 from reader.ui.list_images import ListImages
 from reader.ui.reading_pane import ReadingPane
+from reader.ui.refreshing import Refreshing
 from reader.ui.settings import Settings
 from reader.ui.status import Message
+
+if TYPE_CHECKING:
+    from reader.ui.dialogs import PreferencesDialog
 
 
 class TextSize(QObject):
@@ -45,7 +52,14 @@ class TextSize(QObject):
 
 
 class RemoteImages(QObject):
-    """Whether images are fetched from the network (the View menu's checkable entry)."""
+    """Whether images are fetched from the network (the View menu's checkable entry, and the
+    Preferences' check box).
+
+    Signals:
+    changed(bool): turned on or off (the menu's check mark follows a change made elsewhere).
+    """
+
+    changed = Signal(bool)
 
     def __init__(self, images: ListImages, settings: Settings, message: Message, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -62,10 +76,15 @@ class RemoteImages(QObject):
 
     def toggle(self) -> None:
         """The menu entry was triggered (Qt has already flipped its check mark)."""
-        enabled = not self._settings.remote_images
+        self.set_enabled(not self._settings.remote_images)
+
+    def set_enabled(self, enabled: bool) -> None:
+        if enabled == self._settings.remote_images:
+            return
         self._settings.remote_images = enabled
         self._images.set_remote_images(enabled)
         self.message("Remote images " + ("on." if enabled else "off: no image is fetched from the network."))
+        self.changed.emit(enabled)
 
 
 class SidebarShown(QObject):
@@ -131,3 +150,81 @@ class CompactList(QObject):
         compact = not self.compact
         self._settings.compact_list = compact
         self._view.set_compact(compact)
+
+
+class RefreshInterval(QObject):
+    """How often the feeds refresh by themselves (minutes; 0: never), remembered."""
+
+    def __init__(self, refreshing: Refreshing, settings: Settings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._refreshing = refreshing
+        self._settings = settings
+
+    @property
+    def minutes(self) -> int:
+        return self._settings.refresh_minutes
+
+    def restore(self) -> None:
+        self._refreshing.set_interval(self._settings.refresh_minutes)
+
+    def set_minutes(self, minutes: int) -> None:
+        minutes = max(0, minutes)
+        self._settings.refresh_minutes = minutes
+        self._refreshing.set_interval(minutes)
+
+
+class Appearance(QObject):
+    """The theme (System / Light / Dark: the application's palette) and the reading pane's body
+    font (Sans / Serif), remembered. The theme is applied before the window is first painted."""
+
+    def __init__(self, pane: ReadingPane, settings: Settings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pane = pane
+        self._settings = settings
+
+    @property
+    def theme(self) -> str:
+        return self._settings.theme
+
+    @property
+    def reading_font(self) -> str:
+        return self._settings.reading_font
+
+    def restore(self) -> None:
+        from reader.ui.theme import apply_theme
+
+        apply_theme(self._settings.theme)
+        self._pane.set_serif(self._settings.reading_font == "serif")
+
+    def set_theme(self, theme: str) -> None:
+        from reader.ui.theme import apply_theme
+
+        self._settings.theme = theme
+        apply_theme(self._settings.theme)
+
+    def set_reading_font(self, font: str) -> None:
+        self._settings.reading_font = font
+        self._pane.set_serif(self._settings.reading_font == "serif")
+
+
+class PreferencesWindow:
+    """Owns File > Preferences…: the dialog over the preferences above (one at a time, kept)."""
+
+    def __init__(
+        self, parent: QWidget, appearance: Appearance, remote_images: RemoteImages, refresh: RefreshInterval
+    ) -> None:
+        self._parent = parent
+        self._appearance = appearance
+        self._remote_images = remote_images
+        self._refresh = refresh
+        #: The dialog, once shown.
+        self.dialog: PreferencesDialog | None = None
+
+    def show_preferences(self) -> None:
+        from reader.ui.dialogs import PreferencesDialog  # (dialogs are imported when first opened)
+
+        if self.dialog is None:
+            self.dialog = PreferencesDialog(self._appearance, self._remote_images, self._refresh, self._parent)
+            self.dialog.setModal(False)
+        self.dialog.show()
+        self.dialog.activateWindow()

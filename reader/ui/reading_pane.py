@@ -14,7 +14,7 @@ import re
 from typing import Any, Protocol
 
 from PySide6.QtCore import QEvent, QSize, QTimer, QUrl, Signal
-from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPalette, QPixmap, QResizeEvent, QTextDocument
+from PySide6.QtGui import QFont, QFontInfo, QFontMetricsF, QImage, QPalette, QPixmap, QResizeEvent, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from reader.records import Article, is_date_only
@@ -111,6 +111,7 @@ class ReadingPane(QTextBrowser):
         self.document().setDefaultStyleSheet(f"{_BODY_STYLE} {{ line-height: {BODY_LINE_HEIGHT}%; }}")
         self._base_font = QFont(self.font())
         self._zoom = 0
+        self._serif = False
         self._article: Article | None = None
         self.images: ImageSource | None = None
         self._rendered_width = 0  # the content width images were last fitted to
@@ -219,8 +220,9 @@ class ReadingPane(QTextBrowser):
                 paragraphs = [article.description]
             body = "".join(f"<p>{esc(p)}</p>" for p in paragraphs)
         if body:
-            size = self.body_font().pointSizeF()
-            parts.append(f'<div class="body" style="font-size:{size:.1f}pt">{body}</div>')
+            font = self.body_font()
+            size, family = font.pointSizeF(), QFontInfo(font).family().replace("'", "")
+            parts.append(f'<div class="body" style="font-size:{size:.1f}pt; font-family:\'{family}\'">{body}</div>')
         if article.url:
             parts.append(
                 f'<p style="margin-top:1.5em"><a href="{esc(article.url, quote=True)}">Read the original</a>'
@@ -297,11 +299,30 @@ class ReadingPane(QTextBrowser):
 
     def body_font(self) -> QFont:
         """The font body text is set in (what the measure is counted in): BODY_SCALE times the
-        document's font, which follows the text size."""
+        document's font, which follows the text size; a serif face when the reading font is Serif."""
         font = QFont(self.document().defaultFont())
         size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
         font.setPointSizeF(round(size * BODY_SCALE, 1))
+        if self._serif:
+            # The generic name and the hint: the platform picks its serif face (the HTML names the
+            # face it picked, which every platform resolves, where "serif" may not be).
+            font.setStyleHint(QFont.StyleHint.Serif)
+            font.setFamilies(["Serif", "Times New Roman", "Georgia"])
         return font
+
+    @property
+    def serif(self) -> bool:
+        return self._serif
+
+    def set_serif(self, serif: bool) -> None:
+        """The body text in a serif face (the title and the meta line keep the UI's font)."""
+        if serif == self._serif:
+            return
+        self._serif = serif
+        if self._article is not None:
+            self.refresh_images()  # the family is written into the HTML; the measure follows it
+        else:
+            self._fit_column()
 
     def measure_width(self) -> int:
         """MEASURE_CHARS average characters of the body font, in pixels."""

@@ -10,6 +10,10 @@ from PySide6.QtCore import QByteArray, QSettings
 from reader import paths
 
 DEFAULT_REFRESH_MINUTES = 30
+#: The themes (the value stored): the platform's palette, or one forced light or dark.
+THEMES = ("system", "light", "dark")
+#: The reading pane's body fonts (the value stored).
+READING_FONTS = ("sans", "serif")
 
 
 def default_settings_path() -> Path:
@@ -104,6 +108,24 @@ class Settings:
     @refresh_minutes.setter
     def refresh_minutes(self, value: int) -> None:
         self._qs.setValue("feeds/refresh_minutes", int(value))
+
+    @property
+    def theme(self) -> str:
+        value = str(self._get("window/theme", "system", str)).lower()
+        return value if value in THEMES else "system"
+
+    @theme.setter
+    def theme(self, value: str) -> None:
+        self._qs.setValue("window/theme", value if value in THEMES else "system")
+
+    @property
+    def reading_font(self) -> str:
+        value = str(self._get("reading/font", "sans", str)).lower()
+        return value if value in READING_FONTS else "sans"
+
+    @reading_font.setter
+    def reading_font(self, value: str) -> None:
+        self._qs.setValue("reading/font", value if value in READING_FONTS else "sans")
 
     def sync(self) -> None:
         self._qs.sync()
