@@ -63,6 +63,7 @@ def test_file_menu_has_preferences_on_ctrl_comma(window: Any) -> None:
 
 
 def test_dark_theme_darkens_the_application_and_the_pane_text_is_light(qtbot: Any, window: Any) -> None:
+    platform = app_window_color()
     dialog = open_preferences(window)
     choose(dialog.theme, "Dark")
     assert app_window_color().lightness() < 80
@@ -79,8 +80,21 @@ def test_dark_theme_darkens_the_application_and_the_pane_text_is_light(qtbot: An
     qtbot.waitUntil(lambda: pane_text(window).lightness() < 80)
     assert stored(window).theme == "light"
 
+    choose(dialog.theme, "Dark")
     choose(dialog.theme, "System")
+    assert app_window_color() == platform
     assert stored(window).theme == "system"
+
+
+def test_the_empty_pane_renders_again_in_the_new_colours(qtbot: Any, window: Any) -> None:
+    window.pane.show_empty("Nothing here.")
+    light = window.pane._dim_color()
+    dialog = open_preferences(window)
+    choose(dialog.theme, "Dark")
+    qtbot.waitUntil(lambda: pane_text(window).lightness() > 180)
+    dark = window.pane._dim_color()
+    qtbot.waitUntil(lambda: dark in window.pane.toHtml())
+    assert light not in window.pane.toHtml() and "Nothing here." in window.pane.toPlainText()
 
 
 def test_the_pane_renders_again_in_the_new_colours(qtbot: Any, window: Any) -> None:

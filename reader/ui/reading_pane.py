@@ -112,6 +112,7 @@ class ReadingPane(QTextBrowser):
         self._base_font = QFont(self.font())
         self._zoom = 0
         self._serif = False
+        self._empty_message = ""
         self._article: Article | None = None
         self.images: ImageSource | None = None
         self._rendered_width = 0  # the content width images were last fitted to
@@ -149,6 +150,7 @@ class ReadingPane(QTextBrowser):
 
     def show_empty(self, message: str = "Select an article to read it here.") -> None:
         self._article = None
+        self._empty_message = message
         dim = self._dim_color()
         self._set_html(f'<p style="color:{dim}; margin-top:2em" align="center">{html.escape(message)}</p>')
 
@@ -339,8 +341,11 @@ class ReadingPane(QTextBrowser):
     def changeEvent(self, event: QEvent) -> None:
         """Override QTextBrowser.changeEvent: re-render in the new colours when the theme changes."""
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange and self._article is not None:
-            self.refresh_images()
+        if event.type() == QEvent.Type.PaletteChange:
+            if self._article is not None:
+                self.refresh_images()
+            else:
+                self.show_empty(self._empty_message)  # its dim colour is in the HTML too
 
     # --- scrolling and text size ---
 

@@ -7,12 +7,11 @@ on the PaletteChange it is sent.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-#: The platform's palette and style, as they were before a theme was first forced (System puts
-#: them back).
-_system: tuple[QPalette, str] | None = None
+#: The platform's style, as it was before a theme was first forced (System puts it back).
+_system_style: str | None = None
 #: Styles that draw with the platform's own colours and ignore a palette: a forced theme uses
 #: Fusion there, which follows it.
 _NATIVE_STYLES = ("windowsvista", "windows11")
@@ -91,19 +90,20 @@ def light_palette() -> QPalette:
 def apply_theme(theme: str) -> None:
     """Give the application the palette of ``theme`` ("system", "light" or "dark"). Called before
     the window is first painted, and when the Preferences change it."""
-    global _system
+    global _system_style
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         return
-    if _system is None:
+    if _system_style is None:
         if theme == "system":
             return  # nothing forced yet: the platform's palette is already there
-        _system = (QGuiApplication.palette(), app.style().name())
-    palette, style = _system
+        _system_style = app.style().name()
     if theme == "system":
-        if app.style().name() != style:
-            app.setStyle(style)
-        app.setPalette(palette)
+        if app.style().name() != _system_style:
+            app.setStyle(_system_style)
+        # A palette with no role set: every colour the platform's again, following its scheme
+        # when that changes (a copy of its palette would stay as it was).
+        app.setPalette(QPalette())
         return
     if app.style().name().lower() in _NATIVE_STYLES:
         app.setStyle("Fusion")
