@@ -167,3 +167,15 @@ def test_the_theme_and_font_are_applied_before_the_first_paint(qtbot: Any, tmp_p
     assert not window.isVisible()
     assert app_window_color().lightness() < 80
     assert window.pane.serif
+
+
+def test_dark_list_rows_paint_light_text_on_dark(qtbot: Any, window: Any) -> None:
+    dialog = open_preferences(window)
+    choose(dialog.theme, "Dark")
+    view = window.list
+    qtbot.waitUntil(lambda: view.palette().color(QPalette.ColorRole.Base).lightness() < 80)
+    rect = view.visualRect(window.model.index(1, 0))  # not the selected row: the plain colours
+    image = view.viewport().grab(rect).toImage()
+    lightness = [image.pixelColor(x, y).lightness() for x in range(image.width()) for y in range(image.height())]
+    assert sum(v < 80 for v in lightness) > len(lightness) // 2  # a dark row
+    assert max(lightness) > 180  # with light text on it
