@@ -64,7 +64,7 @@ def test_clicking_an_article_shows_it_and_marks_it_read(qtbot: Any, window: Any,
     text = window.pane.toPlainText()
     assert known_title(target) in text
     assert f"Paragraph one of article {target}" in text
-    assert "alpha" in text and f"Author {target}" in text and "min read" in text
+    assert "Alpha" in text and f"Author {target}" in text and "min read" in text
     assert "Read the original" in text
     assert window.settings.last_article == article_id
 
@@ -106,8 +106,8 @@ def test_status_bar_and_sidebar_counts(qtbot: Any, window: Any) -> None:
     assert window.windowTitle() == f"Reader ({KNOWN_COUNT} unread)"
     labels = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]
     assert labels[:3] == [f"All articles  ({KNOWN_COUNT})", f"Unread  ({KNOWN_COUNT})", "Starred  (0)"]
-    assert any(label.startswith("alpha") for label in labels)
-    assert any(label.startswith("beta") for label in labels)
+    assert any(label.startswith("Alpha") for label in labels)
+    assert any(label.startswith("Beta") for label in labels)
 
 
 def test_sidebar_filters_the_list(qtbot: Any, window: Any, known_store: Store) -> None:
@@ -120,7 +120,7 @@ def test_sidebar_filters_the_list(qtbot: Any, window: Any, known_store: Store) -
     assert window.model.row(0).title == known_title(5)
     window.sidebar.setCurrentRow(1)  # Unread
     assert window.model.rowCount() == KNOWN_COUNT
-    beta = next(i for i in range(window.sidebar.count()) if window.sidebar.item(i).text().startswith("beta"))
+    beta = next(i for i in range(window.sidebar.count()) if window.sidebar.item(i).text().startswith("Beta"))
     window.sidebar.setCurrentRow(beta)
     assert window.model.query == Query(view="all", source="beta")
     assert {window.model.row(r).source for r in range(window.model.rowCount())} == {"beta"}

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleO
 
 from reader.records import ArticleRow, is_date_only
 from reader.ui.article_model import ArticleRole
+from reader.ui.names import SourceNames
 
 THUMB_SIZE = QSize(96, 72)
 PADDING = 8
@@ -91,6 +92,8 @@ class ArticleDelegate(QStyledItemDelegate):
         self.compact = False
         #: (size, source, dark) -> placeholder; the window sets the image service's here.
         self.placeholder_provider: Callable[[QSize, str, bool], QPixmap] | None = None
+        #: The names rows show for their sources; the window shares one with the pane.
+        self.names = SourceNames()
 
     def fonts(self, base: QFont) -> _Fonts:
         if self._fonts is None or self._fonts.key != base.key():
@@ -188,7 +191,7 @@ class ArticleDelegate(QStyledItemDelegate):
 
             painter.setFont(fonts.meta)
             painter.setPen(dim_color)
-            meta = " · ".join(p for p in (row.source, row.author, relative_date(row.published)) if p)
+            meta = self.meta_text(row)
             painter.drawText(
                 QRect(left, y, width, fonts.meta_fm.height()),
                 int(Qt.AlignmentFlag.AlignVCenter),
@@ -219,7 +222,7 @@ class ArticleDelegate(QStyledItemDelegate):
         takes at most a third of the width: the title is what the compact list is for."""
         left, right = rect.left() + PADDING, rect.right() - PADDING
         width = max(10, right - left)
-        meta = " · ".join(p for p in (row.source, relative_date(row.published)) if p)
+        meta = self.meta_text(row)
         meta_fm = fonts.meta_fm
         meta_w = min(meta_fm.horizontalAdvance(meta) + 2, width // 3)  # (+2: the advance is rounded)
         painter.setFont(fonts.meta)
@@ -244,6 +247,13 @@ class ArticleDelegate(QStyledItemDelegate):
         painter.setPen(text_color)
         title = title_fm.elidedText(row.title or "(untitled)", Qt.TextElideMode.ElideRight, title_width)
         painter.drawText(QRect(left, rect.top(), title_width, rect.height()), int(Qt.AlignmentFlag.AlignVCenter), title)
+
+    def meta_text(self, row: ArticleRow) -> str:
+        """The row's second line (source name · author · date); compact rows leave the author out."""
+        author = None if self.compact else row.author
+        return " · ".join(
+            p for p in (self.names.name(row.source, row.feed_id), author, relative_date(row.published)) if p
+        )
 
     def _wrapped_snippet(self, row: ArticleRow, width: int, fonts: _Fonts) -> tuple[str, str]:
         key = (row.id, width, fonts.key)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
 from reader.records import Progress, Query
@@ -25,7 +25,13 @@ COUNTS_DELAY_MS = 400
 
 class Counting(QObject):
     """Owns the sidebar's entries and counts, the status bar's totals (or, while a search is active,
-    its number of results) and the window title's unread."""
+    its number of results) and the window title's unread.
+
+    Signals:
+    feeds_counted(object): the feeds as just counted (a tuple of Feed): their titles name their articles.
+    """
+
+    feeds_counted = Signal(object)
 
     def __init__(
         self,
@@ -69,6 +75,7 @@ class Counting(QObject):
 
     def show(self, counts: Counts) -> None:
         self._sidebar.populate(counts.totals, counts.sources, counts.feeds)
+        self.feeds_counted.emit(counts.feeds)
         self._totals = counts.totals
         if self._search is None:
             self._show_totals()

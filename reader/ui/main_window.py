@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reader.records import Feed
 from reader.store import Store
 from reader.ui.about import About
 from reader.ui.actions import MENUS, Action, ActionRegistry, Handler, KeysHelp
@@ -124,6 +125,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.list_stack)
 
         self.pane = ReadingPane()
+        # One set of source names (feed titles by feed id) for the list and the pane.
+        self.pane.names = self.list.delegate.names
         self.list_images = ListImages(self.images, self.model, self.list, self.pane)
         self.splitter = ColumnSplitter()
         self.splitter.set_columns(self.sidebar, middle, self.pane)
@@ -221,6 +224,7 @@ class MainWindow(QMainWindow):
         # Counts follow the flags once they are stored (counted earlier, they would lag behind).
         self.flags.stored.connect(self.counting.schedule)
         self.model.query_changed.connect(lambda: self.counting.count_results(self.model.query))
+        self.counting.feeds_counted.connect(self._on_feeds_counted)
         self.flags.failed.connect(self.reading.on_flags_refused)
         self.flags.idle.connect(self.listing.on_flags_idle)
         app = QCoreApplication.instance()
@@ -229,6 +233,12 @@ class MainWindow(QMainWindow):
             # a job thread running while Qt tears down, nor a flag unwritten.
             app.aboutToQuit.connect(self.jobs.wait_for_jobs)
             app.aboutToQuit.connect(self.flags.close)
+
+    def _on_feeds_counted(self, feeds: tuple[Feed, ...]) -> None:
+        """A feed's new title names its articles in the list and the pane from now on."""
+        if self.pane.names.set_feeds(feeds):
+            self.list.viewport().update()
+            self.pane.refresh_images()
 
     def _restore(self) -> None:
         s = self.settings

@@ -18,6 +18,7 @@ from PySide6.QtGui import QFont, QFontInfo, QFontMetricsF, QImage, QPalette, QPi
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from reader.records import Article, is_date_only
+from reader.ui.names import SourceNames
 from reader.ui.thumbnails import source_initial
 
 WORDS_PER_MINUTE = 230
@@ -115,6 +116,8 @@ class ReadingPane(QTextBrowser):
         self._empty_message = ""
         self._article: Article | None = None
         self.images: ImageSource | None = None
+        #: The name the meta line shows for the source; the window shares one with the list.
+        self.names = SourceNames()
         self._rendered_width = 0  # the content width images were last fitted to
         self._refit_timer = QTimer(self)
         self._refit_timer.setSingleShot(True)
@@ -183,7 +186,7 @@ class ReadingPane(QTextBrowser):
         esc = html.escape
         dim = self._dim_color()
         parts = [f'<h1 style="margin-bottom:4px">{esc(article.title or "(untitled)")}</h1>']
-        meta = [m for m in (article.source, article.author) if m]
+        meta = [m for m in (self.names.name(article.source, article.feed_id), article.author) if m]
         if article.published is not None:
             shape = "%d %B %Y" if is_date_only(article.published) else "%d %B %Y, %H:%M UTC"
             meta.append(article.published.strftime(shape).lstrip("0"))

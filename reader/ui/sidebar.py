@@ -10,6 +10,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from reader.records import NO_SOURCE, Feed, SourceCount, View
+from reader.ui.names import readable_source
 
 _KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -54,7 +55,7 @@ class Sidebar(QListWidget):
             if sources:
                 self._header("Sources")
                 for s in sources:
-                    label = s.source or "(no source)"
+                    label = readable_source(s.source) or "(no source)"  # (the key keeps the id)
                     key = SidebarKey("all", source=NO_SOURCE if s.source is None else s.source)
                     self._add(f"{label}  ({s.unread})" if s.unread else label, key)
             if feeds:
