@@ -354,16 +354,23 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 MIN_PREFIX = 3
 
 
+def search_words(text: str) -> tuple[list[str], bool]:
+    """The words of what a person typed, and whether the last one is a prefix (see
+    :func:`fts_query`; the list and the pane highlight these same words)."""
+    words = _WORD.findall(text)
+    return words, bool(words) and not text[-1:].isspace() and len(words[-1]) >= MIN_PREFIX
+
+
 def fts_query(text: str) -> str | None:
     """What a person typed -> a safe FTS5 query: every word must match, the last one (from
     :data:`MIN_PREFIX` letters on) as a prefix, for search as you type. A shorter last word is a
     whole word: "AI" finds AI, not air and aid; at one or two letters a prefix matches nearly every
     article anyway. Operators and quotes are taken as text. None when there are no words."""
-    words = _WORD.findall(text)
+    words, prefix = search_words(text)
     if not words:
         return None
     terms = ['"' + w.replace('"', '""') + '"' for w in words]
-    if not text[-1:].isspace() and len(words[-1]) >= MIN_PREFIX:
+    if prefix:
         terms[-1] += "*"
     return " ".join(terms)
 

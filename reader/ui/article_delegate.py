@@ -2,6 +2,9 @@
 source · author · relative date, and a two-line snippet; or, in the compact list, one line: the
 title, then source · relative date at the right.
 
+While a search is active, its words are highlighted in the title and the snippet: where the runs of
+matching words sit is measured once per row (and width, and search) and cached like the wrapped snippets.
+
 Fonts, metrics and wrapped snippets are cached; ``paint()`` allocates no pixmaps and scales nothing.
 """
 
@@ -16,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleO
 
 from reader.records import ArticleRow, is_date_only
 from reader.ui.article_model import ArticleRole
+from reader.ui.highlight import Terms, match_spans, search_terms
 from reader.ui.names import SourceNames
 
 THUMB_SIZE = QSize(96, 72)
@@ -25,6 +29,12 @@ COMPACT_PADDING = 4
 SPACING = 2
 STAR = "★"
 _SNIPPET_CACHE_MAX = 4096
+#: Behind the search's words: translucent, so the text over it reads in light and dark themes.
+HIGHLIGHT_COLOR = QColor(255, 214, 0, 120)
+#: The kinds of text a row highlights in (a part of the highlight cache's key).
+_TITLE_READ, _TITLE_UNREAD, _SNIPPET_LINE1, _SNIPPET_LINE2 = range(4)
+#: (x, width) of each highlighted run, from the text's left edge.
+Runs = tuple[tuple[int, int], ...]
 
 
 def relative_date(published: datetime | None, now: datetime | None = None) -> str:
@@ -94,12 +104,40 @@ class ArticleDelegate(QStyledItemDelegate):
         self.placeholder_provider: Callable[[QSize, str, bool], QPixmap] | None = None
         #: The names rows show for their sources; the window shares one with the pane.
         self.names = SourceNames()
+        self._terms: Terms | None = None
+        #: (row id, kind, width) -> where the search's words are, in that row's text of that kind.
+        self._highlights: dict[tuple[int, int, int], Runs] = {}
 
     def fonts(self, base: QFont) -> _Fonts:
         if self._fonts is None or self._fonts.key != base.key():
             self._fonts = _Fonts(base)
             self._snippets.clear()
+            self._highlights.clear()
         return self._fonts
+
+    def set_search(self, search: str | None) -> None:
+        """The active search (None: none): its words are highlighted in the rows from the next paint."""
+        terms = search_terms(search)
+        if terms != self._terms:
+            self._terms = terms
+            self._highlights.clear()
+
+    def highlight_runs(self, row_id: int, kind: int, width: int, text: str, fm: QFontMetrics) -> Runs:
+        """Where the search's words are in ``text`` (a row's title or snippet line, drawn in
+        ``width``), measured once and cached; () without a search."""
+        if self._terms is None:
+            return ()
+        key = (row_id, kind, width)
+        runs = self._highlights.get(key)
+        if runs is None:
+            runs = tuple(
+                (fm.horizontalAdvance(text[:start]), fm.horizontalAdvance(text[start:end]))
+                for start, end in match_spans(text, self._terms)
+            )
+            if len(self._highlights) >= _SNIPPET_CACHE_MAX:
+                self._highlights.clear()
+            self._highlights[key] = runs
+        return runs
 
     def set_compact(self, compact: bool) -> None:
         """Switch between full and compact rows; the view relayouts (the row height changes)."""
@@ -186,6 +224,9 @@ class ArticleDelegate(QStyledItemDelegate):
             painter.setFont(title_font)
             painter.setPen(text_color)
             title = title_fm.elidedText(row.title or "(untitled)", Qt.TextElideMode.ElideRight, title_width)
+            kind = _TITLE_READ if row.read else _TITLE_UNREAD
+            for x, w in self.highlight_runs(row.id, kind, title_width, title, title_fm):
+                painter.fillRect(left + x, y, w, title_fm.height(), HIGHLIGHT_COLOR)
             painter.drawText(QRect(left, y, title_width, title_fm.height()), int(Qt.AlignmentFlag.AlignVCenter), title)
             y += title_fm.height() + SPACING
 
@@ -203,6 +244,10 @@ class ArticleDelegate(QStyledItemDelegate):
             painter.setPen(text_color if selected else dim_color)
             line1, line2 = self._wrapped_snippet(row, width, fonts)
             line_h = fonts.snippet_fm.lineSpacing()
+            for x, w in self.highlight_runs(row.id, _SNIPPET_LINE1, width, line1, fonts.snippet_fm):
+                painter.fillRect(left + x, y, w, line_h, HIGHLIGHT_COLOR)
+            for x, w in self.highlight_runs(row.id, _SNIPPET_LINE2, width, line2, fonts.snippet_fm):
+                painter.fillRect(left + x, y + line_h, w, line_h, HIGHLIGHT_COLOR)
             painter.drawText(QRect(left, y, width, line_h), int(Qt.AlignmentFlag.AlignVCenter), line1)
             painter.drawText(QRect(left, y + line_h, width, line_h), int(Qt.AlignmentFlag.AlignVCenter), line2)
         finally:
@@ -246,6 +291,10 @@ class ArticleDelegate(QStyledItemDelegate):
             )
         painter.setPen(text_color)
         title = title_fm.elidedText(row.title or "(untitled)", Qt.TextElideMode.ElideRight, title_width)
+        kind = _TITLE_READ if row.read else _TITLE_UNREAD
+        top = rect.top() + (rect.height() - title_fm.height()) // 2
+        for x, w in self.highlight_runs(row.id, kind, title_width, title, title_fm):
+            painter.fillRect(left + x, top, w, title_fm.height(), HIGHLIGHT_COLOR)
         painter.drawText(QRect(left, rect.top(), title_width, rect.height()), int(Qt.AlignmentFlag.AlignVCenter), title)
 
     def meta_text(self, row: ArticleRow) -> str:

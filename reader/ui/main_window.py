@@ -224,6 +224,7 @@ class MainWindow(QMainWindow):
         # Counts follow the flags once they are stored (counted earlier, they would lag behind).
         self.flags.stored.connect(self.counting.schedule)
         self.model.query_changed.connect(lambda: self.counting.count_results(self.model.query))
+        self.model.query_changed.connect(self._on_query_changed)
         self.counting.feeds_counted.connect(self._on_feeds_counted)
         self.flags.failed.connect(self.reading.on_flags_refused)
         self.flags.idle.connect(self.listing.on_flags_idle)
@@ -233,6 +234,13 @@ class MainWindow(QMainWindow):
             # a job thread running while Qt tears down, nor a flag unwritten.
             app.aboutToQuit.connect(self.jobs.wait_for_jobs)
             app.aboutToQuit.connect(self.flags.close)
+
+    def _on_query_changed(self) -> None:
+        """The search's words are highlighted in the list and the pane while it is active."""
+        search = self.model.query.search
+        self.list.delegate.set_search(search)
+        self.pane.set_search(search)
+        self.list.viewport().update()
 
     def _on_feeds_counted(self, feeds: tuple[Feed, ...]) -> None:
         """A feed's new title names its articles in the list and the pane from now on."""

@@ -18,6 +18,7 @@ from PySide6.QtGui import QFont, QFontInfo, QFontMetricsF, QImage, QPalette, QPi
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from reader.records import Article, is_date_only
+from reader.ui.highlight import Terms, highlight_html, highlight_text, search_terms
 from reader.ui.names import SourceNames
 from reader.ui.thumbnails import source_initial
 
@@ -118,6 +119,7 @@ class ReadingPane(QTextBrowser):
         self.images: ImageSource | None = None
         #: The name the meta line shows for the source; the window shares one with the list.
         self.names = SourceNames()
+        self._terms: Terms | None = None  # the active search's, highlighted in the body
         self._rendered_width = 0  # the content width images were last fitted to
         self._refit_timer = QTimer(self)
         self._refit_timer.setSingleShot(True)
@@ -138,6 +140,13 @@ class ReadingPane(QTextBrowser):
             return
         self._set_html(self.render_html(article))
         self.verticalScrollBar().setValue(0)
+
+    def set_search(self, search: str | None) -> None:
+        """The active search (None: none): its words are highlighted in the body shown."""
+        terms = search_terms(search)
+        if terms != self._terms:
+            self._terms = terms
+            self.refresh_images()  # (shown again where it was, highlighted)
 
     def set_starred(self, starred: bool) -> None:
         """Show the article's star as the list has it (the store may not have it yet)."""
@@ -219,11 +228,12 @@ class ReadingPane(QTextBrowser):
             # Images come decoded to fit the pane: a width or height the page gave them would stretch
             # them past it again (behind a horizontal scroll bar).
             body = _IMG_TAG.sub(lambda m: _SIZE_ATTRIBUTE.sub("", m.group(0)), article.body_html)
+            body = highlight_html(body, self._terms)
         else:
             paragraphs = [p for p in article.body.split("\n") if p.strip()]
             if not paragraphs and article.description:
                 paragraphs = [article.description]
-            body = "".join(f"<p>{esc(p)}</p>" for p in paragraphs)
+            body = "".join(f"<p>{highlight_text(p, self._terms)}</p>" for p in paragraphs)
         if body:
             font = self.body_font()
             size, family = font.pointSizeF(), QFontInfo(font).family().replace("'", "")
