@@ -716,12 +716,6 @@ class Store:
                 [v for entry in chunk for v in entry],
             )
 
-    def _unpacked(self, blob: bytes | None, what: object) -> str:
-        try:
-            return textpack.unpack(blob)
-        except textpack.PackError as exc:
-            raise CorruptStoreError(f"{self.path}: article {what}: {exc}; left untouched") from None
-
     def _max_rows_per_insert(self) -> int:
         """Rows per INSERT: a power of two within SQLite's limit on bound values."""
         bound = self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // _ARTICLE_COLUMN_COUNT
@@ -975,8 +969,9 @@ class Store:
             ).fetchone()
         if r is None:
             return None
-        body = self._unpacked(r[10], article_id)
         try:
+            body = textpack.unpack(r[10])
+            body_html = None if r[11] is None else textpack.unpack(r[11])
             raw = textpack.unpack_raw(r[12], body)
         except textpack.PackError as exc:
             raise CorruptStoreError(f"{self.path}: article {article_id}: {exc}; left untouched") from None
@@ -992,7 +987,7 @@ class Store:
             image_url=r[8],
             published=_dt(r[9]),
             body=body,
-            body_html=None if r[11] is None else self._unpacked(r[11], article_id),
+            body_html=body_html,
             raw=raw,
             origin=r[13],
             imported_at=_dt(r[14]),
