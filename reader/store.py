@@ -1382,12 +1382,9 @@ def _walk_index(query: Query) -> str:
 def _probe_friendly(text: str) -> bool:
     """Whether each term of ``fts_query(text)`` is found by seeking in one index: whole words only.
     A prefix makes FTS5 merge every word starting so, on every probe (7 ms a probe for a common
-    4-letter prefix)."""
-    words = _WORD.findall(text)
-    if text[-1:].isspace() or not words:
-        return True
-    last = words[-1]
-    return len(last) < MIN_PREFIX and "_" not in last
+    4-letter prefix). A last word with "_" is a phrase to FTS5 (two tokens), not one lookup."""
+    words, prefix = search_words(text)
+    return not prefix and (not words or text[-1:].isspace() or "_" not in words[-1])
 
 
 def _indexed_by(query: Query) -> str:
