@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reader import __version__, paths
-from reader.records import Article, ArticleRow, Problem, Query, View, utc
+from reader.records import Article, ArticleRow, Problem, Query, View, is_date_only, utc
 from reader.store import Store, StoreError
 
 EXIT_OK = 0
@@ -417,9 +417,7 @@ def _readable_date(dt: datetime) -> str:
     """``2024-03-01 14:05 UTC``; only the date for a record that gave no time (a date-only value,
     ``2024-03-01``, is stored as midnight UTC)."""
     dt = utc(dt)
-    if (dt.hour, dt.minute, dt.second) == (0, 0, 0):
-        return dt.strftime("%Y-%m-%d")
-    return dt.strftime("%Y-%m-%d %H:%M UTC")
+    return dt.strftime("%Y-%m-%d" if is_date_only(dt) else "%Y-%m-%d %H:%M UTC")
 
 
 def _get(store: Store, article_id: int) -> Article:
