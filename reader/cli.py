@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reader import __version__, paths
-from reader.records import Article, ArticleRow, Problem, Query, View, is_date_only, utc
+from reader.records import Article, ArticleRow, Problem, Query, View, counted, is_date_only, utc
 from reader.store import Store, StoreError
 
 EXIT_OK = 0
@@ -218,10 +218,6 @@ def _err(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr)
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def _report_problems(problems: Sequence[Problem]) -> None:
     for problem in problems:
         _err(str(problem))
@@ -337,7 +333,7 @@ def cmd_import(db_path: Path, args: argparse.Namespace) -> int:
     r = report.result
     print(
         f"{r.added} new, {r.updated} updated, {r.unchanged} unchanged articles "
-        f"from {len(args.inputs)} input{'s' if len(args.inputs) != 1 else ''}"
+        f"from {counted(len(args.inputs), 'input')}"
         + (f"; {len(report.problems)} rejected" if report.problems else "")
         + ("; stopped early, the rest was not stored" if stopped else "")
     )
@@ -507,7 +503,7 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
                 missing.append(url)
                 continue
             removed, kept = gone
-            print(f"removed {url} and its {_count(removed, 'article')}" + (f" ({kept} starred kept)" if kept else ""))
+            print(f"removed {url} and its {counted(removed, 'article')}" + (f" ({kept} starred kept)" if kept else ""))
     for url in missing:
         _err(f"{url}: not subscribed")
     return EXIT_REJECTED if missing else EXIT_OK
@@ -540,7 +536,7 @@ def cmd_opml(db_path: Path, args: argparse.Namespace) -> int:
         except OSError as exc:
             _err(f"{args.output}: cannot write ({exc.strerror or exc})")
             return EXIT_ERROR
-        print(f"wrote {_count(count, 'subscription')} to {args.output}")
+        print(f"wrote {counted(count, 'subscription')} to {args.output}")
     else:
         sys.stdout.buffer.write(data)
     return EXIT_OK

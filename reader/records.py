@@ -126,6 +126,11 @@ def utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC)
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 article``, ``3 articles``: a count and its noun, as every message says one."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def is_date_only(dt: datetime) -> bool:
     """Whether a stored date carries no time of day: a record that gave only a date is stored as
     midnight UTC, and showing "00:00" would invent a time it never named."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
-from reader.records import Progress, Query
+from reader.records import Progress, Query, counted
 from reader.store import Store
 from reader.ui.jobs import JobKind, JobRunner
 from reader.ui.sidebar import Sidebar
@@ -110,11 +110,11 @@ class Counting(QObject):
 
         self._jobs.start(JobKind.SEARCH_COUNT, work, self.show_results, quiet=True)
 
-    def show_results(self, counted: SearchCount) -> None:
-        if counted.query != self._search:
+    def show_results(self, found: SearchCount) -> None:
+        if found.query != self._search:
             return  # the search changed while this one was counted: its own count is on the way
-        search, count = counted.query.search, counted.count
+        search, count = found.query.search, found.count
         if count == 0:
             self._label.setText(f"no results for “{search}”")
         else:
-            self._label.setText(f"{count} result{'' if count == 1 else 's'} for “{search}”")
+            self._label.setText(f"{counted(count, 'result')} for “{search}”")

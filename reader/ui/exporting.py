@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
-from reader.records import Progress
+from reader.records import Progress, counted
 from reader.store import Store
 from reader.ui.jobs import JobKind, StoreWork
 
@@ -53,7 +53,6 @@ class Exporting(QObject):
             if result.error is not None:
                 self._work.message(f"Could not export to {result.path}: {result.error}")
             else:
-                noun = "subscription" if result.count == 1 else "subscriptions"
-                self._work.message(f"Exported {result.count} {noun} to {result.path}")
+                self._work.message(f"Exported {counted(result.count, 'subscription')} to {result.path}")
 
         self._work.jobs.start(JobKind.EXPORT_OPML, work, done, label="Exporting OPML")

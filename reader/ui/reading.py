@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QUrl
 
-from reader.records import Progress, Query
+from reader.records import Progress, Query, counted
 from reader.store import Store
 from reader.ui import desktop
 from reader.ui.article_model import ArticleListModel, ArticleRole
@@ -285,7 +285,7 @@ class MarkingAllRead(QObject):
                 self._work.reload()  # the person moved on to another list meanwhile
             if result.changed:
                 self._undo = (query, result.ids)
-                self._work.message(f"Marked {_articles(result.changed)} read — Ctrl+Z to undo")
+                self._work.message(f"Marked {counted(result.changed, 'article')} read — Ctrl+Z to undo")
             else:
                 self._work.message("Nothing to mark read: every article listed is read.")
             self._work.refresh_counts()
@@ -313,11 +313,7 @@ class MarkingAllRead(QObject):
                 self._model.mark_rows_read(ids, read=False)
             else:
                 self._work.reload()
-            self._work.message(f"Marked {_articles(len(ids))} unread again.")
+            self._work.message(f"Marked {counted(len(ids), 'article')} unread again.")
             self._work.refresh_counts()
 
         self._work.jobs.start(JobKind.UNDO_MARK_ALL_READ, work, done, label="Undoing mark all read")
-
-
-def _articles(count: int) -> str:
-    return f"{count} article" if count == 1 else f"{count} articles"
