@@ -847,3 +847,23 @@ def test_a_damaged_failures_file_is_ignored(qtbot, server, make_service, tmp_pat
     (cache_dir / FAILURES_FILE).write_bytes(b"\x00{not json")
     service = make_service(cache_dir)
     wait_ready(qtbot, service, server.url("/photo.png"))
+
+
+@pytest.mark.parametrize(
+    ("head", "name"),
+    [
+        (b"\x89PNG\r\n\x1a\n\0\0\0\r", b"png"),
+        (b"\xff\xd8\xff\xe0\0\x10JFIF", b"jpeg"),
+        (b"GIF89a\x01\0", b"gif"),
+        (b"RIFF\x10\0\0\0WEBPVP8 ", b"webp"),
+        (b"BM6\0\0\0", b"bmp"),
+        (b"<svg xmlns=", None),
+        (b"not an image", None),
+    ],
+)
+def test_common_raster_formats_are_named_by_their_magic_so_no_plugin_is_asked(head: bytes, name: bytes | None) -> None:
+    # Named, QImageReader goes to that handler alone: the SVG plugin's probe (which deadlocked
+    # against the network thread over the GIL) is never run for them.
+    from reader.ui.thumbnails import _sniffed_format
+
+    assert _sniffed_format(head) == name

@@ -1139,6 +1139,33 @@ def _decode_job(
         pass
 
 
+#: Magic bytes of the common raster formats, and the reader format each names.
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", b"png"),
+    (b"\xff\xd8\xff", b"jpeg"),
+    (b"GIF87a", b"gif"),
+    (b"GIF89a", b"gif"),
+    (b"BM", b"bmp"),
+)
+
+
+def _sniffed_format(head: bytes) -> bytes | None:
+    """The format of image bytes that start with ``head``, when their magic says it, else None.
+
+    Given a format, QImageReader goes straight to that handler instead of asking every plugin
+    whether it can read the bytes. One of those questions, the SVG plugin's, connects a signal
+    (QTextStream) under one of Qt's shared signal-slot mutexes while this Python decode thread holds
+    the GIL; the network thread, deleting a reply, holds such a mutex and waits for the GIL: a
+    deadlock that froze the image service (and the GUI thread, waiting for the GIL too).
+    """
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return b"webp"
+    return None
+
+
 def decode_image(
     source: QByteArray | str, box: _Box, dpr: float = 1.0, max_bytes: int = 10 * MiB
 ) -> tuple[QImage, str]:
@@ -1157,7 +1184,9 @@ def decode_image(
         buffer = QBuffer()
         buffer.setData(source)
         buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-        reader = QImageReader(buffer)
+        head = source[:12] if isinstance(source, bytes) else bytes(source.left(12).data())
+        sniffed = _sniffed_format(head)
+        reader = QImageReader(buffer, sniffed) if sniffed else QImageReader(buffer)
     reader.setAutoTransform(True)
     if not reader.canRead():
         return QImage(), "not an image"
