@@ -19,7 +19,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # also set by conftest; this file stands alone
 
-from PySide6.QtCore import QSize, QThread, QThreadPool, QUrl
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, QThread, QThreadPool, QUrl
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
 from reader.ui.thumbnails import (
@@ -867,3 +867,45 @@ def test_common_raster_formats_are_named_by_their_magic_so_no_plugin_is_asked(he
     from reader.ui.thumbnails import _sniffed_format
 
     assert _sniffed_format(head) == name
+
+
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">'
+    b'<rect width="8" height="8"/></svg>'
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (SVG, "SVG images are not shown"),
+        (b"  <svg xmlns='http://www.w3.org/2000/svg'/>", "SVG images are not shown"),
+        (b"<!DOCTYPE html><html><body>x</body></html>", "not an image (an HTML page)"),
+        (b"%PDF-1.4\n", "not an image (not PNG"),
+    ],
+)
+def test_formats_outside_the_raster_list_are_refused_without_asking_a_plugin(qapp, tmp_path, data, reason):
+    # Qt's SVG and PDF plugins would read these; asking them is what deadlocked against the network
+    # thread, so they are refused by their first bytes, from memory and from a file alike.
+    image, why = decode_image(QByteArray(data), (16, 16))
+    assert image.isNull() and why.startswith(reason)
+    path = tmp_path / "picture.svg"
+    path.write_bytes(data)
+    image, why = decode_image(str(path), (16, 16))
+    assert image.isNull() and why.startswith(reason)
+
+
+@pytest.mark.parametrize("fmt", ["ICO", "TIFF", "BMP", "WEBP", "JPEG"])
+def test_raster_formats_decode_by_their_content_whatever_the_file_is_called(qapp, tmp_path, fmt):
+    source = make_image(32, 32)
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    assert source.save(buffer, fmt)
+    buffer.close()
+    image, why = decode_image(data, (16, 16))
+    assert why == "" and image.size() == QSize(16, 16)
+    path = tmp_path / "named-wrongly.svg"  # the name says SVG; the bytes decide
+    path.write_bytes(bytes(data.data()))
+    image, why = decode_image(str(path), (16, 16))
+    assert why == "" and image.size() == QSize(16, 16)

@@ -1139,24 +1139,33 @@ def _decode_job(
         pass
 
 
-#: Magic bytes of the common raster formats, and the reader format each names.
+#: Magic bytes of the raster formats we decode, and the reader format each names. Nothing else is
+#: handed to QImageReader: see ``_sniffed_format``.
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", b"png"),
     (b"\xff\xd8\xff", b"jpeg"),
     (b"GIF87a", b"gif"),
     (b"GIF89a", b"gif"),
     (b"BM", b"bmp"),
+    (b"\x00\x00\x01\x00", b"ico"),
+    (b"II*\x00", b"tiff"),
+    (b"MM\x00*", b"tiff"),
 )
+
+#: How many leading bytes ``_sniffed_format`` needs.
+_HEAD_BYTES = 12
 
 
 def _sniffed_format(head: bytes) -> bytes | None:
     """The format of image bytes that start with ``head``, when their magic says it, else None.
 
-    Given a format, QImageReader goes straight to that handler instead of asking every plugin
-    whether it can read the bytes. One of those questions, the SVG plugin's, connects a signal
-    (QTextStream) under one of Qt's shared signal-slot mutexes while this Python decode thread holds
-    the GIL; the network thread, deleting a reply, holds such a mutex and waits for the GIL: a
-    deadlock that froze the image service (and the GUI thread, waiting for the GIL too).
+    Bytes whose magic names none of these are not decoded at all, and the reader is told the format
+    and not to guess: guessing asks every plugin whether it can read the bytes, and one of those
+    questions, the SVG plugin's, builds a QTextStream, which connects a signal under one of Qt's
+    shared signal-slot mutexes while this Python decode thread holds the GIL. The network thread,
+    deleting a reply with Python slots, holds such a mutex and waits for the GIL: a deadlock that
+    froze the image service and the GUI thread (waiting for the GIL too). The binary raster
+    handlers named here read their device and connect nothing.
     """
     for magic, name in _MAGIC:
         if head.startswith(magic):
@@ -1164,6 +1173,16 @@ def _sniffed_format(head: bytes) -> bytes | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return b"webp"
     return None
+
+
+def _unsupported(head: bytes) -> str:
+    """Why bytes with no known magic are not decoded: one short reason for the failure cache."""
+    text = head.lstrip()[:5].lower()
+    if text.startswith((b"<svg", b"<?xml", b"<!--")):
+        return "SVG images are not shown (only PNG, JPEG, GIF, WebP, BMP, ICO and TIFF)"
+    if text.startswith((b"<!doc", b"<html", b"<head", b"<body")):
+        return "not an image (an HTML page)"
+    return "not an image (not PNG, JPEG, GIF, WebP, BMP, ICO or TIFF)"
 
 
 def decode_image(
@@ -1178,15 +1197,26 @@ def decode_image(
             return QImage(), "file not found"
         if info.size() > max_bytes:
             return QImage(), f"too large ({info.size()} bytes, limit {max_bytes})"
-        reader = QImageReader(source)
+        try:
+            with open(source, "rb") as file:
+                head = file.read(_HEAD_BYTES)
+        except OSError as exc:
+            return QImage(), f"cannot read ({exc.strerror or exc})"
+        sniffed = _sniffed_format(head)
+        if sniffed is None:
+            return QImage(), _unsupported(head)
+        reader = QImageReader(source, sniffed)
         buffer = None
     else:
+        head = source[:_HEAD_BYTES] if isinstance(source, bytes) else bytes(source.left(_HEAD_BYTES).data())
+        sniffed = _sniffed_format(head)
+        if sniffed is None:
+            return QImage(), _unsupported(head)
         buffer = QBuffer()
         buffer.setData(source)
         buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-        head = source[:12] if isinstance(source, bytes) else bytes(source.left(12).data())
-        sniffed = _sniffed_format(head)
-        reader = QImageReader(buffer, sniffed) if sniffed else QImageReader(buffer)
+        reader = QImageReader(buffer, sniffed)
+    reader.setAutoDetectImageFormat(False)  # the named handler or nothing: no plugin is asked to guess
     reader.setAutoTransform(True)
     if not reader.canRead():
         return QImage(), "not an image"
