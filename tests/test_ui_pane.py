@@ -161,7 +161,7 @@ class NoImages:
     def remote_images_enabled(self) -> bool:
         return False
 
-    def placeholder(self, size: QSize, initial: str = "", dark: bool = False) -> QPixmap:
+    def placeholder(self, size: QSize, initial: str = "", dark: bool = False, source: str = "") -> QPixmap:
         pixmap = QPixmap(size)
         pixmap.fill(Qt.GlobalColor.gray)
         return pixmap
@@ -174,3 +174,49 @@ def test_a_remote_lead_image_with_remote_images_off_is_a_placeholder(qtbot: Any)
     assert PLACEHOLDER_SCHEME in pane.toHtml()
     pane.show_article(long_article(image_url="file:///nowhere/dawn.jpg"))
     assert PLACEHOLDER_SCHEME not in pane.toHtml(), "a local file still loading shows nothing yet"
+
+
+def test_the_bodys_headings_step_down_from_larger_than_the_body(qtbot: Any) -> None:
+    """Qt sizes <hN> from the UI font whatever CSS says: h4 came out smaller than a paragraph."""
+    levels = "".join(f"<h{n}>Heading level {n}</h{n}>" for n in range(1, 7))
+    pane = shown_pane(qtbot, 900, long_article(body_html=f"{levels}<p>Plain paragraph.</p>"))
+    body = block_with(pane, "Plain paragraph").begin().fragment().charFormat().font().pointSizeF()
+    title = block_with(pane, "The harbour at dawn").begin().fragment().charFormat().font().pointSizeF()
+    sizes = []
+    for n in range(1, 7):
+        font = block_with(pane, f"Heading level {n}").begin().fragment().charFormat().font()
+        assert font.bold(), n
+        sizes.append(font.pointSizeF())
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 6, sizes
+    assert title > sizes[0] > 1.4 * body, "h1 well above the body, still below the title"
+    assert sizes[3] > body and sizes[4] == body and sizes[5] >= 0.85 * body, (sizes, body)
+    # They follow the text size with the body.
+    pane.set_zoom(4)
+    bigger = block_with(pane, "Plain paragraph").begin().fragment().charFormat().font().pointSizeF()
+    h2 = block_with(pane, "Heading level 2").begin().fragment().charFormat().font().pointSizeF()
+    assert bigger > body and abs(h2 / bigger - sizes[1] / body) < 0.02
+
+
+def test_the_lead_image_placeholder_has_its_sources_tint_as_in_the_list(qtbot: Any, window: Any) -> None:
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QTextDocument
+
+    from reader.ui.article_delegate import THUMB_SIZE
+    from reader.ui.reading_pane import inline_images
+
+    window.remote_images.set_enabled(False)
+    pane = window.pane
+
+    def pane_tile(source: str) -> Any:
+        pane.show_article(long_article(source=source, image_url="https://cdn.example/dawn.jpg"))
+        src = next(s for s in inline_images(pane.render_html(pane.article)) if s.startswith(PLACEHOLDER_SCHEME))
+        image = pane.loadResource(QTextDocument.ResourceType.ImageResource.value, QUrl(src))
+        assert not image.isNull()
+        return image.pixelColor(1, 1)
+
+    def list_tile(source: str) -> Any:
+        return window.list_images.placeholder(THUMB_SIZE, source, False).toImage().pixelColor(1, 1)
+
+    harbour, gazette = pane_tile("Harbour Times"), pane_tile("The Gazette: evening")
+    assert harbour == list_tile("Harbour Times") and gazette == list_tile("The Gazette: evening")
+    assert harbour != gazette and harbour.saturation() > 20, "tinted, not the neutral grey"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import OFFSCREEN_SIZE_HINTS
+from conftest import KNOWN_COUNT, OFFSCREEN_SIZE_HINTS
 from PySide6.QtGui import QColor, QKeySequence, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -179,3 +179,123 @@ def test_dark_list_rows_paint_light_text_on_dark(qtbot: Any, window: Any) -> Non
     lightness = [image.pixelColor(x, y).lightness() for x in range(image.width()) for y in range(image.height())]
     assert sum(v < 80 for v in lightness) > len(lightness) // 2  # a dark row
     assert max(lightness) > 180  # with light text on it
+
+
+def with_flags(store: Store) -> tuple[list[int], int]:
+    """The known store with its newest three articles read and the fifth starred: (ids newest
+    first, the starred one's id)."""
+    from reader.records import Query
+
+    ids = [row.id for row in store.page(Query(), None, 100).rows]
+    store.set_read(ids[:3], True)
+    store.set_starred(ids[4], True)
+    return ids, ids[4]
+
+
+def test_start_up_view_unread_lists_the_unread_and_marks_nothing_read(
+    qtbot: Any, window_factory: Any, known_store: Store, tmp_path: Path
+) -> None:
+    ids, _starred = with_flags(known_store)
+    path = tmp_path / "start.ini"
+    settings = Settings(path)
+    settings.start_view = "unread"
+    settings.last_article = ids[0]  # read: the Unread list does not hold it
+    settings.sync()
+    window = window_factory(known_store, path)
+    model = window.model
+    assert model.query.view == "unread"
+    assert all(not model.is_read(r) for r in range(model.rowCount()))
+    assert model.article_id(0) == ids[3]
+    # The pane shows what the list selected (its first article), not the read one it does not list.
+    assert window.pane.article is not None and window.pane.article.id == ids[3]
+    assert window.list.current_row() == 0 and not model.is_read(0), "the window's own pick is not read"
+    # The sidebar highlights Unread once its entries are in (the counts come after the first paint).
+    qtbot.waitUntil(lambda: window.sidebar.count() > 3)
+    assert window.sidebar.currentItem().text().startswith("Unread")
+    assert window.sidebar.current_key.view == "unread"
+    flags_stored_in(qtbot, window)
+    assert known_store.get(ids[3]).read is False
+
+
+def flags_stored_in(qtbot: Any, window: Any) -> None:
+    from conftest import flags_stored
+
+    flags_stored(qtbot, window)
+
+
+def test_start_up_view_starred(qtbot: Any, window_factory: Any, known_store: Store, tmp_path: Path) -> None:
+    _ids, starred = with_flags(known_store)
+    path = tmp_path / "start.ini"
+    settings = Settings(path)
+    settings.start_view = "starred"
+    settings.sync()
+    window = window_factory(known_store, path)
+    assert window.model.query.view == "starred" and window.model.rowCount() == 1
+    assert window.pane.article.id == starred
+
+
+def test_start_up_view_last_used_reopens_the_sidebar_entry_chosen_last(
+    qtbot: Any, window_factory: Any, known_store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "start.ini"
+    first = window_factory(known_store, path)
+    dialog = open_preferences(first)
+    assert dialog.start_view.currentText() == "All articles"
+    choose(dialog.start_view, "Last view used")
+    assert stored(first).start_view == "last"
+    qtbot.waitUntil(lambda: first.sidebar.count() > 3)
+    beta = next(i for i in range(first.sidebar.count()) if first.sidebar.item(i).text().lower().startswith("beta"))
+    first.sidebar.on_item_clicked(first.sidebar.item(beta))
+    assert first.model.query.source == "beta"
+    assert stored(first).last_view == "source:beta"
+    first.close()
+
+    second = window_factory(known_store, path)
+    assert second.model.query.source == "beta" and second.model.rowCount() == KNOWN_COUNT // 2
+    assert {second.model.row(r).source for r in range(second.model.rowCount())} == {"beta"}
+    qtbot.waitUntil(lambda: second.sidebar.count() > 3)
+    assert second.sidebar.currentItem().text().lower().startswith("beta")
+
+
+def test_a_start_up_feed_that_is_gone_falls_back_to_all_articles(
+    qtbot: Any, window_factory: Any, known_store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "start.ini"
+    settings = Settings(path)
+    settings.start_view = "last"
+    settings.last_view = "feed:999"
+    settings.sync()
+    window = window_factory(known_store, path)
+    qtbot.waitUntil(lambda: window.sidebar.count() > 3)
+    qtbot.waitUntil(lambda: window.model.query.feed_id is None)
+    assert window.model.rowCount() > 0 and window.sidebar.currentItem().text().startswith("All articles")
+
+
+def test_text_size_from_the_dialog_persists_and_the_zoom_keys_work_on_top(
+    qtbot: Any, window_factory: Any, known_store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "size.ini"
+    window = window_factory(known_store, path)
+    pane = window.pane
+    default = pane.body_font().pointSizeF()
+    dialog = open_preferences(window)
+    assert dialog.text_size.text() == "Default"
+    dialog.text_size.setValue(16)
+    assert pane.body_font().pointSizeF() == 16.0
+    assert "font-size:16.0pt" in pane.render_html(pane.article)
+    assert stored(window).text_size == 16
+    window.action_registry[Action.ZOOM_IN].trigger()
+    assert pane.body_font().pointSizeF() > 16.0
+    assert window.statusBar().currentMessage().startswith("Text size 1")  # against the chosen size
+    zoomed = pane.body_font().pointSizeF()
+    window.close()
+
+    again = window_factory(known_store, path)
+    assert again.pane.body_font().pointSizeF() == zoomed, "the size and the zoom on it both persist"
+    dialog = open_preferences(again)
+    assert dialog.text_size.value() == 16
+    again.action_registry[Action.ZOOM_RESET].trigger()
+    assert again.pane.body_font().pointSizeF() == 16.0
+    dialog.text_size.setValue(dialog.text_size.minimum())  # "Default"
+    assert again.pane.body_font().pointSizeF() == default
+    assert stored(again).text_size == 0

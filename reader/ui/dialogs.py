@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from reader.records import Problem
+from reader.ui.settings import MAX_TEXT_SIZE, MIN_TEXT_SIZE
 
 if TYPE_CHECKING:
-    from reader.ui.preferences import Appearance, RefreshInterval, RemoteImages
+    from reader.ui.preferences import Appearance, RefreshInterval, RemoteImages, StartView, TextSize
 
 
 class Ask:
@@ -163,18 +164,22 @@ class ProblemsDialog(QDialog):
 
 
 class PreferencesDialog(QDialog):
-    """File > Preferences…: the theme, the reading font, remote images and the refresh interval.
+    """File > Preferences…: the theme, the reading font and text size, remote images, the refresh
+    interval and the start-up view.
     Each change is applied at once and remembered (no OK to forget): the dialog only shows and sets
     what the owners of those preferences hold."""
 
     THEMES = (("System", "system"), ("Light", "light"), ("Dark", "dark"))
     FONTS = (("Sans", "sans"), ("Serif", "serif"))
+    START_VIEWS = (("All articles", "all"), ("Unread", "unread"), ("Starred", "starred"), ("Last view used", "last"))
 
     def __init__(
         self,
         appearance: Appearance,
         remote_images: RemoteImages,
         refresh: RefreshInterval,
+        text_size: TextSize,
+        start_view: StartView,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -184,6 +189,15 @@ class PreferencesDialog(QDialog):
         self.reading_font = self._choices(
             "readingFontChoice", self.FONTS, appearance.reading_font, appearance.set_reading_font
         )
+        self.text_size = QSpinBox(self)
+        self.text_size.setObjectName("textSize")
+        # Its lowest value stands for the default (BODY_SCALE times the UI font): 0 in the settings.
+        self.text_size.setRange(MIN_TEXT_SIZE - 1, MAX_TEXT_SIZE)
+        self.text_size.setSuffix(" pt")
+        self.text_size.setSpecialValueText("Default")
+        self.text_size.setValue(text_size.points or MIN_TEXT_SIZE - 1)
+        self.text_size.valueChanged.connect(lambda v: text_size.set_points(0 if v < MIN_TEXT_SIZE else v))
+        self.start_view = self._choices("startViewChoice", self.START_VIEWS, start_view.choice, start_view.set_choice)
         self.remote_images = QCheckBox("Load images from the network", self)
         self.remote_images.setObjectName("remoteImagesCheck")
         self.remote_images.setChecked(remote_images.enabled)
@@ -200,6 +214,8 @@ class PreferencesDialog(QDialog):
         form = QFormLayout()
         form.addRow("Theme:", self.theme)
         form.addRow("Reading font:", self.reading_font)
+        form.addRow("Reading text size:", self.text_size)
+        form.addRow("Open with:", self.start_view)
         form.addRow("Remote images:", self.remote_images)
         form.addRow("Refresh feeds every:", self.refresh_minutes)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)

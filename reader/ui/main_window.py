@@ -52,6 +52,7 @@ from reader.ui.preferences import (
     RefreshInterval,
     RemoteImages,
     SidebarShown,
+    StartView,
     TextSize,
 )
 from reader.ui.reading import MarkingAllRead, Reading
@@ -162,7 +163,10 @@ class MainWindow(QMainWindow):
         self.compact_list = CompactList(self.list, self.settings, self)
         self.refresh_interval = RefreshInterval(self.refreshing, self.settings, self)
         self.appearance = Appearance(self.pane, self.settings, self)
-        self.preferences = PreferencesWindow(self, self.appearance, self.remote_images, self.refresh_interval)
+        self.start_view = StartView(self.sidebar, self.settings, self)
+        self.preferences = PreferencesWindow(
+            self, self.appearance, self.remote_images, self.refresh_interval, self.text_size, self.start_view
+        )
         self.keys_help = KeysHelp(self)
         self.about = About(self, self.store.path)
 
@@ -266,8 +270,9 @@ class MainWindow(QMainWindow):
         self.action_registry[Action.TOGGLE_COMPACT_LIST].setChecked(self.compact_list.compact)
 
     def start(self) -> None:
-        """First page, last article (else the first), focus on the list, counts in the background."""
-        self.listing.set_query(self.model.query)
+        """First page of the start-up view, last article (else the first), focus on the list, counts
+        in the background."""
+        self.listing.set_query(self.start_view.query())
         self.reading.start()
         self.listing.update_empty_state()
         self.list.setFocus()

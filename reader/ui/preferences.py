@@ -1,6 +1,6 @@
 """Preferences changed from the keys, the menus and File > Preferences…: the reading pane's text
-size, remote images, the sidebar shown or hidden, the compact list, the refresh interval, the theme
-and the reading font. Each is applied and saved in one place."""
+size, remote images, the sidebar shown or hidden, the compact list, the refresh interval, the theme,
+the reading font and the start-up view. Each is applied and saved in one place."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
+from reader.records import Query
 from reader.ui.article_view import ArticleListView
 from reader.ui.columns import ColumnSplitter
 from reader.ui.list_images import ListImages
 from reader.ui.reading_pane import ReadingPane
 from reader.ui.refreshing import Refreshing
-from reader.ui.settings import Settings
+from reader.ui.settings import START_VIEWS, Settings
+from reader.ui.sidebar import Sidebar, SidebarKey
 from reader.ui.status import Message
 
 if TYPE_CHECKING:
@@ -22,8 +24,10 @@ if TYPE_CHECKING:
 
 
 class TextSize(QObject):
-    """Ctrl++ / Ctrl+- / Ctrl+0 on the reading pane, remembered in the settings. Each step says the
-    size it arrived at ("Text size 120%"): the change itself can be too small to judge by eye."""
+    """The reading pane's body text size (Preferences, in points; 0: the default), and Ctrl++ /
+    Ctrl+- / Ctrl+0 on top of it, both remembered in the settings. Each step says the size it
+    arrived at ("Text size 120%", against the chosen size): the change itself can be too small to
+    judge by eye."""
 
     def __init__(self, pane: ReadingPane, settings: Settings, message: Message, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -31,8 +35,18 @@ class TextSize(QObject):
         self._settings = settings
         self.message = message
 
+    @property
+    def points(self) -> int:
+        return self._settings.text_size
+
     def restore(self) -> None:
+        self._pane.set_text_size(self._settings.text_size or None)
         self._pane.set_zoom(self._settings.text_zoom)
+
+    def set_points(self, points: int) -> None:
+        """The chosen body size (0: the default); the zoom steps stay, on top of it."""
+        self._settings.text_size = points
+        self._pane.set_text_size(self._settings.text_size or None)
 
     def zoom_in(self) -> None:
         self._pane.zoom_in()
@@ -207,16 +221,79 @@ class Appearance(QObject):
         self._pane.set_serif(self._settings.reading_font == "serif")
 
 
+def view_name(key: SidebarKey) -> str:
+    """A sidebar entry as the settings spell it: ``all``, ``unread``, ``starred``, ``feed:<id>``
+    or ``source:<name>`` (the name may hold colons: it is all that follows the first)."""
+    if key.feed_id is not None:
+        return f"feed:{key.feed_id}"
+    if key.source is not None:
+        return f"source:{key.source}"
+    return key.view
+
+
+def view_key(name: str) -> SidebarKey:
+    """The sidebar entry :func:`view_name` spelled; anything else is All articles."""
+    kind, colon, rest = name.partition(":")
+    if colon and kind == "feed" and rest.isdigit():
+        return SidebarKey("all", feed_id=int(rest))
+    if colon and kind == "source":
+        return SidebarKey("all", source=rest)
+    if name == "unread":
+        return SidebarKey("unread")
+    if name == "starred":
+        return SidebarKey("starred")
+    return SidebarKey()
+
+
+class StartView(QObject):
+    """What the window lists when it opens (Preferences: All articles, Unread, Starred, or the
+    last view used), remembered; and the sidebar entry last chosen, for "last". The start-up
+    view only chooses the list: what is selected in it is still not marked read (see Reading)."""
+
+    CHOICES = START_VIEWS
+
+    def __init__(self, sidebar: Sidebar, settings: Settings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._sidebar = sidebar
+        self._settings = settings
+        sidebar.key_changed.connect(self.on_key_changed)
+
+    @property
+    def choice(self) -> str:
+        return self._settings.start_view
+
+    def set_choice(self, choice: str) -> None:
+        self._settings.start_view = choice
+
+    def query(self) -> Query:
+        """The list's first query; the sidebar highlights its entry (once it has entries)."""
+        choice = self._settings.start_view
+        key = view_key(self._settings.last_view) if choice == "last" else view_key(choice)
+        self._sidebar.set_current_key(key)
+        return Query(view=key.view, source=key.source, feed_id=key.feed_id)
+
+    def on_key_changed(self, key: SidebarKey) -> None:
+        self._settings.last_view = view_name(key)
+
+
 class PreferencesWindow:
     """Owns File > Preferences…: the dialog over the preferences above (one at a time, kept)."""
 
     def __init__(
-        self, parent: QWidget, appearance: Appearance, remote_images: RemoteImages, refresh: RefreshInterval
+        self,
+        parent: QWidget,
+        appearance: Appearance,
+        remote_images: RemoteImages,
+        refresh: RefreshInterval,
+        text_size: TextSize,
+        start_view: StartView,
     ) -> None:
         self._parent = parent
         self._appearance = appearance
         self._remote_images = remote_images
         self._refresh = refresh
+        self._text_size = text_size
+        self._start_view = start_view
         #: The dialog, once shown.
         self.dialog: PreferencesDialog | None = None
 
@@ -224,7 +301,9 @@ class PreferencesWindow:
         from reader.ui.dialogs import PreferencesDialog  # (dialogs are imported when first opened)
 
         if self.dialog is None:
-            self.dialog = PreferencesDialog(self._appearance, self._remote_images, self._refresh, self._parent)
+            self.dialog = PreferencesDialog(
+                self._appearance, self._remote_images, self._refresh, self._text_size, self._start_view, self._parent
+            )
             self.dialog.setModal(False)
         self.dialog.show()
         self.dialog.activateWindow()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QUrl
 
-from reader.records import Progress, Query, counted
+from reader.records import NO_SOURCE, Article, Progress, Query, counted
 from reader.store import Store
 from reader.ui import desktop
 from reader.ui.article_model import ArticleListModel, ArticleRole
@@ -25,6 +25,21 @@ if TYPE_CHECKING:
 
 #: Where the person is in the list: the current article's id and the list's scroll position.
 Place = tuple[int, int]
+
+
+def lists(query: Query, article: Article) -> bool:
+    """Whether a list of ``query`` (without a search) holds ``article``: the last article read is
+    shown at start only in a start-up view that lists it (an Unread view does not list it once
+    read), never beside a list without it."""
+    if (query.view == "unread" and article.read) or (query.view == "starred" and not article.starred):
+        return False
+    if query.feed_id is not None and article.feed_id != query.feed_id:
+        return False
+    if query.source == NO_SOURCE:
+        return article.source is None and article.feed_id is None
+    if query.source is not None:
+        return article.source == query.source and (query.feeds_too or article.feed_id is None)
+    return True
 
 
 class Reading(QObject):
@@ -66,7 +81,7 @@ class Reading(QObject):
         row = self._model.row_of(last) if last else None
         if row is not None:
             self._select_unasked(row)
-        elif last and (article := self._store.get(last)) is not None:
+        elif last and (article := self._store.get(last)) is not None and lists(self._model.query, article):
             self._pane.show_article(article)
             self._unasked = article.id
             self._find_after_paint = last

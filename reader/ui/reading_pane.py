@@ -12,6 +12,7 @@ import html
 import math
 import re
 from typing import Any, Protocol
+from urllib.parse import quote, unquote
 
 from PySide6.QtCore import QEvent, QSize, QTimer, QUrl, Signal
 from PySide6.QtGui import QFont, QFontInfo, QFontMetricsF, QImage, QPalette, QPixmap, QResizeEvent, QTextDocument
@@ -25,7 +26,8 @@ from reader.ui.thumbnails import source_initial
 WORDS_PER_MINUTE = 230
 LEAD_IMAGE_SCHEME = "reader-image"
 #: A lead image that will not come (it failed, or remote images are off) is this box instead:
-#: ``reader-placeholder:<width>x<height>:<initial>``, painted by the image service.
+#: ``reader-placeholder:<width>x<height>:<initial>:<source, percent-encoded>``, painted by the image
+#: service in the source's tint, as the list's placeholders of that source.
 PLACEHOLDER_SCHEME = "reader-placeholder"
 #: The placeholder's height: 9/16 of the column, at most this.
 PLACEHOLDER_MAX_HEIGHT = 240
@@ -47,9 +49,16 @@ MEASURE_CHARS = 68
 #: matter wants more than a list row does. The title and the meta line keep the UI's sizes.
 BODY_SCALE = 1.2
 BODY_LINE_HEIGHT = 150
+#: The body's own headings (h1-h6) in body sizes: a scale that steps down to the body's size, all
+#: bold, h1 still below the article's title. Qt sizes an ``<h2>`` from the document's (UI) font
+#: whatever size CSS gives it, so h4 came out smaller than a paragraph and h5 as large as one: the
+#: body's headings are set as sized paragraphs instead.
+HEADING_SCALES = (1.5, 1.3, 1.15, 1.05, 1.0, 0.9)
 _BODY_STYLE = ", ".join(f"div.body {tag}" for tag in ("p", "li", "blockquote", "pre", "dd", "dt", "td", "th"))
 
 _IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_HEADING_OPEN = re.compile(r"<h([1-6])\b([^>]*)>", re.IGNORECASE)
+_HEADING_CLOSE = re.compile(r"</h[1-6]\s*>", re.IGNORECASE)
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _SIZE_ATTRIBUTE = re.compile(r"""\s(?:width|height)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
 _IMAGE_PATH = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp)$", re.IGNORECASE)
@@ -64,7 +73,7 @@ class ImageSource(Protocol):
 
     def remote_images_enabled(self) -> bool: ...
 
-    def placeholder(self, size: QSize, initial: str = "", dark: bool = False) -> QPixmap: ...
+    def placeholder(self, size: QSize, initial: str = "", dark: bool = False, source: str = "") -> QPixmap: ...
 
 
 def _image_identity(url: str) -> str:
@@ -222,13 +231,15 @@ class ReadingPane(QTextBrowser):
             elif self._lead_image_will_not_come(article.image_url):
                 height = min(width * 9 // 16, PLACEHOLDER_MAX_HEIGHT)
                 initial = source_initial(article.source or _host(article.image_url))
-                src = f"{PLACEHOLDER_SCHEME}:{width}x{height}:{initial}"
+                # Tinted by the source as the list tints its rows' placeholders (none: neutral, as there).
+                tint = quote(article.source or "", safe="")
+                src = f"{PLACEHOLDER_SCHEME}:{width}x{height}:{initial}:{tint}"
                 parts.append(f'<p><img src="{esc(src, quote=True)}" width="{width}" height="{height}"></p>')
         if article.body_html:
             # Images come decoded to fit the pane: a width or height the page gave them would stretch
             # them past it again (behind a horizontal scroll bar).
             body = _IMG_TAG.sub(lambda m: _SIZE_ATTRIBUTE.sub("", m.group(0)), article.body_html)
-            body = highlight_html(body, self._terms)
+            body = sized_headings(highlight_html(body, self._terms), self.body_font().pointSizeF())
         else:
             paragraphs = [p for p in article.body.split("\n") if p.strip()]
             if not paragraphs and article.description:
@@ -277,13 +288,13 @@ class ReadingPane(QTextBrowser):
 
     def _placeholder_image(self, text: str) -> QImage:
         assert self.images is not None
-        _, size_text, initial = text.split(":", 2)
+        _, size_text, initial, source = [*text.split(":", 3), ""][:4]
         width_text, _, height_text = size_text.partition("x")
         if not (width_text.isdigit() and height_text.isdigit()):
             return QImage()
         base = self.palette().color(QPalette.ColorRole.Base)
         size = QSize(int(width_text), int(height_text))
-        return self.images.placeholder(size, initial, base.lightness() < 128).toImage()
+        return self.images.placeholder(size, initial, base.lightness() < 128, source=unquote(source)).toImage()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Override QTextBrowser.resizeEvent: fit the article's images to the new width (a narrower
@@ -383,6 +394,17 @@ class ReadingPane(QTextBrowser):
         base = self._base_font.pointSizeF() if self._base_font.pointSizeF() > 0 else 10.0
         return round(self.document().defaultFont().pointSizeF() / base * 100)
 
+    def set_text_size(self, body_points: float | None) -> None:
+        """The body text at ``body_points`` (None: BODY_SCALE times the UI font) before zooming; the
+        title, the meta line and the measure scale with it. The zoom steps stay, on top of it."""
+        font = QFont(self.font())
+        if body_points is not None:
+            font.setPointSizeF(body_points / BODY_SCALE)
+        if font == self._base_font:
+            return
+        self._base_font = font
+        self.set_zoom(self._zoom)
+
     def set_zoom(self, steps: int) -> None:
         steps = max(MIN_ZOOM, min(MAX_ZOOM, steps))
         self._zoom = steps
@@ -407,6 +429,18 @@ class ReadingPane(QTextBrowser):
     def sizeHint(self) -> QSize:
         """Override: the pane wants room."""
         return QSize(560, 600)
+
+
+def sized_headings(body_html: str, body_points: float) -> str:
+    """``body_html`` with each ``<hN>`` a paragraph in its :data:`HEADING_SCALES` size of
+    ``body_points`` (see there why); its other attributes are kept (the sanitiser leaves no style)."""
+
+    def opening(match: re.Match[str]) -> str:
+        points = body_points * HEADING_SCALES[int(match.group(1)) - 1]
+        style = f"font-size:{points:.1f}pt; font-weight:bold; margin-top:0.8em; margin-bottom:0.3em"
+        return f'<p{match.group(2)} style="{style}">'
+
+    return _HEADING_CLOSE.sub("</p>", _HEADING_OPEN.sub(opening, body_html))
 
 
 def _host(url: str) -> str:

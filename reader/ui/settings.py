@@ -14,6 +14,11 @@ DEFAULT_REFRESH_MINUTES = 30
 THEMES = ("system", "light", "dark")
 #: The reading pane's body fonts (the value stored).
 READING_FONTS = ("sans", "serif")
+#: What the window lists when it opens (the value stored): a view, or the last one the person chose.
+START_VIEWS = ("all", "unread", "starred", "last")
+#: The reading pane's body text size in points (0: the default, BODY_SCALE times the UI font).
+MIN_TEXT_SIZE = 8
+MAX_TEXT_SIZE = 36
 
 
 def default_settings_path() -> Path:
@@ -126,6 +131,34 @@ class Settings:
     @reading_font.setter
     def reading_font(self, value: str) -> None:
         self._qs.setValue("reading/font", value if value in READING_FONTS else "sans")
+
+    @property
+    def start_view(self) -> str:
+        value = str(self._get("window/start_view", "all", str)).lower()
+        return value if value in START_VIEWS else "all"
+
+    @start_view.setter
+    def start_view(self, value: str) -> None:
+        self._qs.setValue("window/start_view", value if value in START_VIEWS else "all")
+
+    @property
+    def last_view(self) -> str:
+        """The sidebar entry last chosen, as :func:`reader.ui.preferences.view_name` spells it."""
+        return str(self._get("window/last_view", "all", str))
+
+    @last_view.setter
+    def last_view(self, value: str) -> None:
+        self._qs.setValue("window/last_view", value)
+
+    @property
+    def text_size(self) -> int:
+        """The body text size in points, 0 for the default (a size out of range is the default)."""
+        value = int(self._get("reading/text_size", 0, int))
+        return value if MIN_TEXT_SIZE <= value <= MAX_TEXT_SIZE else 0
+
+    @text_size.setter
+    def text_size(self, value: int) -> None:
+        self._qs.setValue("reading/text_size", int(value) if MIN_TEXT_SIZE <= value <= MAX_TEXT_SIZE else 0)
 
     def sync(self) -> None:
         self._qs.sync()

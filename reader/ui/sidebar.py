@@ -41,6 +41,19 @@ class Sidebar(QListWidget):
     def current_key(self) -> SidebarKey:
         return self._current
 
+    def set_current_key(self, key: SidebarKey) -> None:
+        """Make ``key`` the filter shown (the start-up view), without ``key_changed``: the caller
+        lists it. Before the first counts there are no entries yet; :meth:`populate` selects it."""
+        self._current = key
+        blocked = self.blockSignals(True)
+        try:
+            for i in range(self.count()):
+                if self.item(i).data(_KEY_ROLE) == key:
+                    self.setCurrentRow(i)
+                    break
+        finally:
+            self.blockSignals(blocked)
+
     def populate(self, totals: tuple[int, int, int], sources: Sequence[SourceCount], feeds: Sequence[Feed]) -> None:
         """Rebuild the entries with fresh counts, keeping the current one selected."""
         # Rebuilt with signals blocked: while the old entries go, Qt moves the current item to a
