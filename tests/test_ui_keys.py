@@ -404,9 +404,25 @@ def test_question_mark_shows_every_key(qtbot: Any, window: Any) -> None:
     keys = dict((text, key) for key, text in rows)
     assert "J" in keys["Next article"] and "Down" in keys["Next article"]
     assert "Shift+A" in keys["Mark all listed read"]
+    assert "Ctrl+Z" in keys["Undo the last mark all read"]
     assert "?" in keys["Show every key"]
     assert any(key == "Esc" for key, _ in rows)
     dialog.close()
+
+
+def test_the_readmes_key_table_names_every_key_of_the_registry() -> None:
+    """The README is where a person reads the keys before starting: none may be missing there
+    (Ctrl+Z, the undo of Shift+A, was only a clause of another row)."""
+    import re
+    from pathlib import Path
+
+    from reader.ui.actions import ACTIONS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = [line for line in readme.splitlines() if line.startswith("| `")]
+    listed = {key.lower() for line in table for key in re.findall(r"`([^`]+)`", line.split(" | ")[0])}
+    missing = [spec.keys[0] for spec in ACTIONS if spec.keys and spec.keys[0].lower() not in listed]
+    assert missing == [], f"keys missing from README.md's table: {missing}"
 
 
 def test_question_mark_shows_every_key_without_scrolling(qtbot: Any, window: Any) -> None:
