@@ -324,6 +324,23 @@ def _text_of(value: Any, detail: Any) -> str | None:
     return text or None
 
 
+#: An e-mail address in an author line (RSS's ``jo@news.example (Jo Writer)``, ``Jo <jo@...>``).
+_AUTHOR_EMAIL = re.compile(r"[<(]?\s*[^\s()<>@]+@[^\s()<>]+\s*[>)]?")
+
+
+def _author(entry: Any) -> str | None:
+    """The author's name. feedparser's own split of an author line with an e-mail address cuts
+    top-level domains after four letters (``desk@news.example (Desk)`` gives the name
+    ``ple (Desk``), so such a line is split here: the address goes, the name stays (a line that is
+    only an address stays as it is)."""
+    raw = entry.get("author")
+    if isinstance(raw, str) and "@" in raw:
+        name = _AUTHOR_EMAIL.sub(" ", raw).strip(" ()<>")
+        return _text_of(name or raw, None)
+    detail = entry.get("author_detail")
+    return _text_of((detail.get("name") if isinstance(detail, Mapping) else None) or raw, None)
+
+
 def _host_name(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() == "file":
@@ -398,9 +415,7 @@ def _article(entry: Any, source: str, feed_url: str, feed_id: int, allow_file: b
     title = _text_of(entry.get("title"), entry.get("title_detail"))
     link = _safe_link(entry.get("link"), base)
     published = _date(entry)
-    author_detail = entry.get("author_detail")
-    author = (author_detail.get("name") if isinstance(author_detail, Mapping) else None) or entry.get("author")
-    author = _text_of(author, None)
+    author = _author(entry)
     image_url = _image(entry, body_html, base, allow_file)
     if not (title or body or link or image_url):
         return None  # nothing a person could read, open or look at

@@ -161,6 +161,28 @@ def test_a_feed_url_is_subscribed_and_its_entries_become_articles(server: FeedSe
     assert store.count(Query(search="para two")) == 1
 
 
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("desk@news.example (Desk Editor)", "Desk Editor"),  # RSS 2.0's own form, a 7-letter domain
+        ("Jo Writer <jo@news.agency>", "Jo Writer"),
+        ("jo@x.com (Jo Writer)", "Jo Writer"),
+        ("jo@news.example", "jo@news.example"),  # nothing but the address: it is all there is
+        ("Ada Lovelace", "Ada Lovelace"),
+    ],
+)
+def test_an_author_line_with_an_address_gives_the_whole_name(line: str, name: str) -> None:
+    """feedparser cuts top-level domains after four letters: "desk@news.example (Desk Editor)"
+    gave the author "ple (Desk Editor"."""
+    escaped = line.replace("<", "&lt;").replace(">", "&gt;")
+    data = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>a</title>'
+        f"<link>https://x.example/1</link><author>{escaped}</author></item></channel></rss>"
+    ).encode()
+    (article,) = feedparse.parse(data, {}, "https://x.example/feed", 1).articles
+    assert article.author == name
+
+
 def test_entry_identity_falls_back_to_link_then_to_a_hash_of_title_and_date(server: FeedServer, store: Store) -> None:
     url = server.add(
         "/f.xml",
