@@ -70,3 +70,22 @@ def test_a_source_stays_selected_through_count_refreshes(qtbot: Any, window: Any
     assert highlighted(window).lower().startswith("alpha")
     click(window, "Beta")
     assert window.model.query == Query(view="all", source="beta")
+
+
+def test_a_narrow_sidebar_elides_long_names_without_a_sideways_scroll_bar(qtbot: Any) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from reader.records import Feed, SourceCount
+    from reader.ui.sidebar import Sidebar
+
+    sidebar = Sidebar()
+    qtbot.addWidget(sidebar)
+    sidebar.resize(110, 300)
+    sidebar.show()
+    qtbot.waitExposed(sidebar)
+    feed = Feed(id=1, url="https://news.example/feed", title="The Harbour Times and Evening Gazette", unread=6)
+    sidebar.populate((6, 6, 0), [SourceCount("nasa", 3, 3)], [feed])
+    last = sidebar.item(sidebar.count() - 1)
+    qtbot.waitUntil(lambda: sidebar.visualItemRect(last).height() > 0)  # laid out
+    QApplication.processEvents()  # (the scroll bars are set in the same pass, shown just after)
+    assert not sidebar.horizontalScrollBar().isVisible()

@@ -33,6 +33,9 @@ class Sidebar(QListWidget):
         super().__init__(parent)
         self.setObjectName("sidebar")
         self.setUniformItemSizes(True)
+        # Narrow (800 px windows), a long feed name is elided: a sideways scroll bar there only
+        # took a line's height and scrolled the counts away from the names.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._current = SidebarKey()
         self.currentItemChanged.connect(self.on_current_item_changed)
         self.itemClicked.connect(self.on_item_clicked)
