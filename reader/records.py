@@ -240,5 +240,17 @@ def snippet_of(description: str | None, body: str) -> str:
     ``body`` may be only the start of the body (the store unpacks no more than it needs): once it
     holds three line breaks, or gives at least :data:`SNIPPET_CHARS` characters, the rest of the
     body changes nothing."""
-    text = description or " ".join(body.split("\n", 3)[:3])
+    if description:
+        text = description
+    else:
+        lines = [line for line in (part.strip() for part in body.split("\n", 3)[:3]) if line]
+        # A line without an ending of its own (a heading: "What happened") is kept apart from the
+        # next by a dash; a plain space ran the two together ("What happened Crews worked").
+        text = " ".join(
+            line + (" —" if i < len(lines) - 1 and line[-1] not in _ENDINGS else "") for i, line in enumerate(lines)
+        )
     return " ".join(text.split())[:SNIPPET_CHARS]
+
+
+#: How a line may end that needs no separator before the next one in a snippet.
+_ENDINGS = frozenset(".!?:;,…\"'”’»)]—–-")

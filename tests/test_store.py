@@ -772,3 +772,15 @@ def test_mark_all_read_ids_are_the_articles_it_changed(news: Store) -> None:
     assert read_before not in unread
     assert news.mark_all_read_ids() == []
     assert news.mark_all_read_ids(Query(search='"')) == []
+
+
+def test_a_snippet_keeps_a_heading_apart_from_the_paragraph_after_it(store: Store) -> None:
+    """A heading line has no full stop: joined with a space it ran into the next sentence."""
+    from reader.records import Query, snippet_of
+
+    assert snippet_of(None, "The quay.\nWhat happened\nCrews worked.") == "The quay. What happened — Crews worked."
+    assert snippet_of(None, "Heading\n\nPara\n") == "Heading — Para", "between lines only, blank ones aside"
+    assert snippet_of(None, "One: \nTwo.") == "One: Two.", "a line with an ending of its own needs none"
+    store.add_articles([Article(source="s", title="t", body="The quay.\nWhat happened\nCrews worked.\nMore.")])
+    (row,) = store.page(Query(), None, 10).rows
+    assert row.snippet == "The quay. What happened — Crews worked."
