@@ -427,3 +427,22 @@ def redirect_target(scheme: str, folder: Path) -> Iterator[str]:
             listener.accept()  # nothing ever connected
     finally:
         listener.close()
+
+
+# --- The sync tests (tests/test_sync*.py): one real FreshRSS for the whole run ------------------------
+
+
+@pytest.fixture(scope="session")
+def freshrss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A FreshRSS on loopback (tests/freshrss.py): ``url``, ``user``, ``password``, ``api()``.
+    Fails, never skips, when PHP is missing: CI installs it and the sync tests must run there."""
+    from freshrss import FreshRSS, missing_requirements
+
+    why = missing_requirements()
+    if why is not None:
+        pytest.fail(f"cannot start FreshRSS for the sync tests: {why}", pytrace=False)
+    server = FreshRSS.start(tmp_path_factory.mktemp("freshrss") / "run")
+    try:
+        yield server
+    finally:
+        server.stop()

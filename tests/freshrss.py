@@ -1,0 +1,198 @@
+"""A real FreshRSS for the sync tests, and a tiny Google Reader API client of the tests' own.
+
+The ``freshrss`` fixture (tests/conftest.py, one server for the whole run) starts
+``../shared/servers/freshrss/start_freshrss.sh`` (or ``$FRESHRSS_FIXTURE``) with its own ``WORK``
+under pytest's tmp folder and free loopback ports, and stops it at the end. Without PHP the fixture
+fails, never skips: CI installs it (.ci/run).
+
+:class:`ServerApi` speaks to the server with ``urllib.request``, not with ``reader.http`` or
+``reader.sync``: what the tests do on the server (add a feed, mark read, star) must not depend on
+the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+FIXTURE_DIR = Path(
+    os.environ.get("FRESHRSS_FIXTURE") or Path(__file__).resolve().parents[2] / "shared/servers/freshrss"
+)
+START_SCRIPT = FIXTURE_DIR / "start_freshrss.sh"
+
+READ = "user/-/state/com.google/read"
+STARRED = "user/-/state/com.google/starred"
+READING_LIST = "user/-/state/com.google/reading-list"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def missing_requirements() -> str | None:
+    """Why the server cannot start here (None: it can)."""
+    if not START_SCRIPT.is_file():
+        return f"the FreshRSS fixture is missing: {START_SCRIPT} (set FRESHRSS_FIXTURE)"
+    for program in ("php", "curl", "bash"):
+        if shutil.which(program) is None:
+            return (
+                f"{program} is not installed: the sync tests need a real FreshRSS "
+                f"(apt-get install the PHP packages {FIXTURE_DIR / 'README.md'} lists, and curl; .ci/run does)"
+            )
+    return None
+
+
+@dataclass
+class FreshRSS:
+    """One running server: ``url`` is its Google Reader endpoint."""
+
+    work: Path
+    port: int
+    feed_port: int
+    env: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.env["GREADER_URL"]
+
+    @property
+    def user(self) -> str:
+        return self.env["FR_USER"]
+
+    @property
+    def password(self) -> str:
+        return self.env["FR_API_PASS"]
+
+    @property
+    def feed_dir(self) -> Path:
+        return Path(self.env["FEED_DIR"])
+
+    @classmethod
+    def start(cls, work: Path) -> FreshRSS:
+        port, feed_port = free_port(), free_port()
+        env = {**os.environ, "WORK": str(work), "PORT": str(port), "FEED_PORT": str(feed_port), "ACTUALIZE": "0"}
+        done = subprocess.run(
+            ["bash", str(START_SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=120
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"start_freshrss.sh failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        return cls(work, port, feed_port, _read_env(work / "env.sh"))
+
+    def stop(self) -> None:
+        env = {**os.environ, "WORK": str(self.work)}
+        subprocess.run(["bash", str(START_SCRIPT), "stop"], env=env, capture_output=True, timeout=60)
+
+    def api(self) -> ServerApi:
+        return ServerApi(self.url, self.env["GREADER_AUTH"])
+
+    def write_feed(self, name: str, titles: list[str]) -> str:
+        """Serve a feed ``name``.xml with one item per title (newest first); its URL."""
+        now = 1_700_000_000
+        items = "".join(
+            f"<item><title>{title}</title><link>http://127.0.0.1:{self.feed_port}/{name}/{i}.html</link>"
+            f'<guid isPermaLink="false">{name}-{i}</guid><pubDate>{formatdate(now - 60 * i, usegmt=True)}</pubDate>'
+            f"<description>&lt;p&gt;Body of {title}&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;</description></item>"
+            for i, title in enumerate(titles)
+        )
+        (self.feed_dir / f"{name}.xml").write_text(
+            f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{name}</title>'
+            f"<link>http://127.0.0.1:{self.feed_port}/</link><description>d</description>{items}</channel></rss>",
+            encoding="utf-8",
+        )
+        return f"http://127.0.0.1:{self.feed_port}/{name}.xml"
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        for part in line.removeprefix("export ").split("' "):
+            name, _, value = part.partition("=")
+            env[name.strip()] = value.strip().strip("'")
+    return env
+
+
+class ServerApi:
+    """What a test does on the server, as another client (a phone) would."""
+
+    def __init__(self, url: str, auth: str) -> None:
+        self.base = url.rstrip("/") + "/reader/api/0/"
+        self.auth = auth
+
+    def call(
+        self, path: str, query: list[tuple[str, str]] | None = None, form: list[tuple[str, str]] | None = None
+    ) -> bytes:
+        url = self.base + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(url, data=data, headers={"Authorization": f"GoogleLogin auth={self.auth}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return bytes(response.read())
+
+    def json(
+        self, path: str, query: list[tuple[str, str]] | None = None, form: list[tuple[str, str]] | None = None
+    ) -> Any:
+        return json.loads(self.call(path, [("output", "json"), *(query or [])], form))
+
+    def token(self) -> str:
+        return self.call("token").decode().strip()
+
+    def ids(self, stream: str = READING_LIST, **params: str) -> set[str]:
+        """Every item id (decimal) of ``stream``, continuation followed."""
+        found: set[str] = set()
+        c = ""
+        while True:
+            query = [("s", stream), ("n", "1000"), *params.items()] + ([("c", c)] if c else [])
+            answer = self.json("stream/items/ids", query)
+            found.update(ref["id"] for ref in answer.get("itemRefs", []))
+            c = answer.get("continuation", "")
+            if not c:
+                return found
+
+    def unread(self) -> set[str]:
+        return self.ids(xt=READ)
+
+    def starred(self) -> set[str]:
+        return self.ids(STARRED)
+
+    def items(self, ids: list[str]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.json("stream/items/contents", form=[("i", i) for i in ids])["items"]
+        return items
+
+    def edit_tag(self, ids: list[str], *, add: str = "", remove: str = "") -> None:
+        form = [("T", self.token()), *(("i", i) for i in ids)]
+        form += [("a", add)] if add else []
+        form += [("r", remove)] if remove else []
+        assert self.call("edit-tag", form=form) == b"OK"
+
+    def quickadd(self, feed_url: str) -> str:
+        """Subscribe (the server fetches the feed at once); the stream id."""
+        answer = self.json("subscription/quickadd", form=[("T", self.token()), ("quickadd", feed_url)])
+        assert answer.get("numResults") == 1, answer
+        return str(answer["streamId"])
+
+    def subscriptions(self) -> dict[str, dict[str, Any]]:
+        return {s["id"]: s for s in self.json("subscription/list")["subscriptions"]}
+
+    def feed_ids(self, stream_id: str) -> set[str]:
+        return self.ids(stream_id)
+
+
+def login_answer(url: str, user: str, password: str) -> tuple[int, bytes]:
+    """ClientLogin as any client does it: (status, body)."""
+    form = urllib.parse.urlencode({"Email": user, "Passwd": password}).encode()
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/accounts/ClientLogin", data=form, timeout=30) as response:
+            return response.status, bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
