@@ -30,6 +30,8 @@ FIXTURE_DIR = Path(
 )
 START_SCRIPT = FIXTURE_DIR / "start_freshrss.sh"
 
+Pairs = list[tuple[str, str]]
+
 READ = "user/-/state/com.google/read"
 STARRED = "user/-/state/com.google/starred"
 READING_LIST = "user/-/state/com.google/reading-list"
