@@ -1,5 +1,5 @@
-"""The one HTTP client for feeds, sync and OPML: ``GET`` over ``urllib3``, bytes and headers back,
-never an exception. No Qt, no store.
+"""The one HTTP client for feeds, sync and OPML: ``GET`` (and, for sync, ``POST`` of a form) over
+``urllib3``, bytes and headers back, never an exception. No Qt, no store.
 
 - One :class:`Client` a process (:func:`default_client`) holds a ``urllib3.PoolManager``: a pool of
   :data:`MAX_CONNECTIONS_PER_HOST` connections per origin (scheme, host, port), ``block=True``, so
@@ -14,6 +14,9 @@ never an exception. No Qt, no store.
   which urllib3's own ``Timeout(total=...)`` does not bound) cannot hold a fetch any longer.
 - The size cap holds after decompression: gzip and deflate are inflated here, a chunk at a time,
   never past ``max_bytes + 1`` (a gzip bomb is refused after a megabyte, not inflated whole).
+- ``POST`` (:meth:`Client.post`, a form body) goes through the same exchange: the same deadline,
+  watchdog, size cap, TLS verification and redirect rules; after a 301, 302 or 303 the next hop is
+  a ``GET`` without the body (what browsers do), after a 307 or 308 the same ``POST`` again.
 - ``Retry-After`` (429, 503) and ``Cache-Control: max-age`` / ``Expires`` come back as
   :attr:`FetchResult.retry_after` and :attr:`FetchResult.fresh_for`, for the refresh schedule
   (:func:`reader.subscriptions.due_feeds`).
@@ -41,7 +44,7 @@ import time
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -633,8 +636,10 @@ class Client:
         max_bytes: int = MAX_FEED_BYTES,
         stop: threading.Event | None = None,
         deadline: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> FetchResult:
-        """GET ``url`` (http or https), conditionally when ``etag``/``last_modified`` are given.
+        """GET ``url`` (http or https), conditionally when ``etag``/``last_modified`` are given;
+        ``headers`` are sent too (``Authorization`` for a sync server).
 
         Never raises: the result's ``error`` says what went wrong. Each step (looking up the host,
         connecting, each read) waits at most ``timeout`` seconds, and the whole exchange, from the
@@ -642,6 +647,50 @@ class Client:
         ``deadline`` seconds (default ``2 * timeout``). When ``stop`` is set the fetch gives up at
         the next piece of the response that arrives.
         """
+        sent = dict(self._headers)
+        if etag:
+            sent["If-None-Match"] = etag
+        if last_modified:
+            sent["If-Modified-Since"] = last_modified
+        sent.update(headers or {})
+        return self._request("GET", url, None, sent, etag, last_modified, timeout, max_bytes, stop, deadline)
+
+    def post(
+        self,
+        url: str,
+        form: Sequence[tuple[str, str]] | Mapping[str, str],
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = FETCH_TIMEOUT,
+        max_bytes: int = MAX_FEED_BYTES,
+        stop: threading.Event | None = None,
+        deadline: float | None = None,
+    ) -> FetchResult:
+        """POST ``form`` (pairs, a name may come again: ``i=1&i=2``) to ``url`` as
+        ``application/x-www-form-urlencoded``, with :meth:`get`'s deadline, limits and result.
+
+        A request on a kept-alive connection that the server had closed is sent once more, as a
+        GET is: the sync calls that post (edit-tag, item contents, mark-all-as-read, quickadd)
+        give the same result when repeated."""
+        body = urllib.parse.urlencode(list(form.items()) if isinstance(form, Mapping) else list(form)).encode()
+        sent = dict(self._headers)
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
+        sent.update(headers or {})
+        return self._request("POST", url, body, sent, None, None, timeout, max_bytes, stop, deadline)
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        etag: str | None,
+        last_modified: str | None,
+        timeout: float,
+        max_bytes: int,
+        stop: threading.Event | None,
+        deadline: float | None,
+    ) -> FetchResult:
         try:
             parts = urllib.parse.urlsplit(url)
             scheme = parts.scheme.lower()
@@ -658,7 +707,7 @@ class Client:
         previous = _current()
         _local.exchange = exchange
         try:
-            return self._exchange(url, etag, last_modified, max_bytes, exchange)
+            return self._exchange(method, url, body, headers, etag, last_modified, max_bytes, exchange)
         except Exception as exc:  # a bug here must come back as a result, never past this boundary
             return FetchResult(url, 0, error=f"internal error ({type(exc).__name__}: {exc})")
         finally:
@@ -666,21 +715,22 @@ class Client:
             _local.exchange = previous
 
     def _exchange(
-        self, url: str, etag: str | None, last_modified: str | None, max_bytes: int, exchange: _Exchange
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        etag: str | None,
+        last_modified: str | None,
+        max_bytes: int,
+        exchange: _Exchange,
     ) -> FetchResult:
-        headers = self._headers
-        if etag or last_modified:
-            headers = dict(headers)
-            if etag:
-                headers["If-None-Match"] = etag
-            if last_modified:
-                headers["If-Modified-Since"] = last_modified
         current = url
         permanent = True
         hops = 0
         while True:
             try:
-                response = self._open(current, headers, exchange)
+                response = self._open(method, current, body, headers, exchange)
             except _Cancelled:
                 return FetchResult(url, 0, error=CANCELLED, transient=True)
             except Exception as exc:
@@ -700,6 +750,9 @@ class Client:
                     hops += 1
                     permanent = permanent and status in (301, 308)
                     current = target
+                    if method == "POST" and status in (301, 302, 303):
+                        method, body = "GET", None
+                        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
                     continue
                 moved = current if current != url and permanent else None
                 if status == 304 or not 200 <= status < 300:
@@ -718,7 +771,7 @@ class Client:
                 with contextlib.suppress(Exception):
                     response.release_conn()
 
-    def _open(self, url: str, headers: Mapping[str, str], exchange: _Exchange) -> Any:
+    def _open(self, method: str, url: str, body: bytes | None, headers: Mapping[str, str], exchange: _Exchange) -> Any:
         manager = self._direct
         if self._proxy_urls:
             parts = urllib.parse.urlsplit(url)
@@ -730,8 +783,9 @@ class Client:
             step = min(exchange.step, left)
             try:
                 return manager.urlopen(
-                    "GET",
+                    method,
                     url,
+                    body=body,
                     headers=headers,
                     redirect=False,
                     retries=_NO_RETRIES,

@@ -49,6 +49,8 @@ class Request:
     path: str
     headers: dict[str, str]
     status: int = 0
+    method: str = "GET"
+    body: bytes = b""
 
 
 class FeedServer:
@@ -94,8 +96,13 @@ class FeedServer:
                     server.connections += 1
                 super().handle()
 
-            def do_GET(self) -> None:
-                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()})
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.do_GET(method="POST", body=self.rfile.read(length))
+
+            def do_GET(self, method: str = "GET", body: bytes = b"") -> None:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                request = Request(self.path, headers, method=method, body=body)
                 earlier, self.served = self.served, self.served + 1
                 route = server.routes.get(self.path)
                 if route is not None and (route.drop or (route.drop_reused and earlier)):

@@ -566,3 +566,44 @@ def test_gzip_member_of_the_server_is_what_the_client_decodes() -> None:
     assert FEED.startswith(inflater.feed(packed[: len(packed) // 2]) + inflater.finish())
     with pytest.raises(rhttp._TooLarge):
         rhttp._Inflater("gzip", len(FEED) - 1).feed(packed)
+
+
+# --- POST (the sync server's writes and batched reads) ------------------------------------------------
+
+
+def test_post_sends_a_form_with_repeated_names_and_extra_headers(server: FeedServer, client: Client) -> None:
+    url = server.add("/edit-tag", b"OK", content_type="text/plain")
+    fetched = client.post(url, [("i", "1"), ("i", "2"), ("a", "user/-/state/com.google/read")], headers={"X-A": "b"})
+    assert (fetched.status, fetched.error, fetched.data) == (200, None, b"OK")
+    (request,) = server.requests
+    assert request.method == "POST"
+    assert request.body == b"i=1&i=2&a=user%2F-%2Fstate%2Fcom.google%2Fread"
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert request.headers["x-a"] == "b"
+
+
+def test_get_sends_extra_headers(server: FeedServer, client: Client) -> None:
+    url = server.add("/list", b"{}")
+    assert client.get(url, headers={"Authorization": "GoogleLogin auth=t"}).error is None
+    assert server.requests[0].headers["authorization"] == "GoogleLogin auth=t"
+
+
+def test_post_meets_the_same_deadline_and_size_cap(server: FeedServer, client: Client) -> None:
+    slow = server.add("/slow", trickle_headers=HEADER_EVERY)
+    fetched = within(10, client.post, slow, {"i": "1"}, timeout=TIMEOUT)
+    assert (fetched.error, fetched.transient) == (GAVE_UP, True)
+    big = server.add("/big", b"x" * 2000)
+    assert client.post(big, {"i": "1"}, max_bytes=1000).error == (
+        f"response too large ({size_text(2000)}; limit {size_text(1000)})"
+    )
+
+
+@pytest.mark.parametrize(("status", "method", "body"), [(303, "GET", b""), (302, "GET", b""), (307, "POST", b"i=1")])
+def test_a_redirected_post_becomes_a_get_except_after_307(
+    server: FeedServer, client: Client, status: int, method: str, body: bytes
+) -> None:
+    server.add("/target", b"done")
+    url = server.add("/post", status=status, headers={"Location": "/target"})
+    assert client.post(url, {"i": "1"}).data == b"done"
+    target = server.requests[-1]
+    assert (target.path, target.method, target.body) == ("/target", method, body)
