@@ -514,7 +514,7 @@ def cmd_refresh(db_path: Path, args: argparse.Namespace) -> int:
 
     with Store.open(_existing(db_path)) as store, _progress("refreshing") as progress:
         due = subscriptions.due_feeds(store, force=args.force)  # dead feeds are not refreshed either
-        waiting = sum(1 for feed in store.feeds() if not feed.dead) - len(due)
+        waiting = sum(1 for feed in store.feeds() if not feed.dead and feed.account_id is None) - len(due)
         result, problems = subscriptions.refresh(store, progress=progress, force=args.force)
     _report_problems(problems)
     print(

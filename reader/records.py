@@ -172,6 +172,9 @@ class Query:
     feed_id: int | None = None
     search: str | None = None
     order: Order = "newest"
+    #: Only the articles of this sync account (its id), or of its feeds in this folder.
+    account_id: int | None = None
+    folder: str | None = None
 
 
 #: Where a page ends, to start the next one after it (keyset pagination, never OFFSET).
@@ -221,10 +224,33 @@ class Feed:
     fresh_until: datetime | None = None
     #: The server's Retry-After (429, 503): not to be fetched before this, whatever the interval.
     retry_at: datetime | None = None
+    #: A sync account's feed (its server fetches it, not us): the account's id, the feed's own
+    #: address (``url`` is then only a unique name) and its folder there.
+    account_id: int | None = None
+    remote_url: str | None = None
+    folder: str | None = None
 
     @property
     def name(self) -> str:
-        return self.title or self.url
+        return self.title or self.remote_url or self.url
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A sync account (a Google Reader API server). Its auth token is not here: never in the store
+    (reader.sync.credentials keeps it)."""
+
+    id: int
+    name: str
+    url: str
+    user: str
+    added_at: datetime | None = None
+    last_sync: datetime | None = None
+    #: ``ot`` of the next sync: the server's clock when the last complete one began (less a margin).
+    since: int | None = None
+    #: The server asked us to wait until then (429 or 503 with Retry-After).
+    retry_at: datetime | None = None
+    last_error: str | None = None
 
 
 Progress = Callable[[int, int], None]

@@ -25,6 +25,7 @@ from reader import textpack
 from reader.records import (
     NO_SOURCE,
     SNIPPET_CHARS,
+    Account,
     AddResult,
     Article,
     ArticleRow,
@@ -299,6 +300,38 @@ MIGRATIONS: list[list[str]] = [
         *(f"INSERT INTO articles_fts(articles_fts, rank) VALUES ('{k}', {v})" for k, v in FTS_WRITE_CONFIG.items()),
         "INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')",
     ],
+    # 5: sync accounts (Google Reader API servers; reader.sync). Their feeds and articles are rows
+    # like any other, marked with the account and the server's id; a read or star change on one
+    # of their articles waits in pending_changes (written in the transaction of the change) until
+    # the server has acknowledged it. Instant: columns added, nothing rewritten.
+    [
+        """CREATE TABLE accounts (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            url TEXT NOT NULL,
+            user TEXT NOT NULL,
+            added_at INTEGER NOT NULL,
+            last_sync INTEGER,
+            since INTEGER,
+            retry_at INTEGER,
+            last_error TEXT
+        )""",
+        "ALTER TABLE feeds ADD COLUMN account_id INTEGER REFERENCES accounts(id) ON DELETE CASCADE",
+        "ALTER TABLE feeds ADD COLUMN remote_id TEXT",
+        "ALTER TABLE feeds ADD COLUMN remote_url TEXT",
+        "ALTER TABLE feeds ADD COLUMN folder TEXT",
+        "CREATE UNIQUE INDEX feeds_remote ON feeds(account_id, remote_id) WHERE account_id IS NOT NULL",
+        "ALTER TABLE articles ADD COLUMN account_id INTEGER REFERENCES accounts(id) ON DELETE SET NULL",
+        "ALTER TABLE articles ADD COLUMN remote_id TEXT",
+        "CREATE UNIQUE INDEX articles_remote ON articles(account_id, remote_id) WHERE account_id IS NOT NULL",
+        """CREATE TABLE pending_changes (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('read', 'unread', 'star', 'unstar')),
+            queued_at INTEGER NOT NULL
+        )""",
+        "CREATE INDEX pending_changes_article ON pending_changes(article_id)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The schema from which long text is packed (migration 4).
@@ -373,6 +406,10 @@ def fts_query(text: str) -> str | None:
     if prefix:
         terms[-1] += "*"
     return " ".join(terms)
+
+
+#: A queued change and the one it undoes (either replaces the other in the queue).
+_OPPOSITE_CHANGE = {"read": "unread", "unread": "read", "star": "unstar", "unstar": "star"}
 
 
 # --- the store --------------------------------------------------------------------------------
@@ -945,6 +982,12 @@ class Store:
         if query.feed_id is not None:
             where.append("a.feed_id = ?")
             params.append(query.feed_id)
+        if query.account_id is not None:
+            where.append("a.account_id = ?")
+            params.append(query.account_id)
+        if query.folder is not None:
+            where.append("a.feed_id IN (SELECT id FROM feeds WHERE folder = ?)")
+            params.append(query.folder)
         return where, params
 
     def _filters_matching(self, query: Query) -> tuple[list[str], list[Any]] | None:
@@ -1022,21 +1065,47 @@ class Store:
     # read / star state
 
     def set_read(self, ids: Sequence[int], read: bool = True) -> int:
+        """Set articles read (or unread): how many changed. A change to a sync account's article
+        is queued for its server in the same transaction (:meth:`_queue_changes`)."""
         if not ids:
             return 0
+        changed: list[tuple[int, int | None]] = []
         with self.transaction() as conn:
-            cur = conn.executemany(
-                "UPDATE articles SET read = ? WHERE id = ? AND read != ?", [(int(read), i, int(read)) for i in ids]
-            )
-            return cur.rowcount
+            for start in range(0, len(ids), 500):  # stay well under SQLite's variable limit
+                chunk = list(ids[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                changed += conn.execute(
+                    f"UPDATE articles SET read = ? WHERE id IN ({marks}) AND read != ? RETURNING id, account_id",
+                    [int(read), *chunk, int(read)],
+                ).fetchall()
+            self._queue_changes(conn, changed, "read" if read else "unread")
+        return len(changed)
 
     def set_starred(self, article_id: int, starred: bool = True) -> bool:
         with self.transaction() as conn:
-            cur = conn.execute(
-                "UPDATE articles SET starred = ? WHERE id = ? AND starred != ?",
+            changed = conn.execute(
+                "UPDATE articles SET starred = ? WHERE id = ? AND starred != ? RETURNING id, account_id",
                 (int(starred), article_id, int(starred)),
-            )
-            return cur.rowcount > 0
+            ).fetchall()
+            self._queue_changes(conn, changed, "star" if starred else "unstar")
+        return bool(changed)
+
+    def _queue_changes(self, conn: sqlite3.Connection, changed: Sequence[tuple[int, int | None]], kind: str) -> None:
+        """Queue ``kind`` for the changed articles that belong to a sync account (the others are
+        local only). An earlier change of the same flag still queued goes: the newest one is what
+        the server must be told, once."""
+        synced = [(article_id,) for article_id, account in changed if account is not None]
+        if not synced:
+            return
+        conn.executemany(
+            "DELETE FROM pending_changes WHERE article_id = ? AND kind IN (?, ?)",
+            [(a, kind, _OPPOSITE_CHANGE[kind]) for (a,) in synced],
+        )
+        now = int(time.time())
+        conn.executemany(
+            "INSERT INTO pending_changes (article_id, kind, queued_at) VALUES (?, ?, ?)",
+            [(a, kind, now) for (a,) in synced],
+        )
 
     def mark_all_read(self, query: Query = Query()) -> int:
         """Mark every article the query lists as read; returns how many changed."""
@@ -1052,10 +1121,12 @@ class Store:
         where.append("a.read = 0")
         sql = (
             f"UPDATE articles SET read = 1 WHERE id IN (SELECT a.id FROM articles a WHERE {' AND '.join(where)})"
-            " RETURNING id"
+            " RETURNING id, account_id"
         )
         with self.transaction() as conn:
-            return [int(r[0]) for r in conn.execute(sql, params).fetchall()]
+            changed = conn.execute(sql, params).fetchall()
+            self._queue_changes(conn, changed, "read")
+        return [int(r[0]) for r in changed]
 
     # feeds
 
@@ -1072,7 +1143,8 @@ class Store:
 
     _FEED_SELECT = (
         "SELECT f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.added_at, f.updated_at, "
-        "f.last_error, f.dead, count(a.id), total(a.read = 0), f.fresh_until, f.retry_at "
+        "f.last_error, f.dead, count(a.id), total(a.read = 0), f.fresh_until, f.retry_at, "
+        "f.account_id, f.remote_url, f.folder "
         "FROM feeds f LEFT JOIN articles a ON a.feed_id = f.id"
     )
 
@@ -1135,6 +1207,175 @@ class Store:
             removed = self._delete_articles(conn, "feed_id = ? AND starred = 0", (feed.id,))
             conn.execute("DELETE FROM feeds WHERE id = ?", (feed.id,))
         return removed, kept
+
+    # sync accounts (reader.sync): the account rows, their feeds and articles, the queue of changes
+
+    _ACCOUNT_SELECT = "SELECT id, name, url, user, added_at, last_sync, since, retry_at, last_error FROM accounts"
+
+    def add_account(self, name: str, url: str, user: str) -> Account:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO accounts (name, url, user, added_at) VALUES (?, ?, ?, ?)",
+                (name, url, user, int(time.time())),
+            )
+        account = self.get_account(name)
+        assert account is not None
+        return account
+
+    def accounts(self) -> list[Account]:
+        with self._errors():
+            rows = self._conn.execute(f"{self._ACCOUNT_SELECT} ORDER BY lower(name)").fetchall()
+        return [_account(r) for r in rows]
+
+    def get_account(self, name_or_id: str | int) -> Account | None:
+        column = "id" if isinstance(name_or_id, int) else "name"
+        with self._errors():
+            r = self._conn.execute(f"{self._ACCOUNT_SELECT} WHERE {column} = ?", (name_or_id,)).fetchone()
+        return _account(r) if r else None
+
+    _ACCOUNT_FIELDS = frozenset({"last_sync", "since", "retry_at", "last_error"})
+
+    def update_account(self, account_id: int, **fields: Any) -> None:
+        unknown = set(fields) - self._ACCOUNT_FIELDS
+        if unknown:
+            raise TypeError(f"unknown account fields: {sorted(unknown)}")
+        if not fields:
+            return
+        values = [_ts(v) if isinstance(v, datetime) else v for v in fields.values()]
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self.transaction() as conn:
+            conn.execute(f"UPDATE accounts SET {assignments} WHERE id = ?", [*values, account_id])
+
+    def remove_account(self, account_id: int) -> tuple[int, int, int]:
+        """Forget an account: its feeds, and its articles except starred ones, which stay as local
+        articles (their queued changes go). (articles removed, starred kept, feeds removed)."""
+        with self.transaction() as conn:
+            (kept,) = conn.execute(
+                "SELECT count(*) FROM articles WHERE account_id = ? AND starred = 1", (account_id,)
+            ).fetchone()
+            removed = self._delete_articles(conn, "account_id = ? AND starred = 0", (account_id,))
+            conn.execute(
+                "DELETE FROM pending_changes WHERE article_id IN (SELECT id FROM articles WHERE account_id = ?)",
+                (account_id,),
+            )
+            conn.execute("UPDATE articles SET account_id = NULL, remote_id = NULL WHERE account_id = ?", (account_id,))
+            feeds = conn.execute("DELETE FROM feeds WHERE account_id = ?", (account_id,)).rowcount
+            conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+        return removed, int(kept), feeds
+
+    def sync_subscriptions(
+        self, account_id: int, subscriptions: Sequence[tuple[str, str | None, str | None, str | None, str | None]]
+    ) -> tuple[int, int]:
+        """Make the account's feeds the server's list of (stream id, title, feed URL, site URL,
+        folder): new ones added, changed ones updated, the others removed with their articles
+        (starred ones kept, as for an unsubscribed feed). (added, removed)."""
+        with self.transaction() as conn:
+            known = dict(conn.execute("SELECT remote_id, id FROM feeds WHERE account_id = ?", (account_id,)))
+            added = 0
+            now = int(time.time())
+            for remote_id, title, url, site_url, folder in subscriptions:
+                if remote_id in known:
+                    conn.execute(
+                        "UPDATE feeds SET title = ?, remote_url = ?, site_url = ?, folder = ? WHERE id = ?",
+                        (title, url, site_url, folder, known.pop(remote_id)),
+                    )
+                    continue
+                conn.execute(
+                    "INSERT INTO feeds (url, title, site_url, added_at, account_id, remote_id, remote_url, folder) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (f"greader:{account_id}:{remote_id}", title, site_url, now, account_id, remote_id, url, folder),
+                )
+                added += 1
+            for feed_id in known.values():  # gone from the server
+                self._delete_articles(conn, "feed_id = ? AND starred = 0", (feed_id,))
+                conn.execute("UPDATE articles SET account_id = NULL, remote_id = NULL WHERE feed_id = ?", (feed_id,))
+                conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+        return added, len(known)
+
+    def remote_feeds(self, account_id: int) -> dict[str, Feed]:
+        """The account's feeds by their stream id."""
+        with self._errors():
+            rows = self._conn.execute(
+                f"{self._FEED_SELECT} WHERE f.account_id = ? GROUP BY f.id", (account_id,)
+            ).fetchall()
+            ids = dict(self._conn.execute("SELECT id, remote_id FROM feeds WHERE account_id = ?", (account_id,)))
+        return {ids[r[0]]: _feed(r) for r in rows}
+
+    def unknown_remote_ids(self, account_id: int, remote_ids: Sequence[str]) -> list[str]:
+        """Those of ``remote_ids`` the store has no article for, in their order."""
+        known: set[str] = set()
+        with self._errors():
+            for start in range(0, len(remote_ids), 500):
+                chunk = list(remote_ids[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                known.update(
+                    r[0]
+                    for r in self._conn.execute(
+                        f"SELECT remote_id FROM articles WHERE account_id = ? AND remote_id IN ({marks})",
+                        [account_id, *chunk],
+                    )
+                )
+        return [i for i in remote_ids if i not in known]
+
+    def add_remote_articles(self, account_id: int, items: Sequence[tuple[str, Article, bool, bool]]) -> int:
+        """Store a server's items, (remote id, article, read, starred) each, in one transaction: an
+        item already stored (same key) is left as it is. How many were new."""
+        if not items:
+            return 0
+        with self.transaction() as conn:
+            result = self.add_articles([article for _, article, _, _ in items])
+            # New rows (and starred ones kept from an earlier time with this account) take the
+            # account, the server's id and its read and star state.
+            conn.executemany(
+                "UPDATE articles SET account_id = ?, remote_id = ?, read = ?, starred = ? "
+                "WHERE key = ? AND account_id IS NULL",
+                [(account_id, rid, int(read), int(star), a.identity()) for rid, a, read, star in items],
+            )
+        return result.added
+
+    def reconcile_flags(self, account_id: int, unread: Iterable[str], starred: Iterable[str]) -> tuple[int, int]:
+        """Take the server's read and star state: its articles in ``unread`` are unread, the others
+        read; those in ``starred`` starred. Never where a local change of that flag still waits in
+        the queue: the server has not heard of it yet, so its state is older. (read changed, star
+        changed)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS sync_ids (kind INTEGER, remote_id TEXT, PRIMARY KEY (kind, remote_id))"
+                " WITHOUT ROWID"
+            )
+            conn.execute("DELETE FROM temp.sync_ids")
+            conn.executemany("INSERT OR IGNORE INTO temp.sync_ids VALUES (0, ?)", ((i,) for i in unread))
+            conn.executemany("INSERT OR IGNORE INTO temp.sync_ids VALUES (1, ?)", ((i,) for i in starred))
+            changed = []
+            for column, kind, kinds in (("read", 0, ("read", "unread")), ("starred", 1, ("star", "unstar"))):
+                # read = not among the unread ids; starred = among the starred ids
+                among = f"IN (SELECT remote_id FROM temp.sync_ids WHERE kind = {kind})"
+                value = f"(remote_id {'NOT ' if kind == 0 else ''}{among})"
+                changed.append(
+                    conn.execute(
+                        f"UPDATE articles SET {column} = {value} WHERE account_id = ? AND {column} != {value} "
+                        "AND NOT EXISTS (SELECT 1 FROM pending_changes p WHERE p.article_id = articles.id "
+                        "AND p.kind IN (?, ?))",
+                        (account_id, *kinds),
+                    ).rowcount
+                )
+            conn.execute("DELETE FROM temp.sync_ids")
+        return changed[0], changed[1]
+
+    def pending_changes(self, account_id: int | None = None) -> list[tuple[int, str, str]]:
+        """Queued changes, oldest first: (change id, the article's remote id, kind)."""
+        sql = (
+            "SELECT p.id, a.remote_id, p.kind FROM pending_changes p JOIN articles a ON a.id = p.article_id"
+            + (" WHERE a.account_id = ?" if account_id is not None else "")
+            + " ORDER BY p.id"
+        )
+        with self._errors():
+            return [(r[0], r[1], r[2]) for r in self._conn.execute(sql, () if account_id is None else (account_id,))]
+
+    def drop_pending(self, change_ids: Sequence[int]) -> None:
+        """Forget changes the server acknowledged."""
+        with self.transaction() as conn:
+            conn.executemany("DELETE FROM pending_changes WHERE id = ?", [(i,) for i in change_ids])
 
     def _delete_articles(self, conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
         """Delete the articles ``where`` selects, and their full-text entries; how many went."""
@@ -1481,6 +1722,20 @@ def _row(r: Sequence[Any]) -> ArticleRow:
     )
 
 
+def _account(r: Sequence[Any]) -> Account:
+    return Account(
+        id=r[0],
+        name=r[1],
+        url=r[2],
+        user=r[3],
+        added_at=_dt(r[4]),
+        last_sync=_dt(r[5]),
+        since=r[6],
+        retry_at=_dt(r[7]),
+        last_error=r[8],
+    )
+
+
 def _feed(r: Sequence[Any]) -> Feed:
     return Feed(
         id=r[0],
@@ -1497,4 +1752,7 @@ def _feed(r: Sequence[Any]) -> Feed:
         unread=int(r[11]),
         fresh_until=_dt(r[12]),
         retry_at=_dt(r[13]),
+        account_id=r[14],
+        remote_url=r[15],
+        folder=r[16],
     )

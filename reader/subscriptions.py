@@ -47,7 +47,10 @@ def due_feeds(
     return [
         feed
         for feed in store.feeds()
-        if not feed.dead and (wanted is None or feed.id in wanted) and (force or _due(feed, soon, interval_s))
+        if not feed.dead
+        and feed.account_id is None  # a sync account's feed: its server fetches it (reader.sync)
+        and (wanted is None or feed.id in wanted)
+        and (force or _due(feed, soon, interval_s))
     ]
 
 
@@ -272,4 +275,5 @@ def _fetch_and_store(
 
 def export_opml(store: Store) -> bytes:
     """Every subscription as OPML 2.0 (dead feeds too: they are still subscriptions)."""
-    return write_opml(OpmlFeed(feed.title, feed.url, feed.site_url) for feed in store.feeds())
+    # A sync account's feed is written with its own address (its url here is only a unique name).
+    return write_opml(OpmlFeed(feed.title, feed.remote_url or feed.url, feed.site_url) for feed in store.feeds())

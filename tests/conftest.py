@@ -124,14 +124,43 @@ class OlderStore:
     """A store of an older schema, written as the release that made it wrote it: straight SQL into
     the schema of the time (whose triggers keep its full-text index), not today's Store code."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, version: int = 1) -> None:
         self.conn = conn
+        self.version = version
 
     def add_articles(self, articles: Iterable[Article]) -> None:
         from reader import store as store_module
+        from reader import textpack
 
         for a in articles:
             published = None if a.published is None else int(a.published.timestamp())
+            if self.version >= store_module.PACKED_SINCE:  # packed text; the index is told by the writer
+                (rowid,) = self.conn.execute(
+                    "INSERT INTO articles (key, source, feed_id, title, author, description, url, image_url, "
+                    "published, sort_ts, body_z, body_html_z, raw_z, origin, imported_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id",
+                    (
+                        a.identity(),
+                        a.source,
+                        a.feed_id,
+                        a.title,
+                        a.author,
+                        a.description,
+                        a.url,
+                        a.image_url,
+                        published,
+                        store_module.UNKNOWN_TS if published is None else published,
+                        textpack.pack(a.body),
+                        None if a.body_html is None else textpack.pack(a.body_html),
+                        textpack.pack_raw(a.raw, a.body),
+                        a.origin,
+                    ),
+                ).fetchone()
+                self.conn.execute(
+                    "INSERT INTO articles_fts (rowid, title, author, description, body) VALUES (?, ?, ?, ?, ?)",
+                    (rowid, a.title, a.author, a.description, a.body),
+                )
+                continue
             self.conn.execute(
                 "INSERT INTO articles (key, source, feed_id, title, author, description, url, image_url, "
                 "published, sort_ts, snippet, body, body_html, raw, origin, imported_at) "
@@ -173,7 +202,7 @@ def older_store(path: Path, version: int = 1) -> Iterator[OlderStore]:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("BEGIN")
-        yield OlderStore(conn)
+        yield OlderStore(conn, version)
         conn.execute("COMMIT")
     finally:
         conn.close()
