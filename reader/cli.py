@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--unread", action="store_true", help="only unread articles")
     view.add_argument("--starred", action="store_true", help="only starred articles")
     p.add_argument("--source", metavar="S", help="only articles from source S")
+    p.add_argument("--account", metavar="NAME", help="only articles of sync account NAME")
+    p.add_argument("--folder", metavar="NAME", help="only articles of the sync feeds in folder NAME")
     p.add_argument("--search", metavar="Q", help="full-text search")
     p.add_argument("--limit", type=_positive_int, metavar="N", help="at most N articles")
 
@@ -80,7 +82,29 @@ def build_parser() -> argparse.ArgumentParser:
     fp = feeds.add_parser("remove", parents=[db], help="unsubscribe (starred articles are kept)")
     fp.add_argument("urls", nargs="+", metavar="URL")
 
-    p = sub.add_parser("refresh", parents=[db], help="fetch every feed that is due")
+    p = sub.add_parser("mark", parents=[db], help="mark articles read, unread, starred or not")
+    p.add_argument("ids", nargs="+", type=_positive_int, metavar="ID")
+    flag = p.add_mutually_exclusive_group(required=True)
+    for name in ("read", "unread", "star", "unstar"):
+        flag.add_argument(f"--{name}", dest="flag", action="store_const", const=name, help=f"mark {name}")
+
+    p = sub.add_parser("accounts", parents=[db], help="sync accounts (Google Reader API servers)")
+    accounts = p.add_subparsers(dest="accounts_command", metavar="ACTION", parser_class=_Parser, required=True)
+    ap = accounts.add_parser("add", parents=[db], help="log in to a server and keep its token")
+    ap.add_argument("url", metavar="URL", help="the server's Google Reader API endpoint, e.g. .../api/greader.php")
+    ap.add_argument("--user", required=True, metavar="NAME", help="the user name on the server")
+    ap.add_argument("--name", metavar="ACCOUNT", help="what to call the account (default USER@HOST)")
+    ap.add_argument("--password-stdin", action="store_true", help="read the API password from standard input")
+    ap.add_argument("--allow-http", action="store_true", help="allow a plain http: URL that is not on this machine")
+    ap = accounts.add_parser("list", parents=[db], help="list accounts")
+    ap.add_argument("--json", action="store_true")
+    ap = accounts.add_parser("remove", parents=[db], help="forget an account (its starred articles are kept)")
+    ap.add_argument("name", metavar="NAME")
+
+    p = sub.add_parser("sync", parents=[db], help="sync every account (or one) with its server")
+    p.add_argument("--account", metavar="NAME", help="only this account")
+
+    p = sub.add_parser("refresh", parents=[db], help="fetch every feed that is due, and sync accounts")
     p.add_argument(
         "--force", action="store_true", help="also fetch feeds whose server asked to wait (Retry-After, Cache-Control)"
     )
@@ -378,9 +402,14 @@ def article_json(
 
 def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
     view: View = "unread" if args.unread else "starred" if args.starred else "all"
-    # A source given by name means feed articles too: a feed article's source is its feed's title.
-    query = Query(view=view, source=args.source, feeds_too=True, search=args.search)
     with Store.open(_existing(db_path)) as store:
+        account_id = None
+        if args.account is not None:
+            account_id = _account(store, args.account).id
+        # A source given by name means feed articles too: a feed article's source is its feed's title.
+        query = Query(
+            view=view, source=args.source, feeds_too=True, search=args.search, account_id=account_id, folder=args.folder
+        )
         rows: list[ArticleRow] = []
         for row in store.iter_rows(query, page_size=min(args.limit or 1000, 1000)):
             rows.append(row)
@@ -403,9 +432,10 @@ def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
 
 def _no_articles(args: argparse.Namespace) -> str:
     """What ``list`` says when it lists nothing: which filters matched no article."""
-    asked = [
-        f"--{name} {value!r}" for name, value in (("source", args.source), ("search", args.search)) if value is not None
-    ] + [f"--{name}" for name in ("unread", "starred") if getattr(args, name)]
+    given = (("source", args.source), ("account", args.account), ("folder", args.folder), ("search", args.search))
+    asked = [f"--{name} {value!r}" for name, value in given if value is not None] + [
+        f"--{name}" for name in ("unread", "starred") if getattr(args, name)
+    ]
     return f"no articles match {' '.join(asked)}" if asked else "no articles (add some with 'reader import PATH')"
 
 
@@ -521,7 +551,8 @@ def cmd_refresh(db_path: Path, args: argparse.Namespace) -> int:
         f"{result.added} new, {result.updated} updated articles from {len(due)} feeds"
         + (f"; {waiting} not due yet (their servers asked for time; --force fetches them)" if waiting else "")
     )
-    return EXIT_REJECTED if problems else EXIT_OK
+    synced = _sync_accounts(db_path, None) if db_path.exists() else EXIT_OK
+    return EXIT_REJECTED if problems or synced != EXIT_OK else EXIT_OK
 
 
 def cmd_opml(db_path: Path, args: argparse.Namespace) -> int:
@@ -561,6 +592,180 @@ def _open_window(db_path: Path, *, default_store: bool, qt_options: Sequence[str
     return run(db_path, [sys.argv[0] if sys.argv and sys.argv[0] else PROG, *qt_options])
 
 
+# --- mark, sync accounts -----------------------------------------------------------------------
+
+
+def cmd_mark(db_path: Path, args: argparse.Namespace) -> int:
+    """The flags the window sets, through the same store calls (a sync account's change is
+    queued for its server in the same transaction)."""
+    with Store.open(db_path, create=False) as store:
+        missing = [i for i in args.ids if store.get(i) is None]
+        present = [i for i in args.ids if i not in missing]
+        if args.flag in ("read", "unread"):
+            changed = store.set_read(present, args.flag == "read")
+        else:
+            changed = sum(store.set_starred(i, args.flag == "star") for i in present)
+    for i in missing:
+        _err(f"{i}: no article with this id")
+    print(f"{counted(changed, 'article')} marked {args.flag}" + (f" ({len(present) - changed} already were)"
+          if len(present) > changed else ""))  # fmt: skip
+    return EXIT_REJECTED if missing else EXIT_OK
+
+
+def _account(store: Store, name: str) -> Any:
+    account = store.get_account(name)
+    if account is None:
+        known = (
+            ", ".join(a.name for a in store.accounts())
+            or "none yet; add one with 'reader accounts add URL --user NAME'"
+        )
+        raise UsageError(f"{name}: no such account (accounts: {known})")
+    return account
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def cmd_accounts(db_path: Path, args: argparse.Namespace) -> int:
+    if args.accounts_command == "add":
+        return _add_account(db_path, args)
+    from reader.sync import credentials
+
+    if args.accounts_command == "list":
+        with Store.open(_existing(db_path)) as store:
+            accounts = store.accounts()
+            counts = {a.id: store.count(Query(account_id=a.id)) for a in accounts}
+            feeds = store.feeds()
+        if args.json:
+            out = [
+                {
+                    "name": a.name,
+                    "url": a.url,
+                    "user": a.user,
+                    "feeds": sum(1 for f in feeds if f.account_id == a.id),
+                    "articles": counts[a.id],
+                    "last_sync": _iso(a.last_sync),
+                    "last_error": a.last_error,
+                }
+                for a in accounts
+            ]
+            json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+            sys.stdout.write("\n")
+        elif not accounts:
+            _err("no accounts (add one with 'reader accounts add URL --user NAME')")
+        else:
+            for a in accounts:
+                synced = a.last_sync.strftime("%Y-%m-%d %H:%M") if a.last_sync else "never"
+                n = sum(1 for f in feeds if f.account_id == a.id)
+                error = f", error: {a.last_error}" if a.last_error else ""
+                print(f"{a.name}\n  {a.url} (user {a.user})\n  synced {synced}, {counted(n, 'feed')}, "
+                      f"{counted(counts[a.id], 'article')}{error}")  # fmt: skip
+            print(f"(login tokens are kept in {credentials.where()})")
+        return EXIT_OK
+    with Store.open(db_path, create=False) as store:
+        account = _account(store, args.name)
+        removed, kept, gone = store.remove_account(account.id)
+    credentials.delete_token(account.name)
+    print(
+        f"removed account {account.name}: {counted(gone, 'feed')} and {counted(removed, 'article')}"
+        + (f" ({kept} starred kept)" if kept else "")
+    )
+    return EXIT_OK
+
+
+def _add_account(db_path: Path, args: argparse.Namespace) -> int:
+    import urllib.parse
+
+    from reader.sync import credentials
+    from reader.sync.engine import describe_subscriptions
+    from reader.sync.greader import GReaderClient, SyncError
+
+    url = args.url.strip()
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"{url}: not a URL ({exc})") from None
+    host = parts.hostname or ""
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise UsageError(f"{url}: not an http or https URL of a server")
+    if parts.scheme.lower() == "http" and not _is_loopback(host) and not args.allow_http:
+        raise UsageError(
+            f"{url}: refused, plain http would send the password and every token unencrypted "
+            "(use https, or --allow-http if you mean it)"
+        )
+    name = args.name or (f"{args.user}@{host}" + (f":{port}" if port else ""))
+    with Store.open(db_path) as store:  # checked before the password is asked for
+        if store.get_account(name) is not None:
+            raise UsageError(f"{name}: already added (remove it first, or give another --name)")
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        password = getpass.getpass(f"API password for {args.user} at {host}: ")
+    client = GReaderClient(url, account=name)
+    try:
+        token = client.login(args.user, password)
+        feeds, folders = describe_subscriptions(client)
+    except SyncError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    del password
+    with Store.open(db_path) as store:
+        account = store.add_account(name, url, args.user)
+        try:
+            credentials.save_token(name, token)
+        except OSError as exc:
+            store.remove_account(account.id)
+            _err(f"{name}: cannot keep the login token ({exc.strerror or exc}); nothing saved")
+            return EXIT_ERROR
+    print(f"{args.user} at {host}: {counted(feeds, 'feed')} in {counted(folders, 'folder')} (account {name}; "
+          "'reader sync' fetches the articles)")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_sync(db_path: Path, args: argparse.Namespace) -> int:
+    return _sync_accounts(db_path, args.account)
+
+
+def _sync_accounts(db_path: Path, only: str | None) -> int:
+    """Sync each account (or ``only``): one line each; 1 when any failed (the others still sync)."""
+    with Store.open(db_path, create=only is not None) as store:
+        accounts = [_account(store, only)] if only is not None else store.accounts()
+        if not accounts:
+            return EXIT_OK
+        from reader.sync import credentials
+        from reader.sync.engine import sync
+        from reader.sync.greader import GReaderClient, SyncError
+
+        failed = False
+        for account in accounts:
+            token = credentials.load_token(account.name)
+            if token is None:
+                _err(f"{account.name}: no saved login (add the account again)")
+                failed = True
+                continue
+            client = GReaderClient(account.url, account=account.name, auth=token)
+            try:
+                with _progress(f"syncing {account.name}") as progress:
+                    report = sync(store, account, client, progress=progress)
+            except SyncError as exc:
+                _err(str(exc))
+                failed = True
+                continue
+            print(report)
+    return EXIT_REJECTED if failed else EXIT_OK
+
+
 _COMMANDS: dict[str, Callable[[Path, argparse.Namespace], int]] = {
     "import": cmd_import,
     "list": cmd_list,
@@ -568,6 +773,9 @@ _COMMANDS: dict[str, Callable[[Path, argparse.Namespace], int]] = {
     "open": cmd_open,
     "feeds": cmd_feeds,
     "refresh": cmd_refresh,
+    "mark": cmd_mark,
+    "accounts": cmd_accounts,
+    "sync": cmd_sync,
     "opml": cmd_opml,
 }
 

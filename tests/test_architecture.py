@@ -117,6 +117,10 @@ LAYERS: dict[str, int] = {
     "reader.store": 3,
     "reader.feed_pipeline": 4,
     "reader.subscriptions": 5,
+    "reader.sync": 0,
+    "reader.sync.credentials": 1,
+    "reader.sync.greader": 3,
+    "reader.sync.engine": 5,
     "reader.importer": 6,
     "reader.cli": 7,
 }
@@ -128,6 +132,7 @@ NEVER_THE_STORE = [
     "reader.fetching",
     "reader.feed_pipeline",
     "reader.addresses",
+    "reader.sync.greader",
 ]
 
 

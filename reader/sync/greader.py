@@ -54,12 +54,16 @@ class SyncError(Exception):
     """One line naming the account and what went wrong. ``retry_after``: seconds the server asked
     us to wait (429, 503); ``login``: the server refused the login itself (a new one is needed)."""
 
-    def __init__(self, account: str, reason: str, *, retry_after: float | None = None, login: bool = False) -> None:
+    def __init__(
+        self, account: str, reason: str, *, retry_after: float | None = None, login: bool = False, status: int = 0
+    ) -> None:
         super().__init__(f"{account}: {reason}")
         self.account = account
         self.reason = reason
         self.retry_after = retry_after
         self.login = login
+        #: The HTTP status of the answer that failed (0: none came).
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +160,7 @@ class GReaderClient:
             said = f", and asked to wait {wait:.0f} s" if wait is not None else ""
             raise self._fail(f"{what}: the server is busy (HTTP {result.status}{said})", retry_after=wait)
         if result.status:
-            raise self._fail(f"{what}: the server answered {result.error}")
+            raise self._fail(f"{what}: the server answered {result.error}", status=result.status)
         raise self._fail(f"{what}: no answer from the server ({result.error})")
 
     def _json(self, what: str, path: str, query: Sequence[tuple[str, str]] = (), form: Any = None) -> Any:
@@ -190,6 +194,8 @@ class GReaderClient:
         except SyncError as exc:
             if exc.login:
                 raise self._fail("wrong user name or password (the server answered 401)", login=True) from None
+            if 400 <= exc.status < 500:  # a 404, a 405: there is no ClientLogin here
+                raise self._fail(f"not a Google Reader API server ({exc.reason.split(': ', 1)[-1]})") from None
             raise
         for line in result.data.decode("utf-8", "replace").splitlines():
             if line.startswith("Auth="):
@@ -227,7 +233,9 @@ class GReaderClient:
         answer = self._json("tag list", "reader/api/0/tag/list")
         names = []
         for tag in _list(answer, "tags"):
-            tid = tag.get("id") if isinstance(tag, Mapping) else None
+            if not isinstance(tag, Mapping) or tag.get("type", "folder") != "folder":
+                continue  # a label on items (FreshRSS says "tag"), not a folder of feeds
+            tid = tag.get("id")
             name = folder_of([tid]) if isinstance(tid, str) else None
             if name:
                 names.append(name)

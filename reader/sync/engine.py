@@ -1,0 +1,266 @@
+"""One sync of one account: the server (:mod:`reader.sync.greader`) and the store, in this order:
+
+1. push: the changes queued in ``pending_changes`` (read, unread, star, unstar), batched by kind
+   into ``edit-tag`` calls; each batch leaves the queue only after the server answered ``OK``;
+2. subscriptions and folders: the account's feeds become the server's list;
+3. new items: the reading list's ids since the last complete sync (``ot``, the server's clock),
+   page by page; the ids the store lacks are fetched (``stream/items/contents``) a batch at a
+   time, and each batch is committed before the next is asked for (bounded memory; a ``kill -9``
+   loses at most the batch in flight, which the next sync fetches again);
+4. state: the unread and starred id lists, taken as the truth for every article of the account,
+   except where a local change still waits in the queue (the server has not heard of it: its
+   state is older; see :meth:`reader.store.Store.reconcile_flags`).
+
+Only a sync that got through all four moves ``since`` on: an interrupted one is simply done again,
+and known ids are skipped (an item's key is unique per account: nothing is stored twice).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from reader import sanitize
+from reader.records import Account, Article, Progress, counted
+from reader.store import Store
+from reader.sync.greader import (
+    ITEMS_PER_REQUEST,
+    READ,
+    STARRED,
+    GReaderClient,
+    SyncError,
+    decimal_id,
+    folder_of,
+)
+
+#: ``ot`` is this much before the server's clock at the start of the last complete sync: an item
+#: the server stored in the same second (or while that sync ran) is asked for again, not missed.
+SINCE_MARGIN_S = 120
+#: Characters of an item's summary kept as its description.
+DESCRIPTION_CHARS = 600
+
+#: kind -> (add, remove) for edit-tag.
+_EDITS = {"read": (READ, None), "unread": (None, READ), "star": (STARRED, None), "unstar": (None, STARRED)}
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    account: str
+    pushed: int = 0
+    feeds_added: int = 0
+    feeds_removed: int = 0
+    new_items: int = 0
+    read_changed: int = 0
+    star_changed: int = 0
+    ids_seen: int = 0
+
+    def __str__(self) -> str:
+        parts = [f"{counted(self.new_items, 'new article')}"]
+        if self.pushed:
+            parts.append(f"{counted(self.pushed, 'change')} sent")
+        if self.read_changed or self.star_changed:
+            parts.append(f"{counted(self.read_changed + self.star_changed, 'flag')} taken from the server")
+        if self.feeds_added or self.feeds_removed:
+            parts.append(f"feeds +{self.feeds_added} -{self.feeds_removed}")
+        return f"{self.account}: " + ", ".join(parts)
+
+
+def article_key(account: Account, remote_id: str) -> str:
+    return f"greader:{account.name}:{remote_id}"
+
+
+def item_article(item: Mapping[str, Any], account: Account, feed_ids: Mapping[str, int]) -> tuple[str, Article]:
+    """A server's item as an article (its remote id, decimal), through the sanitising path feed
+    entries take (:mod:`reader.sanitize`): HTML cleaned, text derived, links only http(s)."""
+    remote_id = decimal_id(str(item["id"]))
+    content = item.get("content") or item.get("summary") or {}
+    raw_html = content.get("content") if isinstance(content, Mapping) else None
+    link = _first_href(item.get("canonical")) or _first_href(item.get("alternate"))
+    origin = item.get("origin") if isinstance(item.get("origin"), Mapping) else {}
+    assert isinstance(origin, Mapping)
+    base = link or _text(origin.get("htmlUrl"))
+    body_html = sanitize.clean_html(raw_html, base) if isinstance(raw_html, str) else ""
+    body = sanitize.html_to_text(body_html)
+    summary = item.get("summary")
+    description = None
+    if isinstance(summary, Mapping) and summary is not content and isinstance(summary.get("content"), str):
+        description = sanitize.shorten(sanitize.fragment_to_text(summary["content"], base), DESCRIPTION_CHARS) or None
+    title = sanitize.fragment_to_text(item["title"]) if isinstance(item.get("title"), str) else None
+    author = sanitize.fragment_to_text(item["author"]) if isinstance(item.get("author"), str) else None
+    published = item.get("published")
+    when = datetime.fromtimestamp(published, UTC) if isinstance(published, int | float) and published > 0 else None
+    stream = _text(origin.get("streamId"))
+    image = sanitize.first_image(body_html)
+    article = Article(
+        source=_text(origin.get("title")),
+        title=title or None,
+        author=author or None,
+        description=description,
+        url=link,
+        image_url=image if image and image.split(":", 1)[0].lower() in ("http", "https") else None,
+        published=when,
+        body=body,
+        body_html=body_html or None,
+        raw=json.dumps(item, ensure_ascii=False, sort_keys=True),  # the record as it came, never lost
+        origin=f"{account.url}#{stream}" if stream else account.url,
+        key=article_key(account, remote_id),
+        feed_id=feed_ids.get(stream) if stream else None,
+    )
+    return remote_id, article
+
+
+def _first_href(links: Any) -> str | None:
+    if isinstance(links, list):
+        for link in links:
+            href = link.get("href") if isinstance(link, Mapping) else None
+            if isinstance(href, str) and href.split(":", 1)[0].lower() in ("http", "https"):
+                return href
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _flags(item: Mapping[str, Any]) -> tuple[bool, bool]:
+    categories = [c for c in item.get("categories") or [] if isinstance(c, str)]
+    read = any(c.endswith("/state/com.google/read") for c in categories)
+    starred = any(c.endswith("/state/com.google/starred") for c in categories)
+    return read, starred
+
+
+def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def push(store: Store, account: Account, client: GReaderClient) -> int:
+    """Send the queued changes; how many the server acknowledged (and left the queue)."""
+    pending = store.pending_changes(account.id)
+    by_kind: dict[str, list[tuple[int, str]]] = {}
+    for change_id, remote_id, kind in pending:
+        by_kind.setdefault(kind, []).append((change_id, remote_id))
+    sent = 0
+    for kind, changes in by_kind.items():
+        add, remove = _EDITS[kind]
+        for start in range(0, len(changes), ITEMS_PER_REQUEST):
+            batch = changes[start : start + ITEMS_PER_REQUEST]
+            client.edit_tag([rid for _, rid in batch], add=add, remove=remove)
+            store.drop_pending([cid for cid, _ in batch])  # only now: the server said OK
+            sent += len(batch)
+    return sent
+
+
+def sync(
+    store: Store,
+    account: Account,
+    client: GReaderClient,
+    *,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    now: Callable[[], float] = time.time,
+) -> SyncReport:
+    """One sync of ``account`` (see the module's docstring). Raises :class:`SyncError` (one line)
+    and records it on the account; what was stored before the error stays stored. ``progress``
+    hears (item ids looked at, item ids seen so far) after each batch is stored."""
+    say = progress or (lambda done, total: None)
+    if account.retry_at is not None and account.retry_at.timestamp() > now():
+        until = account.retry_at.astimezone().strftime("%H:%M:%S")
+        raise SyncError(account.name, f"the server asked us to wait until {until}; not asked again before")
+    try:
+        report = _sync(store, account, client, say, stop)
+    except SyncError as exc:
+        retry = datetime.fromtimestamp(now() + exc.retry_after, UTC) if exc.retry_after else None
+        store.update_account(account.id, last_error=str(exc), retry_at=retry)
+        raise
+    return report
+
+
+def _sync(
+    store: Store, account: Account, client: GReaderClient, say: Progress, stop: threading.Event | None
+) -> SyncReport:
+    pushed = push(store, account, client)
+
+    subscriptions = client.subscriptions()
+    started = client.server_time or time.time()  # the server's clock: ot is compared with it
+    feeds_added, feeds_removed = store.sync_subscriptions(
+        account.id, [(s.stream_id, s.title, s.url, s.html_url, s.folder) for s in subscriptions]
+    )
+    feed_ids = {rid: feed.id for rid, feed in store.remote_feeds(account.id).items()}
+
+    since = account.since
+    new_items = ids_seen = 0
+    done = 0
+    for page in client.item_id_pages(since=since):
+        ids_seen += len(page)
+        say(done, ids_seen)
+        for added, looked_at in _fetch_unknown(store, account, client, feed_ids, page, stop):
+            new_items += added
+            done += looked_at
+            say(done, ids_seen)
+        done = ids_seen
+        say(done, ids_seen)
+
+    unread = client.unread_ids()
+    starred = client.starred_ids()
+    # Starred or unread items older than ``since`` that the store lacks (purged here, or older
+    # than the reading list reaches on this server): fetched too, so that their state has a row.
+    extra = store.unknown_remote_ids(account.id, sorted(unread | starred))
+    new_items += sum(added for added, _ in _fetch_unknown(store, account, client, feed_ids, extra, stop))
+    read_changed, star_changed = store.reconcile_flags(account.id, unread, starred)
+    store.update_account(
+        account.id,
+        since=int(started) - SINCE_MARGIN_S,
+        last_sync=datetime.now(UTC),
+        last_error=None,
+        retry_at=None,
+    )
+    return SyncReport(
+        account.name,
+        pushed=pushed,
+        feeds_added=feeds_added,
+        feeds_removed=feeds_removed,
+        new_items=new_items,
+        read_changed=read_changed,
+        star_changed=star_changed,
+        ids_seen=ids_seen,
+    )
+
+
+def _fetch_unknown(
+    store: Store,
+    account: Account,
+    client: GReaderClient,
+    feed_ids: Mapping[str, int],
+    ids: Sequence[str],
+    stop: threading.Event | None,
+) -> Iterator[tuple[int, int]]:
+    """Fetch and store the items of ``ids`` the store lacks, a batch at a time: (new articles,
+    ids of the batch) after each batch is committed."""
+    for batch in _chunks(store.unknown_remote_ids(account.id, ids), ITEMS_PER_REQUEST):
+        if stop is not None and stop.is_set():
+            raise SyncError(account.name, "cancelled")
+        rows = []
+        for item in client.items(batch):
+            try:
+                remote_id, article = item_article(item, account, feed_ids)
+            except (KeyError, TypeError, ValueError):
+                continue  # an item without a usable id: nothing to key it by
+            read, starred = _flags(item)
+            rows.append((remote_id, article, read, starred))
+        yield store.add_remote_articles(account.id, rows), len(batch)  # one commit per batch
+
+
+def describe_subscriptions(client: GReaderClient) -> tuple[int, int]:
+    """(feeds, folders) on the server: what ``accounts add`` reports after logging in."""
+    subscriptions = client.subscriptions()
+    folders = {s.folder for s in subscriptions if s.folder} | set(client.folders())
+    return len(subscriptions), len(folders)
+
+
+__all__ = ["SyncError", "SyncReport", "describe_subscriptions", "folder_of", "item_article", "push", "sync"]
