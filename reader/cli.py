@@ -77,10 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     feeds = p.add_subparsers(dest="feeds_command", metavar="ACTION", parser_class=_Parser, required=True)
     fp = feeds.add_parser("add", parents=[db], help="subscribe to a feed URL or file and fetch it")
     fp.add_argument("urls", nargs="+", metavar="URL")
+    fp.add_argument("--account", metavar="NAME", help="subscribe on this sync account's server instead")
     fp = feeds.add_parser("list", parents=[db], help="list subscriptions")
     fp.add_argument("--json", action="store_true")
     fp = feeds.add_parser("remove", parents=[db], help="unsubscribe (starred articles are kept)")
     fp.add_argument("urls", nargs="+", metavar="URL")
+    fp.add_argument("--account", metavar="NAME", help="unsubscribe on this sync account's server (URL or title)")
 
     p = sub.add_parser("mark", parents=[db], help="mark articles read, unread, starred or not")
     p.add_argument("ids", nargs="+", type=_positive_int, metavar="ID")
@@ -494,6 +496,8 @@ def cmd_open(db_path: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
+    if getattr(args, "account", None) is not None:
+        return _account_feeds(db_path, args)
     if args.feeds_command == "add":
         return cmd_import(db_path, argparse.Namespace(inputs=args.urls, feeds_only=True))
     with Store.open(_existing(db_path)) as store:
@@ -503,7 +507,7 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
                 out = [
                     {
                         "id": f.id,
-                        "url": f.url,
+                        "url": f.remote_url or f.url,
                         "title": f.title,
                         "updated": _iso(f.updated_at),
                         "last_error": f.last_error,
@@ -522,7 +526,7 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
                 for f in feeds:
                     updated = f.updated_at.strftime("%Y-%m-%d %H:%M") if f.updated_at else "never"
                     status = "dead (410 Gone)" if f.dead else (f"error: {f.last_error}" if f.last_error else "ok")
-                    print(f"{f.name}\n  {f.url}\n  updated {updated}, {f.total} articles, {status}")
+                    print(f"{f.name}\n  {f.remote_url or f.url}\n  updated {updated}, {f.total} articles, {status}")
             return EXIT_OK
         from reader.addresses import feed_url  # local feeds are stored as absolute file: URLs
 
@@ -537,6 +541,39 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
     for url in missing:
         _err(f"{url}: not subscribed")
     return EXIT_REJECTED if missing else EXIT_OK
+
+
+def _account_feeds(db_path: Path, args: argparse.Namespace) -> int:
+    """``feeds add|remove --account NAME``: subscribe or unsubscribe on the server, then here."""
+    from reader.sync import credentials, engine
+    from reader.sync.greader import GReaderClient, SyncError
+
+    failed = False
+    with Store.open(db_path, create=False) as store:
+        account = _account(store, args.account)
+        token = credentials.load_token(account.name)
+        if token is None:
+            raise UsageError(f"{account.name}: no saved login (add the account again)")
+        client = GReaderClient(account.url, account=account.name, auth=token)
+        for url in args.urls:
+            try:
+                if args.feeds_command == "add":
+                    stream_id, added = engine.subscribe(store, account, client, url)
+                    print(f"subscribed to {url} on {account.name} ({stream_id}): {counted(added, 'article')}")
+                    continue
+                feeds = store.remote_feeds(account.id)
+                found = [rid for rid, f in feeds.items() if url in (f.remote_url, f.title, rid)]
+                if not found:
+                    _err(f"{url}: not a feed of {account.name}")
+                    failed = True
+                    continue
+                removed, kept = engine.unsubscribe(store, account, client, found[0])
+                print(f"unsubscribed from {url} on {account.name}; removed {counted(removed, 'article')}"
+                      + (f" ({kept} starred kept)" if kept else ""))  # fmt: skip
+            except SyncError as exc:
+                _err(str(exc))
+                failed = True
+    return EXIT_REJECTED if failed else EXIT_OK
 
 
 def cmd_refresh(db_path: Path, args: argparse.Namespace) -> int:

@@ -1287,8 +1287,8 @@ class Store:
                 )
                 added += 1
             for feed_id in known.values():  # gone from the server
+                # (starred ones stay the account's: the server may still have them starred)
                 self._delete_articles(conn, "feed_id = ? AND starred = 0", (feed_id,))
-                conn.execute("UPDATE articles SET account_id = NULL, remote_id = NULL WHERE feed_id = ?", (feed_id,))
                 conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
         return added, len(known)
 

@@ -256,6 +256,29 @@ def _fetch_unknown(
         yield store.add_remote_articles(account.id, rows), len(batch)  # one commit per batch
 
 
+def subscribe(store: Store, account: Account, client: GReaderClient, feed_url: str) -> tuple[str, int]:
+    """Subscribe on the server (``subscription/quickadd``; the server fetches the feed), then take
+    the server's list and the new feed's items: (its stream id, new articles)."""
+    stream_id = client.quickadd(feed_url)
+    subscriptions = client.subscriptions()
+    store.sync_subscriptions(account.id, [(s.stream_id, s.title, s.url, s.html_url, s.folder) for s in subscriptions])
+    feed_ids = {rid: feed.id for rid, feed in store.remote_feeds(account.id).items()}
+    added = 0
+    for page in client.item_id_pages(stream_id):
+        added += sum(n for n, _ in _fetch_unknown(store, account, client, feed_ids, page, None))
+    return stream_id, added
+
+
+def unsubscribe(store: Store, account: Account, client: GReaderClient, stream_id: str) -> tuple[int, int]:
+    """Unsubscribe on the server (``subscription/edit``, ``ac=unsubscribe``), then here: the
+    feed's articles go, starred ones are kept. (articles removed, starred kept)."""
+    client.unsubscribe(stream_id)
+    feed = store.remote_feeds(account.id).get(stream_id)
+    if feed is None:
+        return 0, 0
+    return store.unsubscribe(feed.id) or (0, 0)
+
+
 def describe_subscriptions(client: GReaderClient) -> tuple[int, int]:
     """(feeds, folders) on the server: what ``accounts add`` reports after logging in."""
     subscriptions = client.subscriptions()
@@ -263,4 +286,14 @@ def describe_subscriptions(client: GReaderClient) -> tuple[int, int]:
     return len(subscriptions), len(folders)
 
 
-__all__ = ["SyncError", "SyncReport", "describe_subscriptions", "folder_of", "item_article", "push", "sync"]
+__all__ = [
+    "SyncError",
+    "SyncReport",
+    "describe_subscriptions",
+    "folder_of",
+    "item_article",
+    "push",
+    "subscribe",
+    "sync",
+    "unsubscribe",
+]
