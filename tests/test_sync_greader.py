@@ -1,0 +1,178 @@
+"""reader.sync.greader: what the client makes of a server's failures (a loopback fake server for the
+failures FreshRSS does not produce on demand), and its write token against the real FreshRSS."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from feed_server import FeedServer
+
+from reader.http import Client
+from reader.store import Store
+from reader.sync import engine
+from reader.sync.greader import (
+    READ,
+    GReaderClient,
+    SyncError,
+    decimal_id,
+    folder_of,
+)
+
+API = "/g/reader/api/0/"
+SUBSCRIPTIONS = API + "subscription/list?output=json"
+
+
+@pytest.fixture
+def server(feed_server: FeedServer) -> FeedServer:
+    return feed_server
+
+
+@pytest.fixture
+def http() -> Iterator[Client]:
+    with Client(proxies={}) as c:
+        yield c
+
+
+def client_of(server: FeedServer, http: Client, **kwargs: Any) -> GReaderClient:
+    return GReaderClient(server.url("/g"), account="acc", auth="alice/secret-token", http=http, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("route", "message"),
+    [
+        ({"status": 401}, "acc: subscription list: the server refused the login (HTTP 401)"),
+        ({"status": 500}, "acc: subscription list: the server answered HTTP 500 Internal Server Error"),
+        ({"status": 502}, "acc: subscription list: the server answered HTTP 502 Bad Gateway"),
+        ({"body": b"<html>oops"}, "acc: subscription list: the server's answer is not JSON (Expecting value: line 1 "
+                                  "column 1 (char 0))"),
+        ({"body": b"[1, 2]"}, "acc: subscription list: the server's answer is not a JSON object"),
+        ({"status": 429, "headers": {"Retry-After": "120"}},
+         "acc: subscription list: the server is busy (HTTP 429, and asked to wait 120 s)"),
+        ({"status": 503}, "acc: subscription list: the server is busy (HTTP 503)"),
+    ],
+)  # fmt: skip
+def test_each_failure_is_one_line_naming_the_account_never_the_token(
+    server: FeedServer, http: Client, route: dict[str, Any], message: str
+) -> None:
+    server.add(SUBSCRIPTIONS, route.pop("body", b""), **route)
+    with pytest.raises(SyncError) as failed:
+        client_of(server, http).subscriptions()
+    assert str(failed.value) == message
+    assert "secret-token" not in str(failed.value)
+    assert server.requests[0].headers["authorization"] == "GoogleLogin auth=alice/secret-token"
+
+
+def test_a_server_that_stalls_is_given_up_on(server: FeedServer, http: Client) -> None:
+    server.add(SUBSCRIPTIONS, stall=True)
+    with pytest.raises(SyncError) as failed:
+        client_of(server, http, timeout=0.5).subscriptions()
+    assert str(failed.value) == "acc: subscription list: no answer from the server (timed out (no answer within 0.5 s))"
+
+
+def test_retry_after_is_honoured_by_the_next_sync(server: FeedServer, http: Client, store: Store) -> None:
+    server.add(API + "subscription/list?output=json", status=503, headers={"Retry-After": "600"})
+    account = store.add_account("acc", server.url("/g"), "alice")
+    clock = [datetime(2030, 1, 1, tzinfo=UTC).timestamp()]
+    with pytest.raises(SyncError, match="asked to wait 600 s"):
+        engine.sync(store, account, client_of(server, http), now=lambda: clock[0])
+    account = store.get_account("acc")
+    assert account is not None and account.retry_at is not None
+    asked = len(server.requests)
+    clock[0] += 300
+    with pytest.raises(SyncError, match=r"the server asked us to wait until .*; not asked again before"):
+        engine.sync(store, account, client_of(server, http), now=lambda: clock[0])
+    assert len(server.requests) == asked  # the server was left alone
+    clock[0] += 301
+    with pytest.raises(SyncError, match="HTTP 503"):
+        engine.sync(store, account, client_of(server, http), now=lambda: clock[0])
+    assert len(server.requests) == asked + 1
+
+
+def test_a_looping_continuation_ends_the_listing(server: FeedServer, http: Client) -> None:
+    page = b'{"itemRefs": [{"id": "5"}], "continuation": "5"}'
+    server.add(API + "stream/items/ids?output=json&s=user%2F-%2Fstate%2Fcom.google%2Freading-list&n=1000", page)
+    server.add(API + "stream/items/ids?output=json&s=user%2F-%2Fstate%2Fcom.google%2Freading-list&n=1000&c=5", page)
+    with pytest.raises(SyncError, match="the same continuation twice"):
+        list(client_of(server, http).item_id_pages())
+
+
+def test_item_ids_in_both_forms_and_folders() -> None:
+    assert decimal_id("tag:google.com,2005:reader/item/000661b91f608df3") == str(0x000661B91F608DF3)
+    assert decimal_id("1796297583529459") == "1796297583529459"
+    with pytest.raises(ValueError):
+        decimal_id("tag:google.com,2005:reader/item/zz")
+    assert folder_of([{"id": "user/-/label/Uncategorized"}, {"id": "user/-/label/Tech"}]) == "Tech"
+    assert folder_of(["user/-/state/com.google/reading-list"]) is None
+
+
+def test_a_refused_write_token_is_fetched_again_once(freshrss: Any) -> None:
+    client = GReaderClient(freshrss.url, account="acc")
+    client.login(freshrss.user, freshrss.password)
+    ids = sorted(freshrss.api().ids())[:1]
+    good = client.write_token()
+    assert len(good) == 57
+    client._token = "Z" * 57  # an expired token: FreshRSS answers edit-tag with 401
+    client.edit_tag(ids, add=READ)
+    assert client._token == good and ids[0] not in freshrss.api().unread()
+    client.edit_tag(ids, remove=READ)
+    bad_login = GReaderClient(freshrss.url, account="acc", auth="alice/not-a-real-token")
+    with pytest.raises(SyncError) as failed:
+        bad_login.edit_tag(ids, add=READ)
+    assert str(failed.value) == "acc: write token: the server refused the login (HTTP 401)" and failed.value.login
+
+
+def test_a_stop_ends_the_sync_between_batches(freshrss: Any, store: Store) -> None:
+    account = store.add_account("stopped", freshrss.url, freshrss.user)
+    stop = threading.Event()
+    stop.set()
+    client = GReaderClient(freshrss.url, account="stopped", stop=stop)
+    with pytest.raises(SyncError, match="stopped: "):
+        engine.sync(store, account, client)
+
+
+class FakeKeyring:
+    """The ``keyring`` module with a working backend (priority above 0)."""
+
+    def __init__(self, priority: float = 5) -> None:
+        self.saved: dict[tuple[str, str], str] = {}
+        self.priority = priority
+
+    def get_keyring(self) -> Any:
+        return self
+
+    def set_password(self, service: str, name: str, value: str) -> None:
+        self.saved[(service, name)] = value
+
+    def get_password(self, service: str, name: str) -> str | None:
+        return self.saved.get((service, name))
+
+    def delete_password(self, service: str, name: str) -> None:
+        self.saved.pop((service, name), None)
+
+
+def test_tokens_go_to_a_working_keyring_else_to_a_private_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from reader.sync import credentials
+
+    ring = FakeKeyring()
+    monkeypatch.setitem(sys.modules, "keyring", ring)
+    credentials.save_token("acc", "alice/t1")
+    assert ring.saved == {(credentials.SERVICE, "acc"): "alice/t1"} and not credentials.token_file().exists()
+    assert credentials.load_token("acc") == "alice/t1" and credentials.where() == "the system keyring"
+    credentials.delete_token("acc")
+    assert ring.saved == {}
+
+    monkeypatch.setitem(sys.modules, "keyring", FakeKeyring(priority=0))  # keyring's "fail" backend
+    credentials.save_token("acc", "alice/t2")
+    assert credentials.token_file().stat().st_mode & 0o777 == 0o600
+    assert credentials.load_token("acc") == "alice/t2" and credentials.where() == str(credentials.token_file())
+    monkeypatch.setenv("READER_KEYRING", "0")
+    monkeypatch.setitem(sys.modules, "keyring", ring)
+    assert credentials.load_token("acc") == "alice/t2" and ring.saved == {}
+    credentials.delete_token("acc")
+    assert credentials.load_token("acc") is None
