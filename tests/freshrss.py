@@ -198,3 +198,63 @@ def login_answer(url: str, user: str, password: str) -> tuple[int, bytes]:
             return response.status, bytes(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+class HoldingProxy:
+    """A plain-HTTP forward proxy on loopback (clients find it through ``http_proxy``) that passes
+    requests on to the server, except that the ``hold_after`` + 1-th request whose path contains
+    ``hold`` waits until :attr:`release` is set: a test can then act (``kill -9`` the client) with
+    one batch stored and the next in flight, every time, without racing the client."""
+
+    def __init__(self, hold: str, hold_after: int) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.seen = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                """Override: quiet."""
+
+            def do_GET(self) -> None:
+                self._forward(None)
+
+            def do_POST(self) -> None:
+                self._forward(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+            def _forward(self, body: bytes | None) -> None:
+                if hold in self.path:
+                    proxy.seen += 1
+                    if proxy.seen > hold_after:
+                        proxy.held.set()
+                        proxy.release.wait(60)
+                        return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "proxy-connection")}
+                request = urllib.request.Request(self.path, data=body, headers=headers, method=self.command)
+                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+                try:
+                    with opener.open(request, timeout=60) as answer:
+                        status, data, reply = answer.status, answer.read(), answer.headers
+                except urllib.error.HTTPError as exc:
+                    status, data, reply = exc.code, exc.read(), exc.headers
+                self.send_response(status)
+                for name in ("Content-Type", "Date"):
+                    if reply.get(name):
+                        self.send_header(name, reply[name])
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from freshrss import READ, STARRED, FreshRSS, login_answer
+from freshrss import READ, STARRED, FreshRSS, HoldingProxy, login_answer
 
 from reader import cli
 from reader.http import Client
@@ -382,6 +382,34 @@ def test_kill_9_during_a_sync_loses_nothing_and_duplicates_nothing(
     with Store.open(db) as store:
         assert store.count(Query(search="item")) >= 600  # and the search index has each once
         assert store.count(Query(account_id=store.get_account(account).id)) == len(local_state(db, account))  # type: ignore[union-attr]
+
+
+def test_kill_9_of_reader_sync_with_a_batch_in_flight_then_sync_again(
+    freshrss: FreshRSS, db: Path, account: str, capsys: Any, monkeypatch: Any
+) -> None:
+    sync_now(db, account)  # (what the other tests left: stored now, so that only this feed is new below)
+    _, _, ids = new_feed(freshrss, 600)
+    proxy = HoldingProxy("stream/items/contents", hold_after=1)
+    try:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "http_proxy": proxy.url, "no_proxy": ""}
+        command = [sys.executable, "-m", "reader", "--db", str(db), "sync", "--account", account]
+        with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
+            try:
+                assert proxy.held.wait(60), "the sync never asked for a second batch"
+                process.send_signal(signal.SIGKILL)  # one batch stored, the next one on the wire
+                process.wait(30)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(30)
+        assert process.returncode == -signal.SIGKILL
+    finally:
+        proxy.close()
+    stored = {rid for rid, _, _ in local_state(db, account)} & ids
+    assert len(stored) == 250  # exactly the first batch: committed; the one in flight: not
+    code, _, err = run(db, "sync", "--account", account, capsys=capsys, monkeypatch=monkeypatch)
+    assert code == 0, err
+    assert_in_step(db, account, freshrss.api())
 
 
 def test_the_server_stopped_in_the_middle_of_a_sync(tmp_path: Path, db: Path, capsys: Any, monkeypatch: Any) -> None:
