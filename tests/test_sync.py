@@ -68,9 +68,11 @@ class Recording(Client):
     def __init__(self) -> None:
         super().__init__(proxies={})
         self.calls: list[tuple[str, Any]] = []
+        self.urls: list[str] = []
 
     def get(self, url: str, **kwargs: Any) -> Any:
         self.calls.append((url.split("/reader/api/0/")[-1].split("?")[0], None))
+        self.urls.append(url)
         return super().get(url, **kwargs)
 
     def post(self, url: str, form: Any, **kwargs: Any) -> Any:
@@ -235,6 +237,8 @@ def test_an_incremental_sync_transfers_ids_and_only_the_new_items(freshrss: Fres
     _, _, fresh = new_feed(freshrss, 2)
     busy = Recording()
     assert sync_now(db, account, busy).new_items == 2
+    reading_list = [u for u in busy.urls if "items/ids" in u and "reading-list" in u and "xt=" not in u]
+    assert reading_list and all("&ot=" in u for u in reading_list)  # only the ids since the last sync
     forms = [form for path, form in busy.calls if path == "stream/items/contents"]
     assert {value for form in forms for name, value in form if name == "i"} == fresh
     assert_in_step(db, account, freshrss.api())

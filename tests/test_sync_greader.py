@@ -125,7 +125,7 @@ def test_a_refused_write_token_is_fetched_again_once(freshrss: Any) -> None:
     assert str(failed.value) == "acc: write token: the server refused the login (HTTP 401)" and failed.value.login
 
 
-def test_a_stop_ends_the_sync_between_batches(freshrss: Any, store: Store) -> None:
+def test_a_stopped_sync_says_so_in_one_line(freshrss: Any, store: Store) -> None:
     account = store.add_account("stopped", freshrss.url, freshrss.user)
     stop = threading.Event()
     stop.set()
