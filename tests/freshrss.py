@@ -204,9 +204,10 @@ class HoldingProxy:
     """A plain-HTTP forward proxy on loopback (clients find it through ``http_proxy``) that passes
     requests on to the server, except that the ``hold_after`` + 1-th request whose path contains
     ``hold`` waits until :attr:`release` is set: a test can then act (``kill -9`` the client) with
-    one batch stored and the next in flight, every time, without racing the client."""
+    one batch stored and the next in flight, every time, without racing the client. With
+    ``answered``, that request reaches the server first and only its answer is held back."""
 
-    def __init__(self, hold: str, hold_after: int) -> None:
+    def __init__(self, hold: str, hold_after: int, *, answered: bool = False) -> None:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -226,9 +227,11 @@ class HoldingProxy:
                 self._forward(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
 
             def _forward(self, body: bytes | None) -> None:
+                holding = False
                 if hold in self.path:
                     proxy.seen += 1
-                    if proxy.seen > hold_after:
+                    holding = proxy.seen > hold_after
+                    if holding and not answered:
                         proxy.held.set()
                         proxy.release.wait(60)
                         return
@@ -240,6 +243,10 @@ class HoldingProxy:
                         status, data, reply = answer.status, answer.read(), answer.headers
                 except urllib.error.HTTPError as exc:
                     status, data, reply = exc.code, exc.read(), exc.headers
+                if holding:  # the server has done it; the client never hears
+                    proxy.held.set()
+                    proxy.release.wait(60)
+                    return
                 self.send_response(status)
                 for name in ("Content-Type", "Date"):
                     if reply.get(name):

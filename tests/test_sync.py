@@ -416,6 +416,65 @@ def test_kill_9_of_reader_sync_with_a_batch_in_flight_then_sync_again(
     assert_in_step(db, account, freshrss.api())
 
 
+def test_kill_9_after_the_server_took_a_change_but_before_reader_heard(
+    freshrss: FreshRSS, db: Path, account: str
+) -> None:
+    _, stream, ids = new_feed(freshrss, 1)
+    sync_now(db, account)
+    (rid,) = ids
+    with Store.open(db) as store:
+        acc = store.get_account(account)
+        assert acc is not None
+        (row,) = store.iter_rows(Query(feed_id=store.remote_feeds(acc.id)[stream].id))
+        store.set_starred(row.id)
+    proxy = HoldingProxy("edit-tag", hold_after=0, answered=True)
+    try:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "http_proxy": proxy.url, "no_proxy": ""}
+        command = [sys.executable, "-m", "reader", "--db", str(db), "sync", "--account", account]
+        with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
+            try:
+                assert proxy.held.wait(60), "the sync never sent its change"
+                process.send_signal(signal.SIGKILL)
+                process.wait(30)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(30)
+    finally:
+        proxy.close()
+    assert rid in freshrss.api().starred()  # the server has it...
+    with Store.open(db) as store:
+        assert [(r, k) for _, r, k in store.pending_changes(acc.id)] == [(rid, "star")]  # ...we kept it queued
+    assert sync_now(db, account).pushed == 1  # sent again (the same answer), then dropped
+    with Store.open(db) as store:
+        assert store.pending_changes() == [] and store.get(row.id).starred  # type: ignore[union-attr]
+    assert_in_step(db, account, freshrss.api())
+
+
+def test_folders_are_listed_and_filter_lists(
+    freshrss: FreshRSS, db: Path, account: str, capsys: Any, monkeypatch: Any
+) -> None:
+    _, stream, _ = new_feed(freshrss, 2)
+    api = freshrss.api()
+    folder = f"Folder{uuid.uuid4().hex[:6]}"
+    form = [("T", api.token()), ("ac", "edit"), ("s", stream), ("a", f"user/-/label/{folder}")]
+    assert api.call("subscription/edit", form=form) == b"OK"
+    sync_now(db, account)
+    code, out, _ = run(db, "list", "--json", "--folder", folder, capsys=capsys, monkeypatch=monkeypatch)
+    assert code == 0 and len(json.loads(out)) == 2
+    code, out, err = run(db, "list", "--folder", "Nothing-here", capsys=capsys, monkeypatch=monkeypatch)
+    assert (code, out) == (0, "") and err == "reader: no articles match --folder 'Nothing-here'\n"
+    with Store.open(db) as store:
+        acc = store.get_account(account)
+        assert acc is not None and store.remote_feeds(acc.id)[stream].folder == folder
+    code, out, err = run(db, "accounts", "add", freshrss.url, "--user", freshrss.user, "--name", "again",
+                         "--password-stdin", stdin=freshrss.password + "\n", capsys=capsys,
+                         monkeypatch=monkeypatch)  # fmt: skip
+    assert code == 0, err
+    labels = {c["label"] for s in api.subscriptions().values() for c in s["categories"]} - {"Uncategorized"}
+    assert f" in {len(labels)} folder" in out and folder in labels
+
+
 def test_the_server_stopped_in_the_middle_of_a_sync(tmp_path: Path, db: Path, capsys: Any, monkeypatch: Any) -> None:
     own = FreshRSS.start(tmp_path / "own-server")  # stopped by this test: not the shared one
     try:
