@@ -258,14 +258,16 @@ PROGRESS_DELAY = 0.5
 
 
 @contextmanager
-def _progress(description: str, stream: TextIO | None = None) -> Iterator[Callable[[int, int], None]]:
+def _progress(
+    description: str, stream: TextIO | None = None, unit: str = "file"
+) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on a terminal (:class:`DelayedBar`); nothing when stderr is not a terminal,
     so scripts get clean output. (stderr as it is now, not as it was when this module was imported.)"""
     stream = sys.stderr if stream is None else stream
     if not stream.isatty():
         yield lambda done, total: None
         return
-    bar = DelayedBar(description, stream)
+    bar = DelayedBar(description, stream, unit=unit)
     try:
         yield bar.update
     finally:
@@ -276,8 +278,9 @@ class DelayedBar:
     """A tqdm bar that appears once the work has run for ``delay`` seconds, drawn from the last
     progress reported (a long single step shows too), and never for work already finished."""
 
-    def __init__(self, description: str, stream: TextIO, delay: float = PROGRESS_DELAY) -> None:
+    def __init__(self, description: str, stream: TextIO, delay: float = PROGRESS_DELAY, unit: str = "file") -> None:
         self._description = description
+        self._unit = unit
         self._stream = stream
         self._lock = threading.Lock()
         self._bar: Any = None
@@ -324,7 +327,7 @@ class DelayedBar:
             total=self._total,
             initial=self._done,
             desc=self._description,
-            unit="file",
+            unit=self._unit,
             file=self._stream,
             leave=False,
             dynamic_ncols=True,
@@ -793,7 +796,7 @@ def _sync_accounts(db_path: Path, only: str | None) -> int:
                 continue
             client = GReaderClient(account.url, account=account.name, auth=token)
             try:
-                with _progress(f"syncing {account.name}") as progress:
+                with _progress(f"syncing {account.name}", unit="item") as progress:
                     report = sync(store, account, client, progress=progress)
             except SyncError as exc:
                 _err(str(exc))

@@ -165,6 +165,12 @@ def test_the_progress_bar_appears_once_the_delay_is_up_from_the_last_progress_an
     assert "10/20" in term.getvalue()
     bar.close()
     assert term.getvalue().endswith("\r")  # leave=False: the line is cleared at the end
+    items = Terminal()
+    bar = DelayedBar("syncing", items, delay=0.0, unit="item")  # a sync counts item ids, not files
+    bar.update(250, 600)
+    assert bar.shown.wait(10)
+    bar.close()
+    assert "item/s" in items.getvalue() and "file" not in items.getvalue()
 
 
 def test_no_progress_bar_for_quick_work_or_off_a_terminal() -> None:

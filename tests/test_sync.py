@@ -144,9 +144,14 @@ def test_adding_an_account_logs_in_and_says_what_it_found(
         db, "accounts", "add", freshrss.url, "--user", freshrss.user, "--password-stdin",
         stdin=freshrss.password + "\n", capsys=capsys, monkeypatch=monkeypatch,
     )  # fmt: skip
-    feeds = len(freshrss.api().subscriptions())
+    subscriptions = freshrss.api().subscriptions().values()
+    feeds = len(subscriptions)
+    # FreshRSS's default category is no folder (so the fixture's one feed is "1 feed in 0 folders")
+    folders = len({c["label"] for s in subscriptions for c in s["categories"]} - {"Uncategorized"})
     assert code == 0, err
-    assert out.startswith(f"alice at 127.0.0.1: {feeds} feed{'s' if feeds != 1 else ''} in 0 folders")
+    assert out.startswith(
+        f"alice at 127.0.0.1: {feeds} feed{'s' if feeds != 1 else ''} in {folders} folder{'s' if folders != 1 else ''}"
+    )
     name = f"alice@127.0.0.1:{freshrss.port}"
     token = credentials.load_token(name)
     assert token and freshrss.password not in token
