@@ -185,3 +185,15 @@ def test_parsers_and_the_pipeline_never_import_the_store(module: str) -> None:
 def test_the_layer_check_would_see_an_upward_import(tmp_path: Path) -> None:
     assert "reader.store" in _imports_of("reader.subscriptions")
     assert "reader.subscriptions" in _imports_of("reader.importer")
+
+
+def test_the_window_and_the_store_leave_sync_out_of_their_imports() -> None:
+    """Sync is imported when an account is used, never at the window's start (startup speed)."""
+    code = """
+import sys
+import reader.store, reader.cli, reader.subscriptions, reader.ui.app, reader.ui.main_window
+loaded = sorted(m for m in sys.modules if m.startswith("reader.sync"))
+sys.exit("imported: " + ", ".join(loaded) if loaded else 0)
+"""
+    done = run_isolated(code)
+    assert done.returncode == 0, done.stderr
