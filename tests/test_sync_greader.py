@@ -176,3 +176,21 @@ def test_tokens_go_to_a_working_keyring_else_to_a_private_file(monkeypatch: pyte
     assert credentials.load_token("acc") == "alice/t2" and ring.saved == {}
     credentials.delete_token("acc")
     assert credentials.load_token("acc") is None
+
+
+def test_mark_all_as_read_of_one_feed(freshrss: Any) -> None:
+    import uuid
+
+    name = f"all{uuid.uuid4().hex[:8]}"
+    api = freshrss.api()
+    stream = api.quickadd(freshrss.write_feed(name, ["a", "b", "c"]))
+    ids = api.feed_ids(stream)
+    client = GReaderClient(freshrss.url, account="acc")
+    client.login(freshrss.user, freshrss.password)
+    assert ids <= client.unread_ids()
+    # Up to the newest item seen (ts: microseconds, compared with FreshRSS's ids), not "now", which
+    # FreshRSS takes to the second: items of this very second would stay unread.
+    client.mark_all_as_read(stream, older_than_usec=max(int(i) for i in ids))
+    assert not ids & api.unread()
+    with pytest.raises(SyncError, match=r"^acc: marking all read: the server answered HTTP 400"):
+        client.mark_all_as_read("feed/not-a-number")
