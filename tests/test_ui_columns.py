@@ -26,21 +26,44 @@ def resize(qtbot: Any, window: Any, width: int, height: int) -> None:
     qtbot.waitUntil(lambda: window.splitter.width() == width)
 
 
-@pytest.mark.parametrize(("width", "height"), [(800, 600), (1280, 800), (1920, 1080)])
+@pytest.mark.parametrize(("width", "height"), [(800, 600), (1280, 800), (1600, 1000), (1920, 1080)])
 def test_the_list_gets_its_share_of_the_width(qtbot: Any, window: Any, width: int, height: int) -> None:
     resize(qtbot, window, width, height)
     sidebar, listing, pane = window.splitter.sizes()
     total = sidebar + listing + pane
     assert listing >= 0.38 * total, (sidebar, listing, pane)
     assert sidebar <= min(220, 0.15 * total), (sidebar, listing, pane)
-    assert pane >= listing
+    if width >= 1200:
+        assert abs(listing / total - 0.40) < 0.01, "wide windows keep the proportions they had"
+        assert pane >= listing
+
+
+def test_at_800_px_the_list_shows_40_characters_of_a_title(qtbot: Any, window: Any) -> None:
+    """40% of 800 px cut titles at ~25 characters while the pane kept more: narrow, the list gains."""
+    from reader.ui.columns import list_share
+
+    resize(qtbot, window, 800, 600)
+    qtbot.waitUntil(lambda: window.list.viewport().width() < 600)
+    fonts = window.list.delegate.fonts(window.list.font())
+    title_room = window.list.viewport().width() - THUMB_SIZE.width() - 3 * PADDING
+    forty = "Harbour Times story 0: the tide, the fer"
+    assert len(forty) == 40
+    assert fonts.title_bold_fm.horizontalAdvance(forty) <= title_room, (title_room, window.splitter.sizes())
+    # Widening never narrows the list, and from 1200 px on it has its 40% again.
+    widths = range(800, 1700, 50)
+    sizes = [round(w * list_share(w)) for w in widths]
+    assert sizes == sorted(sizes)
+    assert list_share(1200) == list_share(1600) == 0.40
 
 
 def test_the_list_keeps_its_share_when_the_window_is_resized(qtbot: Any, window: Any) -> None:
+    from reader.ui.columns import list_share
+
     resize(qtbot, window, 1280, 800)
     resize(qtbot, window, 900, 700)
     sidebar, listing, pane = window.splitter.sizes()
-    assert abs(listing / (sidebar + listing + pane) - 0.40) < 0.01
+    total = sidebar + listing + pane
+    assert abs(listing / total - list_share(total)) < 0.01
 
 
 def test_after_a_drag_a_resize_shares_the_change_between_list_and_pane(qtbot: Any, window: Any) -> None:
