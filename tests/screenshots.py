@@ -8,7 +8,8 @@ images) and a loopback feed (:class:`feed_server.FeedServer`) whose items carry 
 here with QImage, one item a picture that is missing (its placeholder) and one a body with
 headings. Each store is shot at 1600x1000 and 800x600, in the light and the dark theme, and saved
 as ``<out>/<store>-<theme>-<width>x<height>.png``, with the Preferences dialog beside them
-(``<out>/<store>-<theme>-preferences.png``). Everything it writes besides the PNGs (stores,
+(``<out>/<store>-<theme>-preferences.png``) and, for the feeds, the item whose picture is missing
+selected (``...-missing-image.png``: the pane's placeholder). Everything it writes besides the PNGs (stores,
 settings, the image cache, the start-up log) goes to a temporary folder removed at the end.
 """
 
@@ -186,6 +187,14 @@ def shoot(app: Any, db: Path, folder: Path, theme: str, size: tuple[int, int], o
         target = out / f"{db.stem}-{theme}-{size[0]}x{size[1]}.png"
         if not window.grab().save(str(target)):
             raise SystemExit(f"screenshots: could not write {target}")
+        if db.stem == "feeds":
+            # The third story's picture is missing: the pane's placeholder for it, beside the rest.
+            window.list.select_row(2)
+            wait_until(app, lambda: window.pane.article is not None and "story 2:" in window.pane.article.title)
+            settle(app, 0.3)
+            wait_until(app, images_idle)
+            settle(app, 0.3)
+            window.grab().save(str(out / f"{db.stem}-{theme}-{size[0]}x{size[1]}-missing-image.png"))
         if size == SIZES[-1]:
             # The Preferences dialog too, once per store and theme (its size is its own).
             window.preferences.show_preferences()

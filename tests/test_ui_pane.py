@@ -161,7 +161,9 @@ class NoImages:
     def remote_images_enabled(self) -> bool:
         return False
 
-    def placeholder(self, size: QSize, initial: str = "", dark: bool = False, source: str = "") -> QPixmap:
+    def placeholder(
+        self, size: QSize, initial: str = "", dark: bool = False, source: str = "", caption: str = ""
+    ) -> QPixmap:
         pixmap = QPixmap(size)
         pixmap.fill(Qt.GlobalColor.gray)
         return pixmap
@@ -220,3 +222,29 @@ def test_the_lead_image_placeholder_has_its_sources_tint_as_in_the_list(qtbot: A
     harbour, gazette = pane_tile("Harbour Times"), pane_tile("The Gazette: evening")
     assert harbour == list_tile("Harbour Times") and gazette == list_tile("The Gazette: evening")
     assert harbour != gazette and harbour.saturation() > 20, "tinted, not the neutral grey"
+
+
+def test_the_lead_image_placeholder_is_a_slim_band_naming_the_host(qtbot: Any, window: Any) -> None:
+    """A tile the picture's size with one giant letter looked heavy: a band a quarter of it, with a
+    glyph and the image's host, in the source's tint."""
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QTextDocument
+
+    from reader.ui.reading_pane import PLACEHOLDER_MAX_HEIGHT, inline_images
+
+    window.remote_images.set_enabled(False)
+    pane = window.pane
+    pane.show_article(long_article(source="Harbour Times", image_url="https://cdn.example/dawn.jpg"))
+    src = next(s for s in inline_images(pane.render_html(pane.article)) if s.startswith(PLACEHOLDER_SCHEME))
+    assert src.endswith(":cdn.example"), src
+    image = pane.loadResource(QTextDocument.ResourceType.ImageResource.value, QUrl(src))
+    ratio = image.devicePixelRatio()
+    width, height = image.width() / ratio, image.height() / ratio
+    picture = min(width * 9 / 16, PLACEHOLDER_MAX_HEIGHT)
+    assert 32 <= height <= picture / 4 + 1, (width, height)
+    background = image.pixelColor(1, 1)
+    inked = {
+        x for x in range(image.width()) for y in range(0, image.height(), 2) if image.pixelColor(x, y) != background
+    }
+    assert inked, "a glyph and the host, not an empty band"
+    assert max(inked) - min(inked) < image.width() / 2, "small, centred: not a letter across the tile"

@@ -25,12 +25,24 @@ from reader.ui.thumbnails import source_initial
 
 WORDS_PER_MINUTE = 230
 LEAD_IMAGE_SCHEME = "reader-image"
-#: A lead image that will not come (it failed, or remote images are off) is this box instead:
-#: ``reader-placeholder:<width>x<height>:<initial>:<source, percent-encoded>``, painted by the image
-#: service in the source's tint, as the list's placeholders of that source.
+#: A lead image that will not come (it failed, or remote images are off) is this band instead:
+#: ``reader-placeholder:<width>x<height>:<initial>:<source>:<caption>`` (the last two
+#: percent-encoded), painted by the image service in the source's tint, as the list's placeholders
+#: of that source, with a picture glyph and the image's host.
 PLACEHOLDER_SCHEME = "reader-placeholder"
-#: The placeholder's height: 9/16 of the column, at most this.
+#: The picture's height would be 9/16 of the column, at most this...
 PLACEHOLDER_MAX_HEIGHT = 240
+#: ... and the band is a quarter of that, at least this: it says there is a picture without
+#: standing in its place (a tile the picture's size with one giant letter looked heavy).
+PLACEHOLDER_BAND_SHARE = 4
+PLACEHOLDER_BAND_MIN = 32
+
+
+def placeholder_band_height(width: int) -> int:
+    """The band's height in a text column ``width`` pixels wide."""
+    return max(PLACEHOLDER_BAND_MIN, min(width * 9 // 16, PLACEHOLDER_MAX_HEIGHT) // PLACEHOLDER_BAND_SHARE)
+
+
 #: The meta line's star is a link to this address: clicking it toggles the star (never a URL opened).
 STAR_URL = "reader:star"
 STARRED = "★"
@@ -73,7 +85,9 @@ class ImageSource(Protocol):
 
     def remote_images_enabled(self) -> bool: ...
 
-    def placeholder(self, size: QSize, initial: str = "", dark: bool = False, source: str = "") -> QPixmap: ...
+    def placeholder(
+        self, size: QSize, initial: str = "", dark: bool = False, source: str = "", caption: str = ""
+    ) -> QPixmap: ...
 
 
 def _image_identity(url: str) -> str:
@@ -229,11 +243,12 @@ class ReadingPane(QTextBrowser):
             if self.images.document_image(article.image_url, width) is not None:
                 parts.append(f'<p><img src="{esc(self._lead_image_url(article.image_url, width), quote=True)}"></p>')
             elif self._lead_image_will_not_come(article.image_url):
-                height = min(width * 9 // 16, PLACEHOLDER_MAX_HEIGHT)
+                height = placeholder_band_height(width)
                 initial = source_initial(article.source or _host(article.image_url))
                 # Tinted by the source as the list tints its rows' placeholders (none: neutral, as there).
                 tint = quote(article.source or "", safe="")
-                src = f"{PLACEHOLDER_SCHEME}:{width}x{height}:{initial}:{tint}"
+                caption = quote(_host(article.image_url) or "image", safe="")
+                src = f"{PLACEHOLDER_SCHEME}:{width}x{height}:{initial}:{tint}:{caption}"
                 parts.append(f'<p><img src="{esc(src, quote=True)}" width="{width}" height="{height}"></p>')
         if article.body_html:
             # Images come decoded to fit the pane: a width or height the page gave them would stretch
@@ -288,13 +303,14 @@ class ReadingPane(QTextBrowser):
 
     def _placeholder_image(self, text: str) -> QImage:
         assert self.images is not None
-        _, size_text, initial, source = [*text.split(":", 3), ""][:4]
+        _, size_text, initial, source, caption = [*text.split(":", 4), "", ""][:5]
         width_text, _, height_text = size_text.partition("x")
         if not (width_text.isdigit() and height_text.isdigit()):
             return QImage()
         base = self.palette().color(QPalette.ColorRole.Base)
         size = QSize(int(width_text), int(height_text))
-        return self.images.placeholder(size, initial, base.lightness() < 128, source=unquote(source)).toImage()
+        dark = base.lightness() < 128
+        return self.images.placeholder(size, initial, dark, source=unquote(source), caption=unquote(caption)).toImage()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Override QTextBrowser.resizeEvent: fit the article's images to the new width (a narrower

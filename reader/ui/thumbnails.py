@@ -58,6 +58,7 @@ from PySide6.QtCore import (
     QIODevice,
     QMetaObject,
     QObject,
+    QPointF,
     QRect,
     QRectF,
     QSize,
@@ -69,7 +70,17 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QImageIOHandler, QImageReader, QPainter, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QImage,
+    QImageIOHandler,
+    QImageReader,
+    QPainter,
+    QPixmap,
+    QPolygonF,
+)
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkDiskCache, QNetworkReply, QNetworkRequest
 from PySide6.QtSvg import QSvgRenderer
 
@@ -599,7 +610,7 @@ class ImageService(QObject):
         self._unsaved = False
         self._replies = 0
         self._from_disk_cache = 0
-        self._placeholders: dict[tuple[int, int, str, bool, int], QPixmap] = {}
+        self._placeholders: dict[tuple[int, int, str, bool, int, str], QPixmap] = {}
         self._placeholder_art: dict[bool, tuple[QSvgRenderer | None, QColor]] = {}
 
         #: Test hook: called in the decode thread as ``decode_hook(url, QSize)`` before each decode.
@@ -761,20 +772,27 @@ class ImageService(QObject):
 
     # --- placeholders ---
 
-    def placeholder(self, size: QSize, initial: str = "", dark: bool = False, source: str = "") -> QPixmap:
+    def placeholder(
+        self, size: QSize, initial: str = "", dark: bool = False, source: str = "", caption: str = ""
+    ) -> QPixmap:
         """A neutral image the size of ``size`` from ``resources/placeholder-{light,dark}.svg``, with
         ``initial`` (one letter, see :func:`source_initial`) drawn on it, else the picture glyph.
         With a ``source`` name the tile is tinted with that source's hue (:func:`source_hue`), so a
         screen of one source is not one grey wall and two sources look apart.
-        Made once per (size, initial, dark, hue) and cached: safe to call from ``paint()``."""
+        With a ``caption`` (the reading pane's band for a lead image that will not come) it is a
+        band instead: a small picture glyph and the caption, centred, in the ink of the tint.
+        Made once per (size, initial, dark, hue, caption) and cached: safe to call from ``paint()``."""
         initial = initial[:1].upper()
         hue = source_hue(source)
-        key = (size.width(), size.height(), initial, bool(dark), -1 if hue is None else hue)
+        key = (size.width(), size.height(), initial, bool(dark), -1 if hue is None else hue, caption)
         found = self._placeholders.get(key)
         if found is None:
             if len(self._placeholders) >= _PLACEHOLDER_CACHE_ENTRIES:
                 self._placeholders.clear()
-            found = self._paint_placeholder(size, initial, bool(dark), hue)
+            if caption:
+                found = self._paint_band(size, caption, bool(dark), hue)
+            else:
+                found = self._paint_placeholder(size, initial, bool(dark), hue)
             self._placeholders[key] = found
         return found
 
@@ -1066,6 +1084,67 @@ class ImageService(QObject):
             scale = side / max(bounds.width(), bounds.height(), 1e-6)
             w, h = bounds.width() * scale, bounds.height() * scale
             renderer.render(painter, "glyph", QRectF((width - w) / 2, (height - h) / 2, w, h))
+        painter.end()
+        return pixmap
+
+    def _paint_band(self, size: QSize, caption: str, dark: bool, hue: int | None) -> QPixmap:
+        """A slim band: the tint (neutral without a source), a picture glyph of a few pixels drawn
+        in its ink, and ``caption`` beside it, elided to the band. A tile with one giant letter the
+        height of a picture looked heavier than the article it stood in for."""
+        width, height = max(1, size.width()), max(1, size.height())
+        pixmap = QPixmap(round(width * self._dpr), round(height * self._dpr))
+        pixmap.setDevicePixelRatio(self._dpr)
+        _renderer, ink = self._placeholder_source(dark)
+        if hue is None:
+            pixmap.fill(QColor("#2e3035" if dark else "#e6e8eb"))
+        else:
+            background, ink = source_tint(hue, dark)
+            pixmap.fill(background)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = QFont(QGuiApplication.font())
+        font.setPixelSize(max(6, min(round(height * 0.32), 15)))
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        glyph_h = max(6, min(round(height * 0.4), 18))
+        glyph_w = round(glyph_h * 4 / 3)
+        gap = max(4, glyph_h // 2)
+        text = metrics.elidedText(caption, Qt.TextElideMode.ElideMiddle, max(0, width - glyph_w - gap - 16))
+        group = glyph_w + gap + metrics.horizontalAdvance(text)
+        left = max(8.0, (width - group) / 2)
+        top = (height - glyph_h) / 2
+        # The glyph: a framed picture, a hill and a sun, outlined in the ink.
+        pen_width = max(1.0, glyph_h / 12)
+        pen = painter.pen()
+        pen.setColor(ink)
+        pen.setWidthF(pen_width)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        half = pen_width / 2
+        frame = QRectF(left, top, glyph_w, glyph_h).adjusted(half, half, -half, -half)
+        painter.drawRoundedRect(frame, glyph_h / 8, glyph_h / 8)
+        painter.setBrush(ink)
+        painter.setPen(Qt.PenStyle.NoPen)
+        sun = glyph_h / 6
+        painter.drawEllipse(QRectF(frame.right() - 2.6 * sun, frame.top() + 0.8 * sun, sun * 1.2, sun * 1.2))
+        base = frame.bottom() - pen_width
+        painter.drawPolygon(
+            QPolygonF(
+                [
+                    QPointF(frame.left() + pen_width, base),
+                    QPointF(frame.left() + frame.width() * 0.38, frame.top() + frame.height() * 0.42),
+                    QPointF(frame.left() + frame.width() * 0.62, frame.top() + frame.height() * 0.68),
+                    QPointF(frame.left() + frame.width() * 0.74, frame.top() + frame.height() * 0.56),
+                    QPointF(frame.right() - pen_width, base),
+                ]
+            )
+        )
+        painter.setPen(ink)
+        painter.drawText(
+            QRectF(left + glyph_w + gap, 0, width - left - glyph_w - gap, height),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            text,
+        )
         painter.end()
         return pixmap
 
