@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from reader.store import Store
 from reader.ui.jobs import JobKind
-from reader.ui.sidebar import SidebarKey
+from reader.ui.sidebar import COUNT_ROLE, SidebarKey
 
 pytestmark = OFFSCREEN_SIZE_HINTS
 
@@ -72,8 +72,9 @@ def test_feeds_are_listed_in_the_sidebar_with_unread_counts_and_pick_their_artic
     subscribe(qtbot, window, feed_file)
 
     items = sidebar_items(window)
-    assert "Harbour Gazette  (2)" in items
-    window.sidebar.setCurrentItem(items["Harbour Gazette  (2)"])
+    assert "Harbour Gazette" in items
+    assert items["Harbour Gazette"].data(COUNT_ROLE) == 2  # painted at the right, apart from the name
+    window.sidebar.setCurrentItem(items["Harbour Gazette"])
     assert window.sidebar.current_key == SidebarKey("all", feed_id=known_store.feeds()[0].id)
     assert all_titles(window) == ["Second harbour story", "First harbour story"]
 

@@ -1,18 +1,165 @@
-"""The sidebar: All / Unread / Starred, then each source and each feed with unread counts."""
+"""The sidebar: All / Unread / Starred, then each source and each feed with unread counts.
+
+Each entry's text is its name alone; its count is data of its own (:data:`COUNT_ROLE`), painted by
+:class:`SidebarDelegate` right-aligned in a column at the right, so that a narrow sidebar elides
+the name and never the count ("Harbour Times  (6)" in one label lost its count first).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QListWidget,
+    QListWidgetItem,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from reader.records import NO_SOURCE, Feed, SourceCount, View
 from reader.ui.names import readable_source
 
 _KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+#: The number shown at the right of an entry (int), or None for none.
+COUNT_ROLE = Qt.ItemDataRole.UserRole + 2
+#: True when that number counts unread articles: it is bold then (when not 0).
+UNREAD_ROLE = Qt.ItemDataRole.UserRole + 3
+#: True on a section's header ("Sources", "Feeds"): not an entry, never selected.
+HEADER_ROLE = Qt.ItemDataRole.UserRole + 4
+
+#: Above and below an entry's line, and before its name / after its count.
+ROW_PADDING = 6
+LEFT_PADDING = 12
+RIGHT_PADDING = 10
+#: Between the name's column and the count's.
+COUNT_GAP = 6
+#: A header's room above its line, which sets the sections apart.
+HEADER_SPACE = 14
+#: The highlight stops this short of the sidebar's sides, with rounded corners.
+HIGHLIGHT_INSET = 4
+
+
+def row_layout(rect: QRect, count_width: int) -> tuple[QRect, QRect]:
+    """(name, count) rectangles of an entry in ``rect``: the count right-aligned in a column of
+    ``count_width`` pixels at the right (an empty rect without a count), the name in what is left,
+    to be elided there. The count keeps its width however narrow the row: the name gives way."""
+    left = rect.left() + LEFT_PADDING
+    right = rect.right() - RIGHT_PADDING
+    if count_width <= 0:
+        return QRect(left, rect.top(), max(0, right - left + 1), rect.height()), QRect()
+    count = QRect(right - count_width + 1, rect.top(), count_width, rect.height())
+    name_right = count.left() - COUNT_GAP
+    return QRect(left, rect.top(), max(0, name_right - left), rect.height()), count
+
+
+class SidebarDelegate(QStyledItemDelegate):
+    """Paints the sidebar's entries (name, count) and headers; colours from the palette, so the
+    light and the dark theme both work."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._fonts: tuple[str, QFont, QFont, QFont] | None = None
+
+    def fonts(self, base: QFont) -> tuple[QFont, QFont, QFont]:
+        """(name, bold count, header) fonts for ``base``, built once per base font."""
+        if self._fonts is None or self._fonts[0] != base.key():
+            bold = QFont(base)
+            bold.setBold(True)
+            header = QFont(base)
+            header.setBold(True)
+            header.setPointSizeF(max(6.0, base.pointSizeF() * 0.8))
+            header.setCapitalization(QFont.Capitalization.AllUppercase)
+            header.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 0.8)
+            self._fonts = (base.key(), QFont(base), bold, header)
+        return self._fonts[1], self._fonts[2], self._fonts[3]
+
+    @staticmethod
+    def count_text(index: QModelIndex | QPersistentModelIndex) -> str:
+        count = index.data(COUNT_ROLE)
+        return str(count) if isinstance(count, int) else ""
+
+    def layout(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> tuple[QRect, QRect]:
+        """(name, count) rectangles of ``index`` painted in ``option.rect`` (see :func:`row_layout`);
+        the count's column is as wide as it is in bold, so it does not shift when it turns bold."""
+        _name, bold, _header = self.fonts(option.font)
+        text = self.count_text(index)
+        width = QFontMetrics(bold).horizontalAdvance(text) + 1 if text else 0
+        return row_layout(option.rect, width)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        """Override QStyledItemDelegate.sizeHint: a comfortable line; a header has room above. The
+        width asked is only the paddings and the count's: the list makes every row as wide as the
+        widest hint, and a row as wide as its whole name pushed the count out of view (the name is
+        elided to the width there is instead)."""
+        name_font, bold, header = self.fonts(option.font)
+        if index.data(HEADER_ROLE):
+            return QSize(LEFT_PADDING + RIGHT_PADDING, HEADER_SPACE + QFontMetrics(header).height() + 4)
+        count = self.count_text(index)
+        width = LEFT_PADDING + RIGHT_PADDING
+        if count:
+            width += COUNT_GAP + QFontMetrics(bold).horizontalAdvance(count)
+        return QSize(width, max(QFontMetrics(name_font).height(), QFontMetrics(bold).height()) + 2 * ROW_PADDING)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        """Override QStyledItemDelegate.paint."""
+        name_font, bold, header_font = self.fonts(option.font)
+        rect: QRect = option.rect
+        palette: QPalette = option.palette
+        state = option.state
+        group = QPalette.ColorGroup.Active if state & QStyle.StateFlag.State_Active else QPalette.ColorGroup.Inactive
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        painter.save()
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            if index.data(HEADER_ROLE):
+                painter.setFont(header_font)
+                painter.setPen(palette.color(group, QPalette.ColorRole.PlaceholderText))
+                box = rect.adjusted(LEFT_PADDING, HEADER_SPACE, -RIGHT_PADDING, 0)
+                metrics = QFontMetrics(header_font)
+                painter.drawText(
+                    box,
+                    int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                    metrics.elidedText(text, Qt.TextElideMode.ElideRight, box.width()),
+                )
+                return
+            selected = bool(state & QStyle.StateFlag.State_Selected)
+            band = QRectF(rect.adjusted(HIGHLIGHT_INSET, 1, -HIGHLIGHT_INSET, -1))
+            if selected:
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(palette.color(group, QPalette.ColorRole.Highlight))
+                painter.drawRoundedRect(band, 4, 4)
+            elif state & QStyle.StateFlag.State_MouseOver:
+                hover = QColor(palette.color(group, QPalette.ColorRole.Highlight))
+                hover.setAlphaF(0.14)
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(hover)
+                painter.drawRoundedRect(band, 4, 4)
+            ink = palette.color(group, QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+            name_rect, count_rect = self.layout(option, index)
+            painter.setFont(name_font)
+            painter.setPen(ink)
+            painter.drawText(
+                name_rect,
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                QFontMetrics(name_font).elidedText(text, Qt.TextElideMode.ElideRight, name_rect.width()),
+            )
+            count = self.count_text(index)
+            if count:
+                emphasis = bool(index.data(UNREAD_ROLE)) and index.data(COUNT_ROLE) != 0
+                muted = QColor(ink)
+                muted.setAlphaF(0.85 if selected else (0.75 if emphasis else 0.55))
+                painter.setFont(bold if emphasis else name_font)
+                painter.setPen(muted)
+                painter.drawText(count_rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), count)
+        finally:
+            painter.restore()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +179,10 @@ class Sidebar(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sidebar")
-        self.setUniformItemSizes(True)
+        # (Not uniform: a header is taller than an entry, with room above it.)
+        self.delegate = SidebarDelegate(self)
+        self.setItemDelegate(self.delegate)
+        self.setMouseTracking(True)  # the hovered entry is tinted
         # Narrow (800 px windows), a long feed name is elided: a sideways scroll bar there only
         # took a line's height and scrolled the counts away from the names.
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -43,6 +193,13 @@ class Sidebar(QListWidget):
     @property
     def current_key(self) -> SidebarKey:
         return self._current
+
+    def entry_layout(self, item: QListWidgetItem) -> tuple[QRect, QRect]:
+        """(name, count) rectangles of ``item`` as the delegate paints them now (viewport coordinates)."""
+        option = QStyleOptionViewItem()
+        option.font = self.font()
+        option.rect = self.visualItemRect(item)
+        return self.delegate.layout(option, self.indexFromItem(item))
 
     def set_current_key(self, key: SidebarKey) -> None:
         """Make ``key`` the filter shown (the start-up view), without ``key_changed``: the caller
@@ -65,21 +222,20 @@ class Sidebar(QListWidget):
         try:
             self.clear()
             total, unread, starred = totals
-            self._add(f"All articles  ({total})", SidebarKey("all"))
-            self._add(f"Unread  ({unread})", SidebarKey("unread"))
-            self._add(f"Starred  ({starred})", SidebarKey("starred"))
+            self._add("All articles", SidebarKey("all"), total, unread=False)
+            self._add("Unread", SidebarKey("unread"), unread, unread=True)
+            self._add("Starred", SidebarKey("starred"), starred, unread=False)
             if sources:
                 self._header("Sources")
                 for s in sources:
                     label = readable_source(s.source) or "(no source)"  # (the key keeps the id)
                     key = SidebarKey("all", source=NO_SOURCE if s.source is None else s.source)
-                    self._add(f"{label}  ({s.unread})" if s.unread else label, key)
+                    self._add(label, key, s.unread or None)
             if feeds:
                 self._header("Feeds")
                 for f in feeds:
                     mark = "⚠ " if (f.last_error or f.dead) else ""
-                    label = f"{mark}{f.name}" + (f"  ({f.unread})" if f.unread else "")
-                    item = self._add(label, SidebarKey("all", feed_id=f.id))
+                    item = self._add(f"{mark}{f.name}", SidebarKey("all", feed_id=f.id), f.unread or None)
                     if f.dead:
                         item.setToolTip("This feed is gone (410): it is no longer refreshed.")
                     elif f.last_error:
@@ -92,17 +248,20 @@ class Sidebar(QListWidget):
         if fell_back:
             self.key_changed.emit(self._current)
 
-    def _add(self, text: str, key: SidebarKey) -> QListWidgetItem:
+    def _add(self, text: str, key: SidebarKey, count: int | None, *, unread: bool = True) -> QListWidgetItem:
+        """An entry named ``text`` with ``count`` at its right (None: none); ``unread``: that count
+        is of unread articles (the totals of All and Starred are not)."""
         item = QListWidgetItem(text, self)
         item.setData(_KEY_ROLE, key)
+        item.setData(COUNT_ROLE, count)
+        item.setData(UNREAD_ROLE, unread)
+        if count is not None:  # what a screen reader says: the count is no longer in the text
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{text}, {count}{' unread' if unread else ''}")
         return item
 
     def _header(self, text: str) -> None:
         item = QListWidgetItem(text, self)
-        font = QFont(self.font())
-        font.setBold(True)
-        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
-        item.setFont(font)
+        item.setData(HEADER_ROLE, True)
         item.setFlags(Qt.ItemFlag.NoItemFlags)
 
     def _select(self, key: SidebarKey) -> bool:
