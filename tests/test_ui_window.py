@@ -28,6 +28,7 @@ from reader.store import Query, Store
 from reader.ui.actions import Action
 from reader.ui.jobs import JobKind
 from reader.ui.reading_pane import STAR_URL
+from reader.ui.sidebar import COUNT_ROLE
 
 pytestmark = OFFSCREEN_SIZE_HINTS
 
@@ -105,7 +106,9 @@ def test_status_bar_and_sidebar_counts(qtbot: Any, window: Any) -> None:
     assert f"{KNOWN_COUNT} unread" in window.counts_label.text(), "nothing read at start"
     assert window.windowTitle() == f"Reader ({KNOWN_COUNT} unread)"
     labels = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]
-    assert labels[:3] == [f"All articles  ({KNOWN_COUNT})", f"Unread  ({KNOWN_COUNT})", "Starred  (0)"]
+    assert labels[:3] == ["All articles", "Unread", "Starred"]
+    counts = [window.sidebar.item(i).data(COUNT_ROLE) for i in range(3)]
+    assert counts == [KNOWN_COUNT, KNOWN_COUNT, 0]  # painted in their own column, at the right
     assert any(label.startswith("Alpha") for label in labels)
     assert any(label.startswith("Beta") for label in labels)
 
