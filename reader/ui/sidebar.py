@@ -57,26 +57,44 @@ def row_layout(rect: QRect, count_width: int) -> tuple[QRect, QRect]:
     return QRect(left, rect.top(), max(0, name_right - left), rect.height()), count
 
 
+class _Fonts:
+    """The delegate's fonts, metrics and row sizes for one base font, built once: a count refresh
+    rebuilds every entry, and the list asks each one's size."""
+
+    def __init__(self, base: QFont) -> None:
+        self.base = QFont(base)
+        self.name = QFont(base)
+        self.bold = QFont(base)
+        self.bold.setBold(True)
+        self.header = QFont(base)
+        self.header.setBold(True)
+        self.header.setPointSizeF(max(6.0, base.pointSizeF() * 0.8))
+        self.header.setCapitalization(QFont.Capitalization.AllUppercase)
+        self.header.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 0.8)
+        self.name_fm = QFontMetrics(self.name)
+        self.bold_fm = QFontMetrics(self.bold)
+        self.header_fm = QFontMetrics(self.header)
+        # The width asked is only the paddings': the list makes every row as wide as the widest
+        # hint, and a row as wide as its whole name pushed the count out of view (the name is
+        # elided to the width there is instead).
+        self.entry_size = QSize(
+            LEFT_PADDING + RIGHT_PADDING, max(self.name_fm.height(), self.bold_fm.height()) + 2 * ROW_PADDING
+        )
+        self.header_size = QSize(LEFT_PADDING + RIGHT_PADDING, HEADER_SPACE + self.header_fm.height() + 4)
+
+
 class SidebarDelegate(QStyledItemDelegate):
     """Paints the sidebar's entries (name, count) and headers; colours from the palette, so the
     light and the dark theme both work."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._fonts: tuple[str, QFont, QFont, QFont] | None = None
+        self._fonts: _Fonts | None = None
 
-    def fonts(self, base: QFont) -> tuple[QFont, QFont, QFont]:
-        """(name, bold count, header) fonts for ``base``, built once per base font."""
-        if self._fonts is None or self._fonts[0] != base.key():
-            bold = QFont(base)
-            bold.setBold(True)
-            header = QFont(base)
-            header.setBold(True)
-            header.setPointSizeF(max(6.0, base.pointSizeF() * 0.8))
-            header.setCapitalization(QFont.Capitalization.AllUppercase)
-            header.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 0.8)
-            self._fonts = (base.key(), QFont(base), bold, header)
-        return self._fonts[1], self._fonts[2], self._fonts[3]
+    def fonts(self, base: QFont) -> _Fonts:
+        if self._fonts is None or self._fonts.base != base:  # (cheaper than comparing key()s)
+            self._fonts = _Fonts(base)
+        return self._fonts
 
     @staticmethod
     def count_text(index: QModelIndex | QPersistentModelIndex) -> str:
@@ -86,30 +104,20 @@ class SidebarDelegate(QStyledItemDelegate):
     def layout(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> tuple[QRect, QRect]:
         """(name, count) rectangles of ``index`` painted in ``option.rect`` (see :func:`row_layout`);
         the count's column is as wide as it is in bold, so it does not shift when it turns bold."""
-        _name, bold, _header = self.fonts(option.font)
         text = self.count_text(index)
-        width = QFontMetrics(bold).horizontalAdvance(text) + 1 if text else 0
+        width = self.fonts(option.font).bold_fm.horizontalAdvance(text) + 1 if text else 0
         return row_layout(option.rect, width)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
-        """Override QStyledItemDelegate.sizeHint: a comfortable line; a header has room above. The
-        width asked is only the paddings and the count's: the list makes every row as wide as the
-        widest hint, and a row as wide as its whole name pushed the count out of view (the name is
-        elided to the width there is instead)."""
-        name_font, bold, header = self.fonts(option.font)
-        if index.data(HEADER_ROLE):
-            return QSize(LEFT_PADDING + RIGHT_PADDING, HEADER_SPACE + QFontMetrics(header).height() + 4)
-        count = self.count_text(index)
-        width = LEFT_PADDING + RIGHT_PADDING
-        if count:
-            width += COUNT_GAP + QFontMetrics(bold).horizontalAdvance(count)
-        return QSize(width, max(QFontMetrics(name_font).height(), QFontMetrics(bold).height()) + 2 * ROW_PADDING)
+        """Override QStyledItemDelegate.sizeHint: a comfortable line; a header has room above."""
+        fonts = self.fonts(option.font)
+        return fonts.header_size if index.data(HEADER_ROLE) else fonts.entry_size
 
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
         """Override QStyledItemDelegate.paint."""
-        name_font, bold, header_font = self.fonts(option.font)
+        fonts = self.fonts(option.font)
         rect: QRect = option.rect
         palette: QPalette = option.palette
         state = option.state
@@ -119,14 +127,13 @@ class SidebarDelegate(QStyledItemDelegate):
         try:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             if index.data(HEADER_ROLE):
-                painter.setFont(header_font)
+                painter.setFont(fonts.header)
                 painter.setPen(palette.color(group, QPalette.ColorRole.PlaceholderText))
                 box = rect.adjusted(LEFT_PADDING, HEADER_SPACE, -RIGHT_PADDING, 0)
-                metrics = QFontMetrics(header_font)
                 painter.drawText(
                     box,
                     int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                    metrics.elidedText(text, Qt.TextElideMode.ElideRight, box.width()),
+                    fonts.header_fm.elidedText(text, Qt.TextElideMode.ElideRight, box.width()),
                 )
                 return
             selected = bool(state & QStyle.StateFlag.State_Selected)
@@ -143,19 +150,19 @@ class SidebarDelegate(QStyledItemDelegate):
                 painter.drawRoundedRect(band, 4, 4)
             ink = palette.color(group, QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
             name_rect, count_rect = self.layout(option, index)
-            painter.setFont(name_font)
+            painter.setFont(fonts.name)
             painter.setPen(ink)
             painter.drawText(
                 name_rect,
                 int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                QFontMetrics(name_font).elidedText(text, Qt.TextElideMode.ElideRight, name_rect.width()),
+                fonts.name_fm.elidedText(text, Qt.TextElideMode.ElideRight, name_rect.width()),
             )
             count = self.count_text(index)
             if count:
                 emphasis = bool(index.data(UNREAD_ROLE)) and index.data(COUNT_ROLE) != 0
                 muted = QColor(ink)
                 muted.setAlphaF(0.85 if selected else (0.75 if emphasis else 0.55))
-                painter.setFont(bold if emphasis else name_font)
+                painter.setFont(fonts.bold if emphasis else fonts.name)
                 painter.setPen(muted)
                 painter.drawText(count_rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), count)
         finally:
@@ -251,18 +258,21 @@ class Sidebar(QListWidget):
     def _add(self, text: str, key: SidebarKey, count: int | None, *, unread: bool = True) -> QListWidgetItem:
         """An entry named ``text`` with ``count`` at its right (None: none); ``unread``: that count
         is of unread articles (the totals of All and Starred are not)."""
-        item = QListWidgetItem(text, self)
+        # Filled before it is added: each setData() on a listed item is a dataChanged the view handles.
+        item = QListWidgetItem(text)
         item.setData(_KEY_ROLE, key)
         item.setData(COUNT_ROLE, count)
         item.setData(UNREAD_ROLE, unread)
         if count is not None:  # what a screen reader says: the count is no longer in the text
             item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{text}, {count}{' unread' if unread else ''}")
+        self.addItem(item)
         return item
 
     def _header(self, text: str) -> None:
-        item = QListWidgetItem(text, self)
+        item = QListWidgetItem(text)
         item.setData(HEADER_ROLE, True)
         item.setFlags(Qt.ItemFlag.NoItemFlags)
+        self.addItem(item)
 
     def _select(self, key: SidebarKey) -> bool:
         """Highlight the entry of ``key``. When it is gone (a removed feed), the filter falls back
