@@ -268,7 +268,8 @@ def drain_jobs(qtbot: Any, window: Any) -> None:
 
 @pytest.fixture
 def window_factory(qtbot: Any, tmp_path: Path, opened_urls: list[str]) -> Iterator[Callable[..., Any]]:
-    """make(store, settings_path=None): a shown, started MainWindow over ``store`` (settings in tmp_path)."""
+    """make(store, settings_path=None): a shown, started MainWindow over ``store`` (settings in tmp_path),
+    with its second stage built (which follows the first paint)."""
     from PySide6.QtWidgets import QApplication
 
     from reader.ui.main_window import MainWindow
@@ -285,6 +286,7 @@ def window_factory(qtbot: Any, tmp_path: Path, opened_urls: list[str]) -> Iterat
         qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
         window.start()
         made.append(window)
+        qtbot.waitUntil(lambda: window.built)
         return window
 
     yield make

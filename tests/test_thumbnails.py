@@ -22,13 +22,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # also set by conftest; t
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, QThread, QThreadPool, QUrl
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
+from reader.ui.names import source_initial
 from reader.ui.thumbnails import (
     DOCUMENT_WIDTH_STEP,
     ImageService,
     decode_image,
     default_cache_dir,
     document_size,
-    source_initial,
 )
 
 THUMB = QSize(48, 36)

@@ -170,20 +170,26 @@ class ActionRegistry:
             action.setShortcuts([QKeySequence(k) for k in spec.keys])
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.setCheckable(spec.checkable)
-            handler = bindings[spec.action]
-            action.triggered.connect(self._guarded(spec, handler))
+            action.triggered.connect(self._guarded(spec))
             window.addAction(action)
             self._actions[spec.action] = action
-            self._handlers[spec.action] = handler
+            self._handlers[spec.action] = bindings[spec.action]
 
-    @staticmethod
-    def _guarded(spec: ActionSpec, handler: Handler) -> Callable[[], None]:
+    def rebind(self, bindings: Mapping[Action, Handler]) -> None:
+        """Hand some actions to new handlers: the window binds the keys of what it builds after its
+        first paint to a stand-in that builds it at once, then to the real handlers."""
+        unlisted = [a.name for a in bindings if a not in self._actions]
+        if unlisted:
+            raise ValueError(f"action registry: not listed {unlisted}")
+        self._handlers.update(bindings)
+
+    def _guarded(self, spec: ActionSpec) -> Callable[[], None]:
         plain = spec.plain
 
         def trigger() -> None:
             if plain and is_text_input(QApplication.focusWidget()):
                 return  # typing in a field: a letter is a letter
-            handler()
+            self._handlers[spec.action]()  # looked up now: the handler may have been rebound
 
         return trigger
 

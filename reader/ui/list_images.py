@@ -14,8 +14,9 @@ from reader.records import ArticleRow
 from reader.ui.article_delegate import THUMB_SIZE
 from reader.ui.article_model import ArticleListModel
 from reader.ui.article_view import ArticleListView
+from reader.ui.names import source_initial
 from reader.ui.reading_pane import ReadingPane
-from reader.ui.thumbnails import ImageService, source_initial
+from reader.ui.thumbnails import ImageService
 
 #: Rows kept requested above and below the visible ones when scrolling.
 KEEP_MARGIN_ROWS = 20
@@ -63,7 +64,9 @@ class ListImages(QObject):
         """Start loading images (after the first paint); visible rows ask again as they repaint."""
         if not self.active:
             self.active = True
-            self._view.viewport().update()
+            # The visible rows ask now, and the pane after them: the service starts the latest
+            # request first, and the article being read comes before the thumbnails.
+            self._view.viewport().repaint()
             self._pane.refresh_images()
 
     def placeholder(self, size: QSize, source: str, dark: bool) -> QPixmap:

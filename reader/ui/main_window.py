@@ -13,9 +13,19 @@ Concerns, and what each is handed:
   :class:`~reader.ui.exporting.Exporting`, :class:`~reader.ui.counting.Counting`: jobs and what
   they update.
 - :class:`~reader.ui.flag_writer.FlagWriter`: read and star flags, stored off the GUI thread.
+
+The window is built in two stages. The first builds what the first paint shows: the list on its
+first page, the sidebar, the search field, the reading pane, the status bar, the menu bar's titles
+and every key's QAction. The second (:meth:`MainWindow.finish_building`, run after the first paint,
+or at once when something needs it first) imports and builds the rest: the image service and Qt's
+network stack, importing, refreshing and its timer, OPML export, preferences, the keys and about
+dialogs, and the menus' entries. A key of the second stage pressed before it ran builds it first,
+then does what it says: no key is lost.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
@@ -33,43 +43,79 @@ from PySide6.QtWidgets import (
 
 from reader.records import Feed
 from reader.store import Store
-from reader.ui.about import About
-from reader.ui.actions import MENUS, Action, ActionRegistry, Handler, KeysHelp
+from reader.ui.actions import MENUS, Action, ActionRegistry, Handler
 from reader.ui.article_model import ArticleListModel
 from reader.ui.article_view import ArticleListView
 from reader.ui.columns import ColumnSplitter
 from reader.ui.counting import Counting
-from reader.ui.exporting import Exporting
 from reader.ui.flag_writer import FlagWriter
-from reader.ui.importing import Importing
 from reader.ui.jobs import JobRunner, StatusProgress, StoreWork, verify_store
-from reader.ui.list_images import ListImages
 from reader.ui.listing import EMPTY_STORE_TEXT, Listing
-from reader.ui.preferences import (
-    Appearance,
-    CompactList,
-    PreferencesWindow,
-    RefreshInterval,
-    RemoteImages,
-    SidebarShown,
-    StartView,
-    TextSize,
-)
+from reader.ui.preferences import Appearance, CompactList, SidebarShown, StartView, TextSize
 from reader.ui.reading import MarkingAllRead, Reading
 from reader.ui.reading_pane import ReadingPane
-from reader.ui.refreshing import Refreshing
 from reader.ui.search_bar import SearchBar
 from reader.ui.searching import Searching
 from reader.ui.settings import Settings
 from reader.ui.sidebar import Sidebar
 from reader.ui.startup import StartupLog
 from reader.ui.status import status_message
-from reader.ui.thumbnails import ImageService, default_cache_dir
+
+if TYPE_CHECKING:
+    # Built by the second stage (MainWindow.finish_building), after the first paint.
+    from reader.ui.about import About
+    from reader.ui.actions import KeysHelp
+    from reader.ui.exporting import Exporting
+    from reader.ui.importing import Importing
+    from reader.ui.list_images import ListImages
+    from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
+    from reader.ui.refreshing import Refreshing
+    from reader.ui.thumbnails import ImageService
+
+#: The window's attributes that the second stage builds: reading one of them first builds it.
+SECOND_STAGE = frozenset(
+    {
+        "images",
+        "list_images",
+        "remote_images",
+        "importing",
+        "refreshing",
+        "exporting",
+        "refresh_interval",
+        "preferences",
+        "keys_help",
+        "about",
+    }
+)
+
+#: The keys whose handlers the second stage builds.
+SECOND_STAGE_ACTIONS = (
+    Action.REFRESH_FEEDS,
+    Action.IMPORT_FILES,
+    Action.IMPORT_FOLDER,
+    Action.ADD_FEED,
+    Action.EXPORT_OPML,
+    Action.PREFERENCES,
+    Action.SHOW_KEYS,
+    Action.ABOUT,
+    Action.TOGGLE_REMOTE_IMAGES,
+)
 
 __all__ = ["EMPTY_STORE_TEXT", "MainWindow"]
 
 
 class MainWindow(QMainWindow):
+    images: ImageService
+    list_images: ListImages
+    remote_images: RemoteImages
+    importing: Importing
+    refreshing: Refreshing
+    exporting: Exporting
+    refresh_interval: RefreshInterval
+    preferences: PreferencesWindow
+    keys_help: KeysHelp
+    about: About
+
     def __init__(
         self,
         store: Store,
@@ -81,10 +127,12 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.store = store
         self.settings = settings
-        self.images = images if images is not None else ImageService(default_cache_dir(), self)
+        self._given_images = images
         self._owns_images = images is None
         self._started = False
         self._painted = False
+        #: True once the second stage is built (:meth:`finish_building`).
+        self.built = False
         #: The start-up log, when the window was started by reader.ui.app.run (tests make windows without).
         self.startup: StartupLog | None = None
         self.setObjectName("mainWindow")
@@ -93,9 +141,17 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_concerns()
         self.action_registry = ActionRegistry(self, self._bindings())
-        self._build_menus()
+        self._build_menu_titles()
         self._connect()
         self._restore()
+
+    def __getattr__(self, name: str) -> Any:
+        """Python's fallback for a missing attribute: one of the second stage's builds it (tests,
+        and any code path that needs it before the first paint came)."""
+        if name in SECOND_STAGE and not self.__dict__.get("built", True):
+            self.finish_building()
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # --- building ---
 
@@ -128,7 +184,6 @@ class MainWindow(QMainWindow):
         self.pane = ReadingPane()
         # One set of source names (feed titles by feed id) for the list and the pane.
         self.pane.names = self.list.delegate.names
-        self.list_images = ListImages(self.images, self.model, self.list, self.pane)
         self.splitter = ColumnSplitter()
         self.splitter.set_columns(self.sidebar, middle, self.pane)
         self.setCentralWidget(self.splitter)
@@ -151,24 +206,73 @@ class MainWindow(QMainWindow):
         self.counting = Counting(self.jobs, db_path, self.sidebar, self.counts_label, self.setWindowTitle, self)
         self.reading = Reading(self.store, self.model, self.list, self.pane, self.settings, message, self)
         reload, recount = self.listing.reload_keeping_place, self.counting.refresh
-        work = StoreWork(self.jobs, db_path, reload, recount, message)
-        self.marking = MarkingAllRead(self.model, work, self.flags, self)
+        self.work = StoreWork(self.jobs, db_path, reload, recount, message)
+        self.marking = MarkingAllRead(self.model, self.work, self.flags, self)
         self.searching = Searching(self.search, self.list, self.listing, self.reading, message, self)
-        self.importing = Importing(work, self, self)
-        self.refreshing = Refreshing(work, self)
-        self.exporting = Exporting(work, self, self)
         self.text_size = TextSize(self.pane, self.settings, message, self)
-        self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
         self.sidebar_shown = SidebarShown(self.splitter, self.sidebar, self.list, self.settings, self)
         self.compact_list = CompactList(self.list, self.settings, self)
-        self.refresh_interval = RefreshInterval(self.refreshing, self.settings, self)
         self.appearance = Appearance(self.pane, self.settings, self)
         self.start_view = StartView(self.sidebar, self.settings, self)
+
+    def finish_building(self) -> None:
+        """The second stage: what the first paint does not show (see the module's docstring).
+        Runs once, after the first paint, or earlier when one of its keys or attributes is used."""
+        if self.built:
+            return
+        self.built = True
+        from reader.ui.about import About
+        from reader.ui.actions import KeysHelp
+        from reader.ui.exporting import Exporting
+        from reader.ui.importing import Importing
+        from reader.ui.list_images import ListImages
+        from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
+        from reader.ui.refreshing import Refreshing
+        from reader.ui.thumbnails import ImageService, default_cache_dir
+
+        message = status_message(self.statusBar())
+        given = self._given_images
+        self.images = given if given is not None else ImageService(default_cache_dir(), self)
+        self.list_images = ListImages(self.images, self.model, self.list, self.pane)
+        self.importing = Importing(self.work, self, self)
+        self.refreshing = Refreshing(self.work, self)
+        self.exporting = Exporting(self.work, self, self)
+        self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
+        self.refresh_interval = RefreshInterval(self.refreshing, self.settings, self)
         self.preferences = PreferencesWindow(
             self, self.appearance, self.remote_images, self.refresh_interval, self.text_size, self.start_view
         )
         self.keys_help = KeysHelp(self)
         self.about = About(self, self.store.path)
+        self.action_registry.rebind(
+            {
+                Action.REFRESH_FEEDS: self.refreshing.refresh_feeds,
+                Action.IMPORT_FILES: self.importing.import_files,
+                Action.IMPORT_FOLDER: self.importing.import_folder,
+                Action.ADD_FEED: self.importing.add_feed,
+                Action.EXPORT_OPML: self.exporting.export_opml,
+                Action.PREFERENCES: self.preferences.show_preferences,
+                Action.SHOW_KEYS: self.keys_help.show_keys,
+                Action.ABOUT: self.about.show_about,
+                Action.TOGGLE_REMOTE_IMAGES: self.remote_images.toggle,
+            }
+        )
+        self._fill_menus()
+        self.remote_images.changed.connect(self.action_registry[Action.TOGGLE_REMOTE_IMAGES].setChecked)
+        self.remote_images.restore()
+        if self._started:
+            self.refresh_interval.restore()
+        if self.startup is not None:
+            self.startup.mark("second stage built (images, dialogs, menus, refresh)")
+
+    def _first_use(self, action: Action) -> Handler:
+        """A second-stage key before the second stage is built: build it, then do what the key says."""
+
+        def run() -> None:
+            self.finish_building()
+            self.action_registry.handler(action)()
+
+        return run
 
     def _bindings(self) -> dict[Action, Handler]:
         r, s = self.reading, self.searching
@@ -186,32 +290,29 @@ class MainWindow(QMainWindow):
             Action.UNDO_MARK_ALL_READ: self.marking.undo,
             Action.FOCUS_SEARCH: s.focus_search,
             Action.CLEAR_SEARCH: s.clear_search,
-            Action.REFRESH_FEEDS: self.refreshing.refresh_feeds,
-            Action.IMPORT_FILES: self.importing.import_files,
-            Action.IMPORT_FOLDER: self.importing.import_folder,
-            Action.ADD_FEED: self.importing.add_feed,
-            Action.EXPORT_OPML: self.exporting.export_opml,
-            Action.PREFERENCES: self.preferences.show_preferences,
-            Action.SHOW_KEYS: self.keys_help.show_keys,
-            Action.ABOUT: self.about.show_about,
             Action.QUIT: self.close_and_quit,
             Action.ZOOM_IN: self.text_size.zoom_in,
             Action.ZOOM_OUT: self.text_size.zoom_out,
             Action.ZOOM_RESET: self.text_size.zoom_reset,
-            Action.TOGGLE_REMOTE_IMAGES: self.remote_images.toggle,
             Action.TOGGLE_SIDEBAR: self.sidebar_shown.toggle,
             Action.TOGGLE_COMPACT_LIST: self.compact_list.toggle,
-        }
+        } | {action: self._first_use(action) for action in SECOND_STAGE_ACTIONS}
 
-    def _build_menus(self) -> None:
-        menus: dict[str, QMenu] = {}
+    def _build_menu_titles(self) -> None:
+        """The menu bar's titles for the first paint; their entries come with the second stage (a
+        menu opened before it builds it first)."""
+        self._menus: dict[str, QMenu] = {}
         for name in MENUS:
-            menus[name] = self.menuBar().addMenu(name)
+            menu = self.menuBar().addMenu(name)
+            menu.aboutToShow.connect(self.finish_building)
+            self._menus[name] = menu
+
+    def _fill_menus(self) -> None:
         for spec in self.action_registry:
-            menu = menus.get(spec.menu)
+            menu = self._menus.get(spec.menu)
             if menu is None:
                 menu = self.menuBar().addMenu(spec.menu)
-                menus[spec.menu] = menu
+                self._menus[spec.menu] = menu
             menu.addAction(self.action_registry[spec.action])
         # macOS moves it to the application menu, where Preferences are looked for.
         self.action_registry[Action.PREFERENCES].setMenuRole(QAction.MenuRole.PreferencesRole)
@@ -224,7 +325,6 @@ class MainWindow(QMainWindow):
         self.sidebar.key_changed.connect(self.searching.on_sidebar_changed)
         self.pane.link_activated.connect(self.reading.open_link)
         self.pane.star_clicked.connect(self.reading.toggle_pane_starred)
-        self.remote_images.changed.connect(self.action_registry[Action.TOGGLE_REMOTE_IMAGES].setChecked)
         # Counts follow the flags once they are stored (counted earlier, they would lag behind).
         self.flags.stored.connect(self.counting.schedule)
         self.model.query_changed.connect(lambda: self.counting.count_results(self.model.query))
@@ -262,8 +362,7 @@ class MainWindow(QMainWindow):
         if s.splitter is not None:
             self.splitter.restoreState(s.splitter)
         self.text_size.restore()
-        self.action_registry[Action.TOGGLE_REMOTE_IMAGES].setChecked(self.remote_images.enabled)
-        self.remote_images.restore()
+        self.action_registry[Action.TOGGLE_REMOTE_IMAGES].setChecked(s.remote_images)
         self.sidebar_shown.restore()
         self.action_registry[Action.TOGGLE_SIDEBAR].setChecked(self.sidebar_shown.shown)
         self.compact_list.restore()
@@ -276,13 +375,15 @@ class MainWindow(QMainWindow):
         self.reading.start()
         self.listing.update_empty_state()
         self.list.setFocus()
-        self.refresh_interval.restore()
         self._started = True
+        if self.built:
+            self.refresh_interval.restore()
 
     def after_first_paint(self) -> None:
-        """Work that can wait until the person sees the window: counts, the store check, images,
-        and finding the last article read when it is not on the first page."""
+        """Work that can wait until the person sees the window: counts, the store check, the second
+        stage (images among it), and finding the last article read when it is not on the first page."""
         self.counting.refresh()
+        self.finish_building()
         verify_store(self.jobs, self.store.path)
         self.list_images.activate()
         self.reading.after_first_paint()
@@ -325,10 +426,11 @@ class MainWindow(QMainWindow):
         self.settings.splitter = self.splitter.saveState()
         self.settings.text_zoom = self.pane.zoom
         self.settings.sync()
-        self.refreshing.stop()
+        if self.built:
+            self.refreshing.stop()
         self.jobs.close()
         self.flags.close()
-        if self._owns_images:
+        if self.built and self._owns_images:
             # aboutToQuit is too late when the application outlives the window (tests, benchmarks).
             self.images.shutdown()
         super().closeEvent(event)

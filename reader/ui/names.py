@@ -23,6 +23,18 @@ KNOWN_SOURCES: dict[str, str] = {
 }
 
 
+def source_key(name: str) -> str:
+    text = name.strip().lower()
+    return text.removeprefix("https://").removeprefix("http://").removeprefix("www.")
+
+
+def source_initial(name: str) -> str:
+    """The letter a placeholder shows for a source: ``"www.nasa.gov"`` -> ``"N"``, ``""`` -> ``""``.
+    (Here, not in :mod:`reader.ui.thumbnails`: the reading pane needs it before the first paint,
+    which must not wait for the image service's imports.)"""
+    return next((c.upper() for c in source_key(name) if c.isalnum()), "")
+
+
 def readable_source(source: str | None) -> str:
     """A seed record's source id as a name: known ids from :data:`KNOWN_SOURCES`, others as their
     words title-cased ("new-york-times" -> "New York Times"). Empty for no source."""

@@ -12,15 +12,16 @@ from PySide6.QtWidgets import QApplication, QWidget
 from reader.records import Query
 from reader.ui.article_view import ArticleListView
 from reader.ui.columns import ColumnSplitter
-from reader.ui.list_images import ListImages
 from reader.ui.reading_pane import ReadingPane
-from reader.ui.refreshing import Refreshing
 from reader.ui.settings import START_VIEWS, Settings
 from reader.ui.sidebar import Sidebar, SidebarKey
 from reader.ui.status import Message
 
 if TYPE_CHECKING:
+    # (Types only: the window builds the image service and the refresh timer after its first paint.)
     from reader.ui.dialogs import PreferencesDialog
+    from reader.ui.list_images import ListImages
+    from reader.ui.refreshing import Refreshing
 
 
 class TextSize(QObject):

@@ -10,7 +10,6 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QUrl
 
 from reader.records import NO_SOURCE, Article, Progress, Query, counted
 from reader.store import Store
-from reader.ui import desktop
 from reader.ui.article_model import ArticleListModel, ArticleRole
 from reader.ui.article_view import ArticleListView
 from reader.ui.flag_writer import Corrections, FlagWriter
@@ -213,6 +212,8 @@ class Reading(QObject):
 
     def open_link(self, url: QUrl | str) -> None:
         """The one way the window hands a URL to the system browser."""
+        from reader.ui import desktop  # (QDesktopServices and QProcess: not needed for the first paint)
+
         error = desktop.open_url(url)
         if error:
             self.message(error[:1].upper() + error[1:])

@@ -20,8 +20,7 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from reader.records import Article, is_date_only
 from reader.ui.highlight import Terms, highlight_html, highlight_text, search_terms
-from reader.ui.names import SourceNames
-from reader.ui.thumbnails import source_initial
+from reader.ui.names import SourceNames, source_initial
 
 WORDS_PER_MINUTE = 230
 LEAD_IMAGE_SCHEME = "reader-image"

@@ -85,6 +85,7 @@ from PySide6.QtNetwork import QNetworkAccessManager, QNetworkDiskCache, QNetwork
 from PySide6.QtSvg import QSvgRenderer
 
 from reader import paths
+from reader.ui.names import source_key
 
 log = logging.getLogger(__name__)
 
@@ -130,21 +131,11 @@ def document_size(max_width: int) -> QSize:
     return QSize(max(DOCUMENT_WIDTH_STEP, max_width // DOCUMENT_WIDTH_STEP * DOCUMENT_WIDTH_STEP), 0)
 
 
-def _source_key(name: str) -> str:
-    text = name.strip().lower()
-    return text.removeprefix("https://").removeprefix("http://").removeprefix("www.")
-
-
-def source_initial(name: str) -> str:
-    """The letter a placeholder shows for a source: ``"www.nasa.gov"`` -> ``"N"``, ``""`` -> ``""``."""
-    return next((c.upper() for c in _source_key(name) if c.isalnum()), "")
-
-
 def source_hue(name: str) -> int | None:
     """The hue (0-359) of a source's placeholders, the same in every run (a CRC of the name, not
     Python's per-process ``hash``) and for every spelling of it (``www.nasa.gov`` = ``nasa.gov``);
     None without a name (the neutral placeholder)."""
-    key = _source_key(name)
+    key = source_key(name)
     return zlib.crc32(key.encode("utf-8")) % 360 if key else None
 
 
@@ -776,7 +767,7 @@ class ImageService(QObject):
         self, size: QSize, initial: str = "", dark: bool = False, source: str = "", caption: str = ""
     ) -> QPixmap:
         """A neutral image the size of ``size`` from ``resources/placeholder-{light,dark}.svg``, with
-        ``initial`` (one letter, see :func:`source_initial`) drawn on it, else the picture glyph.
+        ``initial`` (one letter, see :func:`reader.ui.names.source_initial`) drawn on it, else the picture glyph.
         With a ``source`` name the tile is tinted with that source's hue (:func:`source_hue`), so a
         screen of one source is not one grey wall and two sources look apart.
         With a ``caption`` (the reading pane's band for a lead image that will not come) it is a
