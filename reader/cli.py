@@ -5,7 +5,6 @@ Exit status: 0 all good; 1 some inputs were rejected (the rest was imported); 2 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import threading
@@ -13,11 +12,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from reader import __version__, paths
 from reader.records import Article, ArticleRow, Problem, Query, View, counted, is_date_only, utc
 from reader.store import Store, StoreError
+
+if TYPE_CHECKING:
+    import argparse  # (imported where a command is parsed: `reader` alone opens the window without it)
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -29,13 +31,14 @@ class UsageError(Exception):
     pass
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:
-        """Override argparse: one line, exit 2, no usage dump for scripts to parse."""
-        self.exit(EXIT_ERROR, f"{PROG}: {message} (see '{self.prog} --help')\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> Any:
+            """Override argparse: one line, exit 2, no usage dump for scripts to parse."""
+            self.exit(EXIT_ERROR, f"{PROG}: {message} (see '{self.prog} --help')\n")
+
     # --db is accepted before or after the subcommand.
     db = _Parser(add_help=False)
     db.add_argument("--db", type=Path, default=argparse.SUPPRESS, metavar="PATH", help="the store file")
@@ -119,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _positive_int(text: str) -> int:
+    import argparse
+
     try:
         number = int(text)
     except ValueError:
@@ -185,22 +190,37 @@ def split_qt_options(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return qt, rest
 
 
+def window_store_option(argv: Sequence[str]) -> tuple[bool, Path | None]:
+    """(True, the --db path or None) when ``argv`` (Qt's options taken out) only opens the window:
+    nothing, ``--db PATH`` or ``--db=PATH``. Then argparse and its subcommands are not built at all
+    (they would stand between the person and the window); anything else is parsed as usual."""
+    items = list(argv)
+    if not items:
+        return True, None
+    if len(items) == 2 and items[0] == "--db" and items[1] and not items[1].startswith("-"):
+        return True, Path(items[1])
+    if len(items) == 1 and items[0].startswith("--db=") and len(items[0]) > len("--db="):
+        return True, Path(items[0][len("--db=") :])
+    return False, None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _present_as_module()
-    parser = build_parser()
     try:
         qt_options, argv = split_qt_options(sys.argv[1:] if argv is None else argv)
     except UsageError as exc:
         _err(f"{exc} (see '{PROG} --help')")
         return EXIT_ERROR
-    args = parser.parse_args(argv)
-    explicit_db = getattr(args, "db", None)
+    window_only, explicit_db = window_store_option(argv)
+    args = None if window_only else build_parser().parse_args(argv)
+    if args is not None:
+        explicit_db = getattr(args, "db", None)
     db_path: Path = explicit_db or paths.default_db_path()
     try:
-        if args.command is not None and Store.needs_upgrade(db_path):  # (the window shows its own notice)
-            _err(f"{db_path}: updating the store for this version (once; up to about a minute per 100,000 articles)")
-        if args.command is None:
+        if args is None or args.command is None:
             return _open_window(db_path, default_store=explicit_db is None, qt_options=qt_options)
+        if Store.needs_upgrade(db_path):  # (the window shows its own notice)
+            _err(f"{db_path}: updating the store for this version (once; up to about a minute per 100,000 articles)")
         handler = _COMMANDS[args.command]
         return handler(db_path, args)
     except StoreError as exc:
@@ -502,6 +522,8 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
     if getattr(args, "account", None) is not None:
         return _account_feeds(db_path, args)
     if args.feeds_command == "add":
+        import argparse
+
         return cmd_import(db_path, argparse.Namespace(inputs=args.urls, feeds_only=True))
     with Store.open(_existing(db_path)) as store:
         if args.feeds_command == "list":

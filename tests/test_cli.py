@@ -441,3 +441,23 @@ def test_show_prints_a_readable_date_and_json_keeps_iso(db: Path, tmp_path: Path
     assert reader("--db", str(db), "show", str(ids["Dated"])).stdout.splitlines()[1] == "src · 2024-03-02"
     shown = json.loads(reader("--db", str(db), "show", str(ids["Timed"]), "--json").stdout)
     assert shown["published"] == "2024-03-01T13:05:09+00:00"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], (True, None)),
+        (["--db", "s.sqlite"], (True, Path("s.sqlite"))),
+        (["--db=s.sqlite"], (True, Path("s.sqlite"))),
+        (["--db"], (False, None)),  # argparse says what is missing
+        (["--db="], (False, None)),
+        (["--db", "--version"], (False, None)),
+        (["--version"], (False, None)),
+        (["list"], (False, None)),
+        (["--db", "s.sqlite", "list"], (False, None)),
+    ],
+)
+def test_only_a_plain_window_start_skips_the_parser(argv: list[str], expected: tuple[bool, Path | None]) -> None:
+    from reader.cli import window_store_option
+
+    assert window_store_option(argv) == expected

@@ -212,4 +212,8 @@ def run(db_path: Path, argv: list[str] | None = None) -> int:
         if log.watchdog is not None:
             log.watchdog.stop()
         window.jobs.wait_for_jobs()
+        if window.built:
+            # Built after aboutToQuit when the window quit as its second stage came (the benchmark's
+            # probe does): the image service missed that signal and must still stop its threads.
+            window.images.shutdown()
         store.close()

@@ -1,0 +1,127 @@
+"""The window starts in two stages: the first paint waits only for what it shows (issue 16); the rest
+comes after it, and a key pressed before it came is not lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from conftest import OFFSCREEN_SIZE_HINTS
+
+from reader.store import Store
+from reader.ui.actions import MENUS, Action
+
+pytestmark = OFFSCREEN_SIZE_HINTS
+
+#: What the first paint must not wait for: the image service and Qt's network stack, the dialogs,
+#: importing, refreshing, exporting, the browser, and the command line's feed modules. (argparse
+#: itself is imported by PySide6; the command line's parser is not built: see FIRST_PAINT.)
+DEFERRED = (
+    "PySide6.QtNetwork",
+    "PySide6.QtSvg",
+    "reader.ui.thumbnails",
+    "reader.ui.list_images",
+    "reader.ui.dialogs",
+    "reader.ui.importing",
+    "reader.ui.exporting",
+    "reader.ui.refreshing",
+    "reader.ui.about",
+    "reader.ui.desktop",
+    "reader.importer",
+    "reader.subscriptions",
+    "reader.feedparse",
+    "reader.fetching",
+    "xml.etree.ElementTree",
+)
+
+#: `reader --db STORE` as the desktop starts it, offscreen; at the window's first paint it writes
+#: which of DEFERRED are imported, whether the second stage or the command line's parser was built,
+#: and the benchmark's probe quits it right after that paint.
+FIRST_PAINT = """
+import json, sys
+import reader.cli
+from reader.ui.main_window import MainWindow
+deferred, out = json.loads(sys.argv[1]), sys.argv[2]
+parsers = []
+build_parser = reader.cli.build_parser
+reader.cli.build_parser = lambda: parsers.append(1) or build_parser()
+painted = MainWindow.paintEvent
+def paintEvent(self, event):
+    if not self._painted:
+        imported = [m for m in deferred if m in sys.modules]
+        with open(out, "w") as f:
+            json.dump({"imported": imported, "built": getattr(self, "built", None), "parser built": bool(parsers)}, f)
+    painted(self, event)
+MainWindow.paintEvent = paintEvent
+sys.exit(reader.cli.main(["-platform", "offscreen", "--db", sys.argv[3]]))
+"""
+
+
+def test_the_first_paint_imports_nothing_it_does_not_show(tmp_path: Path, known_store: Store) -> None:
+    out = tmp_path / "first-paint.json"
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_PAINT, json.dumps(DEFERRED), str(out), str(known_store.path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "READER_STARTUP_PROBE": "visible"},
+    )
+    # The probe quits as the second stage comes: its threads still stop (no abort, no message).
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if line != "This plugin does not support propagateSizeHints()"]
+    assert done.stdout.startswith("visible ") and said == []
+    first_paint = json.loads(out.read_text())
+    assert first_paint == {"imported": [], "built": False, "parser built": False}
+
+
+def started_before_its_second_stage(qtbot: Any, store: Store, tmp_path: Path) -> Any:
+    """A window shown, active and started, whose first paint since start() has not come yet."""
+    from PySide6.QtWidgets import QApplication
+
+    from reader.ui.main_window import MainWindow
+    from reader.ui.settings import Settings
+
+    window = MainWindow(store, Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    window.start()  # (no event is processed from here to the key: the second stage is still to come)
+    assert not window.built
+    return window
+
+
+def test_a_second_stage_key_pressed_before_it_came_builds_it_and_is_done(
+    qtbot: Any, tmp_path: Path, known_store: Store
+) -> None:
+    window = started_before_its_second_stage(qtbot, known_store, tmp_path)
+    qtbot.keyClick(window.list, "?")  # the keys dialog: built by the second stage
+    assert window.built
+    assert window.keys_help.dialog is not None and window.keys_help.dialog.isVisible()
+    window.keys_help.dialog.close()
+
+
+def test_a_first_stage_key_before_the_second_stage_works_and_leaves_it_for_later(
+    qtbot: Any, tmp_path: Path, known_store: Store
+) -> None:
+    window = started_before_its_second_stage(qtbot, known_store, tmp_path)
+    first = window.list.current_row()
+    qtbot.keyClick(window.list, "j")
+    assert window.list.current_row() == first + 1 and not window.built
+    qtbot.waitUntil(lambda: window.built)  # after the next paint
+
+
+def test_the_menus_are_titled_at_once_and_filled_by_the_second_stage(
+    qtbot: Any, tmp_path: Path, known_store: Store
+) -> None:
+    window = started_before_its_second_stage(qtbot, known_store, tmp_path)
+    assert [action.text() for action in window.menuBar().actions()] == list(MENUS)
+    assert all(not action.menu().actions() for action in window.menuBar().actions())
+    qtbot.waitUntil(lambda: window.built)
+    export = window.action_registry[Action.EXPORT_OPML]
+    assert any(export in action.menu().actions() for action in window.menuBar().actions())
