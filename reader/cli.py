@@ -5,7 +5,6 @@ Exit status: 0 all good; 1 some inputs were rejected (the rest was imported); 2 
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -443,6 +442,8 @@ def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
         if args.json:
             descriptions = store.descriptions([r.id for r in rows])
             out = [article_json(r, description=descriptions.get(r.id)) for r in rows]
+            import json  # (here: the window's start does not need it)
+
             json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
             sys.stdout.write("\n")
         elif not rows:
@@ -484,6 +485,8 @@ def cmd_show(db_path: Path, args: argparse.Namespace) -> int:
     if args.raw:
         sys.stdout.write(article.raw)
     elif args.json:
+        import json  # (here: the window's start does not need it)
+
         json.dump(article_json(article, body=True), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
@@ -542,6 +545,8 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
                     }
                     for f in feeds
                 ]
+                import json  # (here: the window's start does not need it)
+
                 json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
                 sys.stdout.write("\n")
             elif not feeds:

@@ -157,6 +157,7 @@ class StandInWindow:
         StandInWindow.opened.append(store.path)
         self.jobs = SimpleNamespace(wait_for_jobs=lambda: None)
         self.model = SimpleNamespace(rowCount=lambda: 0)
+        self.built = False
 
     def show(self) -> None:
         from PySide6.QtCore import QTimer
@@ -398,3 +399,19 @@ def test_qapplication_really_gets_the_style_and_the_platform(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["fusion", "offscreen"]
+
+
+@pytest.mark.parametrize("value", [None, "", "  ", "/elsewhere/xdg"])
+def test_the_user_folders_are_where_platformdirs_puts_them(monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
+    # reader.paths follows the XDG rule itself (platformdirs is not imported before the first paint).
+    import platformdirs
+
+    for variable in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
+        if value is None:
+            monkeypatch.delenv(variable, raising=False)
+        else:
+            monkeypatch.setenv(variable, value)
+    name = paths.APP_NAME
+    assert paths.user_data_dir() == Path(platformdirs.user_data_dir(name, appauthor=False))
+    assert paths.user_cache_dir() == Path(platformdirs.user_cache_dir(name, appauthor=False))
+    assert paths.user_config_dir() == Path(platformdirs.user_config_dir(name, appauthor=False))

@@ -258,6 +258,7 @@ class MainWindow(QMainWindow):
             }
         )
         self._fill_menus()
+        self.search.setClearButtonEnabled(True)
         self.remote_images.changed.connect(self.action_registry[Action.TOGGLE_REMOTE_IMAGES].setChecked)
         self.remote_images.restore()
         if self._started:

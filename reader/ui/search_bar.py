@@ -25,7 +25,8 @@ class SearchBar(QLineEdit):
         super().__init__(parent)
         self.setObjectName("searchBar")
         self.setPlaceholderText("Search all articles  (/)")
-        self.setClearButtonEnabled(True)
+        # (The clear button, about 10 ms of icon lookup, comes with the window's second stage: it
+        # shows only once there is text.)
         self._emitted = ""
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

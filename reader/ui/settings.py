@@ -22,9 +22,7 @@ MAX_TEXT_SIZE = 36
 
 
 def default_settings_path() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(paths.APP_NAME, appauthor=False)) / "reader.ini"
+    return paths.user_config_dir() / "reader.ini"
 
 
 class Settings:
