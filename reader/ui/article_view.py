@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 from reader.records import ArticleRow
 from reader.ui.article_delegate import ArticleDelegate
 from reader.ui.article_model import ArticleListModel
+from reader.ui.viewports import wrap_viewport
 
 
 class ArticleListView(QListView):
@@ -23,6 +24,7 @@ class ArticleListView(QListView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._viewport = wrap_viewport(self)  # (the window asks for it before the first paint)
         self.setObjectName("articleList")
         self.setUniformItemSizes(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 from reader.records import Article, is_date_only
 from reader.ui.highlight import Terms, highlight_html, highlight_text, search_terms
 from reader.ui.names import SourceNames, source_initial
+from reader.ui.viewports import wrap_viewport
 
 WORDS_PER_MINUTE = 230
 LEAD_IMAGE_SCHEME = "reader-image"
@@ -127,6 +128,7 @@ class ReadingPane(QTextBrowser):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._viewport = wrap_viewport(self)  # (before show_empty below asks for it)
         self.setObjectName("readingPane")
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
