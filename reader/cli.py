@@ -712,6 +712,8 @@ def cmd_accounts(db_path: Path, args: argparse.Namespace) -> int:
             counts = {a.id: store.count(Query(account_id=a.id)) for a in accounts}
             feeds = store.feeds()
         if args.json:
+            import json  # (here: the window's start does not need it)
+
             out = [
                 {
                     "name": a.name,

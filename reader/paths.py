@@ -55,6 +55,7 @@ def user_cache_dir() -> Path:
 
 
 def user_config_dir() -> Path:
+    """The user's config folder (``$XDG_CONFIG_HOME/reader-desktop`` on Linux): settings and sync tokens."""
     return _user_dir("config", "XDG_CONFIG_HOME", "~/.config")
 
 
@@ -63,8 +64,3 @@ def default_db_path() -> Path:
     if override:
         return Path(override)
     return user_data_dir() / "reader.sqlite"
-
-
-def user_config_dir() -> Path:
-    """The user's config folder (``$XDG_CONFIG_HOME/reader-desktop`` on Linux): sync tokens live there."""
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))

@@ -277,7 +277,9 @@ def test_no_other_module_reads_local_files_itself() -> None:
     offenders = []
     for path in sorted(package.rglob("*.py")):
         relative = path.relative_to(package).as_posix()
-        if relative in ("localfile.py", "store.py", "sync/credentials.py") or relative.startswith(("ui/", "benchmark/")):
+        if relative in ("localfile.py", "store.py", "sync/credentials.py") or relative.startswith(
+            ("ui/", "benchmark/")
+        ):
             continue
         for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
             if RAW_READ.search(line.split("#", 1)[0]):

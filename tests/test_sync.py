@@ -161,6 +161,11 @@ def test_adding_an_account_logs_in_and_says_what_it_found(
     assert token.encode() not in db.read_bytes()  # the token is not in the store either
     code, out, _ = run(db, "accounts", "list", capsys=capsys, monkeypatch=monkeypatch)
     assert code == 0 and name in out and str(tokens) in out
+    code, out, _ = run(db, "accounts", "list", "--json", capsys=capsys, monkeypatch=monkeypatch)
+    listed = json.loads(out)
+    assert code == 0 and [a["name"] for a in listed] == [name]
+    assert listed[0]["last_sync"] is None and listed[0]["articles"] == 0  # nothing is stored before a sync
+    assert token not in out
 
 
 def test_a_wrong_password_is_one_line_exit_2_and_nothing_saved(
