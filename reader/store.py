@@ -412,6 +412,70 @@ def fts_query(text: str) -> str | None:
 _OPPOSITE_CHANGE = {"read": "unread", "unread": "read", "star": "unstar", "unstar": "star"}
 
 
+#: The tokenizer of the full-text index (migration 4), which the walk's scratch index repeats.
+FTS_TOKENIZE = "unicode61 remove_diacritics 2"
+
+#: UTF-8 bytes -> the same with every ASCII character but letters and digits made a space (what
+#: unicode61 splits words at), ASCII capitals made small (its only case folding for ASCII) and
+#: the bytes of other characters left as they are. One byte for one, so it runs at C speed.
+_ASCII_WORDS = bytes(
+    b + 32 if 65 <= b <= 90 else b if b >= 128 or 48 <= b <= 57 or 97 <= b <= 122 else 32 for b in range(256)
+)
+_ASCII_WORD = re.compile(r"[0-9A-Za-z]+\Z")
+
+
+class _TextTest:
+    """Whether an article's text matches ``fts_query(text)``, told in Python where that is
+    certain: a dense prefix ("vel"*) FTS5 answers only by merging every word that starts so (the
+    index has no prefix index since schema 4), while testing the newest rows one by one fills a
+    page from the first rows walked.
+
+    Only for searches whose words are ASCII letters and digits, which FTS5 folds in case only. A
+    word of ASCII letters and digits between ASCII separators is a word to unicode61 whatever the
+    rest of the text, so a search word found so is certainly there (found at its start, for the
+    last word of a prefix search). Every other word is a run that holds a character beyond ASCII:
+    only those runs, far fewer, are left for FTS5 itself to split (:meth:`Store._scratch_matches`).
+    """
+
+    def __init__(self, words: Sequence[str], prefix: bool) -> None:
+        self._words = [w.lower().encode() for w in words]
+        self._needles = [
+            b" " + w + (b"" if prefix and i == len(words) - 1 else b" ") for i, w in enumerate(self._words)
+        ]
+
+    @classmethod
+    def of(cls, text: str) -> _TextTest | None:
+        """The test for what a person typed; None when a word is not ASCII letters and digits."""
+        words, prefix = search_words(text)
+        if not words or not all(_ASCII_WORD.match(w) for w in words):
+            return None
+        return cls(words, prefix)
+
+    def __call__(self, head: Sequence[str | None], body: Callable[[], str]) -> bool | str:
+        """True or False when certain; else the text FTS5 must be asked about (the runs beyond
+        ASCII, and the words found). ``head`` are the title, author and description; the body is
+        unpacked only when they do not settle it."""
+        texts = [t for t in head if t]
+        if self._words_in(texts) is None:
+            return True
+        texts.append(body())
+        words = self._words_in(texts)
+        if words is None:
+            return True
+        low, found = words
+        if low.isascii():
+            return False
+        unsure = [run for run in low.split() if not run.isascii()]
+        return b" ".join([*unsure, *found]).decode("utf-8", "surrogatepass")
+
+    def _words_in(self, texts: Sequence[str]) -> tuple[bytes, list[bytes]] | None:
+        """None when every word is certainly in ``texts``; else the texts as :data:`_ASCII_WORDS`
+        makes them, and the words certainly there."""
+        low = b" " + " ".join(texts).encode("utf-8", "surrogatepass").translate(_ASCII_WORDS) + b" "
+        found = [w for w, needle in zip(self._words, self._needles, strict=True) if needle in low]
+        return None if len(found) == len(self._words) else (low, found)
+
+
 # --- the store --------------------------------------------------------------------------------
 
 
@@ -857,6 +921,17 @@ class Store:
     #: up (the matches are not where the estimate says, e.g. a topic only in older articles) and
     #: goes on from there with the scratch table.
     _WINDOW_SLACK = 4
+    #: A prefix search ("vel"*) merges every word that starts so before it yields a match: about
+    #: 1 us a match for a dense 3-letter prefix, 5x a whole word's cost.
+    _PREFIX_MATCH_COST = 7
+    #: Testing one walked row in Python (:class:`_TextTest`; ~60 us with its body unpacked), and
+    #: finding the runs beyond ASCII of a row it could not tell, for the scratch index (~75 us).
+    _TEXT_TEST_COST = 400
+    _SCRATCH_TEST_COST = 500
+    #: Rows a testing walk tests at a time (the unsure ones go to the scratch index together), and
+    #: after which it first compares its cost with collecting (then at every doubling): enough
+    #: rows to tell a dense prefix from a rare one.
+    _TEXT_WALK_CHECK = 8
 
     def _search_newest_rows(
         self, query: Query, match: str, where: list[str], params: list[Any], after: Cursor | None, limit: int
@@ -865,6 +940,12 @@ class Store:
         with self._snapshot():
             # An upper bound on the rows listed, for the estimates (max(id) is one index lookup).
             total = max(1, self._conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0])
+            test = None if query.search is None else _TextTest.of(query.search)
+            if test is not None and not _probe_friendly(query.search or ""):
+                raw, floor = self._text_walk(index, test, match, where, params, after, limit, total)
+                if floor is None:
+                    return raw
+                return raw + self._hits_rows(index, match, where, params, floor, limit - len(raw), total)
             if query.search is not None and _probe_friendly(query.search):
                 # Count matches only up to where probing becomes the cheapest plan (FTS5 counts
                 # ~25 million a second): beyond it, the exact count does not matter.
@@ -883,6 +964,75 @@ class Store:
                     rest = self._hits_rows(index, match, where, params, floor, limit - len(raw), total)
                     return raw + rest
             return self._hits_rows(index, match, where, params, after, limit, total)
+
+    def _text_walk(
+        self,
+        index: str,
+        test: _TextTest,
+        match: str,
+        where: list[str],
+        params: list[Any],
+        after: Cursor | None,
+        limit: int,
+        total: int,
+    ) -> tuple[list[Any], Cursor | None]:
+        """Walk the newest-first index from ``after``, keeping the rows whose text matches (told by
+        ``test``, or by the scratch index when it is unsure), while that is estimated cheaper than
+        collecting every match. Returns the rows kept and None when the walk is done (a full page
+        or the end of the list), or the last row walked, for collecting the rest after it."""
+        kept: list[Any] = []
+        walked = 0
+        spent = 0.0
+        check = self._TEXT_WALK_CHECK
+        position = after
+        chunk = 2 * limit
+        while True:
+            rows = self._newest_rows(index, where, params, position, chunk)
+            for start in range(0, len(rows), self._TEXT_WALK_CHECK):
+                batch = rows[start : start + self._TEXT_WALK_CHECK]
+                verdicts: list[bool | str] = []
+                for r in batch:
+                    try:
+                        verdicts.append(test((r[2], r[3], r[4]), functools.partial(textpack.unpack, r[12])))
+                    except textpack.PackError:
+                        break  # a damaged body: the index says whether it matches (collected below)
+                unsure = {i: v for i, v in enumerate(verdicts) if isinstance(v, str)}
+                matched = self._scratch_matches(match, unsure) if unsure else set()
+                spent += len(verdicts) * self._TEXT_TEST_COST + len(unsure) * self._SCRATCH_TEST_COST
+                for i, verdict in enumerate(verdicts):
+                    r = batch[i]
+                    walked += 1
+                    position = (r[11], r[0])
+                    if verdict is True or i in matched:
+                        kept.append(r)
+                        if len(kept) == limit:
+                            return kept, None
+                if len(verdicts) < len(batch):
+                    return kept, position
+                if walked >= check:
+                    check *= 2
+                    density = len(kept) / walked
+                    walk = (limit - len(kept)) / density * spent / walked if kept else float("inf")
+                    if walk > density * total * self._PREFIX_MATCH_COST:
+                        return kept, position
+            if len(rows) < chunk:
+                return kept, None
+            chunk = min(4 * chunk, 4096)
+
+    def _scratch_matches(self, match: str, texts: dict[int, str]) -> set[int]:
+        """Which of ``texts`` (by key) FTS5 matches ``match`` in: indexed in a scratch index of the
+        same tokenizer, which is emptied again."""
+        c = self._conn
+        c.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_text "
+            f"USING fts5(text, content='', detail=none, tokenize='{FTS_TOKENIZE}')"
+        )
+        marks = ", ".join(["(?, ?)"] * len(texts))
+        c.execute(f"INSERT INTO temp.search_text(rowid, text) VALUES {marks}", [v for kv in texts.items() for v in kv])
+        try:
+            return {r[0] for r in c.execute("SELECT rowid FROM temp.search_text WHERE search_text MATCH ?", (match,))}
+        finally:
+            c.execute("INSERT INTO temp.search_text(search_text) VALUES ('delete-all')")
 
     def _hits_rows(
         self,
