@@ -383,7 +383,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 #: A last word this long or longer is taken as a prefix (search as you type); shorter ones are
 #: whole words. Since schema 4 the index has no prefix index: FTS5 merges the words that start so
 #: (measured on 30,000 articles: "vel"*, in every article, 12 ms to count against 4 ms with one),
-#: and the prefix index cost 0.45x the records' bytes.
+#: and the prefix index cost 0.45x the records' bytes. A dense prefix's newest-first page is found
+#: without the index instead (Store._text_walk).
 MIN_PREFIX = 3
 
 
@@ -1036,7 +1037,7 @@ class Store:
         c = self._conn
         c.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_text "
-            f"USING fts5(text, content='', detail=none, tokenize='{FTS_TOKENIZE}')"
+            f"USING fts5(text, content='', detail=none, columnsize=0, tokenize='{FTS_TOKENIZE}')"
         )
         marks = ", ".join(["(?, ?)"] * len(texts))
         c.execute(f"INSERT INTO temp.search_text(rowid, text) VALUES {marks}", [v for kv in texts.items() for v in kv])
