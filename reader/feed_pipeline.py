@@ -17,6 +17,7 @@ its caller (:mod:`reader.subscriptions`) writes each batch. No Qt, no store.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import multiprocessing
 import os
 import queue
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
-from reader.feedparse import ParsedFeed, exit_with_parent, parse, ready, split_document
+from reader.feedparse import ParsedFeed, exit_with_parent, parse, parse_and_pack, ready, split_document
 from reader.fetching import FetchResult, fetch
 from reader.records import Feed
 
@@ -137,7 +138,7 @@ class _Task:
             final = self._left == 0
             if final and self._articles > 0 and piece.problem is not None:
                 # Earlier pieces had entries: the feed as a whole is fine.
-                piece = ParsedFeed(piece.title, piece.link, piece.articles, None)
+                piece = dataclasses.replace(piece, problem=None)
             self._deliver(piece, final)
 
 
@@ -230,7 +231,7 @@ class _Parsing:
         if pool is not None:
             try:
                 for document in documents:
-                    futures.append(pool.submit(parse, document, task.headers, task.url, task.feed_id))
+                    futures.append(pool.submit(parse_and_pack, document, task.headers, task.url, task.feed_id))
             except (RuntimeError, cf.BrokenExecutor):  # closed (cancelled), or a worker died: the rest here
                 documents = documents[len(futures) :]
             else:

@@ -1810,18 +1810,25 @@ class PreparedArticles:
     rows: list[tuple[Any, ...]]
 
 
-def prepare_articles(articles: Iterable[Article]) -> PreparedArticles:
+def prepare_articles(
+    articles: Iterable[Article], packed: Sequence[textpack.PackedText | None] | None = None
+) -> PreparedArticles:
     """What :meth:`Store.add_articles` does with articles before it needs the store: their keys
     and packed text. It needs no connection, so the importer does it on its parsing thread: the
-    writer's thread then only writes (packing was a third of its time)."""
+    writer's thread then only writes (packing was a third of its time). ``packed``, one per
+    article (None: pack it here), is text already packed (:func:`textpack.pack_article`): the
+    feed parse workers pack what they parse."""
     now = int(time.time())
-    return PreparedArticles([_article_params(a, now) for a in articles])
+    if packed is None:
+        return PreparedArticles([_article_params(a, now) for a in articles])
+    return PreparedArticles([_article_params(a, now, texts) for a, texts in zip(articles, packed, strict=True)])
 
 
-def _article_params(a: Article, now: int) -> tuple[Any, ...]:
-    """The INSERT's values for ``a`` (its text packed), then the text for the full-text index."""
+def _article_params(a: Article, now: int, packed: textpack.PackedText | None = None) -> tuple[Any, ...]:
+    """The INSERT's values for ``a`` (its text packed, unless ``packed`` gives it so), then the
+    text for the full-text index."""
     published = _ts(a.published)
-    body = textpack.pack(a.body)
+    body, html, raw = packed or textpack.pack_article(a.body, a.body_html, a.raw)
     return (
         a.identity(),
         a.source,
@@ -1834,8 +1841,8 @@ def _article_params(a: Article, now: int) -> tuple[Any, ...]:
         published,
         published if published is not None else UNKNOWN_TS,
         body,
-        None if a.body_html is None else textpack.pack(a.body_html),
-        textpack.pack_raw(a.raw, a.body),
+        html,
+        raw,
         a.origin,
         now,
         # Not stored as such: what the full-text index is given (title, author, description, body).

@@ -22,7 +22,8 @@ from reader.fetching import FetchResult
 from reader.http import FETCH_TIMEOUT, MAX_FEED_BYTES, MAX_RETRY_AFTER
 from reader.opml import OpmlError, OpmlFeed, read_opml, write_opml
 from reader.records import AddResult, Article, Feed, Problem, Progress
-from reader.store import Store
+from reader.store import Store, prepare_articles
+from reader.textpack import PackedText
 
 #: How often feeds are refreshed when the caller does not say (the window's default interval).
 DEFAULT_INTERVAL_S = 3600.0
@@ -77,10 +78,18 @@ def _store(store: Store, batch: Sequence[Outcome], problems: list[Problem]) -> A
     updates: list[tuple[int, dict[str, Any]]] = []
     removals: list[int] = []
     claimed: set[str] = set()
+    # Text the parse workers packed already (None: the store packs that article's).
+    packed: list[PackedText | None] = []
+
+    def take(parsed: ParsedFeed) -> None:
+        articles.extend(parsed.articles)
+        packed.extend(parsed.packed if parsed.packed is not None else [None] * len(parsed.articles))
+
     for outcome in batch:
         job, fetched, parsed = outcome.job, outcome.fetched, outcome.parsed
         if not outcome.final:
-            articles.extend(parsed.articles if parsed is not None else ())
+            if parsed is not None:
+                take(parsed)
             continue
         feed = job.feed
         fields: dict[str, Any] = {}
@@ -106,7 +115,7 @@ def _store(store: Store, batch: Sequence[Outcome], problems: list[Problem]) -> A
                 fields["title"] = parsed.title
             if parsed.link and parsed.link != feed.site_url:
                 fields["site_url"] = parsed.link
-            articles.extend(parsed.articles)
+            take(parsed)
             if parsed.problem is not None and job.empty_is_problem:
                 problem = parsed.problem
         else:
@@ -122,7 +131,7 @@ def _store(store: Store, batch: Sequence[Outcome], problems: list[Problem]) -> A
             problems.append(Problem(job.label, problem))
         fields.update(_schedule(fetched, now))
         updates.append((feed.id, fields))
-    added = store.add_articles(articles, update=True) if articles else AddResult()
+    added = store.add_articles(prepare_articles(articles, packed), update=True) if articles else AddResult()
     for feed_id, fields in updates:
         store.update_feed(feed_id, **fields)
     for feed_id in removals:

@@ -137,6 +137,17 @@ def pack_raw(raw: str, body: str) -> bytes:
     return pack(raw)
 
 
+#: An article's long text packed: (body, body_html or None, raw), as the store keeps them.
+PackedText = tuple[bytes, bytes | None, bytes]
+
+
+def pack_article(body: str, body_html: str | None, raw: str) -> PackedText:
+    """An article's body, sanitised HTML and raw record packed as the store keeps them. Deflating
+    them is a third of storing a full-text article, so the parse workers do it (see
+    :func:`reader.feedparse.parse_and_pack`) and the storing process only writes."""
+    return pack(body), None if body_html is None else pack(body_html), pack_raw(raw, body)
+
+
 def unpack_raw(blob: bytes | None, body: str) -> str:
     """The raw record :func:`pack_raw` was given with ``body``."""
     if not blob:

@@ -4,6 +4,7 @@ server this test starts, parsed, stored; OPML."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import select
@@ -23,12 +24,12 @@ from feed_server import FeedServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reader import addresses, feed_pipeline, feedparse, fetching, opml, subscriptions
+from reader import addresses, feed_pipeline, feedparse, fetching, opml, subscriptions, textpack
 from reader import http as rhttp
 from reader.importer import import_paths
 from reader.opml import OpmlFeed, read_opml, write_opml
 from reader.records import Problem
-from reader.store import AddResult, Feed, Query, Store
+from reader.store import AddResult, Feed, PreparedArticles, Query, Store, prepare_articles
 
 # A fetch or writer thread dying with a traceback must fail the test, not scroll past as a warning.
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
@@ -738,6 +739,60 @@ def test_a_big_document_is_parsed_in_pieces_with_the_same_result(
     assert sorted(a.key for a in articles(store)) == sorted(f"feed:{only_feed(store).id}:e{i}" for i in range(40))
 
 
+def test_the_parse_workers_pack_the_text_and_the_store_keeps_it_as_they_packed_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Relative links: the sanitised HTML differs from the raw entry, so all three texts differ.
+    entries = [
+        item(
+            f"e{i}",
+            f"Entry {i}",
+            link=f"https://site.example/e{i}",
+            content=f'<p>Body {i} <a href="/m/{i}">more</a></p>',
+        )
+        for i in range(40)
+    ]
+    document = rss(*entries)
+    url = "https://site.example/feed.xml"
+    monkeypatch.setattr(feed_pipeline, "SPLIT_BYTES", 1000)
+    parsing = feed_pipeline._Parsing(expected_feeds=feed_pipeline.POOL_MIN_FEEDS)  # workers start at once
+    pieces: list[feedparse.ParsedFeed] = []
+    done = threading.Event()
+
+    def deliver(piece: feedparse.ParsedFeed, final: bool) -> None:
+        pieces.append(piece)
+        if final:
+            done.set()
+
+    try:
+        assert parsing._starter is not None
+        parsing._starter.join(60)  # ready: every piece goes to a worker
+        parsing.parse(fetching.FetchResult(url, 200, document, {"content-type": "application/xml"}), 7, deliver)
+        assert done.wait(60)
+    finally:
+        parsing.close()
+    assert len(pieces) > 4
+    parsed = [a for p in pieces for a in p.articles]
+    packed = [texts for p in pieces for texts in p.packed or ()]
+    assert len(packed) == len(parsed) == 40
+    assert packed == [textpack.pack_article(a.body, a.body_html, a.raw) for a in parsed]
+
+    # The storing process packs nothing the workers packed, and stores the same text.
+    def no_packing_here(*args: object) -> None:
+        raise AssertionError("packed again in the storing process")
+
+    monkeypatch.setattr(textpack, "pack_article", no_packing_here)
+    feed = store.add_feed(url)
+    keyed = [dataclasses.replace(a, feed_id=feed.id, key=a.key.replace(":7:", f":{feed.id}:")) for a in parsed]
+    assert store.add_articles(prepare_articles(keyed, packed)).added == 40
+    whole = feedparse.parse(document, {}, url, feed.id).articles
+    stored = {a.key: a for a in articles(store)}
+    assert [(stored[a.key].body, stored[a.key].body_html, stored[a.key].raw) for a in whole] == [
+        (a.body, a.body_html, a.raw) for a in whole
+    ]
+    assert all("https://site.example/m/" in a.body_html for a in whole)
+
+
 def test_the_last_piece_of_a_split_feed_is_always_handed_over_last() -> None:
     # Pieces finish on different threads. If the last one overtook an earlier one on its way to
     # the store loop, the loop (counting finished feeds) would stop before storing the earlier one.
@@ -969,8 +1024,8 @@ def test_an_import_of_several_small_feeds_is_one_write_transaction(
     real = Store.add_articles
 
     def counting(self: Store, articles: Any, **kwargs: Any) -> AddResult:
-        articles = list(articles)
-        writes.append(len(articles))
+        articles = articles if isinstance(articles, PreparedArticles) else prepare_articles(articles)
+        writes.append(len(articles.rows))
         return real(self, articles, **kwargs)
 
     monkeypatch.setattr(Store, "add_articles", counting)
