@@ -8,8 +8,9 @@ Nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -67,6 +68,16 @@ class Article:
 
     def snippet(self) -> str:
         return snippet_of(self.description, self.body)
+
+    def __reduce__(self) -> tuple[type[Article], tuple[object, ...]]:
+        """Pickled as its constructor's arguments: the parse worker processes send back
+        thousands of articles a feed, and the dataclass's own pickling (a ``fields()`` call and
+        a ``setattr`` per field, in Python, on load) took twice as long each way."""
+        return (Article, _article_fields(self))
+
+
+#: Every field of an Article, in its constructor's order (see :meth:`Article.__reduce__`).
+_article_fields = attrgetter(*(f.name for f in fields(Article)))
 
 
 @dataclass(frozen=True, slots=True)
