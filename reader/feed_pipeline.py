@@ -8,7 +8,8 @@ its caller (:mod:`reader.subscriptions`) writes each batch. No Qt, no store.
   queue on the GIL), started from a clean "forkserver" process, never forked from the caller (a Qt
   application has threads); a document larger than :data:`SPLIT_BYTES` is cut into runs of whole
   entries parsed side by side; a few small feeds, and the first documents while the workers start,
-  are parsed in this process;
+  are parsed in this process; the workers also pack each article's text as the store keeps it
+  (:func:`reader.feedparse.parse_and_pack`), so the storing process only writes;
 - batching: parsed documents are handed over a few hundred articles at a time, as soon as there
   are that many (the full-text index makes storing the slowest single step, so it starts as early
   as it can).
