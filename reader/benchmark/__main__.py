@@ -6,7 +6,10 @@ import sys
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0].startswith("-"):
-        print("usage: python -m reader.benchmark NAME [ARGS...]  (NAME: seeds, feeds, window, images)", file=sys.stderr)
+        print(
+            "usage: python -m reader.benchmark NAME [ARGS...]  (NAME: seeds, feeds, sync, window, images)",
+            file=sys.stderr,
+        )
         return 2
     name = argv[0]
     try:
