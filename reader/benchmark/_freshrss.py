@@ -77,6 +77,11 @@ class Server:
             raise RuntimeError(f"start_freshrss.sh failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
         return cls(work, _read_env(work / "env.sh"))
 
+    @classmethod
+    def attach(cls, env_sh: Path) -> Server:
+        """A server started before (``env_sh`` is the env.sh its script wrote)."""
+        return cls(env_sh.parent, _read_env(env_sh))
+
     def stop(self) -> None:
         env = {**os.environ, "WORK": str(self.work)}
         subprocess.run(["bash", str(START_SCRIPT), "stop"], env=env, capture_output=True, timeout=60)

@@ -1,8 +1,9 @@
 """Sync benchmark: Reader against a real FreshRSS on loopback (and Newsboat, when it can read it).
 
-    python -m reader.benchmark sync [--runs 3] [--feeds 100] [--items 100] [--no-newsboat]
+    python -m reader.benchmark sync [--runs 3] [--feeds 100] [--items 100] [--no-newsboat] [--server ENV_SH]
 
-Starts FreshRSS (``../shared/servers/freshrss/``, :mod:`reader.benchmark._freshrss`) with no feed,
+Starts FreshRSS (``../shared/servers/freshrss/``, :mod:`reader.benchmark._freshrss`; its files in
+``/dev/shm``: the server's disk is not what is timed) with no feed, or uses ``--server``'s,
 serves ``--feeds`` generated full-text feeds of ``--items`` items each from a loopback HTTP server
 in this process, subscribes them through the server's Google Reader API (FreshRSS fetches each at
 once; ``cli/actualize-user.php`` is run only if some items are missing after that), and marks a
@@ -30,6 +31,7 @@ import email.utils
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -104,24 +106,26 @@ def feed_server(folder: Path) -> Iterator[str]:
 
 
 def populate(server: Server, folder: Path, base: str, feeds: int, items: int) -> tuple[int, int, int]:
-    """Subscribe ``feeds`` generated feeds and mark some items read and starred on the server:
-    (items, read, starred) as the server has them."""
+    """Subscribe ``feeds`` generated feeds and mark a third of their items read and one in twenty
+    starred on the server: (items, read, starred) of the whole account, as the server has them
+    (a ``--server`` may hold more than these feeds)."""
+    before = set(server.ids())
     now = int(time.time())
     for feed in range(feeds):
         (folder / f"feed-{feed:03d}.xml").write_bytes(feed_xml(feed, items, base, now))
         server.quickadd(f"{base}/feed-{feed:03d}.xml")
-    ids = server.ids()
-    if len(ids) < feeds * items:
+    ours = sorted(set(server.ids()) - before)
+    if len(ours) < feeds * items:
         time.sleep(2)  # FreshRSS refreshes a feed only once its TTL (1 s) is over
         server.actualize()
-        ids = server.ids()
-    if len(ids) != feeds * items:
-        raise BenchmarkError(f"FreshRSS holds {len(ids)} items, not the {feeds * items} of the feeds it was given")
-    ids.sort()
-    server.tag(ids[::3], READ)
-    server.tag(ids[::20], STARRED)
+        ours = sorted(set(server.ids()) - before)
+    if len(ours) != feeds * items:
+        raise BenchmarkError(f"FreshRSS took {len(ours)} items, not the {feeds * items} of the feeds it was given")
+    server.tag(ours[::3], READ)
+    server.tag(ours[::20], STARRED)
+    total = len(server.ids())
     # (``s=.../read`` is no real stream in FreshRSS: it answers with everything; ``xt=`` is.)
-    return len(ids), len(ids) - len(server.ids(xt=READ)), len(server.ids(STARRED))
+    return total, total - len(server.ids(xt=READ)), len(server.ids(STARRED))
 
 
 # --- timing -------------------------------------------------------------------------------------
@@ -304,14 +308,25 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--items", type=int, default=100, help="items a feed (default 100)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each, alternating; medians are shown (default 3)")
     parser.add_argument("--no-newsboat", action="store_true", help="time Reader only")
+    parser.add_argument(
+        "--server",
+        type=Path,
+        metavar="ENV_SH",
+        help="a FreshRSS already running (the env.sh its start_freshrss.sh wrote): subscribe the feeds there, "
+        "and neither start nor stop one",
+    )
     args = parser.parse_args(argv)
     for name in ("feeds", "items", "runs"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
-    why = missing_requirements()
+    why = missing_requirements() if args.server is None else None
+    if args.server is not None and not args.server.is_file():
+        why = f"{args.server}: no such file"
     if why is not None:
         print(f"cannot start FreshRSS: {why}", file=sys.stderr)
         return 2
+    # A plain kill ends the run through the finally blocks, which stop the server's processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     compile_reader()  # as installed: the timed commands do not compile Reader's modules
     with tempfile.TemporaryDirectory(prefix="reader-bench-sync-") as tmp:
         try:
@@ -325,13 +340,14 @@ def _run(tmp: Path, args: argparse.Namespace) -> int:
     folder = tmp / "www"
     folder.mkdir()
     start = time.perf_counter()
-    server = Server.start(tmp / "freshrss")
+    server = Server.attach(args.server) if args.server else Server.start(_server_dir(tmp) / "freshrss")
     try:
         with feed_server(folder) as base:
             items, read, starred = populate(server, folder, base, args.feeds, args.items)
         print(
-            f"FreshRSS {server.version()} at {server.url}: {args.feeds} feeds x {args.items} items = {items} "
-            f"({read} read, {starred} starred), ready in {time.perf_counter() - start:.1f} s; "
+            f"FreshRSS {server.version()} at {server.url}: {args.feeds} feeds x {args.items} items subscribed, "
+            f"the account holds {items} ({read} read, {starred} starred), "
+            f"ready in {time.perf_counter() - start:.1f} s; "
             f"{args.runs} runs each, alternating, fresh store each, medians; {_load()}"
         )
         newsboat = None if args.no_newsboat else shutil.which("newsboat")
@@ -352,8 +368,23 @@ def _run(tmp: Path, args: argparse.Namespace) -> int:
                 boats.append(newsboat_run(tmp / "newsboat", server))
         _report(readers, boats, items)
     finally:
-        server.stop()
+        if not args.server:
+            server.stop()
+            shutil.rmtree(server.work.parent, ignore_errors=True)
     return 0
+
+
+def _server_dir(tmp: Path) -> Path:
+    """Where the server keeps its files: in memory (``/dev/shm``) where there is such a folder.
+    FreshRSS's SQLite commits each subscription with fsyncs (about 4 s a 100-item feed on a busy
+    disk here, 7 minutes for 100 feeds), and the server's disk is not what is timed; Reader's
+    store stays on the disk, as a person's does."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return Path(tempfile.mkdtemp(prefix="reader-bench-sync-", dir=shm))
+    folder = tmp / "server"
+    folder.mkdir()
+    return folder
 
 
 def _newsboat_version(program: str) -> str:
