@@ -139,6 +139,7 @@ def populate(server: Server, folder: Path, base: str, feeds: int, items: int) ->
 class Timed:
     seconds: float
     peak_kib: int  # the process's peak RSS (ru_maxrss, KiB on Linux)
+    cpu: float  # its user + system seconds: the rest of ``seconds`` it waited (mostly for the server)
 
 
 def timed(command: Sequence[str], env: dict[str, str], *, stdin: str = "", accept: Sequence[int] = (0,)) -> Timed:
@@ -168,7 +169,7 @@ def timed(command: Sequence[str], env: dict[str, str], *, stdin: str = "", accep
             raise BenchmarkError(
                 f"{Path(command[0]).name} {' '.join(command[1:])[:120]}: exit {child.returncode}: {said}"
             )
-    return Timed(elapsed, usage.ru_maxrss)
+    return Timed(elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 
 
 def _count(path: Path, sql: str) -> int:
@@ -425,10 +426,10 @@ def _report(readers: Sequence[ReaderRun], boats: Sequence[NewsboatRun], items: i
         if boat_first
         else "goal: no slower than Newsboat's first reload (not measurable here, see above)"
     )
+    add, sync = _median([r.add.seconds for r in readers]), _median([r.first.seconds for r in readers])
     print(
         f"  reader          {first:6.2f} s  {items / first:6.0f} items/s  ({_spread(firsts)}; add "
-        f"{_median([r.add.seconds for r in readers]):.2f} s + sync {_median([r.first.seconds for r in readers]):.2f} s)"
-        f"  {reference}"
+        f"{add:.2f} s + sync {sync:.2f} s, its CPU {_median([r.first.cpu for r in readers]):.2f} s)  {reference}"
     )
     first_peak = _median([r.first.peak_kib for r in readers]) / 1024
     again_peak = _median([r.again.peak_kib for r in readers]) / 1024
