@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -254,6 +255,47 @@ def test_an_incremental_sync_transfers_ids_and_only_the_new_items(freshrss: Fres
     assert_in_step(db, account, freshrss.api())
 
 
+def test_the_next_batch_is_asked_for_while_this_one_is_stored(
+    freshrss: FreshRSS, db: Path, account: str, monkeypatch: Any
+) -> None:
+    # The server's answer time and our own work overlap: storing a batch waits here until the
+    # next batch's request has gone out, which a fetch-then-store loop would never do.
+    _, _, ids = new_feed(freshrss, 5)
+    monkeypatch.setattr(engine, "ITEMS_PER_REQUEST", 2)  # three batches: 2, 2, 1
+    asked = threading.Condition()
+    requests = [0]
+
+    class Asking(Client):
+        def __init__(self) -> None:
+            super().__init__(proxies={})
+
+        def post(self, url: str, form: Any, **kwargs: Any) -> Any:
+            if "stream/items/contents" in url:
+                with asked:
+                    requests[0] += 1
+                    asked.notify_all()
+            return super().post(url, form, **kwargs)
+
+    overlapped: list[bool] = []
+    store_batch = Store.add_remote_articles
+
+    def add_remote_articles(self: Store, *args: Any, **kwargs: Any) -> int:
+        batch = len(overlapped)
+        if batch < 2:  # the last batch has no next one
+            with asked:
+                overlapped.append(asked.wait_for(lambda: requests[0] >= batch + 2, timeout=30))
+        return store_batch(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "add_remote_articles", add_remote_articles)
+    with Store.open(db) as store:
+        acc = store.get_account(account)
+        assert acc is not None
+        client = GReaderClient(acc.url, account=account, auth=credentials.load_token(account), http=Asking())
+        stored = sum(n for n, _ in engine._fetch_unknown(store, acc, client, {}, sorted(ids), None))
+        assert store.unknown_remote_ids(acc.id, sorted(ids)) == []
+    assert stored == 5 and overlapped == [True, True] and requests[0] == 3
+
+
 def test_read_and_star_made_on_the_server_reach_reader(freshrss: FreshRSS, db: Path, account: str) -> None:
     _, _, ids = new_feed(freshrss, 2)
     sync_now(db, account)
@@ -399,7 +441,7 @@ def test_kill_9_during_a_sync_loses_nothing_and_duplicates_nothing(
 
 
 def test_kill_9_of_reader_sync_with_a_batch_in_flight_then_sync_again(
-    freshrss: FreshRSS, db: Path, account: str, capsys: Any, monkeypatch: Any
+    freshrss: FreshRSS, db: Path, account: str, capsys: Any, monkeypatch: Any, qtbot: Any
 ) -> None:
     sync_now(db, account)  # (what the other tests left: stored now, so that only this feed is new below)
     _, _, ids = new_feed(freshrss, 600)
@@ -410,6 +452,11 @@ def test_kill_9_of_reader_sync_with_a_batch_in_flight_then_sync_again(
         with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
             try:
                 assert proxy.held.wait(60), "the sync never asked for a second batch"
+                # The second batch is asked for while the first is stored: once that is committed,
+                # the sync waits for the held answer, and is killed there.
+                qtbot.waitUntil(
+                    lambda: len({rid for rid, _, _ in local_state(db, account)} & ids) == 250, timeout=60000
+                )
                 process.send_signal(signal.SIGKILL)  # one batch stored, the next one on the wire
                 process.wait(30)
             finally:

@@ -5,8 +5,9 @@
 2. subscriptions and folders: the account's feeds become the server's list;
 3. new items: the reading list's ids since the last complete sync (``ot``, the server's clock),
    page by page; the ids the store lacks are fetched (``stream/items/contents``) a batch at a
-   time, and each batch is committed before the next is asked for (bounded memory; a ``kill -9``
-   loses at most the batch in flight, which the next sync fetches again);
+   time, the next one asked for while this one is stored, each committed on its own (bounded
+   memory, two batches at most; a ``kill -9`` loses at most the two batches not yet committed,
+   which the next sync fetches again);
 4. state: the unread and starred id lists, taken as the truth for every article of the account,
    except where a local change still waits in the queue (the server has not heard of it: its
    state is older; see :meth:`reader.store.Store.reconcile_flags`).
@@ -17,10 +18,12 @@ and known ids are skipped (an item's key is unique per account: nothing is store
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -241,19 +244,43 @@ def _fetch_unknown(
     stop: threading.Event | None,
 ) -> Iterator[tuple[int, int]]:
     """Fetch and store the items of ``ids`` the store lacks, a batch at a time: (new articles,
-    ids of the batch) after each batch is committed."""
-    for batch in _chunks(store.unknown_remote_ids(account.id, ids), ITEMS_PER_REQUEST):
-        if stop is not None and stop.is_set():
-            raise SyncError(account.name, "cancelled")
-        rows = []
-        for item in client.items(batch):
-            try:
-                remote_id, article = item_article(item, account, feed_ids)
-            except (KeyError, TypeError, ValueError):
-                continue  # an item without a usable id: nothing to key it by
-            read, starred = _flags(item)
-            rows.append((remote_id, article, read, starred))
-        yield store.add_remote_articles(account.id, rows), len(batch)  # one commit per batch
+    ids of the batch) after each batch is committed.
+
+    The next batch is asked for while this one is made into articles and stored, on one helper
+    thread (the only user of ``client`` until it is done): the server's answer time and our own
+    work overlap, and no more than two batches are ever held."""
+    batches = list(_chunks(store.unknown_remote_ids(account.id, ids), ITEMS_PER_REQUEST))
+    if not batches:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-fetch") as pool:
+        coming: Future[list[dict[str, Any]]] | None = pool.submit(client.items, batches[0])
+        try:
+            for number, batch in enumerate(batches):
+                if stop is not None and stop.is_set():
+                    raise SyncError(account.name, "cancelled")
+                assert coming is not None
+                items = coming.result()  # a SyncError of the fetch is raised here, in order
+                coming = pool.submit(client.items, batches[number + 1]) if number + 1 < len(batches) else None
+                yield store.add_remote_articles(account.id, _rows(items, account, feed_ids)), len(batch)
+        finally:
+            if coming is not None:
+                coming.cancel()
+                with contextlib.suppress(Exception):
+                    coming.result()  # wait for a fetch in flight: the client is ours again after
+
+
+def _rows(
+    items: Sequence[Mapping[str, Any]], account: Account, feed_ids: Mapping[str, int]
+) -> list[tuple[str, Article, bool, bool]]:
+    rows = []
+    for item in items:
+        try:
+            remote_id, article = item_article(item, account, feed_ids)
+        except (KeyError, TypeError, ValueError):
+            continue  # an item without a usable id: nothing to key it by
+        read, starred = _flags(item)
+        rows.append((remote_id, article, read, starred))
+    return rows
 
 
 def subscribe(store: Store, account: Account, client: GReaderClient, feed_url: str) -> tuple[str, int]:
