@@ -34,7 +34,7 @@ from xml.sax import expatreader
 
 import feedparser
 
-from reader import sanitize, textpack
+from reader import fastfeed, sanitize, textpack
 from reader.records import Article
 
 #: The problem of a feed that is fine but has nothing in it (on import, ``reader import`` exits 1).
@@ -258,15 +258,18 @@ _ALTERNATE = re.compile(
 )
 
 
-def parse(data: bytes, headers: Mapping[str, str], feed_url: str, feed_id: int) -> ParsedFeed:
+def parse(data: bytes, headers: Mapping[str, str], feed_url: str, feed_id: int, *, fast: bool = True) -> ParsedFeed:
     """Entries of the feed document ``data`` as articles of feed ``feed_id``.
 
     ``headers`` are the response headers (any case); they give the encoding and, through
     ``Content-Location`` (default: ``feed_url``), the base for relative URLs. Never raises for bad
     input: a document without entries comes back with ``problem`` saying why.
+
+    A well-formed RSS 2.0 or Atom 1.0 document takes :mod:`reader.fastfeed` (several times quicker,
+    the same articles); anything else, or with ``fast`` off, feedparser.
     """
     try:
-        return _parse(data, headers, feed_url, feed_id)
+        return _parse(data, headers, feed_url, feed_id, fast)
     except Exception as exc:  # feedparser on hostile input: one feed must never stop the others
         return ParsedFeed(None, None, [], f"cannot parse ({type(exc).__name__}: {exc})")
 
@@ -283,16 +286,18 @@ def parse_and_pack(data: bytes, headers: Mapping[str, str], feed_url: str, feed_
     return dataclasses.replace(parsed, packed=packed)
 
 
-def _parse(data: bytes, headers: Mapping[str, str], feed_url: str, feed_id: int) -> ParsedFeed:
+def _parse(data: bytes, headers: Mapping[str, str], feed_url: str, feed_id: int, fast: bool = True) -> ParsedFeed:
     if not data.strip():
         return ParsedFeed(None, None, [], "empty document")
     response_headers = {k.lower(): v for k, v in headers.items()}
     response_headers.setdefault("content-location", feed_url)
     _adjust_feedparser()
-    # A BytesIO, never the bytes: feedparser would try a bytes argument as a file name first.
-    doc = feedparser.parse(
-        io.BytesIO(data), response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    doc = fastfeed.parse(data, response_headers) if fast else None
+    if doc is None:
+        # A BytesIO, never the bytes: feedparser would try a bytes argument as a file name first.
+        doc = feedparser.parse(
+            io.BytesIO(data), response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
+        )
     info = doc.get("feed") or {}
     title = _text_of(info.get("title"), info.get("title_detail"))
     link = _safe_link(info.get("link"))
