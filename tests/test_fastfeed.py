@@ -129,7 +129,8 @@ CORNERS = {
         "<item><title>e</title><pubDate>Sun, 31 Feb 2003 04:00:00 EST</pubDate></item>"
     ),
     "titles and text": rss(
-        "<item><title>Fish &amp;amp; chips &lt;/b&gt;</title><description>&lt;p&gt;Hi &lt;a href='/x'&gt;x&lt;/a&gt;</description></item>"
+        "<item><title>Fish &amp;amp; chips &lt;/b&gt;</title>"
+        "<description>&lt;p&gt;Hi &lt;a href='/x'&gt;x&lt;/a&gt;</description></item>"
         "<item><title>  spaced\n  out  </title><description>plain &amp; simple</description></item>"
         "<item><title>Ãœber mojibake â€” dash</title><description>caf\u00c3\u00a9</description></item>"
         "<item><title>cp1252 &#150; &#147;quoted&#148;</title></item>"
@@ -169,7 +170,8 @@ CORNERS = {
         '<link rel="enclosure" type="image/png" href="two.png"/><content>plain text\nbody</content></entry>'
         '<entry><id>urn:3</id><link rel="alternate" type="text/html" href="https://blog.example.net/3"/>'
         '<title type="html">&lt;em&gt;Three&lt;/em&gt;</title><author><name>Only Name</name></author>'
-        '<content type="text/html">&lt;p&gt;three&lt;/p&gt;</content><summary type="html">&lt;b&gt;s&lt;/b&gt;</summary></entry>'
+        '<content type="text/html">&lt;p&gt;three&lt;/p&gt;</content>'
+        '<summary type="html">&lt;b&gt;s&lt;/b&gt;</summary></entry>'
     ),
 }
 
