@@ -64,7 +64,25 @@ _READ_KEYS = frozenset(
     }
 )
 #: Known elements whose handlers touch nothing we read: skipped (as leaves only).
-_ENTRY_SKIP = frozenset({"category", "dc_subject", "rights", "dc_rights", "comments"})
+_ENTRY_SKIP = frozenset(
+    {
+        "category",
+        "dc_subject",
+        "rights",
+        "dc_rights",
+        "comments",
+        "media_category",
+        "media_credit",
+        "media_keywords",
+        "media_rating",
+        "media_license",
+        "media_restriction",
+        "itunes_explicit",
+        "itunes_image",
+        "itunes_keywords",
+        "itunes_block",
+    }
+)
 _FEED_SKIP = frozenset(
     {
         "description",

@@ -160,6 +160,13 @@ CORNERS = {
     ),
     "declared Windows-1252 (converted by feedparser's own function)": b'<?xml version="1.0" encoding="windows-1252"?>'
     + rss("<item><title>caf\xe9 \x93quoted\x94</title></item>").split(b"?>", 1)[1].replace(b"\xc3\xa9", b"\xe9"),
+    "podcast and media extras": rss(
+        "<item><title>Episode</title><itunes:explicit>no</itunes:explicit><itunes:duration>1:02</itunes:duration>"
+        '<itunes:image href="https://img.example.org/ep.jpg"/><media:category>talk</media:category>'
+        "<media:credit role='host'>Host</media:credit><media:keywords>a, b</media:keywords>"
+        '<enclosure url="https://cdn.example.org/ep.mp3" type="audio/mpeg" length="9"/></item>',
+        ns=' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"',
+    ),
     "an item with nothing to read": rss("<item><category>only</category></item><item><title>kept</title></item>"),
     "atom": atom(
         '<entry><title>One</title><link href="one.html"/><id>tag:example,1</id>'
