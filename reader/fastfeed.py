@@ -186,7 +186,9 @@ class _Parser:
     def __init__(self, data: bytes, headers: dict[str, str]) -> None:
         result: dict[str, Any] = {"bozo": False}
         self.data = encodings.convert_to_utf8(dict(headers), data, result)
-        if result.get("bozo") or not result.get("encoding"):
+        # (A complaint alone, "no Content-Type" or "declared X, read as Y", does not stop feedparser
+        # from parsing the converted document strictly, nor us; no encoding at all does.)
+        if not result.get("encoding"):
             raise Fallback("encoding")
         location = headers.get("content-location", "")
         self.baseuri: str = mixin.make_safe_absolute_uri("", location) or mixin.make_safe_absolute_uri(location) or ""
