@@ -1,5 +1,6 @@
-"""Feed documents -> articles: feedparser (made faster), sanitised HTML, and the cutting of big
-documents into pieces parsed side by side. No Qt, no network, no store.
+"""Feed documents -> articles: :mod:`reader.fastfeed` for well-formed RSS 2.0 and Atom 1.0, else
+feedparser (made faster), sanitised HTML, and the cutting of big documents into pieces parsed side
+by side. No Qt, no network, no store.
 
 :mod:`reader.feeds` fetches and stores; of Reader, the parse worker processes import only this
 module (their server preloads it, with the pool's worker loop), which keeps them quick to start.
