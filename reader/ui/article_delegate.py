@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from reader.records import ArticleRow, is_date_only
 from reader.ui.article_model import ArticleRole
 from reader.ui.highlight import Terms, match_spans, search_terms
+from reader.ui.item_state import item_state
 from reader.ui.names import SourceNames
 
 THUMB_SIZE = QSize(96, 72)
@@ -145,6 +146,12 @@ class ArticleDelegate(QStyledItemDelegate):
             self.compact = compact
             self.sizeHintChanged.emit(QModelIndex())
 
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        """Override QStyledItemDelegate.initStyleOption: no text (:meth:`paint` draws it), so that
+        the base class's paint() draws the row's background, selection and focus alone."""
+        super().initStyleOption(option, index)
+        option.text = ""
+
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         """Override QStyledItemDelegate.sizeHint: one fixed height for every row."""
         fonts = self.fonts(option.font)
@@ -159,22 +166,18 @@ class ArticleDelegate(QStyledItemDelegate):
             return
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
-        widget = opt.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        opt.text = ""
         painter.save()
         try:
-            # Background, selection and focus through the style, like every native list.
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+            # Background, selection and focus through the style, like every native list: Qt's own
+            # paint() draws them (without the text: initStyleOption() clears it), in C++, so the
+            # first paint does not wait for PySide6 to set up QStyle (see reader.ui.item_state).
+            super().paint(painter, option, index)
             fonts = self.fonts(opt.font)
             rect: QRect = opt.rect
-            selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+            view = opt.widget
+            selected, active = item_state(view, index) if isinstance(view, QAbstractItemView) else (False, True)
             palette: QPalette = opt.palette
-            group = (
-                QPalette.ColorGroup.Active
-                if opt.state & QStyle.StateFlag.State_Active
-                else QPalette.ColorGroup.Inactive
-            )
+            group = QPalette.ColorGroup.Active if active else QPalette.ColorGroup.Inactive
             text_color = palette.color(
                 group, QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
             )

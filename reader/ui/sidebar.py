@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QListWidget,
     QListWidgetItem,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QWidget,
 )
 
 from reader.records import NO_SOURCE, Feed, SourceCount, View
+from reader.ui.item_state import is_hovered, item_state
 from reader.ui.names import readable_source
+from reader.ui.viewports import wrap_viewport
 
 _KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 #: The number shown at the right of an entry (int), or None for none.
@@ -120,8 +122,10 @@ class SidebarDelegate(QStyledItemDelegate):
         fonts = self.fonts(option.font)
         rect: QRect = option.rect
         palette: QPalette = option.palette
-        state = option.state
-        group = QPalette.ColorGroup.Active if state & QStyle.StateFlag.State_Active else QPalette.ColorGroup.Inactive
+        view = option.widget
+        # (Not option.state: see reader.ui.item_state.)
+        selected, active = item_state(view, index) if isinstance(view, QAbstractItemView) else (False, True)
+        group = QPalette.ColorGroup.Active if active else QPalette.ColorGroup.Inactive
         text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         painter.save()
         try:
@@ -136,13 +140,12 @@ class SidebarDelegate(QStyledItemDelegate):
                     fonts.header_fm.elidedText(text, Qt.TextElideMode.ElideRight, box.width()),
                 )
                 return
-            selected = bool(state & QStyle.StateFlag.State_Selected)
             band = QRectF(rect.adjusted(HIGHLIGHT_INSET, 1, -HIGHLIGHT_INSET, -1))
             if selected:
                 painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(palette.color(group, QPalette.ColorRole.Highlight))
                 painter.drawRoundedRect(band, 4, 4)
-            elif state & QStyle.StateFlag.State_MouseOver:
+            elif isinstance(view, QAbstractItemView) and is_hovered(view, index):
                 hover = QColor(palette.color(group, QPalette.ColorRole.Highlight))
                 hover.setAlphaF(0.14)
                 painter.setPen(Qt.PenStyle.NoPen)
@@ -185,6 +188,7 @@ class Sidebar(QListWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._viewport = wrap_viewport(self)  # (its delegate asks for it on the first paint)
         self.setObjectName("sidebar")
         # (Not uniform: a header is taller than an entry, with room above it.)
         self.delegate = SidebarDelegate(self)
