@@ -650,13 +650,16 @@ def _open_window(db_path: Path, *, default_store: bool, qt_options: Sequence[str
 
         report = import_paths(db_path, [str(paths.seeds_dir())])
         _report_problems(report.problems)
-    elif not Store.needs_upgrade(db_path):  # an upgrade is left to the window, which shows it
-        with Store.open(db_path):
-            pass  # report a bad store here, in one line, before any window appears
-    from reader.ui.app import run
+        upgrade = False
+    else:
+        upgrade = Store.needs_upgrade(db_path)
+    from reader.ui.app import WINDOW_CACHE_MB, run
 
+    # Opened once, here, for the window (a bad store is reported here, in one line, before any
+    # window appears); an upgrade is left to the window, which shows it.
+    store = None if upgrade else Store.open(db_path, cache_mb=WINDOW_CACHE_MB)
     # QApplication takes Qt's options (-style, -platform ...) from the argv it is given.
-    return run(db_path, [sys.argv[0] if sys.argv and sys.argv[0] else PROG, *qt_options])
+    return run(db_path, [sys.argv[0] if sys.argv and sys.argv[0] else PROG, *qt_options], store=store)
 
 
 # --- mark, sync accounts -----------------------------------------------------------------------

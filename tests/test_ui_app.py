@@ -24,8 +24,10 @@ def window_opens(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """reader.ui.app.run replaced: records the store it would open the window on."""
     opened: list[Path] = []
 
-    def run(db_path: Path, argv: list[str] | None = None) -> int:
+    def run(db_path: Path, argv: list[str] | None = None, *, store: Store | None = None) -> int:
         opened.append(Path(db_path))
+        if store is not None:
+            store.close()
         return 0
 
     monkeypatch.setattr(app, "run", run)
@@ -169,6 +171,25 @@ class StandInWindow:
         pass
 
 
+def test_the_command_line_opens_the_store_once_for_the_window_and_checks_for_an_upgrade_once(
+    tmp_path: Path, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window's start opened the store twice and looked for an upgrade three times."""
+    import reader.ui.main_window
+
+    db = tmp_path / "store.sqlite"
+    Store.open(db).close()
+    opened: list[Path] = []
+    checked: list[Path] = []
+    real_open, real_needs_upgrade = Store.open, Store.needs_upgrade
+    monkeypatch.setattr(Store, "open", lambda path, **kw: (opened.append(Path(path)), real_open(path, **kw))[1])
+    monkeypatch.setattr(Store, "needs_upgrade", lambda path: (checked.append(Path(path)), real_needs_upgrade(path))[1])
+    monkeypatch.setattr(reader.ui.main_window, "MainWindow", StandInWindow)
+    StandInWindow.opened = []
+    assert cli.main(["--db", str(db)]) == 0
+    assert opened == [db] and checked == [db] and StandInWindow.opened == [db]
+
+
 def test_the_window_upgrades_an_older_store_behind_its_notice_then_opens_it(
     tmp_path: Path, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -306,8 +327,10 @@ def window_argv(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Path, list[str] |
     """reader.ui.app.run replaced: records the store and QApplication's argv it was given."""
     opened: list[tuple[Path, list[str] | None]] = []
 
-    def run(db_path: Path, argv: list[str] | None = None) -> int:
+    def run(db_path: Path, argv: list[str] | None = None, *, store: Store | None = None) -> int:
         opened.append((Path(db_path), argv))
+        if store is not None:
+            store.close()
         return 0
 
     monkeypatch.setattr(app, "run", run)

@@ -7,7 +7,10 @@ import itertools
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reader.store import Store
 
 # Libraries Qt's xcb platform plugin loads (by soname), and the Debian packages that carry them.
 XCB_LIBRARIES = {
@@ -155,13 +158,37 @@ def _platform_option(argv: list[str] | None) -> str | None:
     return None
 
 
-def run(db_path: Path, argv: list[str] | None = None) -> int:
+#: The window reads a page or one article at a time: a small page cache keeps memory flat.
+WINDOW_CACHE_MB = 4
+
+
+def _open_upgrading(db_path: Path) -> Store:
+    """The store at ``db_path``, upgraded first behind the busy dialog when it needs it."""
+    from reader.store import Store, StoreError
+
+    if Store.needs_upgrade(db_path):
+        try:
+            upgrade_showing_progress(db_path)
+        except StoreError as exc:
+            # Started from a desktop menu there is no terminal to read stderr on.
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "Reader", f"The store could not be updated:\n{exc}")
+            raise
+    return Store.open(db_path, cache_mb=WINDOW_CACHE_MB)
+
+
+def run(db_path: Path, argv: list[str] | None = None, *, store: Store | None = None) -> int:
     """Open the window on the store at ``db_path``; ``argv`` is QApplication's (the program's name,
-    then Qt's own options such as ``-style fusion``)."""
+    then Qt's own options such as ``-style fusion``). ``store``: that store, already open and
+    current (the command line opened it to report a bad one): not checked or opened again. The
+    window closes it."""
     platform = _platform_option(argv)
     problem = platform_problem(os.environ if platform is None else {**os.environ, "QT_QPA_PLATFORM": platform})
     if problem:
         print(f"reader: {problem}", file=sys.stderr)
+        if store is not None:
+            store.close()
         return 2
 
     from reader.ui.startup import StartupLog, watch
@@ -169,7 +196,7 @@ def run(db_path: Path, argv: list[str] | None = None) -> int:
     log = StartupLog()
     from PySide6.QtWidgets import QApplication
 
-    from reader.store import Store, StoreError
+    from reader.store import StoreError
     from reader.ui.main_window import MainWindow
     from reader.ui.settings import Settings
 
@@ -181,17 +208,8 @@ def run(db_path: Path, argv: list[str] | None = None) -> int:
     app.setOrganizationName("reader-desktop")
     app.setDesktopFileName("reader-desktop")
     try:
-        if Store.needs_upgrade(db_path):
-            try:
-                upgrade_showing_progress(db_path)
-            except StoreError as exc:
-                # Started from a desktop menu there is no terminal to read stderr on.
-                from PySide6.QtWidgets import QMessageBox
-
-                QMessageBox.critical(None, "Reader", f"The store could not be updated:\n{exc}")
-                raise
-        # The window reads a page or one article at a time: a small page cache keeps memory flat.
-        store = Store.open(db_path, cache_mb=4)
+        if store is None:
+            store = _open_upgrading(db_path)
     except StoreError as exc:
         print(f"reader: {exc}", file=sys.stderr)
         return 2
