@@ -248,3 +248,24 @@ def test_with_a_flag_sink_flags_show_at_once_and_pending_ones_over_reloads(
     assert model.index(0).data(ArticleRole.read) is False
     fetch_all(model)
     assert model.rowCount() == KNOWN_COUNT
+
+
+@pytest.mark.parametrize("force_py", [False, True], ids=["qt-tester", "py-tester"])
+def test_a_short_first_page_then_the_rest_of_it_then_whole_pages(
+    known_store: Store, qtmodeltester: Any, qapp: Any, force_py: bool
+) -> None:
+    """The window's start: only the rows it shows before the first paint (issue 16); the next
+    fetch reads the rest of that page, and pages stay whole after it."""
+    model = ArticleListModel(known_store, page_size=PAGE)
+    model.set_query(Query(), first_page=3)
+    assert model.rowCount() == 3
+    model.fetchMore(QModelIndex())
+    assert model.rowCount() == PAGE
+    model.fetchMore(QModelIndex())
+    assert model.rowCount() == 2 * PAGE
+    qtmodeltester.check(model, force_py=force_py)  # (it fetches too; it stays attached from here)
+    model.set_query(Query(), first_page=3)
+    fetch_all(model)
+    assert model_ids(model) == store_ids(known_store)
+    model.set_query(Query(), first_page=100)  # (never more than a page)
+    assert model.rowCount() == PAGE

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import OFFSCREEN_SIZE_HINTS
+from conftest import KNOWN_COUNT, OFFSCREEN_SIZE_HINTS
 
 from reader.store import Store
 from reader.ui.actions import MENUS, Action
@@ -166,3 +166,15 @@ def test_the_lists_selected_row_is_painted_in_the_highlight_as_before(window: An
         return all(abs(a - b) <= 3 for a, b in zip(pixel.getRgb(), highlight.getRgb(), strict=True))
 
     assert highlighted(current) and not highlighted(other)
+
+
+def test_the_first_paint_lists_the_rows_the_list_shows_and_the_rest_of_the_page_follows(
+    qtbot: Any, tmp_path: Path, known_store: Store
+) -> None:
+    """A page of 200 rows took 14-45 ms on a 100,000-article store; the rows on screen 2-7 ms."""
+    window = started_before_its_second_stage(qtbot, known_store, tmp_path)
+    shown = window.list.visible_rows()
+    assert 2 < shown < KNOWN_COUNT and window.model.rowCount() == shown
+    assert window.list.current_row() == 0
+    qtbot.waitUntil(lambda: window.built)
+    assert window.model.rowCount() == KNOWN_COUNT  # (the rest of the page: fewer than a page)

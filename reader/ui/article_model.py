@@ -124,7 +124,10 @@ class ArticleListModel(QAbstractListModel):
     def query(self) -> Query:
         return self._query
 
-    def set_query(self, query: Query) -> None:
+    def set_query(self, query: Query, *, first_page: int | None = None) -> None:
+        """List ``query``, from its first page. ``first_page``: read only that many rows of it now
+        (the rows the view shows: the window's first paint waits for them alone); the next
+        :meth:`fetchMore` reads the rest of the page."""
         self._reload_owed = self._flags is not None and any(
             self._flags.any_pending(flag) for flag in _FLAGS_THAT_CHOOSE_ROWS.get(query.view, ())
         )
@@ -143,7 +146,7 @@ class ArticleListModel(QAbstractListModel):
             self._notifying = False
         # Load the first page now, so the view can select and show the first article at once.
         if self.canFetchMore(QModelIndex()):
-            self.fetchMore(QModelIndex())
+            self._fetch(self._page_size if first_page is None else max(1, min(first_page, self._page_size)))
         self.query_changed.emit()
 
     def reload(self) -> None:
@@ -167,10 +170,16 @@ class ArticleListModel(QAbstractListModel):
         return not parent.isValid() and not self._exhausted and not self._notifying
 
     def fetchMore(self, parent: _Index) -> None:
-        """Override QAbstractItemModel.fetchMore: append the next keyset page."""
-        if parent.isValid() or self._exhausted or self._notifying:
+        """Override QAbstractItemModel.fetchMore: append the next keyset page (the rest of the
+        first one, after a short first page: see :meth:`set_query`)."""
+        if parent.isValid():
             return
-        page = self._store.page(self._query, self._cursor, self._page_size)
+        self._fetch(self._page_size - len(self._ids) % self._page_size)
+
+    def _fetch(self, size: int) -> None:
+        if self._exhausted or self._notifying:
+            return
+        page = self._store.page(self._query, self._cursor, size)
         self._cursor = page.next_cursor
         self._exhausted = page.next_cursor is None
         if not page.rows:

@@ -40,6 +40,13 @@ class ArticleListView(QListView):
         super().setModel(model)
         self.selectionModel().currentChanged.connect(self.on_current_changed)
 
+    def visible_rows(self) -> int:
+        """How many rows the list shows at its present height, and one more partly shown."""
+        viewport = self._viewport or self.viewport()
+        fonts = self.delegate.fonts(self.font())
+        row_height = fonts.compact_row_height if self.delegate.compact else fonts.row_height
+        return viewport.height() // max(1, row_height) + 2
+
     def article_model(self) -> ArticleListModel:
         model = self.model()
         assert isinstance(model, ArticleListModel)

@@ -42,8 +42,12 @@ class Listing(QObject):
     def query(self) -> Query:
         return self._model.query
 
-    def set_query(self, query: Query) -> None:
-        self._model.set_query(query)
+    def set_query(self, query: Query, *, first_page: int | None = None) -> None:
+        """List ``query``; ``first_page``: see :meth:`ArticleListModel.set_query`."""
+        if first_page is None:
+            self._model.set_query(query)
+        else:
+            self._model.set_query(query, first_page=first_page)
         self.update_empty_state()
 
     def update_empty_state(self) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QPaintEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -370,9 +370,10 @@ class MainWindow(QMainWindow):
         self.action_registry[Action.TOGGLE_COMPACT_LIST].setChecked(self.compact_list.compact)
 
     def start(self) -> None:
-        """First page of the start-up view, last article (else the first), focus on the list, counts
-        in the background."""
-        self.listing.set_query(self.start_view.query())
+        """First page of the start-up view (as many rows as the list shows: the rest of the page
+        comes after the first paint), last article (else the first), focus on the list, counts in
+        the background."""
+        self.listing.set_query(self.start_view.query(), first_page=self.list.visible_rows())
         self.reading.start()
         self.listing.update_empty_state()
         self.list.setFocus()
@@ -382,8 +383,11 @@ class MainWindow(QMainWindow):
 
     def after_first_paint(self) -> None:
         """Work that can wait until the person sees the window: counts, the store check, the second
-        stage (images among it), and finding the last article read when it is not on the first page."""
+        stage (images among it), the rest of the first page, and finding the last article read when
+        it is not on the first page."""
         self.counting.refresh()
+        if self.model.canFetchMore(QModelIndex()):
+            self.model.fetchMore(QModelIndex())
         self.finish_building()
         verify_store(self.jobs, self.store.path)
         self.list_images.activate()
