@@ -71,6 +71,7 @@ def paintEvent(self, event):
             every_widget_class = "WizardButton" in enums  # QWizard's: no window of Reader's has one
             seen = {"imported": imported, "built": built, "parser built": bool(parsers)}
             seen |= {"every widget class": every_widget_class, "QStyle": "PixelMetric" in enums}
+            seen |= {"QIcon": "ThemeIcon" in enums}
             seen |= {"sources read": [m for m in scanned if m.startswith("reader")], "all read": len(scanned)}
             f.write(repr(seen))
     painted(self, event)
@@ -102,7 +103,8 @@ def test_the_first_paint_imports_nothing_it_does_not_show(tmp_path: Path, known_
     first_paint = ast.literal_eval(out.read_text())
     # PySide6 sets up every widget class at the first QWidget* it has not wrapped yet (15-20 ms):
     # not before the first paint (see reader.ui.viewports). Nor QStyle (18-33 ms), which the
-    # delegates' option.state would set up (see reader.ui.item_state). PySide6 read the source of
+    # delegates' option.state would set up (see reader.ui.item_state), nor QIcon (2-4 ms: see
+    # reader.ui.actions.ActionRegistry). PySide6 read the source of
     # 50 modules (10-14 ms: see reader.ui.app.skip_pyside_source_scans); a few stdlib ones are left.
     assert first_paint.pop("all read") <= 8
     assert first_paint == {
@@ -111,6 +113,7 @@ def test_the_first_paint_imports_nothing_it_does_not_show(tmp_path: Path, known_
         "parser built": False,
         "every widget class": False,
         "QStyle": False,
+        "QIcon": False,
         "sources read": [],
     }
 

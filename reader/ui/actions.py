@@ -165,7 +165,10 @@ class ActionRegistry:
         self._actions: dict[Action, QAction] = {}
         self._handlers: dict[Action, Handler] = {}
         for spec in specs:
-            action = QAction(spec.text, window)
+            # (Not QAction(text, window): PySide6 sets up QIcon to tell that constructor from
+            # QAction(icon, text, ...): 2-4 ms before the first paint, which shows no icon.)
+            action = QAction(window)
+            action.setText(spec.text)
             action.setObjectName(f"action_{spec.action.value}")
             action.setShortcuts([QKeySequence(k) for k in spec.keys])
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
