@@ -386,11 +386,11 @@ class MainWindow(QMainWindow):
         stage (images among it), the rest of the first page, and finding the last article read when
         it is not on the first page."""
         self.counting.refresh()
-        if self.model.canFetchMore(QModelIndex()):
-            self.model.fetchMore(QModelIndex())
         self.finish_building()
         verify_store(self.jobs, self.store.path)
-        self.list_images.activate()
+        self.list_images.activate()  # (the shown rows' thumbnails, then the pane's image: latest first)
+        if self.model.canFetchMore(QModelIndex()):
+            self.model.fetchMore(QModelIndex())
         self.reading.after_first_paint()
         if self.startup is not None:
             self.startup.mark("deferred work started (counts, store check, images)")
