@@ -197,3 +197,27 @@ def test_the_first_paint_lists_the_rows_the_list_shows_and_the_rest_of_the_page_
     assert window.list.current_row() == 0
     qtbot.waitUntil(lambda: window.built)
     assert window.model.rowCount() == KNOWN_COUNT  # (the rest of the page: fewer than a page)
+
+
+def test_the_pane_shows_the_start_article_right_after_the_first_paint_and_is_blank_before(
+    qtbot: Any, tmp_path: Path, known_store: Store
+) -> None:
+    """Rendering the article took 6-8 ms before the first paint; the pane is blank meanwhile (not
+    "Select an article", which it is not waiting for), and the article is still not marked read."""
+    window = started_before_its_second_stage(qtbot, known_store, tmp_path)
+    assert window.pane.article is None and window.pane.toPlainText() == ""
+    first = window.model.article_id(0)
+    qtbot.waitUntil(lambda: window.built)
+    assert window.pane.article is not None and window.pane.article.id == first
+    assert not window.model.is_read(0)
+
+
+def test_a_move_before_the_first_paint_shows_that_article_at_once(
+    qtbot: Any, tmp_path: Path, known_store: Store
+) -> None:
+    window = started_before_its_second_stage(qtbot, known_store, tmp_path)
+    qtbot.keyClick(window.list, "j")
+    second = window.model.article_id(1)
+    assert window.pane.article is not None and window.pane.article.id == second
+    qtbot.waitUntil(lambda: window.built)
+    assert window.pane.article.id == second and window.model.is_read(1)

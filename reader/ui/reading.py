@@ -66,6 +66,9 @@ class Reading(QObject):
         self._settings = settings
         self.message = message
         self._find_after_paint: int | None = None
+        #: The article the window picked at start, to show in the pane after the first paint.
+        self._pane_owed: int | None = None
+        self._starting = False
         # The article the window put up by itself at start: shown, not read, until the person
         # moves or acts (re-selecting it after a reload is neither).
         self._unasked: int | None = None
@@ -75,24 +78,38 @@ class Reading(QObject):
 
     def start(self) -> None:
         """Select the last article read (else the first). Before the first paint only the first
-        page is searched; an article deeper down is shown at once and selected after the paint."""
-        last = self._settings.last_article
-        row = self._model.row_of(last) if last else None
-        if row is not None:
-            self._select_unasked(row)
-        elif last and (article := self._store.get(last)) is not None and lists(self._model.query, article):
-            self._pane.show_article(article)
-            self._unasked = article.id
-            self._find_after_paint = last
-        else:
-            self._select_unasked(0)
+        page is searched; an article deeper down is selected after the paint. The pane shows the
+        article right after the first paint (rendering it took 6-8 ms before it); it is blank till then."""
+        self._starting = True
+        try:
+            last = self._settings.last_article
+            row = self._model.row_of(last) if last else None
+            if row is not None:
+                self._select_unasked(row)
+            elif last and (article := self._store.get(last)) is not None and lists(self._model.query, article):
+                self._pane_owed = article.id
+                self._unasked = article.id
+                self._find_after_paint = last
+            else:
+                self._select_unasked(0)
+        finally:
+            self._starting = False
+        if self._pane_owed is not None:
+            self._pane.show_empty("")  # (not "Select an article…": it is on its way)
 
     def after_first_paint(self) -> None:
+        self._show_owed()
         if self._find_after_paint is not None and self._view.current_row() < 0:
             row = self._model.find_row(self._find_after_paint)
             if row is not None:
                 self._select_unasked(row)
         self._find_after_paint = None
+
+    @reports_store_errors
+    def _show_owed(self) -> None:
+        owed, self._pane_owed = self._pane_owed, None
+        if owed is not None and self._pane.article is None:
+            self._pane.show_article(self._store.get(owed))
 
     def _select_unasked(self, row: int) -> None:
         """Select ``row`` for the person without marking it read: they have not chosen it yet."""
@@ -105,6 +122,11 @@ class Reading(QObject):
     def on_article_selected(self, article_id: int, row: int) -> None:
         """The list's current article is now ``article_id``, on ``row``: show it, and mark it read
         unless it is the window's own pick at start (DESIGN: only what the person chose counts)."""
+        if self._starting and article_id == self._unasked:
+            self._pane_owed = article_id  # shown after the first paint (see start)
+            self._settings.last_article = article_id
+            return
+        self._pane_owed = None
         article = self._pane.article
         if article is None or article.id != article_id:
             # Re-selecting the shown article (after a reload) keeps the pane's scroll position.
