@@ -71,7 +71,7 @@ def paintEvent(self, event):
             every_widget_class = "WizardButton" in enums  # QWizard's: no window of Reader's has one
             seen = {"imported": imported, "built": built, "parser built": bool(parsers)}
             seen |= {"every widget class": every_widget_class, "QStyle": "PixelMetric" in enums}
-            seen |= {"QIcon": "ThemeIcon" in enums}
+            seen |= {"QIcon": "ThemeIcon" in enums, "QTextFrameFormat": "BorderStyle" in enums}
             seen |= {"sources read": [m for m in scanned if m.startswith("reader")], "all read": len(scanned)}
             f.write(repr(seen))
     painted(self, event)
@@ -104,7 +104,8 @@ def test_the_first_paint_imports_nothing_it_does_not_show(tmp_path: Path, known_
     # PySide6 sets up every widget class at the first QWidget* it has not wrapped yet (15-20 ms):
     # not before the first paint (see reader.ui.viewports). Nor QStyle (18-33 ms), which the
     # delegates' option.state would set up (see reader.ui.item_state), nor QIcon (2-4 ms: see
-    # reader.ui.actions.ActionRegistry). PySide6 read the source of
+    # reader.ui.actions.ActionRegistry), nor QTextFrameFormat (the pane is blank: see ReadingPane).
+    # PySide6 read the source of
     # 50 modules (10-14 ms: see reader.ui.app.skip_pyside_source_scans); a few stdlib ones are left.
     assert first_paint.pop("all read") <= 8
     assert first_paint == {
@@ -114,6 +115,7 @@ def test_the_first_paint_imports_nothing_it_does_not_show(tmp_path: Path, known_
         "every widget class": False,
         "QStyle": False,
         "QIcon": False,
+        "QTextFrameFormat": False,
         "sources read": [],
     }
 

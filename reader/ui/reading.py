@@ -79,7 +79,8 @@ class Reading(QObject):
     def start(self) -> None:
         """Select the last article read (else the first). Before the first paint only the first
         page is searched; an article deeper down is selected after the paint. The pane shows the
-        article right after the first paint (rendering it took 6-8 ms before it); it is blank till then."""
+        article right after the first paint (rendering it took 6-8 ms before it); it is blank till then
+        (see ReadingPane)."""
         self._starting = True
         try:
             last = self._settings.last_article
@@ -94,8 +95,8 @@ class Reading(QObject):
                 self._select_unasked(0)
         finally:
             self._starting = False
-        if self._pane_owed is not None:
-            self._pane.show_empty("")  # (not "Select an article…": it is on its way)
+        if self._pane_owed is None:
+            self._pane.show_empty()  # (nothing to show: say so; else the pane is blank till then)
 
     def after_first_paint(self) -> None:
         self._show_owed()

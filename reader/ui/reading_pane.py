@@ -128,7 +128,7 @@ class ReadingPane(QTextBrowser):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._viewport = wrap_viewport(self)  # (before show_empty below asks for it)
+        self._viewport = wrap_viewport(self)  # (before the window asks for it)
         self.setObjectName("readingPane")
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
@@ -149,7 +149,9 @@ class ReadingPane(QTextBrowser):
         self._refit_timer.setSingleShot(True)
         self._refit_timer.setInterval(REFIT_DELAY_MS)
         self._refit_timer.timeout.connect(self._refit)
-        self.show_empty()
+        # Blank until the window shows an article or says why there is none (the window's start
+        # does that after its first paint: rendering even this took ~5 ms, QTextFrameFormat's set-up
+        # among it).
 
     # --- content ---
 
@@ -205,7 +207,10 @@ class ReadingPane(QTextBrowser):
 
     def _fit_column(self) -> None:
         """Centre the text column: the root frame's side margins take up what the pane has beyond the
-        measure. Margins, not a narrower viewport, so the whole pane still scrolls and selects."""
+        measure. Margins, not a narrower viewport, so the whole pane still scrolls and selects.
+        A blank pane has no column (the window's first paint: see __init__); the next text fits it."""
+        if self.document().isEmpty():
+            return
         root = self.document().rootFrame()
         frame = root.frameFormat()
         margin = self.document().documentMargin()
