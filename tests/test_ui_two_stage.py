@@ -38,6 +38,7 @@ DEFERRED = (
     "xml.etree.ElementTree",
     "platformdirs",
     "json",
+    "html",
 )
 
 #: `reader --db STORE` as the desktop starts it, offscreen; at the window's first paint it writes

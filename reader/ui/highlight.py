@@ -6,7 +6,8 @@ diacritics-insensitive ("muller" finds "Müller")."""
 
 from __future__ import annotations
 
-import html
+# (html is imported where it is used: the window's first paint renders no HTML, and importing it
+# took ~5 ms before that paint.)
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ def match_spans(text: str, terms: Terms | None) -> list[Span]:
 
 def highlight_text(text: str, terms: Terms | None) -> str:
     """``text`` as escaped HTML, its matches in highlight spans."""
+    import html  # (not at the top: see there)
+
     out: list[str] = []
     at = 0
     for start, end in match_spans(text, terms):
@@ -83,6 +86,8 @@ def highlight_text(text: str, terms: Terms | None) -> str:
 def highlight_html(markup: str, terms: Terms | None) -> str:
     """(Sanitised) HTML with the matches in its text highlighted; tags, attributes and comments are
     left as they are. A text with no match stays byte for byte as it was."""
+    import html  # (not at the top: see there)
+
     if terms is None:
         return markup
     parts = _MARKUP.split(markup)

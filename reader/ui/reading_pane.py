@@ -7,8 +7,9 @@ are never followed inside the pane: they are handed to :func:`reader.ui.desktop.
 
 from __future__ import annotations
 
+# (html is imported where it is used: the window's first paint renders no HTML, and importing it
+# took ~5 ms before that paint.)
 import dataclasses
-import html
 import math
 import re
 from typing import Any, Protocol
@@ -93,6 +94,8 @@ class ImageSource(Protocol):
 def _image_identity(url: str) -> str:
     """What makes two image URLs the same picture: scheme aside (http and https serve the same
     file), and a query string aside on a path that names an image file (CDN size parameters)."""
+    import html  # (not at the top: see there)
+
     text = html.unescape(url).strip()
     text = re.sub(r"^https?:", "", text, flags=re.IGNORECASE)
     path, _, _query = text.partition("?")
@@ -101,6 +104,8 @@ def _image_identity(url: str) -> str:
 
 def inline_images(body_html: str) -> list[str]:
     """The ``src`` of every ``<img>`` in a body, in order."""
+    import html  # (not at the top: see there)
+
     return [html.unescape(next(g for g in m.groups() if g is not None)) for m in _IMG_SRC.finditer(body_html)]
 
 
@@ -187,6 +192,8 @@ class ReadingPane(QTextBrowser):
             self.link_activated.emit(url)
 
     def show_empty(self, message: str = "Select an article to read it here.") -> None:
+        import html  # (not at the top: see there)
+
         self._article = None
         self._empty_message = message
         dim = self._dim_color()
@@ -221,6 +228,8 @@ class ReadingPane(QTextBrowser):
             root.setFrameFormat(frame)
 
     def render_html(self, article: Article) -> str:
+        import html  # (not at the top: see there)
+
         esc = html.escape
         dim = self._dim_color()
         parts = [f'<h1 style="margin-bottom:4px">{esc(article.title or "(untitled)")}</h1>']
