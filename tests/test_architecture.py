@@ -112,6 +112,7 @@ LAYERS: dict[str, int] = {
     "reader.opml": 2,
     "reader.addresses": 2,
     "reader.http": 2,
+    "reader.fastfeed": 2,
     "reader.feedparse": 3,
     "reader.fetching": 3,
     "reader.store": 3,
@@ -128,6 +129,7 @@ LAYERS: dict[str, int] = {
 NEVER_THE_STORE = [
     "reader.seedfile",
     "reader.feedparse",
+    "reader.fastfeed",
     "reader.http",
     "reader.fetching",
     "reader.feed_pipeline",
