@@ -122,6 +122,7 @@ LAYERS: dict[str, int] = {
     "reader.sync.credentials": 1,
     "reader.sync.greader": 3,
     "reader.sync.engine": 5,
+    "reader.sync.accounts": 6,
     "reader.importer": 6,
     "reader.cli": 7,
 }
