@@ -44,11 +44,16 @@ class JobKind(enum.Enum):
     #: The store's pages checked once after the first paint (``Store.verify``), so that the
     #: first flag write does not wait for that check.
     VERIFY = "verify"
+    #: One sync account synced with its server (reader.ui.syncing: one job per account, in turn).
+    SYNC = "sync"
+    #: File > Accounts: logging in to a new account's server, or forgetting an account.
+    ADD_ACCOUNT = "add_account"
+    REMOVE_ACCOUNT = "remove_account"
 
     @property
     def cancellable(self) -> bool:
         """Whether the status bar offers a Cancel button while it runs."""
-        return self in (JobKind.IMPORT, JobKind.REFRESH)
+        return self in (JobKind.IMPORT, JobKind.REFRESH, JobKind.SYNC)
 
 
 class _JobSignals(QObject):
@@ -131,7 +136,9 @@ class _JobThread(QThread):
 
 
 class StatusProgress(QObject):
-    """The status bar's progress bar and Cancel button, showing the last job started that is not quiet."""
+    """The status bar's progress bar and Cancel button, showing the last job started that is not
+    quiet and has not ended (when it ends, the one before it, still running, shows again: a sync
+    and a refresh run side by side)."""
 
     def __init__(
         self, bar: QProgressBar, cancel_button: QPushButton, message: Message, parent: QObject | None = None
@@ -141,25 +148,40 @@ class StatusProgress(QObject):
         self._cancel = cancel_button
         self._message = message
         self._job: Job[object] | None = None
+        self._shown: list[Job[object]] = []
         bar.hide()
         cancel_button.hide()
         cancel_button.clicked.connect(self.on_cancel_clicked)
 
     def show(self, job: Job[T]) -> None:
-        self._job = cast("Job[object]", job)
-        self._bar.setFormat(f"{job.label}… %v/%m")
+        shown = cast("Job[object]", job)
+        if shown not in self._shown:
+            self._shown.append(shown)
+        self._job = shown
+        self._bar.setFormat(f"{job.label}…")
         self._bar.setRange(0, 0)
         self._bar.show()
         self._cancel.setVisible(job.kind.cancellable)
 
-    def on_progress(self, done: int, total: int) -> None:
-        if total > 0:
+    def on_progress(self, job: Job[T], done: int, total: int) -> None:
+        """``job`` got this far. Only the job shown moves the bar: a refresh and a sync run side by
+        side, and the other's numbers under this one's label would be wrong."""
+        if total > 0 and job is self._job:
             self._bar.setRange(0, total)
             self._bar.setValue(done)
+            # Grouped digits ("250/10,000"): Qt's %v/%m would say 10000, hard to read at a glance.
+            self._bar.setFormat(f"{job.label}… {done:,}/{total:,}")
 
     def hide(self, job: Job[T]) -> None:
-        if self._job is job:
-            self._job = None
+        ended = cast("Job[object]", job)
+        if ended in self._shown:
+            self._shown.remove(ended)
+        if self._job is not ended:
+            return
+        self._job = None
+        if self._shown:
+            self.show(self._shown[-1])  # (its numbers come with its next progress)
+        else:
             self._bar.hide()
             self._cancel.hide()
 
@@ -210,7 +232,7 @@ class JobRunner(QObject):
         self._jobs.add(cast("Job[object]", job))
         if not quiet:
             self._progress.show(job)
-            job.signals.progress.connect(self._progress.on_progress)
+            job.signals.progress.connect(lambda done, total: self._progress.on_progress(job, done, total))
 
         def finished(result: object) -> None:
             if self._closed:  # queued before the window closed: its widgets are gone
