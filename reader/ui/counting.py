@@ -69,12 +69,12 @@ class Counting(QObject):
             from reader.ui.results import Counts
 
             with Store.open(db_path) as store:
-                return Counts(store.totals(), tuple(store.sources()), tuple(store.feeds()))
+                return Counts(store.totals(), tuple(store.sources()), tuple(store.feeds()), tuple(store.accounts()))
 
         self._jobs.start(JobKind.COUNTS, work, self.show, quiet=True)
 
     def show(self, counts: Counts) -> None:
-        self._sidebar.populate(counts.totals, counts.sources, counts.feeds)
+        self._sidebar.populate(counts.totals, counts.sources, counts.feeds, counts.accounts)
         self.feeds_counted.emit(counts.feeds)
         self._totals = counts.totals
         if self._search is None:

@@ -223,8 +223,11 @@ class Appearance(QObject):
 
 
 def view_name(key: SidebarKey) -> str:
-    """A sidebar entry as the settings spell it: ``all``, ``unread``, ``starred``, ``feed:<id>``
-    or ``source:<name>`` (the name may hold colons: it is all that follows the first)."""
+    """A sidebar entry as the settings spell it: ``all``, ``unread``, ``starred``, ``feed:<id>``,
+    ``folder:<account id>:<name>`` or ``source:<name>`` (a name may hold colons: it is all that
+    follows)."""
+    if key.account_id is not None and key.folder is not None:
+        return f"folder:{key.account_id}:{key.folder}"
     if key.feed_id is not None:
         return f"feed:{key.feed_id}"
     if key.source is not None:
@@ -237,6 +240,9 @@ def view_key(name: str) -> SidebarKey:
     kind, colon, rest = name.partition(":")
     if colon and kind == "feed" and rest.isdigit():
         return SidebarKey("all", feed_id=int(rest))
+    account, colon2, folder = rest.partition(":")
+    if colon and kind == "folder" and colon2 and account.isdigit() and folder:
+        return SidebarKey("all", account_id=int(account), folder=folder)
     if colon and kind == "source":
         return SidebarKey("all", source=rest)
     if name == "unread":
@@ -271,7 +277,9 @@ class StartView(QObject):
         choice = self._settings.start_view
         key = view_key(self._settings.last_view) if choice == "last" else view_key(choice)
         self._sidebar.set_current_key(key)
-        return Query(view=key.view, source=key.source, feed_id=key.feed_id)
+        return Query(
+            view=key.view, source=key.source, feed_id=key.feed_id, account_id=key.account_id, folder=key.folder
+        )
 
     def on_key_changed(self, key: SidebarKey) -> None:
         self._settings.last_view = view_name(key)

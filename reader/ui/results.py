@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reader.records import AddResult, Feed, Query, SourceCount
+from reader.records import Account, AddResult, Feed, Query, SourceCount
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,8 @@ class Counts:
     totals: tuple[int, int, int]  # all, unread, starred
     sources: tuple[SourceCount, ...]
     feeds: tuple[Feed, ...]
+    #: The sync accounts: each is a section of the sidebar with its folders and feeds.
+    accounts: tuple[Account, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +60,14 @@ class SearchCount:
 
     query: Query
     count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Synced:
+    """What one account's sync came to (JobKind.SYNC): its one-line report or its one-line error,
+    and whether the store changed (then the list reloads)."""
+
+    account: str
+    line: str
+    ok: bool
+    changed: bool

@@ -82,8 +82,15 @@ class Searching(QObject):
 
     @reports_store_errors
     def on_sidebar_changed(self, key: SidebarKey) -> None:
-        """The sidebar's pick (a view, a source, a feed), keeping the search."""
-        query = Query(view=key.view, source=key.source, feed_id=key.feed_id, search=self._listing.query.search)
+        """The sidebar's pick (a view, a source, a feed, an account's folder), keeping the search."""
+        query = Query(
+            view=key.view,
+            source=key.source,
+            feed_id=key.feed_id,
+            account_id=key.account_id,
+            folder=key.folder,
+            search=self._listing.query.search,
+        )
         if query != self._listing.query:
             self._listing.set_query(query)
             if query.search:

@@ -1,4 +1,6 @@
-"""The sidebar: All / Unread / Starred, then each source and each feed with unread counts.
+"""The sidebar: All / Unread / Starred, then each source and each feed with unread counts, then
+one section per sync account: its folders, each with its feeds indented under it, and the feeds
+in no folder.
 
 Each entry's text is its name alone; its count is data of its own (:data:`COUNT_ROLE`), painted by
 :class:`SidebarDelegate` right-aligned in a column at the right, so that a narrow sidebar elides
@@ -21,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reader.records import NO_SOURCE, Feed, SourceCount, View
+from reader.records import NO_SOURCE, Account, Feed, SourceCount, View
 from reader.ui.item_state import is_hovered, item_state
 from reader.ui.names import readable_source
 from reader.ui.viewports import wrap_viewport
@@ -33,6 +35,8 @@ COUNT_ROLE = Qt.ItemDataRole.UserRole + 2
 UNREAD_ROLE = Qt.ItemDataRole.UserRole + 3
 #: True on a section's header ("Sources", "Feeds"): not an entry, never selected.
 HEADER_ROLE = Qt.ItemDataRole.UserRole + 4
+#: How deep an entry sits (int: 0, or 1 for a sync account's feed inside its folder).
+LEVEL_ROLE = Qt.ItemDataRole.UserRole + 5
 
 #: Above and below an entry's line, and before its name / after its count.
 ROW_PADDING = 6
@@ -44,13 +48,16 @@ COUNT_GAP = 6
 HEADER_SPACE = 14
 #: The highlight stops this short of the sidebar's sides, with rounded corners.
 HIGHLIGHT_INSET = 4
+#: An entry one level deeper starts this much further right.
+INDENT = 14
 
 
-def row_layout(rect: QRect, count_width: int) -> tuple[QRect, QRect]:
+def row_layout(rect: QRect, count_width: int, level: int = 0) -> tuple[QRect, QRect]:
     """(name, count) rectangles of an entry in ``rect``: the count right-aligned in a column of
     ``count_width`` pixels at the right (an empty rect without a count), the name in what is left,
-    to be elided there. The count keeps its width however narrow the row: the name gives way."""
-    left = rect.left() + LEFT_PADDING
+    to be elided there, ``level`` indents further in. The count keeps its width however narrow the
+    row: the name gives way."""
+    left = rect.left() + LEFT_PADDING + INDENT * level
     right = rect.right() - RIGHT_PADDING
     if count_width <= 0:
         return QRect(left, rect.top(), max(0, right - left + 1), rect.height()), QRect()
@@ -108,7 +115,8 @@ class SidebarDelegate(QStyledItemDelegate):
         the count's column is as wide as it is in bold, so it does not shift when it turns bold."""
         text = self.count_text(index)
         width = self.fonts(option.font).bold_fm.horizontalAdvance(text) + 1 if text else 0
-        return row_layout(option.rect, width)
+        level = index.data(LEVEL_ROLE)
+        return row_layout(option.rect, width, level if isinstance(level, int) else 0)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         """Override QStyledItemDelegate.sizeHint: a comfortable line; a header has room above."""
@@ -177,6 +185,9 @@ class SidebarKey:
     view: View = "all"
     source: str | None = None
     feed_id: int | None = None
+    #: A sync account's folder: the account's id and the folder's name (both, or neither).
+    account_id: int | None = None
+    folder: str | None = None
 
 
 class Sidebar(QListWidget):
@@ -225,8 +236,15 @@ class Sidebar(QListWidget):
         finally:
             self.blockSignals(blocked)
 
-    def populate(self, totals: tuple[int, int, int], sources: Sequence[SourceCount], feeds: Sequence[Feed]) -> None:
-        """Rebuild the entries with fresh counts, keeping the current one selected."""
+    def populate(
+        self,
+        totals: tuple[int, int, int],
+        sources: Sequence[SourceCount],
+        feeds: Sequence[Feed],
+        accounts: Sequence[Account] = (),
+    ) -> None:
+        """Rebuild the entries with fresh counts, keeping the current one selected. ``feeds`` holds
+        the accounts' feeds too: each is listed in its account's section, not under Feeds."""
         # Rebuilt with signals blocked: while the old entries go, Qt moves the current item to a
         # neighbour, and that must neither become the filter nor be heard as the person's pick.
         blocked = self.blockSignals(True)
@@ -242,9 +260,10 @@ class Sidebar(QListWidget):
                     label = readable_source(s.source) or "(no source)"  # (the key keeps the id)
                     key = SidebarKey("all", source=NO_SOURCE if s.source is None else s.source)
                     self._add(label, key, s.unread or None)
-            if feeds:
+            local = [f for f in feeds if f.account_id is None]
+            if local:
                 self._header("Feeds")
-                for f in feeds:
+                for f in local:
                     mark = "⚠ " if (f.last_error or f.dead) else ""
                     item = self._add(f"{mark}{f.name}", SidebarKey("all", feed_id=f.id), f.unread or None)
                     if f.dead:
@@ -253,13 +272,38 @@ class Sidebar(QListWidget):
                         item.setToolTip(f"Last refresh failed: {f.last_error}")
                     else:
                         item.setToolTip(f.url)
+            for account in accounts:
+                self._add_account(account, [f for f in feeds if f.account_id == account.id])
             fell_back = self._select(self._current)
         finally:
             self.blockSignals(blocked)
         if fell_back:
             self.key_changed.emit(self._current)
 
-    def _add(self, text: str, key: SidebarKey, count: int | None, *, unread: bool = True) -> QListWidgetItem:
+    def _add_account(self, account: Account, feeds: Sequence[Feed]) -> None:
+        """An account's section: its name as the header (marked when its last sync failed), its
+        folders by name, each followed by its feeds one level in, then the feeds in no folder."""
+        header = self._header(f"⚠ {account.name}" if account.last_error else account.name)
+        header.setToolTip(f"Last sync failed: {account.last_error}" if account.last_error else account.url)
+        folders: dict[str, list[Feed]] = {}
+        for f in feeds:
+            if f.folder:
+                folders.setdefault(f.folder, []).append(f)
+        for folder in sorted(folders, key=str.lower):
+            inside = folders[folder]
+            key = SidebarKey("all", account_id=account.id, folder=folder)
+            self._add(folder, key, sum(f.unread for f in inside) or None)
+            for f in inside:
+                self._add(f.name, SidebarKey("all", feed_id=f.id), f.unread or None, level=1).setToolTip(
+                    f.remote_url or f.url
+                )
+        for f in feeds:
+            if not f.folder:
+                self._add(f.name, SidebarKey("all", feed_id=f.id), f.unread or None).setToolTip(f.remote_url or f.url)
+
+    def _add(
+        self, text: str, key: SidebarKey, count: int | None, *, unread: bool = True, level: int = 0
+    ) -> QListWidgetItem:
         """An entry named ``text`` with ``count`` at its right (None: none); ``unread``: that count
         is of unread articles (the totals of All and Starred are not)."""
         # Filled before it is added: each setData() on a listed item is a dataChanged the view handles.
@@ -267,16 +311,19 @@ class Sidebar(QListWidget):
         item.setData(_KEY_ROLE, key)
         item.setData(COUNT_ROLE, count)
         item.setData(UNREAD_ROLE, unread)
+        if level:
+            item.setData(LEVEL_ROLE, level)
         if count is not None:  # what a screen reader says: the count is no longer in the text
             item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{text}, {count}{' unread' if unread else ''}")
         self.addItem(item)
         return item
 
-    def _header(self, text: str) -> None:
+    def _header(self, text: str) -> QListWidgetItem:
         item = QListWidgetItem(text)
         item.setData(HEADER_ROLE, True)
         item.setFlags(Qt.ItemFlag.NoItemFlags)
         self.addItem(item)
+        return item
 
     def _select(self, key: SidebarKey) -> bool:
         """Highlight the entry of ``key``. When it is gone (a removed feed), the filter falls back
