@@ -1,11 +1,12 @@
-"""Refreshing feeds: on ``r`` / F5 and every so many minutes, in the background."""
+"""Refreshing feeds: on ``r`` / F5 and every so many minutes, in the background. Each time the
+sync accounts are synced too (:class:`Refreshing` says ``requested``; reader.ui.syncing listens)."""
 
 from __future__ import annotations
 
 import threading
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from reader.records import Progress
 from reader.store import Store
@@ -16,7 +17,13 @@ if TYPE_CHECKING:
 
 
 class Refreshing(QObject):
-    """Owns the refresh key and the periodic refresh's timer (one refresh at a time)."""
+    """Owns the refresh key and the periodic refresh's timer (one refresh at a time).
+
+    Signals:
+        requested(): ``r`` / F5 or the timer asked for a refresh (the accounts sync then too).
+    """
+
+    requested = Signal()
 
     def __init__(self, work: StoreWork, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -39,18 +46,21 @@ class Refreshing(QObject):
         self.timer.stop()
 
     def refresh_feeds(self) -> None:
+        self.requested.emit()
         if self._work.jobs.running(JobKind.REFRESH):
             return
         db_path = self._work.db_path
         interval = self._interval_s
 
-        def work(progress: Progress, cancel: threading.Event) -> Refreshed | None:
+        def work(progress: Progress, cancel: threading.Event) -> Refreshed | bool | None:
             from reader import subscriptions  # not before it is needed: start-up stays quick
             from reader.ui.results import Refreshed
 
             with Store.open(db_path) as store:
-                if not store.feeds():
-                    return None
+                if not any(feed.account_id is None for feed in store.feeds()):
+                    # No feed of ours (an account's server fetches its own): False when accounts
+                    # sync instead, and their sync says what it did.
+                    return False if store.accounts() else None
                 added, problems = subscriptions.refresh(
                     store,
                     progress=progress,
@@ -59,8 +69,10 @@ class Refreshing(QObject):
                 )
                 return Refreshed(added, len(problems))
 
-        def done(result: Refreshed | None) -> None:
-            if result is None:
+        def done(result: Refreshed | bool | None) -> None:
+            if result is False:
+                return
+            if result is None or result is True:
                 self._work.message("No feeds to refresh. Add one with Ctrl+N.")
                 return
             added = result.added

@@ -1,0 +1,115 @@
+"""Syncing accounts in the window: at start, with ``r`` / F5 and on the refresh timer, in the
+background, one account after another, with progress and errors in the status bar.
+
+A network error is never a modal box: it is one line ("alice: the server did not answer") in the
+status bar, and the account keeps it as its last error (File > Accounts shows it). ``reader.sync``
+is imported by the job when it runs, never when the window starts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+
+from reader.records import Account, Progress
+from reader.store import Store
+from reader.ui.jobs import JobKind, StoreWork
+from reader.ui.refreshing import Refreshing
+from reader.ui.status import reports_store_errors
+
+if TYPE_CHECKING:
+    from reader.ui.results import Synced
+
+
+class Syncing(QObject):
+    """Owns syncing: the queue of accounts to sync, one job at a time.
+
+    Signals:
+        synced(str): an account's sync ended (its name), well or not; the store holds its outcome.
+    """
+
+    synced = Signal(str)
+
+    def __init__(self, store: Store, work: StoreWork, refreshing: Refreshing, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._work = work
+        self._queue: deque[str] = deque()
+        #: The account whose sync runs now, or None.
+        self.current: str | None = None
+        self.message = work.message
+        # r / F5 and the refresh timer: the feeds refresh and the accounts sync side by side.
+        refreshing.requested.connect(self.sync_accounts)
+
+    @reports_store_errors
+    def sync_accounts(self) -> None:
+        """Sync every account, one after another (nothing without accounts). The accounts table
+        is a few rows: read here; the syncs run on the job's thread."""
+        for account in self._store.accounts():
+            self.sync_account(account.name)
+
+    def sync_account(self, name: str) -> None:
+        """Sync ``name`` after the syncs already queued (once: queued twice is one sync)."""
+        if name == self.current or name in self._queue:
+            return
+        self._queue.append(name)
+        if self.current is None:
+            self._next()
+
+    def is_syncing(self, name: str) -> bool:
+        return name == self.current or name in self._queue
+
+    def _next(self) -> None:
+        if not self._queue:
+            self.current = None
+            return
+        name = self.current = self._queue.popleft()
+        db_path = self._work.db_path
+
+        def work(progress: Progress, cancel: threading.Event) -> Synced:
+            from reader.sync import credentials, engine  # not before an account is synced
+            from reader.sync.greader import GReaderClient, SyncError
+            from reader.ui.results import Synced
+
+            with Store.open(db_path) as store:
+                account: Account | None = store.get_account(name)
+                if account is None:
+                    return Synced(name, f"{name}: removed before it was synced", ok=False, changed=False)
+                token = credentials.load_token(name)
+                if token is None:
+                    line = f"{name}: no saved login (remove the account and add it again)"
+                    store.update_account(account.id, last_error=line)
+                    return Synced(name, line, ok=False, changed=True)
+                client = GReaderClient(account.url, account=name, auth=token)
+                try:
+                    report = engine.sync(store, account, client, progress=progress, stop=cancel)
+                except SyncError as exc:
+                    return Synced(name, str(exc), ok=False, changed=True)
+                changed = bool(
+                    report.new_items
+                    or report.read_changed
+                    or report.star_changed
+                    or report.feeds_added
+                    or report.feeds_removed
+                )
+                return Synced(name, str(report), ok=True, changed=changed)
+
+        def done(result: Synced) -> None:
+            self.message(result.line)
+            if result.changed:
+                self._work.reload()
+            self._work.refresh_counts()
+
+        job = self._work.jobs.start(JobKind.SYNC, work, done, label=f"Syncing {name}")
+        job.signals.finished.connect(lambda _result: self._ended(name))
+        job.signals.failed.connect(lambda _reason: self._ended(name))
+
+    def _ended(self, name: str) -> None:
+        """After the job's own ``done`` (connected first): the next account's turn."""
+        if self.current == name:
+            self.current = None
+        self.synced.emit(name)
+        self._next()
