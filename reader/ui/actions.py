@@ -46,6 +46,7 @@ class Action(enum.Enum):
     IMPORT_FOLDER = "import_folder"
     ADD_FEED = "add_feed"
     EXPORT_OPML = "export_opml"
+    ACCOUNTS = "accounts"
     PREFERENCES = "preferences"
     SHOW_KEYS = "show_keys"
     ABOUT = "about"
@@ -101,11 +102,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(Action.UNDO_MARK_ALL_READ, "Undo the last mark all read", ("Ctrl+Z",)),
     ActionSpec(Action.FOCUS_SEARCH, "Search", ("/", "Ctrl+F"), menu="View"),
     ActionSpec(Action.CLEAR_SEARCH, "Clear the search and return to the list", ("Esc",), menu="View"),
-    ActionSpec(Action.REFRESH_FEEDS, "Refresh feeds", ("R", "F5"), menu="File"),
+    ActionSpec(Action.REFRESH_FEEDS, "Refresh feeds and sync accounts", ("R", "F5"), menu="File"),
     ActionSpec(Action.IMPORT_FILES, "Import files…", ("Ctrl+O",), menu="File"),
     ActionSpec(Action.IMPORT_FOLDER, "Import folder…", ("Ctrl+Shift+O",), menu="File"),
     ActionSpec(Action.ADD_FEED, "Add feed…", ("Ctrl+N",), menu="File"),
     ActionSpec(Action.EXPORT_OPML, "Export OPML…", (), menu="File"),
+    ActionSpec(Action.ACCOUNTS, "Accounts…", (), menu="File"),
     ActionSpec(Action.PREFERENCES, "Preferences…", ("Ctrl+,",), menu="File"),
     ActionSpec(Action.SHOW_KEYS, "Show every key", ("?",), menu="Help"),
     ActionSpec(Action.ABOUT, "About Reader", (), menu="Help"),

@@ -13,13 +13,15 @@ Concerns, and what each is handed:
   :class:`~reader.ui.exporting.Exporting`, :class:`~reader.ui.counting.Counting`: jobs and what
   they update.
 - :class:`~reader.ui.flag_writer.FlagWriter`: read and star flags, stored off the GUI thread.
+- :class:`~reader.ui.syncing.Syncing`: store (the accounts), jobs, refreshing (r / F5 and its
+  timer sync too). :class:`~reader.ui.accounts.Accounts`: File > Accounts….
 
 The window is built in two stages. The first builds what the first paint shows: the list on its
 first page, the sidebar, the search field, the reading pane, the status bar, the menu bar's titles
 and every key's QAction. The second (:meth:`MainWindow.finish_building`, run after the first paint,
 or at once when something needs it first) imports and builds the rest: the image service and Qt's
-network stack, importing, refreshing and its timer, OPML export, preferences, the keys and about
-dialogs, and the menus' entries. A key of the second stage pressed before it ran builds it first,
+network stack, importing, refreshing and its timer, syncing and the accounts dialog, OPML export,
+preferences, the keys and about dialogs, and the menus' entries (the accounts first sync then). A key of the second stage pressed before it ran builds it first,
 then does what it says: no key is lost.
 """
 
@@ -64,12 +66,14 @@ from reader.ui.status import status_message
 if TYPE_CHECKING:
     # Built by the second stage (MainWindow.finish_building), after the first paint.
     from reader.ui.about import About
+    from reader.ui.accounts import Accounts
     from reader.ui.actions import KeysHelp
     from reader.ui.exporting import Exporting
     from reader.ui.importing import Importing
     from reader.ui.list_images import ListImages
     from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
     from reader.ui.refreshing import Refreshing
+    from reader.ui.syncing import Syncing
     from reader.ui.thumbnails import ImageService
 
 #: The window's attributes that the second stage builds: reading one of them first builds it.
@@ -80,6 +84,8 @@ SECOND_STAGE = frozenset(
         "remote_images",
         "importing",
         "refreshing",
+        "syncing",
+        "accounts",
         "exporting",
         "refresh_interval",
         "preferences",
@@ -95,6 +101,7 @@ SECOND_STAGE_ACTIONS = (
     Action.IMPORT_FOLDER,
     Action.ADD_FEED,
     Action.EXPORT_OPML,
+    Action.ACCOUNTS,
     Action.PREFERENCES,
     Action.SHOW_KEYS,
     Action.ABOUT,
@@ -110,6 +117,8 @@ class MainWindow(QMainWindow):
     remote_images: RemoteImages
     importing: Importing
     refreshing: Refreshing
+    syncing: Syncing
+    accounts: Accounts
     exporting: Exporting
     refresh_interval: RefreshInterval
     preferences: PreferencesWindow
@@ -222,12 +231,14 @@ class MainWindow(QMainWindow):
             return
         self.built = True
         from reader.ui.about import About
+        from reader.ui.accounts import Accounts
         from reader.ui.actions import KeysHelp
         from reader.ui.exporting import Exporting
         from reader.ui.importing import Importing
         from reader.ui.list_images import ListImages
         from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
         from reader.ui.refreshing import Refreshing
+        from reader.ui.syncing import Syncing
         from reader.ui.thumbnails import ImageService, default_cache_dir
 
         message = status_message(self.statusBar())
@@ -236,6 +247,8 @@ class MainWindow(QMainWindow):
         self.list_images = ListImages(self.images, self.model, self.list, self.pane)
         self.importing = Importing(self.work, self, self)
         self.refreshing = Refreshing(self.work, self)
+        self.syncing = Syncing(self.store, self.work, self.refreshing, self)
+        self.accounts = Accounts(self, self.store, self.work, self.syncing, self)
         self.exporting = Exporting(self.work, self, self)
         self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
         self.refresh_interval = RefreshInterval(self.refreshing, self.settings, self)
@@ -251,6 +264,7 @@ class MainWindow(QMainWindow):
                 Action.IMPORT_FOLDER: self.importing.import_folder,
                 Action.ADD_FEED: self.importing.add_feed,
                 Action.EXPORT_OPML: self.exporting.export_opml,
+                Action.ACCOUNTS: self.accounts.show_accounts,
                 Action.PREFERENCES: self.preferences.show_preferences,
                 Action.SHOW_KEYS: self.keys_help.show_keys,
                 Action.ABOUT: self.about.show_about,
@@ -392,6 +406,7 @@ class MainWindow(QMainWindow):
         if self.model.canFetchMore(QModelIndex()):
             self.model.fetchMore(QModelIndex())
         self.reading.after_first_paint()
+        self.syncing.sync_accounts()  # (none: nothing; the accounts table is a few rows)
         if self.startup is not None:
             self.startup.mark("deferred work started (counts, store check, images)")
             self.startup.write()
