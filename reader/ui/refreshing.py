@@ -46,9 +46,12 @@ class Refreshing(QObject):
         self.timer.stop()
 
     def refresh_feeds(self) -> None:
+        if not self._work.jobs.running(JobKind.REFRESH):
+            self._start_refresh()
+        # After the refresh started: the syncs' progress (the longer work) is the one shown.
         self.requested.emit()
-        if self._work.jobs.running(JobKind.REFRESH):
-            return
+
+    def _start_refresh(self) -> None:
         db_path = self._work.db_path
         interval = self._interval_s
 

@@ -83,7 +83,7 @@ class Syncing(QObject):
                     line = f"{name}: no saved login (remove the account and add it again)"
                     store.update_account(account.id, last_error=line)
                     return Synced(name, line, ok=False, changed=True)
-                client = GReaderClient(account.url, account=name, auth=token)
+                client = GReaderClient(account.url, account=name, auth=token, stop=cancel)
                 try:
                     report = engine.sync(store, account, client, progress=progress, stop=cancel)
                 except SyncError as exc:
