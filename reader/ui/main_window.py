@@ -21,8 +21,8 @@ first page, the sidebar, the search field, the reading pane, the status bar, the
 and every key's QAction. The second (:meth:`MainWindow.finish_building`, run after the first paint,
 or at once when something needs it first) imports and builds the rest: the image service and Qt's
 network stack, importing, refreshing and its timer, syncing and the accounts dialog, OPML export,
-preferences, the keys and about dialogs, and the menus' entries (the accounts first sync then). A key of the second stage pressed before it ran builds it first,
-then does what it says: no key is lost.
+preferences, the keys and about dialogs, and the menus' entries; then the accounts sync. A key of
+the second stage pressed before it ran builds it first, then does what it says: no key is lost.
 """
 
 from __future__ import annotations
