@@ -450,3 +450,28 @@ def test_an_empty_field_is_said_in_the_dialog(qtbot: Any, window: Any) -> None:
     QTest.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
     assert dialog.status.text() == "To add an account, give its user, API password."
     assert not window.jobs.running(JobKind.ADD_ACCOUNT)
+
+
+def test_sync_now_in_the_dialog_and_the_refresh_timer_sync_too(
+    qtbot: Any, freshrss: FreshRSS, window_and_store: tuple[Any, Store]
+) -> None:
+    window, _store = window_and_store
+    title, _stream, ids, _folder = folder_feed(freshrss, 3)
+    dialog = open_accounts(qtbot, window)
+    with qtbot.waitSignal(window.syncing.synced, timeout=SYNC_MS):
+        add_through_dialog(qtbot, dialog, freshrss.url, freshrss.user, freshrss.password)
+    qtbot.waitUntil(lambda: title in [text for text, *_ in entries(window)], timeout=SYNC_MS)
+    first, second = sorted(ids)[:2]
+
+    freshrss.api().edit_tag([first], add="user/-/state/com.google/read")
+    dialog.table.selectRow(0)
+    with qtbot.waitSignal(window.syncing.synced, timeout=SYNC_MS):
+        QTest.mouseClick(dialog.sync_button, Qt.MouseButton.LeftButton)
+        assert dialog.table.item(0, 2).text() == "syncing…"
+    qtbot.waitUntil(lambda: window.sidebar.item(row_of(window, title)).data(COUNT_ROLE) == 2, timeout=SYNC_MS)
+    assert dialog.table.item(0, 2).text() not in ("syncing…", "never")
+
+    freshrss.api().edit_tag([second], add="user/-/state/com.google/read")
+    with qtbot.waitSignal(window.syncing.synced, timeout=SYNC_MS):
+        window.refreshing.timer.timeout.emit()  # the refresh interval came round
+    qtbot.waitUntil(lambda: window.sidebar.item(row_of(window, title)).data(COUNT_ROLE) == 1, timeout=SYNC_MS)
