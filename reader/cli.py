@@ -693,17 +693,6 @@ def _account(store: Store, name: str) -> Any:
     return account
 
 
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def cmd_accounts(db_path: Path, args: argparse.Namespace) -> int:
     if args.accounts_command == "add":
         return _add_account(db_path, args)
@@ -754,27 +743,16 @@ def cmd_accounts(db_path: Path, args: argparse.Namespace) -> int:
 
 
 def _add_account(db_path: Path, args: argparse.Namespace) -> int:
-    import urllib.parse
+    from reader.sync import accounts
 
-    from reader.sync import credentials
-    from reader.sync.engine import describe_subscriptions
-    from reader.sync.greader import GReaderClient, SyncError
-
-    url = args.url.strip()
+    url, user = args.url.strip(), args.user.strip()
     try:
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise UsageError(f"{url}: not a URL ({exc})") from None
-    host = parts.hostname or ""
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        raise UsageError(f"{url}: not an http or https URL of a server")
-    if parts.scheme.lower() == "http" and not _is_loopback(host) and not args.allow_http:
-        raise UsageError(
-            f"{url}: refused, plain http would send the password and every token unencrypted "
-            "(use https, or --allow-http if you mean it)"
-        )
-    name = args.name or (f"{args.user}@{host}" + (f":{port}" if port else ""))
+        host, port = accounts.check_url(url, allow_http=args.allow_http)
+    except accounts.PlainHttpError as exc:
+        raise UsageError(f"{exc} (use https, or --allow-http if you mean it)") from None
+    except accounts.AccountError as exc:
+        raise UsageError(str(exc)) from None
+    name = args.name or accounts.default_name(user, host, port)
     with Store.open(db_path) as store:  # checked before the password is asked for
         if store.get_account(name) is not None:
             raise UsageError(f"{name}: already added (remove it first, or give another --name)")
@@ -783,25 +761,15 @@ def _add_account(db_path: Path, args: argparse.Namespace) -> int:
     else:
         import getpass
 
-        password = getpass.getpass(f"API password for {args.user} at {host}: ")
-    client = GReaderClient(url, account=name)
+        password = getpass.getpass(f"API password for {user} at {host}: ")
     try:
-        token = client.login(args.user, password)
-        feeds, folders = describe_subscriptions(client)
-    except SyncError as exc:
+        added = accounts.add_account(db_path, url, user, password, name=name, allow_http=args.allow_http)
+    except accounts.AccountError as exc:
         _err(str(exc))
         return EXIT_ERROR
-    del password
-    with Store.open(db_path) as store:
-        account = store.add_account(name, url, args.user)
-        try:
-            credentials.save_token(name, token)
-        except OSError as exc:
-            store.remove_account(account.id)
-            _err(f"{name}: cannot keep the login token ({exc.strerror or exc}); nothing saved")
-            return EXIT_ERROR
-    print(f"{args.user} at {host}: {counted(feeds, 'feed')} in {counted(folders, 'folder')} (account {name}; "
-          "'reader sync' fetches the articles)")  # fmt: skip
+    finally:
+        del password
+    print(added.describe("'reader sync' fetches the articles"))
     return EXIT_OK
 
 

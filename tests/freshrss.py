@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import urllib.error
 import urllib.parse
@@ -25,35 +23,24 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
-FIXTURE_DIR = Path(
-    os.environ.get("FRESHRSS_FIXTURE") or Path(__file__).resolve().parents[2] / "shared/servers/freshrss"
+# The fixture's place, the API's stream names, free ports and env.sh: shared with the sync benchmark.
+from reader.benchmark._freshrss import (
+    READ,
+    READING_LIST,
+    STARRED,
+    START_SCRIPT,
+    free_port,
+    read_env,
 )
-START_SCRIPT = FIXTURE_DIR / "start_freshrss.sh"
+from reader.benchmark._freshrss import missing_requirements as _missing
 
 Pairs = list[tuple[str, str]]
 
-READ = "user/-/state/com.google/read"
-STARRED = "user/-/state/com.google/starred"
-READING_LIST = "user/-/state/com.google/reading-list"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def missing_requirements() -> str | None:
-    """Why the server cannot start here (None: it can)."""
-    if not START_SCRIPT.is_file():
-        return f"the FreshRSS fixture is missing: {START_SCRIPT} (set FRESHRSS_FIXTURE)"
-    for program in ("php", "curl", "bash"):
-        if shutil.which(program) is None:
-            return (
-                f"{program} is not installed: the sync tests need a real FreshRSS "
-                f"(apt-get install the PHP packages {FIXTURE_DIR / 'README.md'} lists, and curl; .ci/run does)"
-            )
-    return None
+    """Why the server cannot start here (None: it can), said for the sync tests."""
+    why = _missing()
+    return f"{why}; the sync tests need a real FreshRSS (.ci/run installs it)" if why else None
 
 
 @dataclass
@@ -90,7 +77,7 @@ class FreshRSS:
         )
         if done.returncode != 0:
             raise RuntimeError(f"start_freshrss.sh failed ({done.returncode}):\n{done.stderr[-3000:]}")
-        return cls(work, port, feed_port, _read_env(work / "env.sh"))
+        return cls(work, port, feed_port, read_env(work / "env.sh"))
 
     def stop(self) -> None:
         env = {**os.environ, "WORK": str(self.work)}
@@ -114,15 +101,6 @@ class FreshRSS:
             encoding="utf-8",
         )
         return f"http://127.0.0.1:{self.feed_port}/{name}.xml"
-
-
-def _read_env(path: Path) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        for part in line.removeprefix("export ").split("' "):
-            name, _, value = part.partition("=")
-            env[name.strip()] = value.strip().strip("'")
-    return env
 
 
 class ServerApi:

@@ -44,7 +44,8 @@ def missing_requirements() -> str | None:
         return f"the FreshRSS fixture is missing: {START_SCRIPT} (set FRESHRSS_FIXTURE to its folder)"
     for program in ("php", "curl", "bash"):
         if shutil.which(program) is None:
-            return f"{program} is not installed (the PHP packages {FIXTURE_DIR / 'README.md'} lists, and curl)"
+            packages = FIXTURE_DIR / "README.md"
+            return f"{program} is not installed (apt-get install the PHP packages {packages} lists, and curl)"
     return None
 
 
@@ -75,12 +76,12 @@ class Server:
         )
         if done.returncode != 0:
             raise RuntimeError(f"start_freshrss.sh failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-        return cls(work, _read_env(work / "env.sh"))
+        return cls(work, read_env(work / "env.sh"))
 
     @classmethod
     def attach(cls, env_sh: Path) -> Server:
         """A server started before (``env_sh`` is the env.sh its script wrote)."""
-        return cls(env_sh.parent, _read_env(env_sh))
+        return cls(env_sh.parent, read_env(env_sh))
 
     def stop(self) -> None:
         env = {**os.environ, "WORK": str(self.work)}
@@ -151,7 +152,8 @@ class Server:
         return self._call("token").decode().strip()
 
 
-def _read_env(path: Path) -> dict[str, str]:
+def read_env(path: Path) -> dict[str, str]:
+    """The variables of the ``env.sh`` that start_freshrss.sh writes."""
     env: dict[str, str] = {}
     for line in path.read_text().splitlines():
         for part in line.removeprefix("export ").split("' "):

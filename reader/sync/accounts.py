@@ -21,6 +21,10 @@ class AccountError(Exception):
     """One line naming the account (or the address) and why it was not added."""
 
 
+class PlainHttpError(AccountError):
+    """Plain http to another machine, refused (the command line adds how to insist)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Added:
     account: Account
@@ -29,9 +33,13 @@ class Added:
     folders: int
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, note: str = "") -> str:
+        """ "alice at rss.example.org: 42 feeds in 6 folders (account NAME[; note])"."""
         return (
             f"{self.account.user} at {self.host}: {counted(self.feeds, 'feed')} in "
-            f"{counted(self.folders, 'folder')} (account {self.account.name})"
+            f"{counted(self.folders, 'folder')} (account {self.account.name}{'; ' + note if note else ''})"
         )
 
 
@@ -56,7 +64,7 @@ def check_url(url: str, *, allow_http: bool = False) -> tuple[str, int | None]:
     if parts.scheme.lower() not in ("http", "https") or not host:
         raise AccountError(f"{url or '(empty)'}: not an http or https URL of a server")
     if parts.scheme.lower() == "http" and not is_loopback(host) and not allow_http:
-        raise AccountError(f"{url}: refused, plain http would send the password and every token unencrypted")
+        raise PlainHttpError(f"{url}: refused, plain http would send the password and every token unencrypted")
     return host, port
 
 
