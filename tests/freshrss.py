@@ -13,8 +13,6 @@ the code under test.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,14 +22,7 @@ from pathlib import Path
 from typing import Any
 
 # The fixture's place, the API's stream names, free ports and env.sh: shared with the sync benchmark.
-from reader.benchmark._freshrss import (
-    READ,
-    READING_LIST,
-    STARRED,
-    START_SCRIPT,
-    free_port,
-    read_env,
-)
+from reader.benchmark._freshrss import READ, READING_LIST, STARRED, Server, free_port, start_script
 from reader.benchmark._freshrss import missing_requirements as _missing
 
 Pairs = list[tuple[str, str]]
@@ -44,25 +35,12 @@ def missing_requirements() -> str | None:
 
 
 @dataclass
-class FreshRSS:
-    """One running server: ``url`` is its Google Reader endpoint."""
+class FreshRSS(Server):
+    """One running server (see :class:`reader.benchmark._freshrss.Server`) with the script's own
+    loopback feed server beside it, where :meth:`write_feed` puts the tests' feeds."""
 
-    work: Path
-    port: int
-    feed_port: int
-    env: dict[str, str]
-
-    @property
-    def url(self) -> str:
-        return self.env["GREADER_URL"]
-
-    @property
-    def user(self) -> str:
-        return self.env["FR_USER"]
-
-    @property
-    def password(self) -> str:
-        return self.env["FR_API_PASS"]
+    port: int = 0
+    feed_port: int = 0
 
     @property
     def feed_dir(self) -> Path:
@@ -71,17 +49,8 @@ class FreshRSS:
     @classmethod
     def start(cls, work: Path) -> FreshRSS:
         port, feed_port = free_port(), free_port()
-        env = {**os.environ, "WORK": str(work), "PORT": str(port), "FEED_PORT": str(feed_port), "ACTUALIZE": "0"}
-        done = subprocess.run(
-            ["bash", str(START_SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=120
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"start_freshrss.sh failed ({done.returncode}):\n{done.stderr[-3000:]}")
-        return cls(work, port, feed_port, read_env(work / "env.sh"))
-
-    def stop(self) -> None:
-        env = {**os.environ, "WORK": str(self.work)}
-        subprocess.run(["bash", str(START_SCRIPT), "stop"], env=env, capture_output=True, timeout=60)
+        env = start_script(work, PORT=str(port), FEED_PORT=str(feed_port), ACTUALIZE="0")
+        return cls(work, env, port, feed_port)
 
     def api(self) -> ServerApi:
         return ServerApi(self.url, self.env["GREADER_AUTH"])

@@ -70,13 +70,8 @@ class Server:
 
     @classmethod
     def start(cls, work: Path) -> Server:
-        env = {**os.environ, "WORK": str(work), "PORT": str(free_port()), "SUBSCRIBE": "0"}
-        done = subprocess.run(
-            ["bash", str(START_SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=120
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"start_freshrss.sh failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-        return cls(work, read_env(work / "env.sh"))
+        """A server with no subscription (the benchmark subscribes its own feeds)."""
+        return cls(work, start_script(work, PORT=str(free_port()), SUBSCRIBE="0"))
 
     @classmethod
     def attach(cls, env_sh: Path) -> Server:
@@ -150,6 +145,15 @@ class Server:
 
     def _token(self) -> str:
         return self._call("token").decode().strip()
+
+
+def start_script(work: Path, **variables: str) -> dict[str, str]:
+    """``start_freshrss.sh start`` in ``work`` with these of its variables: the env.sh it wrote."""
+    env = {**os.environ, "WORK": str(work), **variables}
+    done = subprocess.run(["bash", str(START_SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"start_freshrss.sh failed ({done.returncode}):\n{done.stderr.strip()[-3000:]}")
+    return read_env(work / "env.sh")
 
 
 def read_env(path: Path) -> dict[str, str]:
