@@ -6,7 +6,11 @@
 For each shape (:data:`SHAPES`: short items, full-text RSS, full-text Atom ``content type="html"``)
 it times ``reader import FILE.opml`` (100 feeds x 50 items), and ``reader feeds add URL`` and
 ``reader import URL`` (one 5,000-item feed), each as the installed ``reader`` console script, beside
-``newsboat -x reload`` of the same URLs, and prints the ratio.
+``newsboat -x reload`` of the same URLs, and prints the ratio. Then, for each of the two, ``reader
+refresh`` against Newsboat's reload of a cache that holds the feeds already: after an untimed import
+(``import FILE.opml``, ``feeds add URL``; Newsboat's first reload), the server serves every feed's
+second generation (the same feeds, every item new: new guids and ids, new titles and bodies of the same
+sizes, a later Last-Modified), so both fetch and store all the items again.
 
 Generates (deterministically) the feeds and an OPML file listing them, serves them from a separate
 process on 127.0.0.1 (so the server does not share Reader's interpreter), and times every case on a
@@ -89,6 +93,7 @@ def _story(rng: random.Random, feed: int, number: int, paragraphs: int) -> tuple
 
 
 def _item(rng: random.Random, feed: int, number: int, when: int, paragraphs: int, shape: str = "content") -> str:
+    # ``number`` names the item (its guid or id, its link): a new generation numbers on from the last.
     title, body = _story(rng, feed, number, paragraphs)
     link = f"https://news{feed}.example.org/{when // 86400}/story-{number}.html"
     author = " ".join(rng.choice(_WORDS).capitalize() for _ in range(2))
@@ -129,17 +134,22 @@ def _item(rng: random.Random, feed: int, number: int, when: int, paragraphs: int
     )
 
 
-def feed_xml(feed: int, items: int, *, paragraphs: int = 9, seed: int = 5, shape: str = "content") -> bytes:
+def feed_xml(
+    feed: int, items: int, *, paragraphs: int = 9, seed: int = 5, shape: str = "content", generation: int = 1
+) -> bytes:
     """One feed document of ``shape`` (see :data:`SHAPES`) with ``items`` items (full text: about
-    3.6 KB each)."""
-    rng = random.Random(seed * 1_000_003 + feed)
+    3.6 KB each). Generation 2 is the same feed later, with ``items`` other items (guids, titles and
+    bodies, of the same sizes), all newer than generation 1's: what a refresh finds (every one new)."""
+    rng = random.Random(seed * 1_000_003 + feed + (generation - 1) * 1_000_000_007)  # generation 1: as before
+    first = (generation - 1) * items
+    epoch = _EPOCH + (generation - 1) * items * 3600
     if shape == "atom":
         parts = [
             '<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
             f"  <title>Benchmark feed {feed}</title>\n"
             f'  <link rel="alternate" type="text/html" href="https://news{feed}.example.org/"/>\n'
             f"  <id>urn:feed-{feed}</id>\n"
-            f"  <updated>{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(_EPOCH))}</updated>\n"
+            f"  <updated>{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))}</updated>\n"
         ]
     else:
         parts = [
@@ -150,10 +160,10 @@ def feed_xml(feed: int, items: int, *, paragraphs: int = 9, seed: int = 5, shape
             f"    <title>Benchmark feed {feed}</title>\n"
             f"    <link>https://news{feed}.example.org/</link>\n"
             f"    <description>Generated feed number {feed}</description>\n"
-            f"    <lastBuildDate>{email.utils.formatdate(_EPOCH, usegmt=True)}</lastBuildDate>\n"
+            f"    <lastBuildDate>{email.utils.formatdate(epoch, usegmt=True)}</lastBuildDate>\n"
         ]
-    for number in range(items):
-        parts.append(_item(rng, feed, number, _EPOCH - number * 3600 - feed * 60, paragraphs, shape))
+    for number in range(first, first + items):
+        parts.append(_item(rng, feed, number, epoch - (number - first) * 3600 - feed * 60, paragraphs, shape))
     parts.append("</feed>\n" if shape == "atom" else "  </channel>\n</rss>\n")
     return "".join(parts).encode("utf-8")
 
@@ -176,13 +186,50 @@ def opml_xml(urls: list[str]) -> bytes:
 
 
 def generate(folder: Path, feeds: int, items: int, big_items: int, shapes: Sequence[str] = ("content",)) -> None:
-    """Write ``SHAPE/feed-NNN.xml`` and ``big-SHAPE.xml`` under ``folder`` for each shape (same bytes
-    every run)."""
+    """Write ``genG/SHAPE/feed-NNN.xml`` and ``genG/big-SHAPE.xml`` under ``folder`` for generations
+    1 and 2 of each shape (same bytes every run), and serve generation 1 (:func:`serve_generation`).
+
+    Each file's modification time, the server's Last-Modified, is its feed's newest item: a client
+    asking If-Modified-Since generation 1 gets generation 2 whole, as from a server whose feed moved on."""
+    for generation in (1, 2):
+        root = folder / f"gen{generation}"
+        for shape in shapes:
+            (root / shape).mkdir(parents=True, exist_ok=True)
+            for number in range(feeds):
+                _write(
+                    root / shape / f"feed-{number:03d}.xml",
+                    feed_xml(number, items, shape=shape, generation=generation),
+                    _EPOCH + (generation - 1) * items * 3600,
+                )
+            _write(
+                root / f"big-{shape}.xml",
+                feed_xml(10_000, big_items, shape=shape, generation=generation),
+                _EPOCH + (generation - 1) * big_items * 3600,
+            )
     for shape in shapes:
-        (folder / shape).mkdir(parents=True, exist_ok=True)
-        for number in range(feeds):
-            (folder / shape / f"feed-{number:03d}.xml").write_bytes(feed_xml(number, items, shape=shape))
-        (folder / f"big-{shape}.xml").write_bytes(feed_xml(10_000, big_items, shape=shape))
+        serve_generation(folder, shape, 1)
+
+
+def _write(path: Path, data: bytes, mtime: int) -> None:
+    path.write_bytes(data)
+    os.utime(path, (mtime, mtime))
+
+
+def serve_generation(folder: Path, shape: str, generation: int) -> None:
+    """Serve ``generation`` of ``shape`` at its URLs (``SHAPE/feed-NNN.xml``, ``big-SHAPE.xml``):
+    each is a symbolic link into ``genG/``, replaced by a rename, so a request gets one generation
+    or the other whole."""
+    for name in (shape, f"big-{shape}.xml"):
+        link = folder / name
+        if link.exists() and not link.is_symlink():  # a --keep folder from before the generations
+            if link.is_dir():
+                shutil.rmtree(link)
+            else:
+                link.unlink()
+        new = folder / f".{name}.new"
+        new.unlink(missing_ok=True)
+        new.symlink_to(Path(f"gen{generation}") / name)
+        os.replace(new, link)
 
 
 # --- the server (a separate process) ------------------------------------------------------------
@@ -228,9 +275,15 @@ def _reader_script() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "reader"]
 
 
-def _reader_command(work: Path, command: list[str]) -> tuple[float, int]:
-    """Time ``reader --db STORE COMMAND...`` on a fresh store (``import PATH``, ``feeds add URL``)."""
-    store = remove_store(work / "command.sqlite")
+def _reader_command(
+    work: Path, command: list[str], *, store_name: str = "command.sqlite", fresh: bool = True
+) -> tuple[float, int]:
+    """Time ``reader --db STORE COMMAND...`` on a fresh store (``import PATH``, ``feeds add URL``),
+    or with ``fresh`` false on the store the last command left (``refresh``); with the count of
+    the articles then in the store."""
+    store = work / store_name
+    if fresh:
+        remove_store(store)
     start = time.perf_counter()
     # stderr into a file, as from a script (no progress bar, on any terminal). Not a pipe: the
     # run would then also wait for the parse workers' server, which holds it, to exit.
@@ -249,14 +302,18 @@ def _reader_command(work: Path, command: list[str]) -> tuple[float, int]:
     return elapsed, _count(store, "articles")
 
 
-def _newsboat(work: Path, urls: list[str]) -> tuple[float, int]:
+def _newsboat(work: Path, urls: list[str], *, fresh: bool = True) -> tuple[float, int]:
+    """Time ``newsboat -x reload`` of ``urls`` into a fresh cache (its first reload), or with
+    ``fresh`` false into the cache the last one left; with the count of the items then in it."""
     newsboat = shutil.which("newsboat")
     assert newsboat is not None
     urls_file = work / "urls"
     urls_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
     config = work / "config"
     config.write_text("", encoding="utf-8")  # Newsboat's defaults
-    cache = remove_store(work / "newsboat-cache.db")
+    cache = work / "newsboat-cache.db"
+    if fresh:
+        remove_store(cache)
     env = dict(os.environ, HOME=str(work), XDG_CONFIG_HOME=str(work / "config.d"), XDG_DATA_HOME=str(work / "data"))
     start = time.perf_counter()
     subprocess.run(
@@ -268,6 +325,36 @@ def _newsboat(work: Path, urls: list[str]) -> tuple[float, int]:
         stderr=subprocess.DEVNULL,
     )
     return time.perf_counter() - start, _count(cache, "rss_item")
+
+
+def _reader_refresh(work: Path, folder: Path, shape: str, first: list[str]) -> tuple[float, int]:
+    """Time ``reader refresh`` after ``first`` (untimed: ``import FILE.opml``, ``feeds add URL``)
+    stored generation 1 of ``shape`` and the server moved on to generation 2; with the count of
+    the articles it added. Plain ``refresh``, as a person runs it: the feeds are all due (the server
+    sends no Cache-Control, Expires or Retry-After), and the count would show one that was not."""
+    serve_generation(folder, shape, 1)
+    _, before = _reader_command(work, first, store_name="refresh.sqlite")
+    serve_generation(folder, shape, 2)
+    try:
+        os.sync()
+        elapsed, after = _reader_command(work, ["refresh"], store_name="refresh.sqlite", fresh=False)
+    finally:
+        serve_generation(folder, shape, 1)
+    return elapsed, after - before
+
+
+def _newsboat_refresh(work: Path, folder: Path, shape: str, urls: list[str]) -> tuple[float, int]:
+    """Newsboat's side of :func:`_reader_refresh`: a reload into the cache its first (untimed)
+    reload filled with generation 1; with the count of the items it added."""
+    serve_generation(folder, shape, 1)
+    _, before = _newsboat(work, urls)
+    serve_generation(folder, shape, 2)
+    try:
+        os.sync()
+        elapsed, after = _newsboat(work, urls, fresh=False)
+    finally:
+        serve_generation(folder, shape, 1)
+    return elapsed, after - before
 
 
 def _line(name: str, runs: list[tuple[float, int]], note: str = "") -> str:
@@ -323,7 +410,7 @@ def main(argv: list[str]) -> int:
         try:
             assert server.stdout is not None
             base = f"http://127.0.0.1:{int(server.stdout.readline())}"
-            cases: list[tuple[str, list[tuple[str, list[str]]], list[str]]] = []
+            cases: list[tuple[str, str, list[tuple[str, list[str]]], list[str]]] = []
             for shape in shapes:
                 urls = [f"{base}/{shape}/feed-{n:03d}.xml" for n in range(args.feeds)]
                 opml = Path(tmp) / f"subscriptions-{shape}.opml"
@@ -332,6 +419,7 @@ def main(argv: list[str]) -> int:
                 size = (folder / f"big-{shape}.xml").stat().st_size
                 cases.append(
                     (
+                        shape,
                         f"{shape}: {args.feeds} feeds x {args.items} items from one OPML file",
                         [("import FILE.opml", ["import", str(opml)])],
                         urls,
@@ -339,16 +427,19 @@ def main(argv: list[str]) -> int:
                 )
                 cases.append(
                     (
+                        shape,
                         f"{shape}: one {args.big_items}-item feed ({size / 1e6:.1f} MB)",
                         [("feeds add URL", ["feeds", "add", big]), ("import URL", ["import", big])],
                         [big],
                     )
                 )
-            for number, (title, commands, feed_urls) in enumerate(cases):
+            for number, (shape, title, commands, feed_urls) in enumerate(cases):
                 work = Path(tmp) / f"case{number}"
                 work.mkdir()
                 timings: dict[str, list[tuple[float, int]]] = {name: [] for name, _ in commands}
                 newsboat: list[tuple[float, int]] = []
+                refresh: list[tuple[float, int]] = []
+                newsboat_refresh: list[tuple[float, int]] = []
                 for _ in range(args.runs):
                     for name, command in commands:
                         # Each run starts with nothing left to write back: otherwise one that
@@ -358,6 +449,9 @@ def main(argv: list[str]) -> int:
                     if with_newsboat:
                         os.sync()
                         newsboat.append(_newsboat(work, feed_urls))
+                    refresh.append(_reader_refresh(work, folder, shape, commands[0][1]))
+                    if with_newsboat:
+                        newsboat_refresh.append(_newsboat_refresh(work, folder, shape, feed_urls))
                 print(f"{title} (load {os.getloadavg()[0]:.2f})")
                 reference = _median(newsboat)[0] if newsboat else None
                 for name, runs in timings.items():
@@ -365,6 +459,12 @@ def main(argv: list[str]) -> int:
                     print(_line(f"reader {name}", runs, note))
                 if newsboat:
                     print(_line("newsboat reload", newsboat))
+                print(f"  then every item new (a second generation of the feeds), after an untimed {commands[0][0]}:")
+                reference = _median(newsboat_refresh)[0] if newsboat_refresh else None
+                note = f"   {_median(refresh)[0] / reference:.2f}x Newsboat" if reference else ""
+                print(_line("reader refresh", refresh, note))
+                if newsboat_refresh:
+                    print(_line("newsboat reload", newsboat_refresh))
         finally:
             if server.stdin is not None:
                 server.stdin.close()
