@@ -469,6 +469,8 @@ def main(argv: list[str]) -> int:
             if server.stdin is not None:
                 server.stdin.close()
             server.wait(timeout=10)
+            if server.stdout is not None:
+                server.stdout.close()
     return 0
 
 
