@@ -105,6 +105,22 @@ _DRAIN_BYTES = 64 * 1024
 # --- the result ---------------------------------------------------------------------------------
 
 
+#: Request headers that carry a login: never sent on to a redirect's other server.
+_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+def _origin(url: str) -> str:
+    """scheme://host:port of ``url``: a redirect that changes it goes to another server (an
+    https-to-http one included)."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port or (443 if scheme == 'https' else 80)}"
+
+
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     """What a fetch got. ``status`` is the HTTP status (0 when no response)."""
@@ -746,9 +762,15 @@ class Client:
                     refusal = _refusal(location, target, hops)
                     if refusal is not None:
                         return FetchResult(url, status, error=refusal)
+                    elsewhere = _origin(target) != _origin(current)
+                    if elsewhere and method == "POST" and status in (307, 308):
+                        # The form (a password, a write token) goes only where it was meant to go.
+                        return FetchResult(url, status, error=f"redirected a form to {_origin(target)}; not sent there")
                     drained = _drain(response, exchange)
                     hops += 1
                     permanent = permanent and status in (301, 308)
+                    if elsewhere:  # credentials are the first server's: another one does not get them
+                        headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
                     current = target
                     if method == "POST" and status in (301, 302, 303):
                         method, body = "GET", None

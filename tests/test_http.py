@@ -607,3 +607,23 @@ def test_a_redirected_post_becomes_a_get_except_after_307(
     assert client.post(url, {"i": "1"}).data == b"done"
     target = server.requests[-1]
     assert (target.path, target.method, target.body) == ("/target", method, body)
+
+
+def test_a_redirect_to_another_server_does_not_take_the_login_with_it(
+    server: FeedServer, keep_alive: FeedServer, client: Client
+) -> None:
+    # A sync server's Authorization header (and a form with a password) are for that server only.
+    login = {"Authorization": "GoogleLogin auth=secret"}
+    server.add("/here", b"same server")
+    same = server.add("/same", status=302, headers={"Location": "/here"})
+    assert client.get(same, headers=login).data == b"same server"
+    assert server.requests[-1].headers.get("authorization") == "GoogleLogin auth=secret"
+    elsewhere = keep_alive.add("/there", b"other server")
+    away = server.add("/away", status=302, headers={"Location": elsewhere})
+    assert client.get(away, headers=login).data == b"other server"
+    assert "authorization" not in keep_alive.requests[-1].headers
+    form = server.add("/form", status=307, headers={"Location": elsewhere})
+    seen = len(keep_alive.requests)
+    result = client.post(form, {"Passwd": "hunter2"}, headers=login)
+    assert result.error == f"redirected a form to http://127.0.0.1:{keep_alive.httpd.server_port}; not sent there"
+    assert len(keep_alive.requests) == seen  # never opened
