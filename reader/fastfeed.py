@@ -162,6 +162,8 @@ def parse(data: bytes, headers: dict[str, str]) -> dict[str, Any] | None:
         return _Parser(data, headers).run()
     except Fallback:
         return None
+    except Exception:  # a case the fast path did not foresee: feedparser, which has the last word, takes it
+        return None
 
 
 def _finish(parser: _Parser, text: str, content_type: str | None, resolve: bool) -> tuple[str, str | None]:

@@ -118,3 +118,30 @@ def test_a_feed_gone_from_the_server_goes_with_its_unstarred_articles(synced: tu
     store, account, _ = synced
     assert store.sync_subscriptions(account, []) == (0, 1)
     assert [r.title for r in store.iter_rows(Query(search="remote"))] == ["Remote 2"]
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        (1_700_000_000, datetime.fromtimestamp(1_700_000_000, UTC)),
+        (1_700_000_000_000, None),  # milliseconds: beyond a date; the item stays, without one
+        (10**20, None),
+        (-5, None),
+        ("1700000000", None),
+        (True, None),
+    ],
+)
+def test_an_items_date_beyond_a_date_keeps_the_item_without_one(published: object, expected: object) -> None:
+    from reader.records import Account
+    from reader.sync.engine import item_article
+
+    account = Account(1, "acct", "https://rss.example/api/greader.php", "alice")
+    item = {
+        "id": "tag:google.com,2005:reader/item/000000000000002a",
+        "title": "A title",
+        "published": published,
+        "summary": {"content": "<p>Body</p>"},
+        "origin": {"streamId": "feed/1", "title": "Feed"},
+    }
+    remote_id, article = item_article(item, account, {})
+    assert remote_id == "42" and article.title == "A title" and article.published == expected

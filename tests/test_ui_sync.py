@@ -478,3 +478,22 @@ def test_sync_now_in_the_dialog_and_the_refresh_timer_sync_too(
     with qtbot.waitSignal(window.syncing.synced, timeout=SYNC_MS):
         window.refreshing.timer.timeout.emit()  # the refresh interval came round
     qtbot.waitUntil(lambda: window.sidebar.item(row_of(window, title)).data(COUNT_ROLE) == 1, timeout=SYNC_MS)
+
+
+def test_a_job_says_it_ended_after_its_done_or_its_failure_even_when_it_ends_at_once(qtbot: Any, window: Any) -> None:
+    # Syncing moves to the next account when a job ends; a job that ended before anyone listened
+    # would have stopped syncing for the session. ``ended`` is wired before the thread starts.
+    order: list[str] = []
+
+    def fail(progress: Any, stop: Any) -> None:
+        raise ValueError("no")
+
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=10000):
+        window.jobs.start(
+            JobKind.SYNC, lambda p, s: 1, lambda r: order.append("done"), ended=lambda: order.append("ended")
+        )
+    qtbot.waitUntil(lambda: "ended" in order, timeout=10000)
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=10000):
+        window.jobs.start(JobKind.SYNC, fail, lambda r: order.append("not done"), ended=lambda: order.append("ended"))
+    qtbot.waitUntil(lambda: order.count("ended") == 2, timeout=10000)
+    assert order == ["done", "ended", "ended"]

@@ -96,7 +96,7 @@ def item_article(item: Mapping[str, Any], account: Account, feed_ids: Mapping[st
     title = sanitize.fragment_to_text(item["title"]) if isinstance(item.get("title"), str) else None
     author = sanitize.fragment_to_text(item["author"]) if isinstance(item.get("author"), str) else None
     published = item.get("published")
-    when = datetime.fromtimestamp(published, UTC) if isinstance(published, int | float) and published > 0 else None
+    when = _when(published)
     stream = _text(origin.get("streamId"))
     image = sanitize.first_image(body_html)
     article = Article(
@@ -115,6 +115,17 @@ def item_article(item: Mapping[str, Any], account: Account, feed_ids: Mapping[st
         feed_id=feed_ids.get(stream) if stream else None,
     )
     return remote_id, article
+
+
+def _when(published: Any) -> datetime | None:
+    """An item's ``published`` (seconds since 1970) as a date; None when it is missing or beyond
+    what a date can hold (a server that gave milliseconds): the item is kept, without its date."""
+    if not isinstance(published, int | float) or isinstance(published, bool) or published <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(published, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _first_href(links: Any) -> str | None:

@@ -223,9 +223,12 @@ class JobRunner(QObject):
         *,
         label: str | None = None,
         quiet: bool = False,
+        ended: Callable[[], None] | None = None,
     ) -> Job[T]:
         """Run ``work`` on a thread of its own; ``done(result)`` runs on the GUI thread. ``quiet``
-        jobs show no progress; a failure is said in the status bar either way."""
+        jobs show no progress; a failure is said in the status bar either way. ``ended`` runs on
+        the GUI thread once the job is over, after ``done`` or the failure (connected before the
+        thread starts: a job that ends at once is not missed)."""
         job = Job(kind, work, done, label or kind.value)
         if self._closed:
             return job  # the window has closed: nothing new starts
@@ -242,6 +245,8 @@ class JobRunner(QObject):
                 job.deliver(result)
             finally:
                 self._end(job, quiet)
+                if ended is not None:
+                    ended()
 
         def failed(reason: str) -> None:
             if self._closed:
@@ -249,6 +254,8 @@ class JobRunner(QObject):
                 return
             self._message(f"{job.label} failed: {reason}")
             self._end(job, quiet)
+            if ended is not None:
+                ended()
 
         job.signals.finished.connect(finished)
         job.signals.failed.connect(failed)

@@ -103,12 +103,10 @@ class Syncing(QObject):
                 self._work.reload()
             self._work.refresh_counts()
 
-        job = self._work.jobs.start(JobKind.SYNC, work, done, label=f"Syncing {name}")
-        job.signals.finished.connect(lambda _result: self._ended(name))
-        job.signals.failed.connect(lambda _reason: self._ended(name))
+        self._work.jobs.start(JobKind.SYNC, work, done, label=f"Syncing {name}", ended=lambda: self._ended(name))
 
     def _ended(self, name: str) -> None:
-        """After the job's own ``done`` (connected first): the next account's turn."""
+        """After the job's own ``done`` (or its failure): the next account's turn."""
         if self.current == name:
             self.current = None
         self.synced.emit(name)
