@@ -497,3 +497,31 @@ def test_a_job_says_it_ended_after_its_done_or_its_failure_even_when_it_ends_at_
         window.jobs.start(JobKind.SYNC, fail, lambda r: order.append("not done"), ended=lambda: order.append("ended"))
     qtbot.waitUntil(lambda: order.count("ended") == 2, timeout=10000)
     assert order == ["done", "ended", "ended"]
+
+
+def test_a_sync_started_while_removal_is_asked_stops_the_removal_and_none_starts_during_it(
+    qtbot: Any, freshrss: FreshRSS, window_and_store: tuple[Any, Store], monkeypatch: Any
+) -> None:
+    window, store = window_and_store
+    dialog = open_accounts(qtbot, window)
+    with qtbot.waitSignal(window.syncing.synced, timeout=SYNC_MS):
+        add_through_dialog(qtbot, dialog, freshrss.url, freshrss.user, freshrss.password)
+    name = dialog.accounts[0].name
+
+    def timer_fires_meanwhile(cls: Any, parent: Any, account: str) -> bool:
+        window.syncing.sync_account(account)  # the refresh timer, while the question is open
+        return True
+
+    monkeypatch.setattr(AccountsDialog, "ask_remove", classmethod(timer_fires_meanwhile))
+    dialog.table.selectRow(0)
+    with qtbot.waitSignal(window.syncing.synced, timeout=SYNC_MS):
+        QTest.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
+        assert dialog.status.text() == f"{name} is syncing: remove it once that sync has ended."
+    assert store.get_account(name) is not None
+    monkeypatch.setattr(AccountsDialog, "ask_remove", classmethod(lambda cls, parent, account: True))
+    dialog.table.selectRow(0)
+    with wait_job(qtbot, window, JobKind.REMOVE_ACCOUNT):
+        QTest.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
+        window.syncing.sync_account(name)  # r during the removal: not started
+        assert not window.syncing.is_syncing(name)
+    assert store.accounts() == []

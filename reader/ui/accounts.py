@@ -225,6 +225,10 @@ class AccountsDialog(QDialog):
             return
         if not self.ask_remove(self, name):
             return
+        if self._syncing.is_syncing(name):  # the timer or r may have started one while we asked
+            self.say(f"{name} is syncing: remove it once that sync has ended.")
+            return
+        self._syncing.hold(name)
         db_path = self._work.db_path
         account_id = account.id
 
@@ -245,7 +249,9 @@ class AccountsDialog(QDialog):
             self._work.reload()
             self._work.refresh_counts()
 
-        self._work.jobs.start(JobKind.REMOVE_ACCOUNT, work, done, label=f"Removing {name}")
+        self._work.jobs.start(
+            JobKind.REMOVE_ACCOUNT, work, done, label=f"Removing {name}", ended=lambda: self._syncing.release(name)
+        )
 
 
 class Accounts(QObject):

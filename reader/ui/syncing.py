@@ -40,6 +40,8 @@ class Syncing(QObject):
         self._queue: deque[str] = deque()
         #: The account whose sync runs now, or None.
         self.current: str | None = None
+        #: Accounts being removed: not synced meanwhile (the removal and a sync would collide).
+        self._held: set[str] = set()
         self.message = work.message
         # r / F5 and the refresh timer: the feeds refresh and the accounts sync side by side.
         refreshing.requested.connect(self.sync_accounts)
@@ -52,8 +54,9 @@ class Syncing(QObject):
             self.sync_account(account.name)
 
     def sync_account(self, name: str) -> None:
-        """Sync ``name`` after the syncs already queued (once: queued twice is one sync)."""
-        if name == self.current or name in self._queue:
+        """Sync ``name`` after the syncs already queued (once: queued twice is one sync; never
+        while it is being removed)."""
+        if name == self.current or name in self._queue or name in self._held:
             return
         self._queue.append(name)
         if self.current is None:
@@ -61,6 +64,13 @@ class Syncing(QObject):
 
     def is_syncing(self, name: str) -> bool:
         return name == self.current or name in self._queue
+
+    def hold(self, name: str) -> None:
+        """No sync of ``name`` starts until :meth:`release` (it is being removed)."""
+        self._held.add(name)
+
+    def release(self, name: str) -> None:
+        self._held.discard(name)
 
     def _next(self) -> None:
         if not self._queue:
