@@ -240,7 +240,7 @@ class _Exchange:
     the watchdog shuts down when the deadline passes). Lives in a thread-local while it runs: the
     pool and connection hooks below find it there (urllib3 calls them on the fetching thread)."""
 
-    __slots__ = ("at", "budget", "conn", "expired", "finished", "reused", "step", "stop")
+    __slots__ = ("at", "budget", "cancelled", "conn", "expired", "finished", "reused", "step", "stop")
 
     def __init__(self, budget: float, step: float, stop: threading.Event | None) -> None:
         self.budget = budget
@@ -251,6 +251,8 @@ class _Exchange:
         self.at = float("inf")
         self.conn: Any = None
         self.expired = False
+        #: The stop event was set while a step waited: the watchdog shut the socket.
+        self.cancelled = False
         self.finished = False
         #: The connection in hand was kept alive from an earlier request (it may have gone stale).
         self.reused = False
@@ -292,11 +294,15 @@ class _Exchange:
             self.conn = None
             return self.expired
 
-    def expire(self) -> None:
-        """On the watchdog's thread, with :data:`_lock` held."""
+    def expire(self, *, cancelled: bool = False) -> None:
+        """On the watchdog's thread, with :data:`_lock` held: the deadline passed, or (``cancelled``)
+        the stop event was set while a step waits for a server that says nothing."""
         if self.finished:
             return
-        self.expired = True
+        if cancelled:
+            self.cancelled = True
+        else:
+            self.expired = True
         sock = getattr(self.conn, "sock", None)
         if sock is not None:
             # The plain socket's shutdown, even for TLS (SSLSocket.shutdown would also drop its
@@ -309,6 +315,10 @@ def _current() -> _Exchange | None:
     return getattr(_local, "exchange", None)
 
 
+#: How often a running exchange's stop event is looked at by the watchdog (seconds).
+STOP_POLL_S = 0.1
+
+
 class _Watchdog:
     """One daemon thread for every exchange: a heap of deadlines; at each, the exchange (if still
     running) is marked expired and its socket shut down. Arming costs a heap push; the thread is
@@ -317,6 +327,9 @@ class _Watchdog:
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, _Exchange]] = []
+        #: Running exchanges with a stop event: looked at every STOP_POLL_S while there are any,
+        #: so that a stop cuts a step that waits on a silent server (not only the next piece).
+        self._stoppable: set[_Exchange] = set()
         self._order = itertools.count()
         self._wake = threading.Condition(_lock)
         self._thread: threading.Thread | None = None
@@ -329,11 +342,14 @@ class _Watchdog:
             while heap and heap[0][2].finished:
                 heapq.heappop(heap)
             heapq.heappush(heap, (exchange.at, next(self._order), exchange))
+            if exchange.stop is not None:
+                self._stoppable.add(exchange)
+                self._sleeps_until = min(self._sleeps_until, time.monotonic() + STOP_POLL_S)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="reader-http-watchdog", daemon=True)
                 self._thread.start()
-            elif exchange.at < self._sleeps_until:
-                self._sleeps_until = exchange.at  # (the thread sets it again when it wakes)
+            elif exchange.at < self._sleeps_until or exchange.stop is not None:
+                self._sleeps_until = min(self._sleeps_until, exchange.at)  # (set again when it wakes)
                 self._wake.notify()
 
     def _run(self) -> None:
@@ -342,16 +358,27 @@ class _Watchdog:
             while True:
                 while heap and heap[0][2].finished:
                     heapq.heappop(heap)
+                self._cut_stopped()
                 if not heap:
                     self._sleeps_until = float("inf")
                     self._wake.wait()
                     continue
-                left = heap[0][0] - time.monotonic()
+                now = time.monotonic()
+                left = heap[0][0] - now
                 if left > 0:
-                    self._sleeps_until = heap[0][0]
-                    self._wake.wait(left)
+                    wait = min(left, STOP_POLL_S) if self._stoppable else left
+                    self._sleeps_until = now + wait
+                    self._wake.wait(wait)
                     continue
                 heapq.heappop(heap)[2].expire()
+
+    def _cut_stopped(self) -> None:
+        for exchange in list(self._stoppable):
+            if exchange.finished:
+                self._stoppable.discard(exchange)
+            elif exchange.stop is not None and exchange.stop.is_set():
+                self._stoppable.discard(exchange)
+                exchange.expire(cancelled=True)
 
 
 _watchdog = _Watchdog()
@@ -825,6 +852,8 @@ class Client:
     def _failed(self, url: str, exc: BaseException, exchange: _Exchange) -> FetchResult:
         root = _root(exc)
         timeout = exchange.step
+        if exchange.cancelled:
+            return FetchResult(url, 0, error=CANCELLED, transient=True)
         if exchange.expired or isinstance(root, urllib3.exceptions.EmptyPoolError):
             return FetchResult(url, 0, error=str(_DeadlineExceeded(exchange.budget)), transient=True)
         if isinstance(root, TimeoutError | urllib3.exceptions.TimeoutError) and exchange.left() <= 0.005:
