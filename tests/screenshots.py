@@ -40,21 +40,22 @@ NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 def wait_until(app: Any, condition: Callable[[], bool], timeout: float = 20.0) -> bool:
     """Run the event loop until ``condition`` holds (True) or ``timeout`` seconds pass (False)."""
+    from PySide6.QtTest import QTest
+
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             return False
-        app.processEvents()
-        time.sleep(0.01)  # (a script, not a test: nothing to wait on but the loop)
+        QTest.qWait(10)  # the event loop runs meanwhile: images arrive, timers fire
     return True
 
 
 def settle(app: Any, seconds: float) -> None:
-    """Let queued work (re-layouts after images arrive, deferred timers) run for ``seconds``."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.01)
+    """Let queued work (re-layouts after images arrive, deferred timers) run for ``seconds``, in
+    the event loop."""
+    from PySide6.QtTest import QTest
+
+    QTest.qWait(round(seconds * 1000))
 
 
 def picture(index: int, width: int = 1200, height: int = 675) -> bytes:
