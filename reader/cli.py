@@ -259,6 +259,14 @@ def _existing(db_path: Path) -> Path:
     return db_path if db_path.exists() else Path(":memory:")
 
 
+def _print_json(value: Any) -> None:
+    """``value`` as indented JSON on stdout (what every ``--json`` prints), non-ASCII kept."""
+    import json  # (here: the window's start does not need it)
+
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
 def _err(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr)
 
@@ -442,10 +450,7 @@ def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
         if args.json:
             descriptions = store.descriptions([r.id for r in rows])
             out = [article_json(r, description=descriptions.get(r.id)) for r in rows]
-            import json  # (here: the window's start does not need it)
-
-            json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
-            sys.stdout.write("\n")
+            _print_json(out)
         elif not rows:
             _err(_no_articles(args))  # on stderr: stdout stays the (empty) listing; exit 0
         else:
@@ -485,10 +490,7 @@ def cmd_show(db_path: Path, args: argparse.Namespace) -> int:
     if args.raw:
         sys.stdout.write(article.raw)
     elif args.json:
-        import json  # (here: the window's start does not need it)
-
-        json.dump(article_json(article, body=True), sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        _print_json(article_json(article, body=True))
     else:
         print(article.title or "(untitled)")
         published = _readable_date(article.published) if article.published else None
@@ -545,10 +547,7 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
                     }
                     for f in feeds
                 ]
-                import json  # (here: the window's start does not need it)
-
-                json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
-                sys.stdout.write("\n")
+                _print_json(out)
             elif not feeds:
                 # On stderr: stdout stays a listing (empty) for scripts; --json prints [].
                 _err("no subscriptions (add one with 'reader feeds add URL')")
@@ -704,8 +703,6 @@ def cmd_accounts(db_path: Path, args: argparse.Namespace) -> int:
             counts = {a.id: store.count(Query(account_id=a.id)) for a in accounts}
             feeds = store.feeds()
         if args.json:
-            import json  # (here: the window's start does not need it)
-
             out = [
                 {
                     "name": a.name,
@@ -718,8 +715,7 @@ def cmd_accounts(db_path: Path, args: argparse.Namespace) -> int:
                 }
                 for a in accounts
             ]
-            json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
-            sys.stdout.write("\n")
+            _print_json(out)
         elif not accounts:
             _err("no accounts (add one with 'reader accounts add URL --user NAME')")
         else:
