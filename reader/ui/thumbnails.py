@@ -1046,16 +1046,23 @@ class ImageService(QObject):
             self._placeholder_art[dark] = found
         return found
 
-    def _paint_placeholder(self, size: QSize, initial: str, dark: bool, hue: int | None = None) -> QPixmap:
+    def _canvas(self, size: QSize, dark: bool, hue: int | None) -> tuple[QPixmap, int, int, QColor]:
+        """A placeholder's pixmap filled with its background (the source's tint, neutral without
+        one): (pixmap, width, height, the ink to draw on it)."""
         width, height = max(1, size.width()), max(1, size.height())
         pixmap = QPixmap(round(width * self._dpr), round(height * self._dpr))
         pixmap.setDevicePixelRatio(self._dpr)
-        renderer, ink = self._placeholder_source(dark)
+        _renderer, ink = self._placeholder_source(dark)
         if hue is None:
             pixmap.fill(QColor("#2e3035" if dark else "#e6e8eb"))
         else:
             background, ink = source_tint(hue, dark)
             pixmap.fill(background)
+        return pixmap, width, height, ink
+
+    def _paint_placeholder(self, size: QSize, initial: str, dark: bool, hue: int | None = None) -> QPixmap:
+        pixmap, width, height, ink = self._canvas(size, dark, hue)
+        renderer, _ink = self._placeholder_source(dark)
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         box = QRectF(0, 0, width, height)
@@ -1082,15 +1089,7 @@ class ImageService(QObject):
         """A slim band: the tint (neutral without a source), a picture glyph of a few pixels drawn
         in its ink, and ``caption`` beside it, elided to the band. A tile with one giant letter the
         height of a picture looked heavier than the article it stood in for."""
-        width, height = max(1, size.width()), max(1, size.height())
-        pixmap = QPixmap(round(width * self._dpr), round(height * self._dpr))
-        pixmap.setDevicePixelRatio(self._dpr)
-        _renderer, ink = self._placeholder_source(dark)
-        if hue is None:
-            pixmap.fill(QColor("#2e3035" if dark else "#e6e8eb"))
-        else:
-            background, ink = source_tint(hue, dark)
-            pixmap.fill(background)
+        pixmap, width, height, ink = self._canvas(size, dark, hue)
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         font = QFont(QGuiApplication.font())
