@@ -488,40 +488,34 @@ def test_retry_after_parsing(headers: dict[str, str], wait: float | None) -> Non
     assert rhttp._retry_after(headers, NOW) == wait
 
 
-def test_stop_gives_up_at_the_next_piece_of_the_response(server: FeedServer, client: Client) -> None:
-    url = server.add("/trickle.xml", trickle=True)
+def fetch_then_stop(client: Client, url: str, answering: threading.Event) -> FetchResult:
+    """``client.get(url)`` on a thread of its own, with default timeouts (20 s a read, 40 s in all),
+    its stop set once the server is ``answering``; what it gave back, which must come soon after."""
     stop = threading.Event()
     outcome: list[FetchResult] = []
     done = threading.Event()
 
     def run() -> None:
-        outcome.append(client.get(url, stop=stop))  # default timeouts: 20 s a read, 40 s in all
+        outcome.append(client.get(url, stop=stop))
         done.set()
 
     threading.Thread(target=run, daemon=True).start()
-    assert server.trickling.wait(10)
+    assert answering.wait(10)
     stop.set()
     assert done.wait(5), "the fetch did not give up after stop"
-    assert (outcome[0].error, outcome[0].transient) == (rhttp.CANCELLED, True)
+    return outcome[0]
+
+
+def test_stop_gives_up_at_the_next_piece_of_the_response(server: FeedServer, client: Client) -> None:
+    fetched = fetch_then_stop(client, server.add("/trickle.xml", trickle=True), server.trickling)
+    assert (fetched.error, fetched.transient) == (rhttp.CANCELLED, True)
 
 
 def test_stop_cuts_a_wait_on_a_server_that_says_nothing(server: FeedServer, client: Client) -> None:
     # Cancelling a sync (or closing the window) must not wait for the read timeout of a server
     # that stalls: the watchdog shuts the socket when the stop is set.
-    url = server.add("/silent", stall=True)
-    stop = threading.Event()
-    outcome: list[FetchResult] = []
-    done = threading.Event()
-
-    def run() -> None:
-        outcome.append(client.get(url, stop=stop))  # default timeouts: 20 s a read, 40 s in all
-        done.set()
-
-    threading.Thread(target=run, daemon=True).start()
-    assert server.stalled.wait(10)
-    stop.set()
-    assert done.wait(5), "the fetch did not give up after stop"
-    assert (outcome[0].error, outcome[0].transient) == (rhttp.CANCELLED, True)
+    fetched = fetch_then_stop(client, server.add("/silent", stall=True), server.stalled)
+    assert (fetched.error, fetched.transient) == (rhttp.CANCELLED, True)
 
 
 def test_stop_set_beforehand_sends_nothing(server: FeedServer, client: Client) -> None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -440,32 +441,40 @@ def test_kill_9_during_a_sync_loses_nothing_and_duplicates_nothing(
         assert store.count(Query(account_id=store.get_account(account).id)) == len(local_state(db, account))  # type: ignore[union-attr]
 
 
+def kill_9_reader_sync(db: Path, account: str, proxy: HoldingProxy, ready: Callable[[], None]) -> int | None:
+    """Run a real ``reader sync`` through ``proxy``, ``kill -9`` it once ``ready()`` returns, and
+    close the proxy: the sync's exit status."""
+    try:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "http_proxy": proxy.url, "no_proxy": ""}
+        command = [sys.executable, "-m", "reader", "--db", str(db), "sync", "--account", account]
+        with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
+            try:
+                ready()
+                process.send_signal(signal.SIGKILL)
+                process.wait(30)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(30)
+        return process.returncode
+    finally:
+        proxy.close()
+
+
 def test_kill_9_of_reader_sync_with_a_batch_in_flight_then_sync_again(
     freshrss: FreshRSS, db: Path, account: str, capsys: Any, monkeypatch: Any, qtbot: Any
 ) -> None:
     sync_now(db, account)  # (what the other tests left: stored now, so that only this feed is new below)
     _, _, ids = new_feed(freshrss, 600)
     proxy = HoldingProxy("stream/items/contents", hold_after=1)
-    try:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "http_proxy": proxy.url, "no_proxy": ""}
-        command = [sys.executable, "-m", "reader", "--db", str(db), "sync", "--account", account]
-        with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
-            try:
-                assert proxy.held.wait(60), "the sync never asked for a second batch"
-                # The second batch is asked for while the first is stored: once that is committed,
-                # the sync waits for the held answer, and is killed there.
-                qtbot.waitUntil(
-                    lambda: len({rid for rid, _, _ in local_state(db, account)} & ids) == 250, timeout=60000
-                )
-                process.send_signal(signal.SIGKILL)  # one batch stored, the next one on the wire
-                process.wait(30)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait(30)
-        assert process.returncode == -signal.SIGKILL
-    finally:
-        proxy.close()
+
+    def first_batch_stored() -> None:
+        assert proxy.held.wait(60), "the sync never asked for a second batch"
+        # The second batch is asked for while the first is stored: once that is committed, the
+        # sync waits for the held answer, and is killed there.
+        qtbot.waitUntil(lambda: len({rid for rid, _, _ in local_state(db, account)} & ids) == 250, timeout=60000)
+
+    assert kill_9_reader_sync(db, account, proxy, first_batch_stored) == -signal.SIGKILL
     stored = {rid for rid, _, _ in local_state(db, account)} & ids
     assert len(stored) == 250  # exactly the first batch: committed; the one in flight: not
     code, _, err = run(db, "sync", "--account", account, capsys=capsys, monkeypatch=monkeypatch)
@@ -485,20 +494,11 @@ def test_kill_9_after_the_server_took_a_change_but_before_reader_heard(
         (row,) = store.iter_rows(Query(feed_id=store.remote_feeds(acc.id)[stream].id))
         store.set_starred(row.id)
     proxy = HoldingProxy("edit-tag", hold_after=0, answered=True)
-    try:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "http_proxy": proxy.url, "no_proxy": ""}
-        command = [sys.executable, "-m", "reader", "--db", str(db), "sync", "--account", account]
-        with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
-            try:
-                assert proxy.held.wait(60), "the sync never sent its change"
-                process.send_signal(signal.SIGKILL)
-                process.wait(30)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait(30)
-    finally:
-        proxy.close()
+
+    def change_sent() -> None:
+        assert proxy.held.wait(60), "the sync never sent its change"
+
+    kill_9_reader_sync(db, account, proxy, change_sent)
     assert rid in freshrss.api().starred()  # the server has it...
     with Store.open(db) as store:
         assert [(r, k) for _, r, k in store.pending_changes(acc.id)] == [(rid, "star")]  # ...we kept it queued
