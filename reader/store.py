@@ -1227,6 +1227,22 @@ class Store:
             r = self._conn.execute("SELECT count(*), total(read = 0), total(starred = 1) FROM articles").fetchone()
         return int(r[0]), int(r[1]), int(r[2])
 
+    def arrivals(self, after_id: int | None) -> tuple[int, int, int, int | None]:
+        """(newest article id, unread feed articles with an id above ``after_id``, the feeds they
+        are in, one of those feeds): what a refresh or a sync brought since ``after_id`` was the
+        newest (None: only the newest id). Ids only grow as articles are added, so this reads a
+        range of the primary key, not the table."""
+        with self._errors():
+            newest = int(self._conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0])
+            if after_id is None or after_id >= newest:
+                return newest, 0, 0, None
+            r = self._conn.execute(
+                "SELECT count(*), count(DISTINCT feed_id), min(feed_id) FROM articles "
+                "WHERE id > ? AND feed_id IS NOT NULL AND read = 0",
+                (after_id,),
+            ).fetchone()
+        return newest, int(r[0]), int(r[1]), r[2]
+
     # read / star state
 
     def set_read(self, ids: Sequence[int], read: bool = True) -> int:

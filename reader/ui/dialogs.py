@@ -31,6 +31,7 @@ from reader.ui.settings import MAX_TEXT_SIZE, MIN_TEXT_SIZE
 
 if TYPE_CHECKING:
     from reader.ui.preferences import Appearance, RefreshInterval, RemoteImages, StartView, TextSize
+    from reader.ui.tray import Tray
 
 
 class Ask:
@@ -180,6 +181,7 @@ class PreferencesDialog(QDialog):
         refresh: RefreshInterval,
         text_size: TextSize,
         start_view: StartView,
+        tray: Tray,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -211,6 +213,20 @@ class PreferencesDialog(QDialog):
         self.refresh_minutes.setSpecialValueText("Never")
         self.refresh_minutes.setValue(refresh.minutes)
         self.refresh_minutes.valueChanged.connect(refresh.set_minutes)
+        self.tray_icon = QCheckBox("Show an icon in the system tray", self)
+        self.tray_icon.setObjectName("trayIconCheck")
+        self.tray_icon.setChecked(tray.shown)
+        self.close_to_tray = QCheckBox("Closing the window keeps Reader in the tray", self)
+        self.close_to_tray.setObjectName("closeToTrayCheck")
+        self.close_to_tray.setChecked(tray.close_to_tray)
+        self.close_to_tray.setEnabled(tray.shown)
+        self.tray_icon.toggled.connect(tray.set_shown)
+        self.tray_icon.toggled.connect(self.close_to_tray.setEnabled)
+        self.close_to_tray.toggled.connect(tray.set_close_to_tray)
+        if not tray.has_tray:
+            for box in (self.tray_icon, self.close_to_tray):
+                box.setEnabled(False)
+                box.setToolTip("This desktop shows no tray icons")
         form = QFormLayout()
         form.addRow("Theme:", self.theme)
         form.addRow("Reading font:", self.reading_font)
@@ -218,6 +234,8 @@ class PreferencesDialog(QDialog):
         form.addRow("Open with:", self.start_view)
         form.addRow("Remote images:", self.remote_images)
         form.addRow("Refresh feeds every:", self.refresh_minutes)
+        form.addRow("Tray:", self.tray_icon)
+        form.addRow("", self.close_to_tray)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from reader.ui.dialogs import PreferencesDialog
     from reader.ui.list_images import ListImages
     from reader.ui.refreshing import Refreshing
+    from reader.ui.tray import Tray
 
 
 class TextSize(QObject):
@@ -296,6 +297,7 @@ class PreferencesWindow:
         refresh: RefreshInterval,
         text_size: TextSize,
         start_view: StartView,
+        tray: Tray,
     ) -> None:
         self._parent = parent
         self._appearance = appearance
@@ -303,6 +305,7 @@ class PreferencesWindow:
         self._refresh = refresh
         self._text_size = text_size
         self._start_view = start_view
+        self._tray = tray
         #: The dialog, once shown.
         self.dialog: PreferencesDialog | None = None
 
@@ -311,7 +314,13 @@ class PreferencesWindow:
 
         if self.dialog is None:
             self.dialog = PreferencesDialog(
-                self._appearance, self._remote_images, self._refresh, self._text_size, self._start_view, self._parent
+                self._appearance,
+                self._remote_images,
+                self._refresh,
+                self._text_size,
+                self._start_view,
+                self._tray,
+                self._parent,
             )
             self.dialog.setModal(False)
         self.dialog.show()
