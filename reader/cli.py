@@ -113,11 +113,51 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="also fetch feeds whose server asked to wait (Retry-After, Cache-Control)"
     )
 
+    p = sub.add_parser(
+        "cleanup", parents=[db], help="remove old read articles (starred and unread ones stay unless asked)"
+    )
+    p.add_argument(
+        "--older-than",
+        type=_duration,
+        default=_duration(DEFAULT_CLEANUP_AGE),
+        metavar="AGE",
+        help=f"dated more than AGE ago: 90d, 12w, 6m (months), 1y, 36h (default {DEFAULT_CLEANUP_AGE})",
+    )
+    p.add_argument(
+        "--keep-starred",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep starred articles (the default; --no-keep-starred removes them too)",
+    )
+    p.add_argument("--include-unread", action="store_true", help="remove old unread articles too")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    p.add_argument(
+        "--no-compact", dest="compact", action="store_false", help="leave the freed space inside the store (no VACUUM)"
+    )
+
     p = sub.add_parser("opml", parents=[db], help="OPML export")
     opml = p.add_subparsers(dest="opml_command", metavar="ACTION", parser_class=_Parser, required=True)
     op = opml.add_parser("export", parents=[db], help="write subscriptions as OPML 2.0")
     op.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     return parser
+
+
+#: What ``reader cleanup`` removes by default: read articles dated more than this long ago.
+DEFAULT_CLEANUP_AGE = "90d"
+_UNITS_S = {"h": 3600, "d": 86400, "w": 7 * 86400, "m": 30 * 86400, "y": 365 * 86400}
+
+
+def _duration(text: str) -> float:
+    """A duration as ``reader cleanup --older-than`` takes it: a whole number and a unit (h, d,
+    w, m for months of 30 days, y), or a number alone for days. Seconds."""
+    import argparse
+
+    number, unit = text.strip().lower(), "d"
+    if number[-1:] in _UNITS_S:
+        number, unit = number[:-1], number[-1]
+    if not number.isdigit():
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (for example 90d, 12w, 6m, 1y, 36h)")
+    return int(number) * _UNITS_S[unit]
 
 
 def _positive_int(text: str) -> int:
@@ -802,6 +842,37 @@ def _sync_accounts(db_path: Path, only: str | None) -> int:
     return EXIT_REJECTED if failed else EXIT_OK
 
 
+def cmd_cleanup(db_path: Path, args: argparse.Namespace) -> int:
+    from datetime import UTC, timedelta
+
+    cutoff = datetime.now(UTC) - timedelta(seconds=args.older_than)
+    with Store.open(db_path, create=False) as store:
+        result = store.cleanup(
+            cutoff, starred_too=not args.keep_starred, unread_too=args.include_unread, dry_run=args.dry_run
+        )
+        kept = f" ({result.starred_kept} starred kept)" if result.starred_kept else ""
+        day = cutoff.astimezone().strftime("%Y-%m-%d")
+        if args.dry_run:
+            print(f"would remove {counted(result.removed, 'article')} dated before {day}{kept}")
+            return EXIT_OK
+        print(f"removed {counted(result.removed, 'article')} dated before {day}{kept}")
+        if not result.removed:
+            return EXIT_OK
+        if not args.compact:
+            print(f"{_mb(result.free_bytes)} free inside the store, reused by new articles")
+            return EXIT_OK
+        # VACUUM writes the store anew: the space goes back to the disk, but it needs about the
+        # store's size free meanwhile, and waits for (and holds off) every other writer.
+        print("compacting the store (VACUUM)…", file=sys.stderr, flush=True)
+        before, after = store.compact()
+    print(f"store {_mb(before)} -> {_mb(after)}")
+    return EXIT_OK
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
 _COMMANDS: dict[str, Callable[[Path, argparse.Namespace], int]] = {
     "import": cmd_import,
     "list": cmd_list,
@@ -813,6 +884,7 @@ _COMMANDS: dict[str, Callable[[Path, argparse.Namespace], int]] = {
     "accounts": cmd_accounts,
     "sync": cmd_sync,
     "opml": cmd_opml,
+    "cleanup": cmd_cleanup,
 }
 
 

@@ -210,6 +210,17 @@ class AddResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Cleaned:
+    """What a cleanup (``reader cleanup``) removed, or with a dry run would remove."""
+
+    removed: int
+    #: Old enough, but starred: kept.
+    starred_kept: int
+    #: Bytes of the store now free inside it (reused by new articles before the file grows).
+    free_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class SourceCount:
     source: str | None
     total: int

@@ -29,6 +29,7 @@ from reader.records import (
     AddResult,
     Article,
     ArticleRow,
+    Cleaned,
     Cursor,
     Feed,
     Page,
@@ -331,6 +332,14 @@ MIGRATIONS: list[list[str]] = [
             queued_at INTEGER NOT NULL
         )""",
         "CREATE INDEX pending_changes_article ON pending_changes(article_id)",
+    ],
+    # 6: retention (reader cleanup). A feed article that cleanup removed leaves its key here, so
+    # that the next refresh of its feed, which still lists it, does not bring it back. Instant.
+    [
+        """CREATE TABLE tombstones (
+            key TEXT PRIMARY KEY,
+            removed_at INTEGER NOT NULL
+        ) WITHOUT ROWID""",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -743,8 +752,11 @@ class Store:
         The full-text index is given each article's text here, from the values in hand (the store
         keeps the body packed, so no trigger could give it the text without unpacking it again)."""
         given = (articles if isinstance(articles, PreparedArticles) else prepare_articles(articles)).rows
+        removed = self._tombstoned([row[0] for row in given])
+        if removed:  # removed by a cleanup: a feed that still lists them does not bring them back
+            given = [row for row in given if row[0] not in removed]
         if not given:
-            return AddResult()
+            return AddResult(unchanged=len(removed))
         conflict = upsert_clause(update)
         added = updated = 0
         with self.transaction() as conn:
@@ -768,7 +780,20 @@ class Store:
                     new, changed = self._insert(conn, batch, conflict, update)
                     added += new
                     updated += changed
-        return AddResult(added=added, updated=updated, unchanged=len(given) - added - updated)
+        return AddResult(added=added, updated=updated, unchanged=len(given) + len(removed) - added - updated)
+
+    def _tombstoned(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` a cleanup removed (one probe when it never removed any)."""
+        with self._errors():
+            if self._conn.execute("SELECT 1 FROM tombstones LIMIT 1").fetchone() is None:
+                return set()
+            found: set[str] = set()
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                rows = self._conn.execute(f"SELECT key FROM tombstones WHERE key IN ({marks})", chunk)
+                found.update(key for (key,) in rows)
+        return found
 
     def _insert(
         self, conn: sqlite3.Connection, batch: Sequence[tuple[Any, ...]], conflict: str, update: bool
@@ -1388,6 +1413,72 @@ class Store:
             removed = self._delete_articles(conn, "feed_id = ? AND starred = 0", (feed.id,))
             conn.execute("DELETE FROM feeds WHERE id = ?", (feed.id,))
         return removed, kept
+
+    # retention (reader cleanup)
+
+    def cleanup(
+        self,
+        older_than: datetime,
+        *,
+        starred_too: bool = False,
+        unread_too: bool = False,
+        dry_run: bool = False,
+    ) -> Cleaned:
+        """Remove the articles dated before ``older_than`` that are read and not starred (with
+        ``unread_too`` / ``starred_too``: those too), with their search index entries. A feed
+        article leaves a tombstone (its key), so that its feed, still listing it, does not bring
+        it back. An article whose read or star change still waits for its sync server stays. The
+        space they took is reused by what comes next (:meth:`compact` gives it back to the disk).
+        ``dry_run``: only count them."""
+        # Dated by publication, else by when it was stored (sort_ts puts the undated below every date).
+        old = ["coalesce(published, imported_at) < ?", "id NOT IN (SELECT article_id FROM pending_changes)"]
+        if not unread_too:
+            old.append("read = 1")
+        params: list[Any] = [_ts(older_than)]
+        clause = " AND ".join(old if starred_too else [*old, "starred = 0"])
+        with self.transaction() as conn:
+            starred_kept = 0
+            if not starred_too:
+                kept = " AND ".join([*old, "starred = 1"])
+                (starred_kept,) = conn.execute(f"SELECT count(*) FROM articles WHERE {kept}", params).fetchone()
+            if dry_run:
+                (count,) = conn.execute(f"SELECT count(*) FROM articles WHERE {clause}", params).fetchone()
+                return Cleaned(int(count), int(starred_kept), 0)
+            now = int(time.time())
+            conn.execute(
+                "INSERT OR IGNORE INTO tombstones (key, removed_at) "
+                f"SELECT key, ? FROM articles WHERE {clause} AND feed_id IS NOT NULL",
+                [now, *params],
+            )
+            removed = self._delete_articles(conn, clause, params)
+        return Cleaned(removed, int(starred_kept), self.free_bytes())
+
+    def free_bytes(self) -> int:
+        """Bytes of the store's file that hold nothing (reused before the file grows)."""
+        with self._errors():
+            free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
+            size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        return int(free) * int(size)
+
+    def compact(self) -> tuple[int, int]:
+        """Give the free space back to the disk; (bytes before, after, the store's file and its
+        write-ahead log). The search index first drops what removed articles left in it (FTS5
+        takes a removal out as one more entry, merged away later: 'optimize' merges it all now),
+        then VACUUM writes the store anew, which needs about its size free on the disk and holds
+        off every other writer meanwhile."""
+        path = Path(self.path)
+
+        def size() -> int:
+            wal = path.with_name(path.name + "-wal")
+            return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+        before = size()
+        with self._errors():
+            with self.transaction() as conn:
+                conn.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return before, size()
 
     # sync accounts (reader.sync): the account rows, their feeds and articles, the queue of changes
 

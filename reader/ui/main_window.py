@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from reader.ui.list_images import ListImages
     from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
     from reader.ui.refreshing import Refreshing
+    from reader.ui.retention import Retention
     from reader.ui.syncing import Syncing
     from reader.ui.thumbnails import ImageService
     from reader.ui.tray import Tray
@@ -93,6 +94,7 @@ SECOND_STAGE = frozenset(
         "keys_help",
         "about",
         "tray",
+        "retention",
     }
 )
 
@@ -127,6 +129,7 @@ class MainWindow(QMainWindow):
     keys_help: KeysHelp
     about: About
     tray: Tray
+    retention: Retention
 
     def __init__(
         self,
@@ -242,6 +245,7 @@ class MainWindow(QMainWindow):
         from reader.ui.list_images import ListImages
         from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
         from reader.ui.refreshing import Refreshing
+        from reader.ui.retention import Retention
         from reader.ui.syncing import Syncing
         from reader.ui.thumbnails import ImageService, default_cache_dir
         from reader.ui.tray import Tray
@@ -257,6 +261,7 @@ class MainWindow(QMainWindow):
         self.exporting = Exporting(self.work, self, self)
         self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
         self.refresh_interval = RefreshInterval(self.refreshing, self.settings, self)
+        self.retention = Retention(self.work, self.settings, self)
         self.keys_help = KeysHelp(self)
         self.about = About(self, self.store.path)
         self.tray = Tray(
@@ -273,7 +278,14 @@ class MainWindow(QMainWindow):
         if self.counting.totals is not None:
             self.tray.on_unread_counted(self.counting.totals[1])
         self.preferences = PreferencesWindow(
-            self, self.appearance, self.remote_images, self.refresh_interval, self.text_size, self.start_view, self.tray
+            self,
+            self.appearance,
+            self.remote_images,
+            self.refresh_interval,
+            self.retention,
+            self.text_size,
+            self.start_view,
+            self.tray,
         )
         self.action_registry.rebind(
             {

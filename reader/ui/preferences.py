@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from reader.ui.dialogs import PreferencesDialog
     from reader.ui.list_images import ListImages
     from reader.ui.refreshing import Refreshing
+    from reader.ui.retention import Retention
     from reader.ui.tray import Tray
 
 
@@ -295,11 +296,13 @@ class PreferencesWindow:
         appearance: Appearance,
         remote_images: RemoteImages,
         refresh: RefreshInterval,
+        retention: Retention,
         text_size: TextSize,
         start_view: StartView,
         tray: Tray,
     ) -> None:
         self._parent = parent
+        self._retention = retention
         self._appearance = appearance
         self._remote_images = remote_images
         self._refresh = refresh
@@ -317,6 +320,7 @@ class PreferencesWindow:
                 self._appearance,
                 self._remote_images,
                 self._refresh,
+                self._retention,
                 self._text_size,
                 self._start_view,
                 self._tray,

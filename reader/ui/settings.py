@@ -159,6 +159,15 @@ class Settings:
         self._qs.setValue("reading/text_size", int(value) if MIN_TEXT_SIZE <= value <= MAX_TEXT_SIZE else 0)
 
     @property
+    def cleanup_days(self) -> int:
+        """After each refresh, read articles older than this many days are removed (0: never)."""
+        return max(0, int(self._get("feeds/cleanup_days", 0, int)))
+
+    @cleanup_days.setter
+    def cleanup_days(self, value: int) -> None:
+        self._qs.setValue("feeds/cleanup_days", max(0, int(value)))
+
+    @property
     def tray_icon(self) -> bool:
         """An icon in the system tray, where the platform has one."""
         return bool(self._get("window/tray_icon", True, bool))
