@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from reader import __version__, paths
-from reader.records import Article, ArticleRow, Problem, Query, View, counted, is_date_only, utc
+from reader.records import Article, ArticleRow, Problem, Query, View, counted, describe_enclosure, is_date_only, utc
 from reader.store import Store, StoreError
 
 if TYPE_CHECKING:
@@ -466,6 +466,9 @@ def article_json(
     }
     if isinstance(article, Article):
         data["origin"] = article.origin
+        data["enclosures"] = [
+            {"url": e.url, "type": e.type, "length": e.length, "duration": e.duration} for e in article.enclosures
+        ]
         if body:
             data["body"] = article.body
             data["body_html"] = article.body_html
@@ -538,6 +541,9 @@ def cmd_show(db_path: Path, args: argparse.Namespace) -> int:
         print(" · ".join(meta))
         if article.url:
             print(article.url)
+        for enclosure in article.enclosures:
+            about = describe_enclosure(enclosure)
+            print(f"enclosure: {enclosure.url}" + (f" ({about})" if about else ""))
         print()
         for paragraph in article.body.split("\n"):
             print(paragraph)

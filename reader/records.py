@@ -19,6 +19,34 @@ SNIPPET_CHARS = 240
 
 
 @dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A file an entry carries (a podcast's audio, a video, a document): RSS ``<enclosure>``,
+    Atom ``<link rel="enclosure">``. Only http(s) addresses are kept."""
+
+    url: str
+    type: str | None = None
+    #: Bytes, as the feed says (often 0 or missing: None).
+    length: int | None = None
+    #: Seconds (``itunes:duration``), when the feed says.
+    duration: int | None = None
+
+
+def describe_enclosure(enclosure: Enclosure) -> str:
+    """What a person is told of an enclosure besides its address: "audio/mpeg, 1:02:03, 42.1 MB"."""
+    parts = [enclosure.type] if enclosure.type else []
+    if enclosure.duration:
+        hours, rest = divmod(enclosure.duration, 3600)
+        minutes, seconds = divmod(rest, 60)
+        parts.append(f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}")
+    if enclosure.length:
+        size = enclosure.length
+        parts.append(
+            f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{size / 1e3:,.0f} KB" if size >= 1000 else f"{size} bytes"
+        )
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """One article, as parsed from a seed record or a feed entry, or as read back from the store.
 
@@ -45,6 +73,7 @@ class Article:
     read: bool = False
     starred: bool = False
     imported_at: datetime | None = None
+    enclosures: tuple[Enclosure, ...] = ()
 
     def identity(self) -> str:
         """The key that makes two records the same article.

@@ -31,6 +31,7 @@ from reader.records import (
     ArticleRow,
     Cleaned,
     Cursor,
+    Enclosure,
     Feed,
     Page,
     Query,
@@ -149,7 +150,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 _ARTICLE_COLUMNS = (
     "key, source, feed_id, title, author, description, url, image_url, published, sort_ts, "
-    "body_z, body_html_z, raw_z, origin, imported_at"
+    "body_z, body_html_z, raw_z, origin, imported_at, enclosures"
 )
 
 _ARTICLE_COLUMN_COUNT = _ARTICLE_COLUMNS.count(",") + 1
@@ -341,6 +342,9 @@ MIGRATIONS: list[list[str]] = [
             removed_at INTEGER NOT NULL
         ) WITHOUT ROWID""",
     ],
+    # 7: enclosures (a podcast's audio, a video, a file): a JSON list on the article, NULL for the
+    # many that have none. Instant: a column added.
+    ["ALTER TABLE articles ADD COLUMN enclosures TEXT"],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The schema from which long text is packed (migration 4).
@@ -1197,7 +1201,7 @@ class Store:
         with self._errors():
             r = self._conn.execute(
                 "SELECT id, key, source, feed_id, title, author, description, url, image_url, published, body_z, "
-                "body_html_z, raw_z, origin, imported_at, read, starred FROM articles WHERE id = ?",
+                "body_html_z, raw_z, origin, imported_at, read, starred, enclosures FROM articles WHERE id = ?",
                 (article_id,),
             ).fetchone()
         if r is None:
@@ -1226,6 +1230,7 @@ class Store:
             imported_at=_dt(r[14]),
             read=bool(r[15]),
             starred=bool(r[16]),
+            enclosures=_enclosures_of(r[17]),
         )
 
     def count(self, query: Query = Query()) -> int:
@@ -1838,14 +1843,24 @@ def upsert_clause(update: bool) -> str:
         return "ON CONFLICT(key) DO NOTHING"
     differs = " OR ".join(
         f"articles.{c} IS NOT excluded.{c}"
-        for c in ("title", "author", "description", "url", "image_url", "published", "body_z", "body_html_z")
+        for c in (
+            "title",
+            "author",
+            "description",
+            "url",
+            "image_url",
+            "published",
+            "body_z",
+            "body_html_z",
+            "enclosures",
+        )
     )
     return (
         "ON CONFLICT(key) DO UPDATE SET source = excluded.source, title = excluded.title, "
         "author = excluded.author, description = excluded.description, url = excluded.url, "
         "image_url = excluded.image_url, published = excluded.published, sort_ts = excluded.sort_ts, "
         "body_z = excluded.body_z, body_html_z = excluded.body_html_z, "
-        "raw_z = excluded.raw_z "
+        "raw_z = excluded.raw_z, enclosures = excluded.enclosures "
         f"WHERE {differs}"
     )
 
@@ -1952,9 +1967,32 @@ def _article_params(a: Article, now: int, packed: textpack.PackedText | None = N
         raw,
         a.origin,
         now,
+        _enclosures_json(a.enclosures),
         # Not stored as such: what the full-text index is given (title, author, description, body).
         (a.title, a.author, a.description, a.body),
     )
+
+
+def _enclosures_json(enclosures: Sequence[Enclosure]) -> str | None:
+    if not enclosures:
+        return None
+    import json  # (only for the articles that have enclosures)
+
+    return json.dumps([[e.url, e.type, e.length, e.duration] for e in enclosures], ensure_ascii=False)
+
+
+def _enclosures_of(value: str | None) -> tuple[Enclosure, ...]:
+    """The enclosures column read back; a value that is not what :func:`_enclosures_json` wrote
+    (edited by hand, damaged) gives none rather than an error."""
+    if not value:
+        return ()
+    import json
+
+    try:
+        return tuple(Enclosure(str(u), t, n, d) for u, t, n, d in json.loads(value))
+    except (ValueError, TypeError):
+        log.warning("article enclosures unreadable (%.60s); shown without them", value)
+        return ()
 
 
 def _unique_runs(rows: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:

@@ -19,7 +19,7 @@ from PySide6.QtCore import QEvent, QSize, QTimer, QUrl, Signal
 from PySide6.QtGui import QFont, QFontInfo, QFontMetricsF, QImage, QPalette, QPixmap, QResizeEvent, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from reader.records import Article, is_date_only
+from reader.records import Article, Enclosure, describe_enclosure, is_date_only
 from reader.ui.highlight import Terms, highlight_html, highlight_text, search_terms
 from reader.ui.names import SourceNames, source_initial
 from reader.ui.viewports import wrap_viewport
@@ -279,6 +279,14 @@ class ReadingPane(QTextBrowser):
             font = self.body_font()
             size, family = font.pointSizeF(), QFontInfo(font).family().replace("'", "")
             parts.append(f'<div class="body" style="font-size:{size:.1f}pt; font-family:\'{family}\'">{body}</div>')
+        for enclosure in article.enclosures:
+            about = describe_enclosure(enclosure)
+            parts.append(
+                f'<p style="margin-top:1em">{_ENCLOSURE_MARK} <a href="{esc(enclosure.url, quote=True)}">'
+                f"{esc(enclosure_action(enclosure))}</a>"
+                + (f' <span style="color:{dim}">({esc(about)})</span>' if about else "")
+                + "</p>"
+            )
         if article.url:
             parts.append(
                 f'<p style="margin-top:1.5em"><a href="{esc(article.url, quote=True)}">Read the original</a>'
@@ -472,6 +480,19 @@ def sized_headings(body_html: str, body_points: float) -> str:
         return f'<p{match.group(2)} style="{style}">'
 
     return _HEADING_CLOSE.sub("</p>", _HEADING_OPEN.sub(opening, body_html))
+
+
+#: Before each enclosure's link in the pane.
+_ENCLOSURE_MARK = "\u25b6"  # ▶
+
+
+def enclosure_action(enclosure: Enclosure) -> str:
+    """The link's words: what following it does (the system's player or browser takes it)."""
+    kind = (enclosure.type or "").split("/", 1)[0]
+    if kind in ("audio", "video"):
+        return f"Play {kind}"
+    name = enclosure.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return f"Download {name}" if name and "." in name else "Download the file"
 
 
 def _host(url: str) -> str:
