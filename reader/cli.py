@@ -85,6 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
     fp = feeds.add_parser("remove", parents=[db], help="unsubscribe (starred articles are kept)")
     fp.add_argument("urls", nargs="+", metavar="URL")
     fp.add_argument("--account", metavar="NAME", help="unsubscribe on this sync account's server (URL or title)")
+    fp = feeds.add_parser("set", parents=[db], help="change a subscription's settings")
+    fp.add_argument("urls", nargs="+", metavar="URL")
+    fp.add_argument(
+        "--full-content",
+        required=True,
+        choices=("on", "off"),
+        help="fetch each article's page and keep its main text (on), or only the feed's text (off)",
+    )
+
+    p = sub.add_parser(
+        "fetch-full", parents=[db], help="fetch full articles: these, or those of feeds set to --full-content on"
+    )
+    p.add_argument("ids", nargs="*", type=_positive_int, metavar="ID", help="these articles (again if fetched before)")
 
     p = sub.add_parser("mark", parents=[db], help="mark articles read, unread, starred or not")
     p.add_argument("ids", nargs="+", type=_positive_int, metavar="ID")
@@ -576,6 +589,8 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
         import argparse
 
         return cmd_import(db_path, argparse.Namespace(inputs=args.urls, feeds_only=True))
+    if args.feeds_command == "set":
+        return _set_feeds(db_path, args)
     with Store.open(_existing(db_path)) as store:
         if args.feeds_command == "list":
             feeds = store.feeds()
@@ -590,6 +605,7 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
                         "dead": f.dead,
                         "articles": f.total,
                         "unread": f.unread,
+                        "full_content": f.full_content,
                     }
                     for f in feeds
                 ]
@@ -616,6 +632,37 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
     for url in missing:
         _err(f"{url}: not subscribed")
     return EXIT_REJECTED if missing else EXIT_OK
+
+
+def _set_feeds(db_path: Path, args: argparse.Namespace) -> int:
+    from reader.addresses import feed_url
+
+    missing = []
+    with Store.open(db_path, create=False) as store:
+        for url in args.urls:
+            feed = store.get_feed(url) or store.get_feed(feed_url(url))
+            if feed is None:
+                missing.append(url)
+                continue
+            store.update_feed(feed.id, full_content=args.full_content == "on")
+            print(f"{feed.name}: full articles {args.full_content}")
+    for url in missing:
+        _err(f"{url}: not subscribed")
+    return EXIT_REJECTED if missing else EXIT_OK
+
+
+def cmd_fetch_full(db_path: Path, args: argparse.Namespace) -> int:
+    from reader import fullcontent
+
+    with Store.open(db_path, create=False) as store, _progress("fetching pages") as progress:
+        if args.ids:
+            kept, failed = fullcontent.fetch_articles(store, args.ids, progress=progress)
+        else:
+            kept, failed = fullcontent.fetch_pending(store, progress=progress)
+    for article_id, reason in failed:
+        _err(f"article {article_id}: {reason} (the feed's text stays)")
+    print(f"{counted(kept, 'full article')} fetched" + (f", {len(failed)} could not be had" if failed else ""))
+    return EXIT_REJECTED if failed else EXIT_OK
 
 
 def _account_feeds(db_path: Path, args: argparse.Namespace) -> int:
@@ -658,11 +705,18 @@ def cmd_refresh(db_path: Path, args: argparse.Namespace) -> int:
         due = subscriptions.due_feeds(store, force=args.force)  # dead feeds are not refreshed either
         waiting = sum(1 for feed in store.feeds() if not feed.dead and feed.account_id is None) - len(due)
         result, problems = subscriptions.refresh(store, progress=progress, force=args.force)
+        full = None
+        if any(feed.full_content for feed in store.feeds()):
+            from reader import fullcontent
+
+            full = fullcontent.fetch_pending(store, progress=progress)
     _report_problems(problems)
     print(
         f"{result.added} new, {result.updated} updated articles from {len(due)} feeds"
         + (f"; {waiting} not due yet (their servers asked for time; --force fetches them)" if waiting else "")
     )
+    if full is not None and (full[0] or full[1]):
+        print(f"{counted(full[0], 'full article')} fetched" + (f", {len(full[1])} could not be had" if full[1] else ""))
     synced = _sync_accounts(db_path, None) if db_path.exists() else EXIT_OK
     return EXIT_REJECTED if problems or synced != EXIT_OK else EXIT_OK
 
@@ -891,6 +945,7 @@ _COMMANDS: dict[str, Callable[[Path, argparse.Namespace], int]] = {
     "sync": cmd_sync,
     "opml": cmd_opml,
     "cleanup": cmd_cleanup,
+    "fetch-full": cmd_fetch_full,
 }
 
 

@@ -74,6 +74,10 @@ class Article:
     starred: bool = False
     imported_at: datetime | None = None
     enclosures: tuple[Enclosure, ...] = ()
+    #: The page's main text (reader.fullcontent), sanitised HTML, when it was fetched.
+    full_html: str | None = None
+    #: Why the page's text could not be had, or "" once it was (None: not tried).
+    full_status: str | None = None
 
     def identity(self) -> str:
         """The key that makes two records the same article.
@@ -280,6 +284,8 @@ class Feed:
     account_id: int | None = None
     remote_url: str | None = None
     folder: str | None = None
+    #: Fetch each article's page and keep its main text (reader.fullcontent).
+    full_content: bool = False
 
     @property
     def name(self) -> str:

@@ -345,6 +345,19 @@ MIGRATIONS: list[list[str]] = [
     # 7: enclosures (a podcast's audio, a video, a file): a JSON list on the article, NULL for the
     # many that have none. Instant: a column added.
     ["ALTER TABLE articles ADD COLUMN enclosures TEXT"],
+    # 8: full articles (reader.fullcontent): the page's main text, fetched for the feeds that ask
+    # for it, kept beside the feed's own text (HTML for the pane, text for the index, both packed)
+    # with why it could not be had. The index's body is the feed's text and then the page's, so
+    # the view it rebuilds and checks itself from says the same. Instant: columns added.
+    [
+        "ALTER TABLE articles ADD COLUMN full_html_z BLOB",
+        "ALTER TABLE articles ADD COLUMN full_body_z BLOB",
+        "ALTER TABLE articles ADD COLUMN full_status TEXT",
+        "ALTER TABLE feeds ADD COLUMN full_content INTEGER NOT NULL DEFAULT 0",
+        "DROP VIEW articles_text",
+        "CREATE VIEW articles_text AS SELECT id, title, author, description, reader_unpack(body_z) "
+        "|| iif(full_body_z IS NULL, '', char(10) || reader_unpack(full_body_z)) AS body FROM articles",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The schema from which long text is packed (migration 4).
@@ -810,36 +823,41 @@ class Store:
         sql = f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES {rows} {conflict} RETURNING id, key"
         stored = conn.execute(sql, values).fetchall()  # the rows inserted or changed
         old = []
+        text_of = {row[0]: row[_ARTICLE_COLUMN_COUNT] for row in batch}
         for article_id, key in stored:
             if key in before:  # changed: its old text leaves the index first
-                title, author, description, body_z = before[key]
-                old.append((article_id, title, author, description, self._indexed_body(body_z, article_id)))
+                title, author, description, body_z, full_z = before[key]
+                old.append((article_id, title, author, description, self._indexed_body(body_z, article_id, full_z)))
+                if full_z is not None:  # the page's text stays (and in the index, after the new body)
+                    t, a, d, body = text_of[key]
+                    text_of[key] = (t, a, d, body + "\n" + self._indexed_body(full_z, article_id))
         if old:
             self._index(conn, old, delete=True)
-        text_of = {row[0]: row[_ARTICLE_COLUMN_COUNT] for row in batch}
         self._index(conn, [(i, *text_of[k]) for i, k in stored])
         return len(stored) - len(old), len(old)
 
     def _indexed_text(self, conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
         """The indexed columns of the stored articles with these keys, the body still packed:
-        key -> (title, author, description, body_z). Only the rows an update then changes are
+        key -> (title, author, description, body_z, full_body_z). Only the rows an update then changes are
         unpacked (:meth:`_indexed_body`): a refresh that changes nothing inflates nothing."""
         found: dict[str, tuple[Any, ...]] = {}
         for start in range(0, len(keys), 500):  # stay well under SQLite's variable limit
             chunk = list(keys[start : start + 500])
             marks = ", ".join("?" * len(chunk))
             for key, *text in conn.execute(
-                f"SELECT key, title, author, description, body_z FROM articles WHERE key IN ({marks})", chunk
+                f"SELECT key, title, author, description, body_z, full_body_z FROM articles WHERE key IN ({marks})",
+                chunk,
             ):
                 found[key] = tuple(text)
         return found
 
-    def _indexed_body(self, body_z: bytes | None, article: object) -> str:
-        """The body the index was given, to take it out again. A body that cannot be unpacked (a
-        damaged value) must not stop the refresh or removal it is part of: its words stay in the
-        index (searches may find the article by them), and the log says so."""
+    def _indexed_body(self, body_z: bytes | None, article: object, full_z: bytes | None = None) -> str:
+        """The body the index was given (the feed's text, then the page's when it was fetched), to
+        take it out again. A body that cannot be unpacked (a damaged value) must not stop the
+        refresh or removal it is part of: its words stay in the index (searches may find the
+        article by them), and the log says so."""
         try:
-            return textpack.unpack(body_z)
+            return _indexed_text_of(body_z, full_z)
         except textpack.PackError as exc:
             log.warning("%s: article %s: %s; its words stay in the search index", self.path, article, exc)
             return ""
@@ -880,7 +898,8 @@ class Store:
 
     #: A list row: its snippet is made from the description (4) or the start of the body (12).
     _ROW_COLUMNS = (
-        "id, source, title, author, description, url, image_url, published, read, starred, feed_id, sort_ts, body_z"
+        "id, source, title, author, description, url, image_url, published, read, starred, feed_id, sort_ts, body_z, "
+        "full_body_z"
     )
 
     def page(self, query: Query = Query(), after: Cursor | None = None, limit: int = 100) -> Page:
@@ -1037,7 +1056,7 @@ class Store:
                 verdicts: list[bool | str] = []
                 for r in batch:
                     try:
-                        verdicts.append(test((r[2], r[3], r[4]), functools.partial(textpack.unpack, r[12])))
+                        verdicts.append(test((r[2], r[3], r[4]), functools.partial(_indexed_text_of, r[12], r[13])))
                     except textpack.PackError:
                         break  # a damaged body: the index says whether it matches (collected below)
                 unsure = {i: v for i, v in enumerate(verdicts) if isinstance(v, str)}
@@ -1201,7 +1220,8 @@ class Store:
         with self._errors():
             r = self._conn.execute(
                 "SELECT id, key, source, feed_id, title, author, description, url, image_url, published, body_z, "
-                "body_html_z, raw_z, origin, imported_at, read, starred, enclosures FROM articles WHERE id = ?",
+                "body_html_z, raw_z, origin, imported_at, read, starred, enclosures, full_html_z, full_status "
+                "FROM articles WHERE id = ?",
                 (article_id,),
             ).fetchone()
         if r is None:
@@ -1210,6 +1230,7 @@ class Store:
             body = textpack.unpack(r[10])
             body_html = None if r[11] is None else textpack.unpack(r[11])
             raw = textpack.unpack_raw(r[12], body)
+            full_html = None if r[18] is None else textpack.unpack(r[18])
         except textpack.PackError as exc:
             raise CorruptStoreError(f"{self.path}: article {article_id}: {exc}; left untouched") from None
         return Article(
@@ -1231,6 +1252,8 @@ class Store:
             read=bool(r[15]),
             starred=bool(r[16]),
             enclosures=_enclosures_of(r[17]),
+            full_html=full_html,
+            full_status=r[19],
         )
 
     def count(self, query: Query = Query()) -> int:
@@ -1355,7 +1378,7 @@ class Store:
     _FEED_SELECT = (
         "SELECT f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.added_at, f.updated_at, "
         "f.last_error, f.dead, count(a.id), total(a.read = 0), f.fresh_until, f.retry_at, "
-        "f.account_id, f.remote_url, f.folder "
+        "f.account_id, f.remote_url, f.folder, f.full_content "
         "FROM feeds f LEFT JOIN articles a ON a.feed_id = f.id"
     )
 
@@ -1374,6 +1397,7 @@ class Store:
 
     _FEED_FIELDS = frozenset(
         {
+            "full_content",
             "url",
             "title",
             "site_url",
@@ -1418,6 +1442,49 @@ class Store:
             removed = self._delete_articles(conn, "feed_id = ? AND starred = 0", (feed.id,))
             conn.execute("DELETE FROM feeds WHERE id = ?", (feed.id,))
         return removed, kept
+
+    # full articles (reader.fullcontent)
+
+    def wanting_full_content(self, limit: int = 1000) -> list[tuple[int, str]]:
+        """(id, url) of the articles whose feed asks for full articles and that were not tried yet,
+        newest first."""
+        with self._errors():
+            rows = self._conn.execute(
+                "SELECT a.id, a.url FROM articles a JOIN feeds f ON f.id = a.feed_id "
+                "WHERE f.full_content = 1 AND a.full_status IS NULL AND a.url IS NOT NULL "
+                "ORDER BY a.sort_ts DESC, a.id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [(int(i), str(u)) for i, u in rows]
+
+    def set_full_content(self, article_id: int, html: str | None, text: str | None, status: str) -> bool:
+        """Keep the page's main text for ``article_id`` (sanitised ``html`` for the pane, ``text`` for
+        search: the index's entry is made again with it), or with ``html`` None only ``status``, why
+        it could not be had (the feed's text is what the pane shows then). False: no such article."""
+        with self.transaction() as conn:
+            r = conn.execute(
+                "SELECT title, author, description, body_z, full_body_z FROM articles WHERE id = ?", (article_id,)
+            ).fetchone()
+            if r is None:
+                return False
+            if html is None:
+                conn.execute("UPDATE articles SET full_status = ? WHERE id = ?", (status, article_id))
+                return True
+            title, author, description, body_z, old_full = r
+            self._index(
+                conn,
+                [(article_id, title, author, description, self._indexed_body(body_z, article_id, old_full))],
+                delete=True,
+            )
+            full_z = textpack.pack(text or "")
+            conn.execute(
+                "UPDATE articles SET full_html_z = ?, full_body_z = ?, full_status = ? WHERE id = ?",
+                (textpack.pack(html), full_z, status, article_id),
+            )
+            self._index(
+                conn, [(article_id, title, author, description, self._indexed_body(body_z, article_id, full_z))]
+            )
+        return True
 
     # retention (reader cleanup)
 
@@ -1657,9 +1724,9 @@ class Store:
     def _delete_articles(self, conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
         """Delete the articles ``where`` selects, and their full-text entries; how many went."""
         gone = conn.execute(
-            f"DELETE FROM articles WHERE {where} RETURNING id, title, author, description, body_z", params
+            f"DELETE FROM articles WHERE {where} RETURNING id, title, author, description, body_z, full_body_z", params
         ).fetchall()
-        self._index(conn, [(i, t, a, d, self._indexed_body(b, i)) for i, t, a, d, b in gone], delete=True)
+        self._index(conn, [(i, t, a, d, self._indexed_body(b, i, f)) for i, t, a, d, b, f in gone], delete=True)
         return len(gone)
 
 
@@ -1973,6 +2040,12 @@ def _article_params(a: Article, now: int, packed: textpack.PackedText | None = N
     )
 
 
+def _indexed_text_of(body_z: bytes | None, full_z: bytes | None) -> str:
+    """The body as the index has it: the feed's text, then the page's when it was fetched."""
+    body = textpack.unpack(body_z)
+    return body if full_z is None else body + "\n" + textpack.unpack(full_z)
+
+
 def _enclosures_json(enclosures: Sequence[Enclosure]) -> str | None:
     if not enclosures:
         return None
@@ -2072,4 +2145,5 @@ def _feed(r: Sequence[Any]) -> Feed:
         account_id=r[14],
         remote_url=r[15],
         folder=r[16],
+        full_content=bool(r[17]),
     )

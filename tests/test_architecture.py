@@ -118,6 +118,7 @@ LAYERS: dict[str, int] = {
     "reader.store": 3,
     "reader.feed_pipeline": 4,
     "reader.subscriptions": 5,
+    "reader.fullcontent": 5,
     "reader.sync": 0,
     "reader.sync.credentials": 1,
     "reader.sync.greader": 3,

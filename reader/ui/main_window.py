@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from reader.ui.accounts import Accounts
     from reader.ui.actions import KeysHelp
     from reader.ui.exporting import Exporting
+    from reader.ui.full_articles import FullArticles
     from reader.ui.importing import Importing
     from reader.ui.list_images import ListImages
     from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
@@ -95,6 +96,7 @@ SECOND_STAGE = frozenset(
         "about",
         "tray",
         "retention",
+        "full_articles",
     }
 )
 
@@ -110,6 +112,7 @@ SECOND_STAGE_ACTIONS = (
     Action.SHOW_KEYS,
     Action.ABOUT,
     Action.TOGGLE_REMOTE_IMAGES,
+    Action.FETCH_FULL,
 )
 
 __all__ = ["EMPTY_STORE_TEXT", "MainWindow"]
@@ -130,6 +133,7 @@ class MainWindow(QMainWindow):
     about: About
     tray: Tray
     retention: Retention
+    full_articles: FullArticles
 
     def __init__(
         self,
@@ -241,6 +245,7 @@ class MainWindow(QMainWindow):
         from reader.ui.accounts import Accounts
         from reader.ui.actions import KeysHelp
         from reader.ui.exporting import Exporting
+        from reader.ui.full_articles import FullArticles
         from reader.ui.importing import Importing
         from reader.ui.list_images import ListImages
         from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
@@ -262,6 +267,8 @@ class MainWindow(QMainWindow):
         self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
         self.refresh_interval = RefreshInterval(self.refreshing, self.settings, self)
         self.retention = Retention(self.work, self.settings, self)
+        self.full_articles = FullArticles(self.work, self.pane, self.sidebar, self)
+        self.counting.feeds_counted.connect(self.full_articles.on_feeds_counted)
         self.keys_help = KeysHelp(self)
         self.about = About(self, self.store.path)
         self.tray = Tray(
@@ -299,6 +306,7 @@ class MainWindow(QMainWindow):
                 Action.SHOW_KEYS: self.keys_help.show_keys,
                 Action.ABOUT: self.about.show_about,
                 Action.TOGGLE_REMOTE_IMAGES: self.remote_images.toggle,
+                Action.FETCH_FULL: self.full_articles.fetch_shown,
             }
         )
         self._fill_menus()

@@ -265,10 +265,18 @@ class ReadingPane(QTextBrowser):
                 caption = quote(_host(article.image_url) or "image", safe="")
                 src = f"{PLACEHOLDER_SCHEME}:{width}x{height}:{initial}:{tint}:{caption}"
                 parts.append(f'<p><img src="{esc(src, quote=True)}" width="{width}" height="{height}"></p>')
-        if article.body_html:
+        page_html = article.full_html
+        if page_html:
+            parts.append(f'<p style="color:{dim}">Full article from {esc(_host(article.url or "") or "its page")}</p>')
+        elif article.full_status:
+            parts.append(
+                f'<p style="color:{dim}">The full article could not be had ({esc(article.full_status)}):'
+                " this is the feed's text.</p>"
+            )
+        if page_html or article.body_html:
             # Images come decoded to fit the pane: a width or height the page gave them would stretch
             # them past it again (behind a horizontal scroll bar).
-            body = _IMG_TAG.sub(lambda m: _SIZE_ATTRIBUTE.sub("", m.group(0)), article.body_html)
+            body = _IMG_TAG.sub(lambda m: _SIZE_ATTRIBUTE.sub("", m.group(0)), page_html or article.body_html or "")
             body = sized_headings(highlight_html(body, self._terms), self.body_font().pointSizeF())
         else:
             paragraphs = [p for p in article.body.split("\n") if p.strip()]
