@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     view = p.add_mutually_exclusive_group()
     view.add_argument("--unread", action="store_true", help="only unread articles")
     view.add_argument("--starred", action="store_true", help="only starred articles")
+    view.add_argument("--hidden", action="store_true", help="only the articles rules hid")
+    p.add_argument("--label", metavar="NAME", help="only articles a rule labelled NAME")
     p.add_argument("--source", metavar="S", help="only articles from source S")
     p.add_argument("--account", metavar="NAME", help="only articles of sync account NAME")
     p.add_argument("--folder", metavar="NAME", help="only articles of the sync feeds in folder NAME")
@@ -125,6 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--force", action="store_true", help="also fetch feeds whose server asked to wait (Retry-After, Cache-Control)"
     )
+
+    p = sub.add_parser("rules", parents=[db], help="rules: a saved search and what to do with what it finds")
+    rules = p.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=_Parser, required=True)
+    rp = rules.add_parser("add", parents=[db], help="add a rule (it applies to new articles as they arrive)")
+    rp.add_argument("name", metavar="NAME")
+    rp.add_argument("--match", required=True, metavar="QUERY", help="what it finds, as in the search field")
+    rp.add_argument("--action", required=True, metavar="ACTION", help="read, star, hide or label:NAME")
+    rp.add_argument("--feed", metavar="URL", help="only this feed's articles")
+    rp = rules.add_parser("list", parents=[db], help="list the rules")
+    rp.add_argument("--json", action="store_true")
+    rp = rules.add_parser("remove", parents=[db], help="forget a rule (what it did stays)")
+    rp.add_argument("name", metavar="NAME")
+    rp = rules.add_parser("apply", parents=[db], help="apply the rules (or these) to every stored article")
+    rp.add_argument("names", nargs="*", metavar="NAME")
 
     p = sub.add_parser(
         "cleanup", parents=[db], help="remove old read articles (starred and unread ones stay unless asked)"
@@ -489,14 +505,20 @@ def article_json(
 
 
 def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
-    view: View = "unread" if args.unread else "starred" if args.starred else "all"
+    view: View = "unread" if args.unread else "starred" if args.starred else "hidden" if args.hidden else "all"
     with Store.open(_existing(db_path)) as store:
         account_id = None
         if args.account is not None:
             account_id = _account(store, args.account).id
         # A source given by name means feed articles too: a feed article's source is its feed's title.
         query = Query(
-            view=view, source=args.source, feeds_too=True, search=args.search, account_id=account_id, folder=args.folder
+            view=view,
+            source=args.source,
+            feeds_too=True,
+            search=args.search,
+            account_id=account_id,
+            folder=args.folder,
+            label=args.label,
         )
         rows: list[ArticleRow] = []
         for row in store.iter_rows(query, page_size=min(args.limit or 1000, 1000)):
@@ -519,9 +541,15 @@ def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
 
 def _no_articles(args: argparse.Namespace) -> str:
     """What ``list`` says when it lists nothing: which filters matched no article."""
-    given = (("source", args.source), ("account", args.account), ("folder", args.folder), ("search", args.search))
+    given = (
+        ("source", args.source),
+        ("account", args.account),
+        ("folder", args.folder),
+        ("label", args.label),
+        ("search", args.search),
+    )
     asked = [f"--{name} {value!r}" for name, value in given if value is not None] + [
-        f"--{name}" for name in ("unread", "starred") if getattr(args, name)
+        f"--{name}" for name in ("unread", "starred", "hidden") if getattr(args, name)
     ]
     return f"no articles match {' '.join(asked)}" if asked else "no articles (add some with 'reader import PATH')"
 
@@ -902,6 +930,50 @@ def _sync_accounts(db_path: Path, only: str | None) -> int:
     return EXIT_REJECTED if failed else EXIT_OK
 
 
+def cmd_rules(db_path: Path, args: argparse.Namespace) -> int:
+    if args.rules_command == "list":
+        with Store.open(_existing(db_path)) as store:
+            rules = store.rules()
+        if args.json:
+            _print_json([{"name": r.name, "match": r.query, "action": r.action, "feed": r.feed_url} for r in rules])
+        elif not rules:
+            _err("no rules (add one with 'reader rules add NAME --match QUERY --action ACTION')")
+        for r in rules if not args.json else ():
+            print(f"{r.name}: {r.query!r} -> {r.action}" + (f" (only {r.feed_url})" if r.feed_url else ""))
+        return EXIT_OK
+    with Store.open(db_path, create=args.rules_command == "add") as store:
+        if args.rules_command == "add":
+            feed_id = None
+            if args.feed is not None:
+                from reader.addresses import feed_url
+
+                feed = store.get_feed(args.feed) or store.get_feed(feed_url(args.feed))
+                if feed is None:
+                    raise UsageError(f"{args.feed}: not subscribed")
+                feed_id = feed.id
+            rule = store.add_rule(args.name, args.match, args.action, feed_id)
+            print(
+                f"added rule {rule.name}: {rule.query!r} -> {rule.action}"
+                " (for new articles; 'reader rules apply' for those stored)"
+            )
+            return EXIT_OK
+        if args.rules_command == "remove":
+            if not store.remove_rule(args.name):
+                raise UsageError(f"{args.name}: no such rule")
+            print(f"removed rule {args.name}")
+            return EXIT_OK
+        known = {r.name for r in store.rules()}
+        unknown = [n for n in args.names if n not in known]
+        if unknown:
+            raise UsageError(f"{', '.join(unknown)}: no such rule")
+        applied = store.apply_rules(args.names or None)
+    for name, changed in applied.items():
+        print(f"{name}: {counted(changed, 'article')} changed")
+    if not applied:
+        _err("no rules to apply")
+    return EXIT_OK
+
+
 def cmd_cleanup(db_path: Path, args: argparse.Namespace) -> int:
     from datetime import UTC, timedelta
 
@@ -945,6 +1017,7 @@ _COMMANDS: dict[str, Callable[[Path, argparse.Namespace], int]] = {
     "sync": cmd_sync,
     "opml": cmd_opml,
     "cleanup": cmd_cleanup,
+    "rules": cmd_rules,
     "fetch-full": cmd_fetch_full,
 }
 

@@ -200,7 +200,7 @@ class Problem:
 #: ``Query(source=NO_SOURCE)`` lists the seed records that have no source (their source_id was
 #: 'NOVALUE' or empty); ``source=None`` means "any source".
 NO_SOURCE = ""
-View = Literal["all", "unread", "starred"]
+View = Literal["all", "unread", "starred", "hidden"]
 Order = Literal["newest", "relevance"]
 
 
@@ -219,6 +219,8 @@ class Query:
     #: Only the articles of this sync account (its id), or of its feeds in this folder.
     account_id: int | None = None
     folder: str | None = None
+    #: Only the articles a rule gave this label.
+    label: str | None = None
 
 
 #: Where a page ends, to start the next one after it (keyset pagination, never OFFSET).
@@ -240,6 +242,21 @@ class AddResult:
 
     def __add__(self, other: AddResult) -> AddResult:
         return AddResult(self.added + other.added, self.updated + other.updated, self.unchanged + other.unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A saved search and what to do with what it finds (``reader rules``)."""
+
+    id: int
+    name: str
+    #: In the search field's syntax.
+    query: str
+    #: read, star, hide or label:NAME.
+    action: str
+    #: Only this feed's articles (its id and address), when set.
+    feed_id: int | None = None
+    feed_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,5 +14,6 @@ def test_it_prints_the_cleanup_and_full_article_figures(capsys: pytest.CaptureFi
     assert daily.main(["--articles", "200", "--pages", "6"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^load average: ", out, re.M)
+    assert re.search(r"^rules: 20 rules applied to 200 articles in [\d.]+ s", out, re.M)
     assert re.search(r"^cleanup: removed 100 of 200 articles in [\d.]+ s \([\d,]+ articles/s\); compacted", out, re.M)
     assert re.search(r"^full articles: 6 of 6 pages fetched, read and stored in [\d.]+ s \([\d.,]+ pages/s", out, re.M)

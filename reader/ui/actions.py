@@ -48,6 +48,7 @@ class Action(enum.Enum):
     ADD_FEED = "add_feed"
     EXPORT_OPML = "export_opml"
     ACCOUNTS = "accounts"
+    RULES = "rules"
     PREFERENCES = "preferences"
     SHOW_KEYS = "show_keys"
     ABOUT = "about"
@@ -110,6 +111,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(Action.ADD_FEED, "Add feed…", ("Ctrl+N",), menu="File"),
     ActionSpec(Action.EXPORT_OPML, "Export OPML…", (), menu="File"),
     ActionSpec(Action.ACCOUNTS, "Accounts…", (), menu="File"),
+    ActionSpec(Action.RULES, "Rules…", (), menu="File"),
     ActionSpec(Action.PREFERENCES, "Preferences…", ("Ctrl+,",), menu="File"),
     ActionSpec(Action.SHOW_KEYS, "Show every key", ("?",), menu="Help"),
     ActionSpec(Action.ABOUT, "About Reader", (), menu="Help"),

@@ -76,12 +76,21 @@ class Counting(QObject):
             from reader.ui.results import Counts
 
             with Store.open(db_path) as store:
-                return Counts(store.totals(), tuple(store.sources()), tuple(store.feeds()), tuple(store.accounts()))
+                return Counts(
+                    store.totals(),
+                    tuple(store.sources()),
+                    tuple(store.feeds()),
+                    tuple(store.accounts()),
+                    tuple(store.labels()),
+                    store.hidden_count(),
+                )
 
         self._jobs.start(JobKind.COUNTS, work, self.show, quiet=True)
 
     def show(self, counts: Counts) -> None:
-        self._sidebar.populate(counts.totals, counts.sources, counts.feeds, counts.accounts)
+        self._sidebar.populate(
+            counts.totals, counts.sources, counts.feeds, counts.accounts, counts.labels, counts.hidden
+        )
         self.feeds_counted.emit(counts.feeds)
         self._totals = counts.totals
         if self._search is None:

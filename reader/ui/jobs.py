@@ -49,6 +49,8 @@ class JobKind(enum.Enum):
     #: File > Accounts: logging in to a new account's server, or forgetting an account.
     ADD_ACCOUNT = "add_account"
     REMOVE_ACCOUNT = "remove_account"
+    #: File > Rules…: the rules read, added, removed or applied (reader.ui.rules).
+    RULES = "rules"
     #: Articles' pages fetched for their main text (reader.ui.full_articles).
     FULL_CONTENT = "full_content"
     #: Old read articles removed after a refresh (reader.ui.retention).

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
     from reader.ui.refreshing import Refreshing
     from reader.ui.retention import Retention
+    from reader.ui.rules import Rules
     from reader.ui.syncing import Syncing
     from reader.ui.thumbnails import ImageService
     from reader.ui.tray import Tray
@@ -97,6 +98,7 @@ SECOND_STAGE = frozenset(
         "tray",
         "retention",
         "full_articles",
+        "rules",
     }
 )
 
@@ -108,6 +110,7 @@ SECOND_STAGE_ACTIONS = (
     Action.ADD_FEED,
     Action.EXPORT_OPML,
     Action.ACCOUNTS,
+    Action.RULES,
     Action.PREFERENCES,
     Action.SHOW_KEYS,
     Action.ABOUT,
@@ -134,6 +137,7 @@ class MainWindow(QMainWindow):
     tray: Tray
     retention: Retention
     full_articles: FullArticles
+    rules: Rules
 
     def __init__(
         self,
@@ -251,6 +255,7 @@ class MainWindow(QMainWindow):
         from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
         from reader.ui.refreshing import Refreshing
         from reader.ui.retention import Retention
+        from reader.ui.rules import Rules
         from reader.ui.syncing import Syncing
         from reader.ui.thumbnails import ImageService, default_cache_dir
         from reader.ui.tray import Tray
@@ -267,6 +272,7 @@ class MainWindow(QMainWindow):
         self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
         self.refresh_interval = RefreshInterval(self.refreshing, self.settings, self)
         self.retention = Retention(self.work, self.settings, self)
+        self.rules = Rules(self, self.work, self)
         self.full_articles = FullArticles(self.work, self.pane, self.sidebar, self)
         self.counting.feeds_counted.connect(self.full_articles.on_feeds_counted)
         self.keys_help = KeysHelp(self)
@@ -302,6 +308,7 @@ class MainWindow(QMainWindow):
                 Action.ADD_FEED: self.importing.add_feed,
                 Action.EXPORT_OPML: self.exporting.export_opml,
                 Action.ACCOUNTS: self.accounts.show_accounts,
+                Action.RULES: self.rules.show_rules,
                 Action.PREFERENCES: self.preferences.show_preferences,
                 Action.SHOW_KEYS: self.keys_help.show_keys,
                 Action.ABOUT: self.about.show_about,

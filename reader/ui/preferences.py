@@ -226,8 +226,10 @@ class Appearance(QObject):
 
 def view_name(key: SidebarKey) -> str:
     """A sidebar entry as the settings spell it: ``all``, ``unread``, ``starred``, ``feed:<id>``,
-    ``folder:<account id>:<name>`` or ``source:<name>`` (a name may hold colons: it is all that
+    ``folder:<account id>:<name>``, ``label:<name>`` or ``source:<name>`` (a name may hold colons: it is all that
     follows)."""
+    if key.label is not None:
+        return f"label:{key.label}"
     if key.account_id is not None and key.folder is not None:
         return f"folder:{key.account_id}:{key.folder}"
     if key.feed_id is not None:
@@ -247,6 +249,8 @@ def view_key(name: str) -> SidebarKey:
         return SidebarKey("all", account_id=int(account), folder=folder)
     if colon and kind == "source":
         return SidebarKey("all", source=rest)
+    if colon and kind == "label" and rest:
+        return SidebarKey("all", label=rest)
     if name == "unread":
         return SidebarKey("unread")
     if name == "starred":
@@ -280,7 +284,12 @@ class StartView(QObject):
         key = view_key(self._settings.last_view) if choice == "last" else view_key(choice)
         self._sidebar.set_current_key(key)
         return Query(
-            view=key.view, source=key.source, feed_id=key.feed_id, account_id=key.account_id, folder=key.folder
+            view=key.view,
+            source=key.source,
+            feed_id=key.feed_id,
+            account_id=key.account_id,
+            folder=key.folder,
+            label=key.label,
         )
 
     def on_key_changed(self, key: SidebarKey) -> None:

@@ -22,6 +22,9 @@ class Counts:
     feeds: tuple[Feed, ...]
     #: The sync accounts: each is a section of the sidebar with its folders and feeds.
     accounts: tuple[Account, ...] = ()
+    #: The labels rules gave (name, articles, unread), and how many articles they hid.
+    labels: tuple[SourceCount, ...] = ()
+    hidden: int = 0
 
 
 @dataclass(frozen=True, slots=True)

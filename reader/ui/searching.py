@@ -89,6 +89,7 @@ class Searching(QObject):
             feed_id=key.feed_id,
             account_id=key.account_id,
             folder=key.folder,
+            label=key.label,
             search=self._listing.query.search,
         )
         if query != self._listing.query:

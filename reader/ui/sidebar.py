@@ -188,6 +188,8 @@ class SidebarKey:
     #: A sync account's folder: the account's id and the folder's name (both, or neither).
     account_id: int | None = None
     folder: str | None = None
+    #: A label rules gave.
+    label: str | None = None
 
 
 class Sidebar(QListWidget):
@@ -242,6 +244,8 @@ class Sidebar(QListWidget):
         sources: Sequence[SourceCount],
         feeds: Sequence[Feed],
         accounts: Sequence[Account] = (),
+        labels: Sequence[SourceCount] = (),
+        hidden: int = 0,
     ) -> None:
         """Rebuild the entries with fresh counts, keeping the current one selected. ``feeds`` holds
         the accounts' feeds too: each is listed in its account's section, not under Feeds."""
@@ -254,6 +258,14 @@ class Sidebar(QListWidget):
             self._add("All articles", SidebarKey("all"), total, unread=False)
             self._add("Unread", SidebarKey("unread"), unread, unread=True)
             self._add("Starred", SidebarKey("starred"), starred, unread=False)
+            if hidden:
+                item = self._add("Hidden", SidebarKey("hidden"), hidden, unread=False)
+                item.setToolTip("Articles rules hid: kept, not listed elsewhere")
+            if labels:
+                self._header("Labels")
+                for counted_label in labels:
+                    name = counted_label.source or ""
+                    self._add(name, SidebarKey("all", label=name), counted_label.unread or None)
             if sources:
                 self._header("Sources")
                 for s in sources:

@@ -1,0 +1,226 @@
+"""File > Rules…: the rules (a saved search and what to do with what it finds), adding one, removing
+one, and applying them to every stored article. Rules act on new articles by themselves, as they
+are stored (reader.store does it); the dialog's writes run on job threads, and a rule the store
+refuses is said in one line in the dialog, never a modal box.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from reader.records import Progress, Rule, counted
+from reader.store import Store, StoreError
+from reader.ui.jobs import JobKind, StoreWork
+
+#: The table's columns.
+COLUMNS = ("Rule", "Finds", "Then")
+#: The action box: its text, and the action stored ("label" takes the name typed beside it).
+ACTIONS = (("Mark read", "read"), ("Star", "star"), ("Hide", "hide"), ("Label…", "label"))
+
+
+def action_text(action: str) -> str:
+    kind, _, label = action.partition(":")
+    return f"label “{label}”" if kind == "label" else {"read": "mark read", "star": "star", "hide": "hide"}[kind]
+
+
+class RulesDialog(QDialog):
+    """The rules' table, the form to add one, and Remove / Apply to all."""
+
+    def __init__(self, work: StoreWork, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("rulesDialog")
+        self.setWindowTitle("Rules")
+        self._work = work
+        self.rules: list[Rule] = []
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("rulesTable")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._on_selection_changed)
+
+        self.name = QLineEdit()
+        self.name.setObjectName("ruleName")
+        self.match = QLineEdit()
+        self.match.setObjectName("ruleMatch")
+        self.match.setPlaceholderText("words, as in the search field: every one must match")
+        self.action = QComboBox()
+        self.action.setObjectName("ruleAction")
+        for text, value in ACTIONS:
+            self.action.addItem(text, value)
+        self.label = QLineEdit()
+        self.label.setObjectName("ruleLabel")
+        self.label.setPlaceholderText("label")
+        self.label.setEnabled(False)
+        self.action.currentIndexChanged.connect(lambda _i: self.label.setEnabled(self.action.currentData() == "label"))
+        self.add_button = QPushButton("Add rule")
+        self.add_button.setObjectName("addRule")
+        self.add_button.clicked.connect(self.on_add_clicked)
+        self.match.returnPressed.connect(self.on_add_clicked)
+        then = QHBoxLayout()
+        then.addWidget(self.action)
+        then.addWidget(self.label, 1)
+        form = QFormLayout()
+        form.addRow("Name:", self.name)
+        form.addRow("Finds:", self.match)
+        form.addRow("Then:", then)
+        form.addRow("", self.add_button)
+
+        self.status = QLabel()
+        self.status.setObjectName("rulesStatus")
+        self.status.setWordWrap(True)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setObjectName("removeRule")
+        self.remove_button.setEnabled(False)
+        self.remove_button.clicked.connect(self.on_remove_clicked)
+        self.apply_button = QPushButton("Apply to all articles")
+        self.apply_button.setObjectName("applyRules")
+        self.apply_button.clicked.connect(self.on_apply_clicked)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.remove_button)
+        buttons.addWidget(self.apply_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        self.resize(640, 420)
+
+    # --- the table ---
+
+    def reload(self) -> None:
+        """Read the rules again, in the background."""
+        db_path = self._work.db_path
+
+        def work(progress: Progress, cancel: threading.Event) -> list[Rule]:
+            with Store.open(db_path) as store:
+                return store.rules()
+
+        self._work.jobs.start(JobKind.RULES, work, self.show_rules, quiet=True)
+
+    def show_rules(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        self.table.setRowCount(len(rules))
+        for row, rule in enumerate(rules):
+            finds = rule.query + (f" (only {rule.feed_url})" if rule.feed_url else "")
+            for column, text in enumerate((rule.name, finds, action_text(rule.action))):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self._on_selection_changed()
+
+    def _on_selection_changed(self) -> None:
+        self.remove_button.setEnabled(bool(self.table.selectionModel().selectedRows()))
+
+    def _selected(self) -> Rule | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.rules[rows[0].row()] if rows else None
+
+    # --- buttons ---
+
+    def on_add_clicked(self) -> None:
+        name, query = self.name.text().strip(), self.match.text().strip()
+        kind = str(self.action.currentData())
+        action = f"label:{self.label.text().strip()}" if kind == "label" else kind
+        db_path = self._work.db_path
+
+        def work(progress: Progress, cancel: threading.Event) -> list[Rule] | str:
+            with Store.open(db_path) as store:
+                try:
+                    store.add_rule(name, query, action)
+                except StoreError as exc:
+                    return str(exc)  # said in the dialog, in one line
+                return store.rules()
+
+        def done(rules: list[Rule] | str) -> None:
+            if isinstance(rules, str):
+                self.status.setText(rules[:1].upper() + rules[1:])
+                return
+            self.show_rules(rules)
+            self.name.clear()
+            self.match.clear()
+            self.label.clear()
+            self.status.setText(f"Added {name}: it acts on new articles. Apply to all for those stored.")
+
+        self.status.clear()
+        self._work.jobs.start(JobKind.RULES, work, done, quiet=True)
+
+    def on_remove_clicked(self) -> None:
+        rule = self._selected()
+        if rule is None:
+            return
+        db_path = self._work.db_path
+
+        def work(progress: Progress, cancel: threading.Event) -> list[Rule]:
+            with Store.open(db_path) as store:
+                store.remove_rule(rule.name)
+                return store.rules()
+
+        def done(rules: list[Rule]) -> None:
+            self.show_rules(rules)
+            self.status.setText(f"Removed {rule.name} (what it did stays done).")
+
+        self._work.jobs.start(JobKind.RULES, work, done, quiet=True)
+
+    def on_apply_clicked(self) -> None:
+        db_path = self._work.db_path
+
+        def work(progress: Progress, cancel: threading.Event) -> dict[str, int]:
+            with Store.open(db_path) as store:
+                return store.apply_rules()
+
+        def done(applied: dict[str, int]) -> None:
+            changed = sum(applied.values())
+            self.status.setText(
+                f"Applied {counted(len(applied), 'rule')}: {counted(changed, 'article')} changed."
+                if applied
+                else "No rules to apply."
+            )
+            if changed:
+                self._work.reload()
+                self._work.refresh_counts()
+
+        self._work.jobs.start(JobKind.RULES, work, done, label="Applying rules")
+
+
+class Rules(QObject):
+    """Owns File > Rules…: the dialog (one, kept)."""
+
+    def __init__(self, window: QWidget, work: StoreWork, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._window = window
+        self._work = work
+        self.dialog: RulesDialog | None = None
+
+    def show_rules(self) -> None:
+        if self.dialog is None:
+            self.dialog = RulesDialog(self._work, self._window)
+            self.dialog.setModal(False)
+        self.dialog.reload()
+        self.dialog.show()
+        self.dialog.activateWindow()
