@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("name", metavar="NAME")
     rp.add_argument("--match", required=True, metavar="QUERY", help="what it finds, as in the search field")
     rp.add_argument("--action", required=True, metavar="ACTION", help="read, star, hide or label:NAME")
-    rp.add_argument("--feed", metavar="URL", help="only this feed's articles")
+    limit = rp.add_mutually_exclusive_group()
+    limit.add_argument("--feed", metavar="URL", help="only this feed's articles")
+    limit.add_argument("--folder", metavar="NAME", help="only the articles of the sync feeds in folder NAME")
     rp = rules.add_parser("list", parents=[db], help="list the rules")
     rp.add_argument("--json", action="store_true")
     rp = rules.add_parser("remove", parents=[db], help="forget a rule (what it did stays)")
@@ -935,11 +937,17 @@ def cmd_rules(db_path: Path, args: argparse.Namespace) -> int:
         with Store.open(_existing(db_path)) as store:
             rules = store.rules()
         if args.json:
-            _print_json([{"name": r.name, "match": r.query, "action": r.action, "feed": r.feed_url} for r in rules])
+            _print_json(
+                [
+                    {"name": r.name, "match": r.query, "action": r.action, "feed": r.feed_url, "folder": r.folder}
+                    for r in rules
+                ]
+            )
         elif not rules:
             _err("no rules (add one with 'reader rules add NAME --match QUERY --action ACTION')")
         for r in rules if not args.json else ():
-            print(f"{r.name}: {r.query!r} -> {r.action}" + (f" (only {r.feed_url})" if r.feed_url else ""))
+            only = r.feed_url or (f"folder {r.folder}" if r.folder else None)
+            print(f"{r.name}: {r.query!r} -> {r.action}" + (f" (only {only})" if only else ""))
         return EXIT_OK
     with Store.open(db_path, create=args.rules_command == "add") as store:
         if args.rules_command == "add":
@@ -951,7 +959,9 @@ def cmd_rules(db_path: Path, args: argparse.Namespace) -> int:
                 if feed is None:
                     raise UsageError(f"{args.feed}: not subscribed")
                 feed_id = feed.id
-            rule = store.add_rule(args.name, args.match, args.action, feed_id)
+            if args.folder is not None and not any(f.folder == args.folder for f in store.feeds()):
+                raise UsageError(f"{args.folder}: no feed is in a folder of that name")
+            rule = store.add_rule(args.name, args.match, args.action, feed_id, args.folder)
             print(
                 f"added rule {rule.name}: {rule.query!r} -> {rule.action}"
                 " (for new articles; 'reader rules apply' for those stored)"

@@ -257,6 +257,8 @@ class Rule:
     #: Only this feed's articles (its id and address), when set.
     feed_id: int | None = None
     feed_url: str | None = None
+    #: Only the articles of the sync feeds in this folder, when set.
+    folder: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -370,6 +370,7 @@ MIGRATIONS: list[list[str]] = [
             query TEXT NOT NULL,
             action TEXT NOT NULL,
             feed_id INTEGER REFERENCES feeds(id) ON DELETE CASCADE,
+            folder TEXT,
             added_at INTEGER NOT NULL
         )""",
         # (Columns in the key's order: SQLite 3.40's quick_check reports NULLs in a WITHOUT ROWID
@@ -1534,7 +1535,8 @@ class Store:
     # rules (reader rules)
 
     _RULE_SELECT = (
-        "SELECT r.id, r.name, r.query, r.action, r.feed_id, f.url FROM rules r LEFT JOIN feeds f ON f.id = r.feed_id"
+        "SELECT r.id, r.name, r.query, r.action, r.feed_id, f.url, r.folder FROM rules r "
+        "LEFT JOIN feeds f ON f.id = r.feed_id"
     )
 
     @staticmethod
@@ -1544,10 +1546,13 @@ class Store:
     def _has_rules(self, conn: sqlite3.Connection) -> bool:
         return conn.execute("SELECT 1 FROM rules LIMIT 1").fetchone() is not None
 
-    def add_rule(self, name: str, query: str, action: str, feed_id: int | None = None) -> Rule:
+    def add_rule(
+        self, name: str, query: str, action: str, feed_id: int | None = None, folder: str | None = None
+    ) -> Rule:
         """A rule: what ``query`` finds (the search field's syntax), ``action`` done to it (read,
-        star, hide, label:NAME), limited to one feed when given. Raises StoreError naming what is
-        wrong: an empty name, a query with no word to match, an unknown action, a name taken."""
+        star, hide, label:NAME), limited to one feed, or to the feeds of a sync folder, when given.
+        Raises StoreError naming what is wrong: an empty name, a query with no word to match, an
+        unknown action, a name taken."""
         name = name.strip()
         if not name:
             raise StoreError("a rule needs a name")
@@ -1562,8 +1567,8 @@ class Store:
             if conn.execute("SELECT 1 FROM rules WHERE name = ?", (name,)).fetchone():
                 raise StoreError(f"rule {name}: there is one by that name already")
             conn.execute(
-                "INSERT INTO rules (name, query, action, feed_id, added_at) VALUES (?, ?, ?, ?, ?)",
-                (name, query.strip(), action, feed_id, int(time.time())),
+                "INSERT INTO rules (name, query, action, feed_id, folder, added_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, query.strip(), action, feed_id, folder, int(time.time())),
             )
         rule = self.get_rule(name)
         assert rule is not None
@@ -1604,6 +1609,9 @@ class Store:
         if rule.feed_id is not None:
             where.append("a.feed_id = ?")
             params.append(rule.feed_id)
+        if rule.folder is not None:
+            where.append("a.feed_id IN (SELECT id FROM feeds WHERE folder = ?)")
+            params.append(rule.folder)
         kind, _, label = rule.action.partition(":")
         if kind == "read":
             where.append("a.read = 0")

@@ -136,6 +136,26 @@ def test_a_synced_articles_change_is_queued_for_its_server(store: Store) -> None
     assert sorted(kind for _, _, kind in store.pending_changes(account.id)) == ["read", "star"]
 
 
+def test_a_rule_limited_to_a_sync_folder(store: Store) -> None:
+    account = store.add_account("alice", "https://rss.example/api/greader.php", "alice")
+    store.sync_subscriptions(
+        account.id,
+        [
+            ("feed/1", "Port", "https://r.example/1", None, "News"),
+            ("feed/2", "Other", "https://r.example/2", None, None),
+        ],
+    )
+    feeds = store.remote_feeds(account.id)
+    store.add_rule("news storms", "storm", "star", folder="News")
+    items = [
+        (f"item/{i}", Article(None, f"storm {i}", key=f"greader:alice:{i}", feed_id=feed), False, False)
+        for i, feed in ((1, feeds["feed/1"].id), (2, feeds["feed/2"].id))
+    ]
+    store.add_remote_articles(account.id, items)
+    assert flags(store) == {"storm 1": (False, True), "storm 2": (False, False)}
+    assert store.rules()[0].folder == "News"
+
+
 def test_a_store_of_the_previous_schema_gains_rules(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with older_store(path, SCHEMA_VERSION - 1) as old:
@@ -157,8 +177,8 @@ def test_reader_rules_from_the_command_line(db: Path) -> None:
     )
     listed = json.loads(reader("--db", str(db), "rules", "list", "--json").stdout)
     assert listed == [
-        {"name": "cranes", "match": "crane", "action": "label:Port", "feed": None},
-        {"name": "no sport", "match": "football", "action": "hide", "feed": None},
+        {"name": "cranes", "match": "crane", "action": "label:Port", "feed": None, "folder": None},
+        {"name": "no sport", "match": "football", "action": "hide", "feed": None, "folder": None},
     ]
     applied = reader("--db", str(db), "rules", "apply")
     assert applied.stdout == "cranes: 1 article changed\nno sport: 1 article changed\n"
@@ -181,6 +201,7 @@ def test_reader_rules_from_the_command_line(db: Path) -> None:
         (["add", "x", "--match", "", "--action", "read"], "has no word to match"),
         (["add", "x", "--match", "storm", "--action", "burn"], "unknown action 'burn'"),
         (["add", "x", "--match", "storm", "--action", "read", "--feed", "https://nowhere.example/f"], "not subscribed"),
+        (["add", "x", "--match", "storm", "--action", "read", "--folder", "Nowhere"], "no feed is in a folder"),
         (["remove", "nope"], "nope: no such rule"),
         (["apply", "nope"], "nope: no such rule"),
     ],

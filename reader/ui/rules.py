@@ -129,7 +129,8 @@ class RulesDialog(QDialog):
         self.rules = rules
         self.table.setRowCount(len(rules))
         for row, rule in enumerate(rules):
-            finds = rule.query + (f" (only {rule.feed_url})" if rule.feed_url else "")
+            only = rule.feed_url or (f"folder {rule.folder}" if rule.folder else None)
+            finds = rule.query + (f" (only {only})" if only else "")
             for column, text in enumerate((rule.name, finds, action_text(rule.action))):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self._on_selection_changed()
