@@ -525,3 +525,33 @@ def test_a_sync_started_while_removal_is_asked_stops_the_removal_and_none_starts
         window.syncing.sync_account(name)  # r during the removal: not started
         assert not window.syncing.is_syncing(name)
     assert store.accounts() == []
+
+
+@pytest.mark.qt_log_ignore(
+    r"^This plugin does not support propagateSizeHints\(\)$",
+    r"No such signal QPlatformNativeInterface::systemTrayWindowChanged",
+    r"^This plugin does not support raise\(\)$",
+)
+def test_the_tray_announces_what_a_sync_brought_but_not_an_accounts_first_sync(
+    qtbot: Any, freshrss: FreshRSS, window_factory: Any, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reader.ui import tray
+
+    monkeypatch.setattr(tray, "tray_available", lambda: True)
+    monkeypatch.setattr(tray, "ARRIVALS_DELAY_MS", 0)
+    window = window_factory(store)
+    told: list[str] = []
+    window.tray.notified.connect(lambda _title, text: told.append(text))
+    folder_feed(freshrss, 2)
+    dialog = open_accounts(qtbot, window)
+    with qtbot.waitSignal(window.syncing.synced, timeout=SYNC_MS):
+        add_through_dialog(qtbot, dialog, freshrss.url, freshrss.user, freshrss.password)
+    qtbot.waitUntil(lambda: not window.jobs.jobs, timeout=SYNC_MS)
+    assert told == []  # the account's first sync: what it had, not news
+
+    title, _stream, _ids, _folder = folder_feed(freshrss, 3)  # new on the server since
+    with wait_job(qtbot, window, JobKind.ARRIVALS, timeout=SYNC_MS):
+        sync_in_window(qtbot, window)
+    assert told == ["3 new in 1 feed"]
+    window.tray.icon.messageClicked.emit()
+    assert window.sidebar.currentItem().text() == title

@@ -106,6 +106,8 @@ class Tray(QObject):
         self._counting = False
         #: A count asked for while one ran: whether it is to be told (None: none asked for).
         self._again: bool | None = None
+        #: An account was just added: its first sync is not announced.
+        self._quiet_sync = False
         #: Where a click on the last notification goes: the one feed, or Unread.
         self._arrived_key = SidebarKey("unread")
         self._timer = QTimer(self)
@@ -193,10 +195,16 @@ class Tray(QObject):
     def _on_job_finished(self, kind: JobKind) -> None:
         if self.icon is None:
             return
-        if kind in (JobKind.REFRESH, JobKind.SYNC):
+        if kind is JobKind.SYNC and self._quiet_sync:
+            # The first sync of an account just added brings what it already had: not news.
+            self._quiet_sync = False
+            self._count_arrivals(notify=False)
+        elif kind in (JobKind.REFRESH, JobKind.SYNC):
             self._timer.start()  # (restarted by the next one that ends soon after)
         elif kind is JobKind.IMPORT:
             self._count_arrivals(notify=False)  # a feed the person just added is not news
+        elif kind is JobKind.ADD_ACCOUNT:
+            self._quiet_sync = True
 
     def _count_arrivals(self, *, notify: bool) -> None:
         if self._counting:
