@@ -129,8 +129,8 @@ class OlderStore:
         self.version = version
 
     def add_articles(self, articles: Iterable[Article]) -> None:
-        from reader import store as store_module
         from reader import textpack
+        from reader.store import sqlite as store_module
 
         for a in articles:
             published = None if a.published is None else int(a.published.timestamp())
@@ -192,7 +192,7 @@ class OlderStore:
 def older_store(path: Path, version: int = 1) -> Iterator[OlderStore]:
     """``path`` made as the release of schema ``version`` made stores (1: the first release, with
     prefix indexes of 2 and 3 letters), to fill before the current code opens, and upgrades, it."""
-    from reader import store as store_module
+    from reader.store import sqlite as store_module
 
     with (
         mock.patch.object(store_module, "MIGRATIONS", store_module.MIGRATIONS[:version]),
