@@ -477,3 +477,28 @@ def freshrss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+# --- The PostgreSQL store's tests: one real server for the whole run, a database per test ---------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A PostgreSQL server on loopback (tests/postgres.py). Fails, never skips, when Debian's
+    postgresql package is missing: CI installs it and these tests must run there."""
+    from postgres import PostgresServer, missing_requirements
+
+    why = missing_requirements()
+    if why is not None:
+        pytest.fail(f"cannot start PostgreSQL for the store tests: {why}", pytrace=False)
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> str:
+    """A new database of its own, with the current schema, on :func:`postgres_server`."""
+    return str(postgres_server.new_database())

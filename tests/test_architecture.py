@@ -117,6 +117,8 @@ LAYERS: dict[str, int] = {
     "reader.fetching": 3,
     "reader.store": 3,
     "reader.store.sqlite": 3,
+    "reader.store.protocol": 3,
+    "reader.store.postgres": 3,
     "reader.feed_pipeline": 4,
     "reader.subscriptions": 5,
     "reader.sync": 0,
@@ -128,8 +130,15 @@ LAYERS: dict[str, int] = {
     "reader.cli": 7,
 }
 #: Imports between modules of one layer beyond the pure leaf modules: the store package re-exports
-#: its engines' names.
-SAME_LAYER = {("reader.store", "reader.store.sqlite")}
+#: its engines' names; the protocol opens either engine; PostgreSQL's shares SQLite's errors and
+#: search words.
+SAME_LAYER = {
+    ("reader.store", "reader.store.sqlite"),
+    ("reader.store", "reader.store.protocol"),
+    ("reader.store.protocol", "reader.store.sqlite"),
+    ("reader.store.protocol", "reader.store.postgres"),
+    ("reader.store.postgres", "reader.store.sqlite"),
+}
 #: Modules that must never import the store (they parse, fetch or batch; their callers write).
 NEVER_THE_STORE = [
     "reader.seedfile",
@@ -205,3 +214,26 @@ sys.exit("imported: " + ", ".join(loaded) if loaded else 0)
 """
     done = run_isolated(code)
     assert done.returncode == 0, done.stderr
+
+
+SQLITE_ONLY = """
+import sys
+from reader import cli
+from reader.store import open_store
+with open_store(sys.argv[1]) as store:
+    store.count()
+assert cli.main(["--db", sys.argv[1], "list"]) == 0
+loaded = sorted(m for m in sys.modules if m.startswith(("psycopg", "reader.store.postgres")))
+sys.exit("imported: " + ", ".join(loaded) if loaded else 0)
+"""
+
+
+def test_sqlite_users_never_import_psycopg(tmp_path: Path) -> None:
+    """The PostgreSQL engine is an optional extra: a store file, opened and listed, leaves it out."""
+    done = run_isolated(SQLITE_ONLY, str(tmp_path / "reader.sqlite"))
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_psycopg_check_would_see_it(tmp_path: Path) -> None:
+    done = run_isolated("import reader.store.postgres, psycopg\n" + SQLITE_ONLY, str(tmp_path / "reader.sqlite"))
+    assert done.returncode != 0 and "psycopg" in done.stderr

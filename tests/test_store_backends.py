@@ -1,0 +1,161 @@
+"""The store's behaviour on both engines: tests/test_store.py's store tests run here again on
+SQLite and on a real PostgreSQL (tests/postgres.py), then what only a shared store has: read and
+star state per person, and its own refusals (a newer schema, a server that is down, a refused
+login, a missing database), each one line."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from postgres import PASSWORD_ROLE, free_port
+
+# The store tests that need nothing but a store: collected here again, over this module's store.
+from test_store import (  # noqa: F401
+    big,
+    news,
+    test_a_last_word_of_two_letters_is_a_whole_word,
+    test_a_snippet_keeps_a_heading_apart_from_the_paragraph_after_it,
+    test_a_source_is_seed_records_and_with_feeds_too_its_feeds_articles,
+    test_every_typed_word_must_match,
+    test_from_three_letters_the_last_word_is_a_prefix,
+    test_get_returns_the_whole_article,
+    test_keyset_pages_equal_one_big_query,
+    test_mark_all_read_ids_are_the_articles_it_changed,
+    test_mark_all_read_respects_the_query,
+    test_newest_first_with_unknown_dates_last,
+    test_no_duplicates_or_gaps_while_rows_arrive_between_pages,
+    test_operator_words_are_plain_words,
+    test_operators_and_quotes_in_typed_text_do_not_raise,
+    test_punctuation_around_a_word_is_not_syntax,
+    test_records_without_url_are_one_per_source_title_and_date,
+    test_reimport_changes_nothing_and_keeps_read_and_star,
+    test_relevance_ranks_the_better_match_first,
+    test_same_canonical_url_is_one_article,
+    test_search_as_you_type_matches_prefixes,
+    test_search_folds_diacritics,
+    test_search_folds_diacritics_in_bodies_too,
+    test_untitled_or_undated_records_without_url_are_told_apart_by_their_text,
+    test_update_changes_content_but_keeps_read_and_star,
+    test_views_and_source_filter,
+)
+
+from reader.records import Article, Query
+from reader.store import StoreError, StoreVersionError
+from reader.store.protocol import StoreProtocol, open_store
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """An empty store of each engine: a new file, or a new database on the tests' server."""
+    target = tmp_path / "reader.sqlite" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    with open_store(target) as s:
+        yield s
+
+
+def test_each_engine_is_a_store_of_the_protocol(store: Any) -> None:
+    assert isinstance(store, StoreProtocol)
+
+
+# --- what only a shared store has ------------------------------------------------------------------
+
+
+def seeds(n: int) -> list[Article]:
+    return [
+        Article(source="wire", title=f"Story {i}", url=f"https://wire.example/{i}", body=f"Body {i}.") for i in range(n)
+    ]
+
+
+def test_read_and_star_state_belong_to_the_person(postgres_url: str) -> None:
+    """Ann's Shift+A marks her articles read, not Bob's; her star is hers."""
+    with open_store(postgres_url, person="ann") as ann, open_store(postgres_url, person="bob") as bob:
+        ann.add_articles(seeds(5))
+        assert bob.totals() == (5, 5, 0), "the articles are shared"
+        first = ann.page().rows[0].id
+        ann.set_starred(first)
+        assert ann.mark_all_read() == 5
+        assert ann.totals() == (5, 0, 1)
+        assert bob.totals() == (5, 5, 0)
+        assert bob.count(Query(view="unread")) == 5 and bob.count(Query(view="starred")) == 0
+        assert [r.read for r in bob.page().rows] == [False] * 5
+        assert [(s.source, s.unread) for s in bob.sources()] == [("wire", 5)]
+        assert bob.set_read([first]) == 1
+        assert ann.set_read([first], False) == 1
+        assert (ann.get(first).read, bob.get(first).read) == (False, True)  # type: ignore[union-attr]
+
+
+def test_the_default_person_is_the_database_role(postgres_url: str) -> None:
+    with open_store(postgres_url) as mine, open_store(postgres_url, person="postgres") as named:
+        mine.add_articles(seeds(2))
+        mine.set_read([mine.page().rows[0].id])
+        assert named.totals() == (2, 1, 0)
+
+
+def test_a_schema_newer_than_the_program_is_refused_and_left_alone(postgres_server: Any) -> None:
+    url = postgres_server.new_database()
+    with open_store(url) as store:
+        store.add_articles(seeds(3))
+    database = url.rsplit("/", 1)[1]
+    postgres_server.sql("UPDATE reader_schema SET version = version + 1", database)
+    with pytest.raises(StoreVersionError, match=r"written by a newer Reader \(schema 2, this one knows 1\)") as err:
+        open_store(url)
+    assert "\n" not in str(err.value)
+    postgres_server.sql("UPDATE reader_schema SET version = version - 1", database)
+    with open_store(url) as store:
+        assert store.count() == 3
+
+
+def test_a_new_database_gets_the_schema_once_from_two_openers_at_once(postgres_server: Any) -> None:
+    url = postgres_server.new_database(empty=True)
+    errors: list[BaseException] = []
+    opened: list[Any] = []
+    start = threading.Barrier(2)
+
+    def opener() -> None:
+        start.wait()
+        try:
+            opened.append(open_store(url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in opened:
+        s.close()
+    assert errors == []
+    with open_store(url) as store:
+        assert store.add_articles(seeds(1)).added == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("down", r"the database server is not running or not reachable \(Connection refused\)"),
+        ("login", r"the database server refused the login \(password authentication failed"),
+        ("database", r'no such database on the server \(database "nowhere" does not exist\)'),
+    ],
+)
+def test_a_store_that_cannot_be_reached_is_one_line_naming_it(postgres_server: Any, kind: str, message: str) -> None:
+    url = {
+        "down": f"postgresql://postgres:hidden@127.0.0.1:{free_port()}/reader",
+        "login": postgres_server.url("postgres", PASSWORD_ROLE, "hidden"),
+        "database": postgres_server.url("nowhere"),
+    }[kind]
+    with pytest.raises(StoreError, match=message) as err:
+        open_store(url)
+    text = str(err.value)
+    assert "\n" not in text
+    assert "hidden" not in text, "the password is never shown"
+    assert text.startswith(url.replace(":hidden", "") + ": ")
+
+
+def test_a_person_is_named_only_for_a_shared_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="a store file is one person's"):
+        open_store(tmp_path / "reader.sqlite", person="ann")
+    assert not (tmp_path / "reader.sqlite").exists()
