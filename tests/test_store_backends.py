@@ -5,6 +5,7 @@ login, a missing database), each one line."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,3 +160,58 @@ def test_a_person_is_named_only_for_a_shared_store(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="a store file is one person's"):
         open_store(tmp_path / "reader.sqlite", person="ann")
     assert not (tmp_path / "reader.sqlite").exists()
+
+
+# --- the command line on a shared store ------------------------------------------------------------
+
+
+def test_the_commands_import_list_search_and_show_a_postgresql_store(postgres_url: str) -> None:
+    from test_cli import KASPERSKY_URL, SEEDS, reader
+
+    done = reader("--db", postgres_url, "import", str(SEEDS))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("129 new")
+    with open_store(postgres_url) as store:
+        assert store.count() == 129, "imported into the database (not into a file named like the URL)"
+    listed = json.loads(reader("--db", postgres_url, "list", "--json").stdout)
+    assert len(listed) == 129
+    dates = [a["published"] for a in listed]
+    assert dates == sorted(dates, reverse=True), "newest first"
+    found = json.loads(reader("--db", postgres_url, "list", "--search", "kasp", "--json").stdout)
+    assert KASPERSKY_URL in [a["url"] for a in found]
+    kaspersky = next(a for a in found if a["url"] == KASPERSKY_URL)
+    raw = reader("--db", postgres_url, "show", str(kaspersky["id"]), "--raw").stdout
+    assert raw == (SEEDS / "000_3fd0e19bd5f7f8e2.txt").read_text(encoding="utf-8")
+    # READER_DB names it as --db does.
+    env = {"READER_DB": postgres_url}
+    assert len(json.loads(reader("list", "--json", "--search", "kaspersky", env=env).stdout)) == len(
+        json.loads(reader("--db", postgres_url, "list", "--json", "--search", "kaspersky").stdout)
+    )
+
+
+def test_user_names_whose_read_state_the_commands_use(postgres_url: str) -> None:
+    from test_cli import SEEDS, reader
+
+    assert reader("--db", postgres_url, "import", str(SEEDS / "000_3fd0e19bd5f7f8e2.txt")).returncode == 0
+    (article,) = json.loads(reader("--db", postgres_url, "list", "--json").stdout)
+    marked = reader("--db", postgres_url, "--user", "ann", "mark", str(article["id"]), "--read")
+    assert marked.returncode == 0, marked.stderr
+
+    def unread(*who: str) -> int:
+        return len(json.loads(reader("--db", postgres_url, *who, "list", "--unread", "--json").stdout))
+
+    assert (unread("--user", "ann"), unread("--user", "bob"), unread()) == (0, 1, 1)
+
+
+def test_commands_a_shared_store_cannot_do_yet_say_so_in_one_line(postgres_url: str, tmp_path: Path) -> None:
+    from test_cli import reader
+
+    for args in (["accounts", "list"], ["sync"]):
+        done = reader("--db", postgres_url, *args)
+        assert done.returncode == 2
+        assert (
+            done.stderr
+            == f"reader: {postgres_url}: sync accounts need a store file for now (not yet a PostgreSQL store)\n"
+        )
+    done = reader("--db", str(tmp_path / "reader.sqlite"), "--user", "ann", "list")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "one person's" in done.stderr
