@@ -1,5 +1,5 @@
-"""The store's behaviour on both engines: tests/test_store.py's store tests run here again on
-SQLite and on a real PostgreSQL (tests/postgres.py), then what only a shared store has: read and
+"""The store's behaviour on both engines: tests/test_store.py's and tests/test_sync_store.py's store
+tests run here again on SQLite and on a real PostgreSQL (tests/postgres.py), then what only a shared store has: read and
 star state per person, and its own refusals (a newer schema, a server that is down, a refused
 login, a missing database), each one line."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,19 @@ from test_store import (  # noqa: F401
     test_untitled_or_undated_records_without_url_are_told_apart_by_their_text,
     test_update_changes_content_but_keeps_read_and_star,
     test_views_and_source_filter,
+)
+from test_sync_store import (  # noqa: F401
+    synced,
+    test_a_change_undone_before_a_sync_leaves_only_the_newest_in_the_queue,
+    test_a_feed_gone_from_the_server_goes_with_its_unstarred_articles,
+    test_a_flag_change_on_an_account_article_is_queued_and_a_local_one_is_not,
+    test_an_account_feed_is_not_refreshed_by_us,
+    test_an_item_stored_twice_is_one_article,
+    test_folders_and_accounts_filter_lists,
+    test_mark_all_read_queues_the_account_articles_it_changed,
+    test_removing_an_account_keeps_only_its_starred_articles_and_the_index_agrees,
+    test_the_queue_is_written_in_the_flags_transaction,
+    test_the_server_state_never_overwrites_a_change_still_queued,
 )
 
 from reader.records import Article, Query
@@ -215,3 +229,54 @@ def test_commands_a_shared_store_cannot_do_yet_say_so_in_one_line(postgres_url: 
         )
     done = reader("--db", str(tmp_path / "reader.sqlite"), "--user", "ann", "list")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "one person's" in done.stderr
+
+
+# --- feeds -------------------------------------------------------------------------------------------
+
+
+def test_feeds_are_added_updated_listed_and_removed(store: Any) -> None:
+    when = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    b = store.add_feed("https://b.example/feed.xml", "Beta")
+    a = store.add_feed("https://a.example/feed.xml", "alpha")
+    assert store.add_feed("https://b.example/feed.xml", "other title").id == b.id, "idempotent"
+    store.update_feed(b.id, etag='"v1"', dead=True, updated_at=when, last_error="HTTP 500")
+    got = store.get_feed(b.id)
+    assert (got.etag, got.dead, got.updated_at, got.last_error, got.title) == ('"v1"', True, when, "HTTP 500", "Beta")
+    assert store.get_feed("https://b.example/feed.xml") == got
+    with pytest.raises(TypeError, match="unknown feed fields"):
+        store.update_feed(b.id, id=5)
+    store.add_articles(
+        [Article(source="Beta", title=f"B{i}", body="x", key=f"feed:{b.id}:{i}", feed_id=b.id) for i in range(3)]
+    )
+    store.set_read([store.page(Query(feed_id=b.id)).rows[0].id])
+    assert [(f.name, f.total, f.unread) for f in store.feeds()] == [("alpha", 0, 0), ("Beta", 3, 2)]
+    store.set_starred(store.page(Query(feed_id=b.id)).rows[1].id)
+    assert store.unsubscribe(b.id) == (2, 1)
+    assert store.remove_feed(a.url) is True and store.remove_feed(a.url) is False
+    assert store.feeds() == [] and store.count() == 1
+
+
+def test_one_persons_unsubscribe_keeps_what_another_starred(postgres_url: str) -> None:
+    with open_store(postgres_url, person="ann") as ann, open_store(postgres_url, person="bob") as bob:
+        feed = ann.add_feed("https://wire.example/feed.xml", "Wire")
+        ann.add_articles(
+            [Article(source="Wire", title=f"W{i}", key=f"feed:{feed.id}:{i}", feed_id=feed.id) for i in range(3)]
+        )
+        kept = bob.page().rows[0].id
+        bob.set_starred(kept)
+        assert ann.unsubscribe(feed.id) == (2, 1)
+        assert [r.id for r in bob.page(Query(view="starred")).rows] == [kept]
+
+
+def test_the_server_state_of_a_sync_is_the_syncing_persons(postgres_url: str) -> None:
+    from test_sync_store import remote
+
+    with open_store(postgres_url, person="ann") as ann, open_store(postgres_url, person="bob") as bob:
+        account = ann.add_account("ann@host", "http://127.0.0.1/api/greader.php", "ann")
+        items = [(rid, remote("ann@host", rid, f"Remote {rid}"), rid == "1", rid == "2") for rid in "123"]
+        assert ann.add_remote_articles(account.id, items) == 3
+        assert (ann.totals(), bob.totals()) == ((3, 2, 1), (3, 3, 0))
+        assert ann.reconcile_flags(account.id, unread=set(), starred={"1", "2", "3"}) == (2, 2)
+        assert (ann.totals(), bob.totals()) == ((3, 0, 3), (3, 3, 0))
+        bob.set_read([bob.page().rows[0].id])
+        assert bob.pending_changes(account.id) != [] and ann.pending_changes(account.id) == []

@@ -695,7 +695,7 @@ class PostgresStore:
         feed = self.get_feed(url_or_id)
         if feed is None:
             return None
-        starred_by_anyone = "EXISTS (SELECT 1 FROM article_state s WHERE s.article_id = articles.id AND s.starred)"
+        starred_by_anyone = self._STARRED_BY_ANYONE
         with self.transaction() as conn:
             (kept,) = _one(
                 conn.execute(f"SELECT count(*) FROM articles WHERE feed_id = %s AND {starred_by_anyone}", (feed.id,))
@@ -706,7 +706,7 @@ class PostgresStore:
             conn.execute("DELETE FROM feeds WHERE id = %s", (feed.id,))
         return removed, int(kept)
 
-    # sync accounts: the account rows and the queue of changes (the rest is not done here yet)
+    # sync accounts (reader.sync): the account rows, their feeds and articles, the queue of changes
 
     _ACCOUNT_SELECT = 'SELECT id, name, url, "user", added_at, last_sync, since, retry_at, last_error FROM accounts'
 
@@ -730,6 +730,150 @@ class PostgresStore:
         with self._reading() as conn:
             r = conn.execute(f"{self._ACCOUNT_SELECT} WHERE {column} = %s", (name_or_id,)).fetchone()
         return _account(r) if r else None
+
+    _ACCOUNT_FIELDS = frozenset({"last_sync", "since", "retry_at", "last_error"})
+
+    def update_account(self, account_id: int, **fields: Any) -> None:
+        unknown = set(fields) - self._ACCOUNT_FIELDS
+        if unknown:
+            raise TypeError(f"unknown account fields: {sorted(unknown)}")
+        if not fields:
+            return
+        values = [_ts(v) if isinstance(v, datetime) else v for v in fields.values()]
+        assignments = ", ".join(f"{name} = %s" for name in fields)  # (names from the fixed set above)
+        with self.transaction() as conn:
+            conn.execute(f"UPDATE accounts SET {assignments} WHERE id = %s", [*values, account_id])
+
+    #: An article someone starred: kept when its feed or account goes (one person's removal must
+    #: not take another's starred article).
+    _STARRED_BY_ANYONE = "EXISTS (SELECT 1 FROM article_state s WHERE s.article_id = articles.id AND s.starred)"
+
+    def remove_account(self, account_id: int) -> tuple[int, int, int]:
+        """Forget an account: its feeds, and its articles except starred ones, which stay as local
+        articles (their queued changes go). (articles removed, starred kept, feeds removed)."""
+        with self.transaction() as conn:
+            (kept,) = _one(
+                conn.execute(
+                    f"SELECT count(*) FROM articles WHERE account_id = %s AND {self._STARRED_BY_ANYONE}", (account_id,)
+                )
+            )
+            removed = conn.execute(
+                f"DELETE FROM articles WHERE account_id = %s AND NOT {self._STARRED_BY_ANYONE}", (account_id,)
+            ).rowcount
+            conn.execute(
+                "DELETE FROM pending_changes WHERE article_id IN (SELECT id FROM articles WHERE account_id = %s)",
+                (account_id,),
+            )
+            conn.execute("UPDATE articles SET account_id = NULL, remote_id = NULL WHERE account_id = %s", (account_id,))
+            feeds = conn.execute("DELETE FROM feeds WHERE account_id = %s", (account_id,)).rowcount
+            conn.execute("DELETE FROM accounts WHERE id = %s", (account_id,))
+        return removed, int(kept), feeds
+
+    def sync_subscriptions(
+        self, account_id: int, subscriptions: Sequence[tuple[str, str | None, str | None, str | None, str | None]]
+    ) -> tuple[int, int]:
+        """Make the account's feeds the server's list of (stream id, title, feed URL, site URL,
+        folder); a feed gone goes with its articles nobody starred. (added, removed)."""
+        with self.transaction() as conn:
+            known = {
+                r[0]: r[1]
+                for r in conn.execute("SELECT remote_id, id FROM feeds WHERE account_id = %s", (account_id,)).fetchall()
+            }
+            added = 0
+            now = int(time.time())
+            for remote_id, title, url, site_url, folder in subscriptions:
+                if remote_id in known:
+                    conn.execute(
+                        "UPDATE feeds SET title = %s, remote_url = %s, site_url = %s, folder = %s WHERE id = %s",
+                        (title, url, site_url, folder, known.pop(remote_id)),
+                    )
+                    continue
+                conn.execute(
+                    "INSERT INTO feeds (url, title, site_url, added_at, account_id, remote_id, remote_url, folder) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    (f"greader:{account_id}:{remote_id}", title, site_url, now, account_id, remote_id, url, folder),
+                )
+                added += 1
+            for feed_id in known.values():  # gone from the server
+                conn.execute(f"DELETE FROM articles WHERE feed_id = %s AND NOT {self._STARRED_BY_ANYONE}", (feed_id,))
+                conn.execute("DELETE FROM feeds WHERE id = %s", (feed_id,))
+        return added, len(known)
+
+    def remote_feeds(self, account_id: int) -> dict[str, Feed]:
+        """The account's feeds by their stream id."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"{self._FEED_SELECT} WHERE f.account_id = %s GROUP BY f.id", (self.person, account_id)
+            ).fetchall()
+            ids = {
+                r[0]: r[1]
+                for r in conn.execute("SELECT id, remote_id FROM feeds WHERE account_id = %s", (account_id,)).fetchall()
+            }
+        return {ids[r[0]]: _feed(r) for r in rows}
+
+    def unknown_remote_ids(self, account_id: int, remote_ids: Sequence[str]) -> list[str]:
+        """Those of ``remote_ids`` the store has no article for, in their order."""
+        with self._reading() as conn:
+            known = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT remote_id FROM articles WHERE account_id = %s AND remote_id = ANY(%s)",
+                    (account_id, list(remote_ids)),
+                ).fetchall()
+            }
+        return [i for i in remote_ids if i not in known]
+
+    def add_remote_articles(self, account_id: int, items: Sequence[tuple[str, Article, bool, bool]]) -> int:
+        """Store a server's items, (remote id, article, read, starred) each, in one transaction: an
+        item already stored (same key) is left as it is; new ones take the server's read and star
+        state as this person's. How many were new."""
+        if not items:
+            return 0
+        with self.transaction() as conn:
+            result = self.add_articles([article for _, article, _, _ in items])
+            conn.execute(
+                "WITH given AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::boolean[], %s::boolean[]) "
+                "AS g(key, remote_id, read, starred)), "
+                "took AS (UPDATE articles a SET account_id = %s, remote_id = g.remote_id FROM given g "
+                "WHERE a.key = g.key AND a.account_id IS NULL RETURNING a.id, g.read, g.starred) "
+                "INSERT INTO article_state (person, article_id, read, starred) "
+                "SELECT %s, id, read, starred FROM took "
+                "ON CONFLICT (person, article_id) DO UPDATE SET read = excluded.read, starred = excluded.starred",
+                (
+                    [a.identity() for _, a, _, _ in items],
+                    [rid for rid, _, _, _ in items],
+                    [bool(read) for _, _, read, _ in items],
+                    [bool(star) for _, _, _, star in items],
+                    account_id,
+                    self.person,
+                ),
+            )
+        return result.added
+
+    def reconcile_flags(self, account_id: int, unread: Iterable[str], starred: Iterable[str]) -> tuple[int, int]:
+        """Take the server's read and star state as this person's: its articles in ``unread`` are
+        unread, the others read; those in ``starred`` starred. Never where a change of this
+        person's to that flag still waits in the queue. (read changed, star changed)."""
+        unread_ids, starred_ids = sorted(set(unread)), sorted(set(starred))
+        changed = []
+        with self.transaction() as conn:
+            for column, ids, negate, kinds in (
+                ("read", unread_ids, "NOT ", ("read", "unread")),
+                ("starred", starred_ids, "", ("star", "unstar")),
+            ):
+                value = f"{negate}(a.remote_id IN (SELECT unnest(%s::text[])))"
+                changed.append(
+                    conn.execute(
+                        f"INSERT INTO article_state (person, article_id, {column}) "
+                        f"SELECT %s, a.id, {value} FROM {self._STATE_JOIN} "
+                        f"WHERE a.account_id = %s AND coalesce(s.{column}, false) <> {value} "
+                        "AND NOT EXISTS (SELECT 1 FROM pending_changes p WHERE p.article_id = a.id "
+                        "AND p.person = %s AND p.kind IN (%s, %s)) "
+                        f"ON CONFLICT (person, article_id) DO UPDATE SET {column} = excluded.{column}",
+                        (self.person, ids, self.person, account_id, ids, self.person, *kinds),
+                    ).rowcount
+                )
+        return changed[0], changed[1]
 
     def pending_changes(self, account_id: int | None = None) -> list[tuple[int, str, str]]:
         """This person's queued changes, oldest first: (change id, the article's remote id, kind)."""
