@@ -500,5 +500,5 @@ def postgres_server() -> Iterator[Any]:
 
 @pytest.fixture
 def postgres_url(postgres_server: Any) -> str:
-    """A new database of its own, with the current schema, on :func:`postgres_server`."""
-    return str(postgres_server.new_database())
+    """An empty store on :func:`postgres_server` (the current schema, no rows, ids from 1)."""
+    return str(postgres_server.emptied_database())

@@ -6,8 +6,9 @@ too, and stops it at the end. ``initdb`` refuses to run as root (CI runs as root
 the ``postgres`` user (``runuser``) and the folder is theirs. Without the binaries the fixture
 fails, never skips: CI installs the package (.ci/run) and these tests must run there.
 
-Each test gets a database of its own: a copy of a template that already holds the schema
-(``CREATE DATABASE ... TEMPLATE`` copies files: a few milliseconds), or an empty one.
+Each test gets an empty store: one database emptied again (TRUNCATE: milliseconds), or where a
+test changes the database itself, a copy of a template that already holds the schema
+(``CREATE DATABASE ... TEMPLATE``: a quarter of a second), or an empty database.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ PG_BIN = Path(os.environ["PG_BIN"]) if os.environ.get("PG_BIN") else _newest_bin
 SUPERUSER = "postgres"
 #: A role that logs in with a password only (for the refused-login test).
 PASSWORD_ROLE = "locked"
-#: A database made with the current schema, copied for each test.
+#: A database made with the current schema, copied for each test that needs a database of its own.
 TEMPLATE = "reader_template"
+#: The database emptied for each test (see :meth:`PostgresServer.emptied_database`), and its tables.
+REUSED = "reader_tests"
+TABLES = ("article_state", "pending_changes", "articles", "feeds", "accounts")
 
 
 def missing_requirements() -> str | None:
@@ -66,6 +70,7 @@ class PostgresServer:
     folder: Path
     port: int
     _names: itertools.count[int] = field(default_factory=itertools.count)
+    _reused: bool = False
 
     @property
     def data(self) -> Path:
@@ -144,10 +149,23 @@ class PostgresServer:
             conn.execute(statement.encode())
 
     def new_database(self, *, empty: bool = False) -> str:
-        """The URL of a new database: with the current schema (a copy of the template), or empty."""
+        """The URL of a new database: with the current schema (a copy of the template), or empty.
+        (A quarter of a second: the copy is checkpointed.)"""
         name = f"test_{next(self._names)}"
-        self.sql(f"CREATE DATABASE {name} TEMPLATE {'template0' if empty else TEMPLATE}")
+        self.sql(f"CREATE DATABASE {name} TEMPLATE {'template0' if empty else TEMPLATE} STRATEGY = FILE_COPY")
         return self.url(name)
+
+    def emptied_database(self) -> str:
+        """The URL of a database with the current schema and nothing in it: one database, emptied
+        for each test that asks (TRUNCATE, ids from 1 again), ten times faster than a new one. Its
+        stores must be closed by the end of the test (the fixtures close theirs)."""
+        if not self._reused:
+            self.sql(f"CREATE DATABASE {REUSED} TEMPLATE {TEMPLATE} STRATEGY = FILE_COPY")
+            self._reused = True
+        else:
+            # (a store left open in a transaction by a test would hold it up: then fail, not hang)
+            self.sql(f"SET lock_timeout = '10s'; TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE", REUSED)
+        return self.url(REUSED)
 
     def stop(self) -> None:
         subprocess.run(
