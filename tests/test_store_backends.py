@@ -280,3 +280,28 @@ def test_the_server_state_of_a_sync_is_the_syncing_persons(postgres_url: str) ->
         assert (ann.totals(), bob.totals()) == ((3, 0, 3), (3, 3, 0))
         bob.set_read([bob.page().rows[0].id])
         assert bob.pending_changes(account.id) != [] and ann.pending_changes(account.id) == []
+
+
+FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Test feed</title><link>http://example.org/</link>
+<item><title>Café one</title><link>http://example.org/1</link><pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate></item>
+<item><title>Second</title><link>http://example.org/2</link><pubDate>Wed, 11 Jun 2003 04:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+
+def test_the_feed_commands_subscribe_refresh_and_unsubscribe_on_a_postgresql_store(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    from test_cli import reader
+
+    feed = tmp_path / "feed.xml"
+    feed.write_text(FEED, encoding="utf-8")
+    added = reader("--db", postgres_url, "feeds", "add", str(feed))
+    assert (added.returncode, added.stdout) == (0, "2 new, 0 updated, 0 unchanged articles from 1 input\n")
+    listed = json.loads(reader("--db", postgres_url, "list", "--search", "cafe", "--json").stdout)
+    assert [a["title"] for a in listed] == ["Café one"]
+    assert reader("--db", postgres_url, "refresh", "--force").stdout.startswith(
+        "0 new, 0 updated articles from 1 feeds"
+    )
+    assert reader("--db", postgres_url, "feeds", "remove", feed.as_uri()).returncode == 0
+    with open_store(postgres_url) as store:
+        assert (store.feeds(), store.count()) == ([], 0)
