@@ -101,3 +101,11 @@ def open_store(
     if person is not None:
         raise StoreError(f"{target}: --user names a person in a shared PostgreSQL store; a store file is one person's")
     return Store.open(target, create=create, cache_mb=cache_mb)
+
+
+if TYPE_CHECKING:  # mypy proves both engines are stores of the protocol
+    from reader.store.postgres import PostgresStore
+    from reader.store.sqlite import Store
+
+    _sqlite: type[StoreProtocol] = Store
+    _postgres: type[StoreProtocol] = PostgresStore
