@@ -167,11 +167,15 @@ class PostgresServer:
             self.sql(f"SET lock_timeout = '10s'; TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE", REUSED)
         return self.url(REUSED)
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server at once (as a crash would), its folder left."""
         subprocess.run(
             _as_owner([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]),
             capture_output=True,
         )
+
+    def stop(self) -> None:
+        self.halt()
         self.remove()
 
     def remove(self) -> None:

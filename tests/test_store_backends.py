@@ -305,3 +305,22 @@ def test_the_feed_commands_subscribe_refresh_and_unsubscribe_on_a_postgresql_sto
     assert reader("--db", postgres_url, "feeds", "remove", feed.as_uri()).returncode == 0
     with open_store(postgres_url) as store:
         assert (store.feeds(), store.count()) == ([], 0)
+
+
+def test_a_server_that_goes_away_is_a_one_line_store_error() -> None:
+    """The server stops while a store is open: the next call says so in one line (a store error
+    the window and the commands report), it does not raise psycopg's own exception."""
+    from postgres import PostgresServer
+
+    server = PostgresServer.start()
+    try:
+        store = open_store(server.new_database())
+        store.add_articles(seeds(2))
+        server.halt()
+        with pytest.raises(StoreError) as err:
+            store.count()
+        assert str(err.value).startswith(server.url("test_0") + ": lost the connection to the database server (")
+        assert "\n" not in str(err.value)
+        store.close()
+    finally:
+        server.stop()

@@ -14,6 +14,7 @@ index could use it) and stored in ``articles.tsv`` with a GIN index.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -219,6 +220,8 @@ def _wrap(target: str, exc: Exception) -> StoreError:
         return StoreBusyError(f"{where}: the store is busy ({detail})")
     if isinstance(exc, psycopg.OperationalError) and not state:
         lowered = detail.lower()
+        if "closed the connection" in lowered or "terminating connection" in lowered:
+            return StoreError(f"{where}: lost the connection to the database server ({detail})")
         if any(w in lowered for w in ("connection refused", "no such file", "timeout", "could not translate host")):
             return StoreError(f"{where}: the database server is not running or not reachable ({detail})")
         return StoreError(f"{where}: cannot connect to the database server ({detail})")
@@ -262,6 +265,9 @@ class PostgresStore:
                 role = _migrate(conn, url, create)
         except psycopg.Error as exc:
             raise _wrap(url, exc) from None
+        # The pool logs each failed reconnection (several lines): the store's own error says it
+        # once. Kept for whoever configures logging; without that, not printed as a last resort.
+        logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
         pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
