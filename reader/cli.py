@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from reader import __version__, paths
-from reader.records import Article, ArticleRow, Problem, Query, View, counted, is_date_only, utc
+from reader.records import Article, ArticleRow, Problem, Query, View, counted, describe_enclosure, is_date_only, utc
 from reader.store import Store, StoreError, StoreProtocol, StoreTarget, is_database_url, open_store
 
 if TYPE_CHECKING:
@@ -96,6 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
     fp = feeds.add_parser("remove", parents=[db], help="unsubscribe (starred articles are kept)")
     fp.add_argument("urls", nargs="+", metavar="URL")
     fp.add_argument("--account", metavar="NAME", help="unsubscribe on this sync account's server (URL or title)")
+    fp = feeds.add_parser("set", parents=[db], help="change a subscription's settings")
+    fp.add_argument("urls", nargs="+", metavar="URL")
+    fp.add_argument(
+        "--full-content",
+        required=True,
+        choices=("on", "off"),
+        help="fetch each article's page and keep its main text (on), or only the feed's text (off)",
+    )
+
+    p = sub.add_parser(
+        "fetch-full", parents=[db], help="fetch full articles: these, or those of feeds set to --full-content on"
+    )
+    p.add_argument("ids", nargs="*", type=_positive_int, metavar="ID", help="these articles (again if fetched before)")
 
     p = sub.add_parser("mark", parents=[db], help="mark articles read, unread, starred or not")
     p.add_argument("ids", nargs="+", type=_positive_int, metavar="ID")
@@ -124,11 +137,51 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="also fetch feeds whose server asked to wait (Retry-After, Cache-Control)"
     )
 
+    p = sub.add_parser(
+        "cleanup", parents=[db], help="remove old read articles (starred and unread ones stay unless asked)"
+    )
+    p.add_argument(
+        "--older-than",
+        type=_duration,
+        default=_duration(DEFAULT_CLEANUP_AGE),
+        metavar="AGE",
+        help=f"dated more than AGE ago: 90d, 12w, 6m (months), 1y, 36h (default {DEFAULT_CLEANUP_AGE})",
+    )
+    p.add_argument(
+        "--keep-starred",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep starred articles (the default; --no-keep-starred removes them too)",
+    )
+    p.add_argument("--include-unread", action="store_true", help="remove old unread articles too")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    p.add_argument(
+        "--no-compact", dest="compact", action="store_false", help="leave the freed space inside the store (no VACUUM)"
+    )
+
     p = sub.add_parser("opml", parents=[db], help="OPML export")
     opml = p.add_subparsers(dest="opml_command", metavar="ACTION", parser_class=_Parser, required=True)
     op = opml.add_parser("export", parents=[db], help="write subscriptions as OPML 2.0")
     op.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     return parser
+
+
+#: What ``reader cleanup`` removes by default: read articles dated more than this long ago.
+DEFAULT_CLEANUP_AGE = "90d"
+_UNITS_S = {"h": 3600, "d": 86400, "w": 7 * 86400, "m": 30 * 86400, "y": 365 * 86400}
+
+
+def _duration(text: str) -> float:
+    """A duration as ``reader cleanup --older-than`` takes it: a whole number and a unit (h, d,
+    w, m for months of 30 days, y), or a number alone for days. Seconds."""
+    import argparse
+
+    number, unit = text.strip().lower(), "d"
+    if number[-1:] in _UNITS_S:
+        number, unit = number[:-1], number[-1]
+    if not number.isdigit():
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (for example 90d, 12w, 6m, 1y, 36h)")
+    return int(number) * _UNITS_S[unit]
 
 
 def store_target(text: str) -> StoreTarget:
@@ -454,6 +507,9 @@ def article_json(
     }
     if isinstance(article, Article):
         data["origin"] = article.origin
+        data["enclosures"] = [
+            {"url": e.url, "type": e.type, "length": e.length, "duration": e.duration} for e in article.enclosures
+        ]
         if body:
             data["body"] = article.body
             data["body_html"] = article.body_html
@@ -526,6 +582,9 @@ def cmd_show(db_path: StoreTarget, args: argparse.Namespace) -> int:
         print(" · ".join(meta))
         if article.url:
             print(article.url)
+        for enclosure in article.enclosures:
+            about = describe_enclosure(enclosure)
+            print(f"enclosure: {enclosure.url}" + (f" ({about})" if about else ""))
         print()
         for paragraph in article.body.split("\n"):
             print(paragraph)
@@ -558,6 +617,8 @@ def cmd_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
         import argparse
 
         return cmd_import(db_path, argparse.Namespace(inputs=args.urls, feeds_only=True))
+    if args.feeds_command == "set":
+        return _set_feeds(db_path, args)
     with _open(_existing(db_path), args) as store:
         if args.feeds_command == "list":
             feeds = store.feeds()
@@ -572,6 +633,7 @@ def cmd_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
                         "dead": f.dead,
                         "articles": f.total,
                         "unread": f.unread,
+                        "full_content": f.full_content,
                     }
                     for f in feeds
                 ]
@@ -598,6 +660,39 @@ def cmd_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
     for url in missing:
         _err(f"{url}: not subscribed")
     return EXIT_REJECTED if missing else EXIT_OK
+
+
+def _set_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    db_path = _sqlite_only(db_path, "full articles need")
+    from reader.addresses import feed_url
+
+    missing = []
+    with Store.open(db_path, create=False) as store:
+        for url in args.urls:
+            feed = store.get_feed(url) or store.get_feed(feed_url(url))
+            if feed is None:
+                missing.append(url)
+                continue
+            store.update_feed(feed.id, full_content=args.full_content == "on")
+            print(f"{feed.name}: full articles {args.full_content}")
+    for url in missing:
+        _err(f"{url}: not subscribed")
+    return EXIT_REJECTED if missing else EXIT_OK
+
+
+def cmd_fetch_full(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    db_path = _sqlite_only(db_path, "full articles need")
+    from reader import fullcontent
+
+    with Store.open(db_path, create=False) as store, _progress("fetching pages") as progress:
+        if args.ids:
+            kept, failed = fullcontent.fetch_articles(store, args.ids, progress=progress)
+        else:
+            kept, failed = fullcontent.fetch_pending(store, progress=progress)
+    for article_id, reason in failed:
+        _err(f"article {article_id}: {reason} (the feed's text stays)")
+    print(f"{counted(kept, 'full article')} fetched" + (f", {len(failed)} could not be had" if failed else ""))
+    return EXIT_REJECTED if failed else EXIT_OK
 
 
 def _account_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
@@ -641,11 +736,19 @@ def cmd_refresh(db_path: StoreTarget, args: argparse.Namespace) -> int:
         due = subscriptions.due_feeds(store, force=args.force)  # dead feeds are not refreshed either
         waiting = sum(1 for feed in store.feeds() if not feed.dead and feed.account_id is None) - len(due)
         result, problems = subscriptions.refresh(store, progress=progress, force=args.force)
+        full = None
+        # (full articles: a store file's for now)
+        if isinstance(store, Store) and any(feed.full_content for feed in store.feeds()):
+            from reader import fullcontent
+
+            full = fullcontent.fetch_pending(store, progress=progress)
     _report_problems(problems)
     print(
         f"{result.added} new, {result.updated} updated articles from {len(due)} feeds"
         + (f"; {waiting} not due yet (their servers asked for time; --force fetches them)" if waiting else "")
     )
+    if full is not None and (full[0] or full[1]):
+        print(f"{counted(full[0], 'full article')} fetched" + (f", {len(full[1])} could not be had" if full[1] else ""))
     synced = _sync_accounts(db_path, None) if not is_database_url(db_path) and Path(db_path).exists() else EXIT_OK
     return EXIT_REJECTED if problems or synced != EXIT_OK else EXIT_OK
 
@@ -834,6 +937,38 @@ def _sync_accounts(db_path: StoreTarget, only: str | None) -> int:
     return EXIT_REJECTED if failed else EXIT_OK
 
 
+def cmd_cleanup(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    db_path = _sqlite_only(db_path, "cleanup needs")
+    from datetime import UTC, timedelta
+
+    cutoff = datetime.now(UTC) - timedelta(seconds=args.older_than)
+    with Store.open(db_path, create=False) as store:
+        result = store.cleanup(
+            cutoff, starred_too=not args.keep_starred, unread_too=args.include_unread, dry_run=args.dry_run
+        )
+        kept = f" ({result.starred_kept} starred kept)" if result.starred_kept else ""
+        day = cutoff.astimezone().strftime("%Y-%m-%d")
+        if args.dry_run:
+            print(f"would remove {counted(result.removed, 'article')} dated before {day}{kept}")
+            return EXIT_OK
+        print(f"removed {counted(result.removed, 'article')} dated before {day}{kept}")
+        if not result.removed:
+            return EXIT_OK
+        if not args.compact:
+            print(f"{_mb(result.free_bytes)} free inside the store, reused by new articles")
+            return EXIT_OK
+        # VACUUM writes the store anew: the space goes back to the disk, but it needs about the
+        # store's size free meanwhile, and waits for (and holds off) every other writer.
+        print("compacting the store (VACUUM)…", file=sys.stderr, flush=True)
+        before, after = store.compact()
+    print(f"store {_mb(before)} -> {_mb(after)}")
+    return EXIT_OK
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
 _COMMANDS: dict[str, Callable[[StoreTarget, argparse.Namespace], int]] = {
     "import": cmd_import,
     "list": cmd_list,
@@ -845,6 +980,8 @@ _COMMANDS: dict[str, Callable[[StoreTarget, argparse.Namespace], int]] = {
     "accounts": cmd_accounts,
     "sync": cmd_sync,
     "opml": cmd_opml,
+    "cleanup": cmd_cleanup,
+    "fetch-full": cmd_fetch_full,
 }
 
 

@@ -455,6 +455,9 @@ class _Parser:
             attrs["rel"] = "enclosure"
             entry.setdefault("links", []).append(attrs)
             self.leaf_depth = self.depth
+        elif name == "itunes_duration":
+            self.once(self.seen, "itunes_duration")
+            self.text_element("itunes_duration", None, None)
         elif name == "media_thumbnail":
             if "url" not in attrs:
                 raise Fallback("thumbnail without url")

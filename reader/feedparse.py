@@ -36,7 +36,7 @@ from xml.sax import expatreader
 import feedparser
 
 from reader import fastfeed, sanitize, textpack
-from reader.records import Article
+from reader.records import Article, Enclosure
 
 #: The problem of a feed that is fine but has nothing in it (on import, ``reader import`` exits 1).
 NO_ENTRIES = "no entries"
@@ -439,8 +439,9 @@ def _article(entry: Any, source: str, feed_url: str, feed_id: int, allow_file: b
     published = _date(entry)
     author = _author(entry)
     image_url = _image(entry, body_html, base, allow_file)
-    if not (title or body or link or image_url):
-        return None  # nothing a person could read, open or look at
+    enclosures = _enclosures(entry, base)
+    if not (title or body or link or image_url or enclosures):
+        return None  # nothing a person could read, open, look at or play
 
     entry_id = entry.get("id") or entry.get("link")
     if not entry_id or not isinstance(entry_id, str):
@@ -460,7 +461,47 @@ def _article(entry: Any, source: str, feed_url: str, feed_id: int, allow_file: b
         origin=feed_url,
         key=f"feed:{feed_id}:{entry_id.strip()}",
         feed_id=feed_id,
+        enclosures=enclosures,
     )
+
+
+def _enclosures(entry: Any, base: str) -> tuple[Enclosure, ...]:
+    """The entry's files (RSS ``<enclosure>``, Atom ``<link rel="enclosure">``), http(s) only, each
+    once; an image one is the lead image instead (:func:`_image`). The entry's ``itunes:duration``
+    is its first audio or video file's (else its first untyped one's)."""
+    found: list[Enclosure] = []
+    for link in entry.get("links") or ():
+        if not isinstance(link, Mapping) or link.get("rel") != "enclosure":
+            continue
+        url = _safe_link(link.get("href"), base)
+        kind = str(link.get("type") or "").strip().lower() or None
+        if url is None or (kind or "").startswith("image/") or any(e.url == url for e in found):
+            continue
+        found.append(Enclosure(url, kind, _whole(link.get("length"))))
+    duration = duration_seconds(entry.get("itunes_duration"))
+    if duration is not None:
+        playable = [i for i, e in enumerate(found) if (e.type or "").startswith(("audio/", "video/"))]
+        untyped = [i for i, e in enumerate(found) if e.type is None]
+        for i in (playable or untyped)[:1]:
+            found[i] = dataclasses.replace(found[i], duration=duration)
+    return tuple(found)
+
+
+def _whole(value: Any) -> int | None:
+    """A positive whole number a feed wrote (``length="12345"``), else None (0 means unknown)."""
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and 0 < int(text) < 1 << 62 else None
+
+
+def duration_seconds(value: Any) -> int | None:
+    """``itunes:duration`` as seconds: ``3723``, ``62:03``, ``1:02:03`` (None when it is none of these)."""
+    parts = str(value or "").strip().split(":")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        return None
+    seconds = 0
+    for part in parts:
+        seconds = seconds * 60 + int(part)
+    return seconds or None
 
 
 def _image(entry: Any, body_html: str, base: str, allow_file: bool) -> str | None:

@@ -19,6 +19,34 @@ SNIPPET_CHARS = 240
 
 
 @dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A file an entry carries (a podcast's audio, a video, a document): RSS ``<enclosure>``,
+    Atom ``<link rel="enclosure">``. Only http(s) addresses are kept."""
+
+    url: str
+    type: str | None = None
+    #: Bytes, as the feed says (often 0 or missing: None).
+    length: int | None = None
+    #: Seconds (``itunes:duration``), when the feed says.
+    duration: int | None = None
+
+
+def describe_enclosure(enclosure: Enclosure) -> str:
+    """What a person is told of an enclosure besides its address: "audio/mpeg, 1:02:03, 42.1 MB"."""
+    parts = [enclosure.type] if enclosure.type else []
+    if enclosure.duration:
+        hours, rest = divmod(enclosure.duration, 3600)
+        minutes, seconds = divmod(rest, 60)
+        parts.append(f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}")
+    if enclosure.length:
+        size = enclosure.length
+        parts.append(
+            f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{size / 1e3:,.0f} KB" if size >= 1000 else f"{size} bytes"
+        )
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """One article, as parsed from a seed record or a feed entry, or as read back from the store.
 
@@ -45,6 +73,11 @@ class Article:
     read: bool = False
     starred: bool = False
     imported_at: datetime | None = None
+    enclosures: tuple[Enclosure, ...] = ()
+    #: The page's main text (reader.fullcontent), sanitised HTML, when it was fetched.
+    full_html: str | None = None
+    #: Why the page's text could not be had, or "" once it was (None: not tried).
+    full_status: str | None = None
 
     def identity(self) -> str:
         """The key that makes two records the same article.
@@ -210,6 +243,17 @@ class AddResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Cleaned:
+    """What a cleanup (``reader cleanup``) removed, or with a dry run would remove."""
+
+    removed: int
+    #: Old enough, but starred: kept.
+    starred_kept: int
+    #: Bytes of the store now free inside it (reused by new articles before the file grows).
+    free_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class SourceCount:
     source: str | None
     total: int
@@ -240,6 +284,8 @@ class Feed:
     account_id: int | None = None
     remote_url: str | None = None
     folder: str | None = None
+    #: Fetch each article's page and keep its main text (reader.fullcontent).
+    full_content: bool = False
 
     @property
     def name(self) -> str:

@@ -121,6 +121,7 @@ LAYERS: dict[str, int] = {
     "reader.store.postgres": 3,
     "reader.feed_pipeline": 4,
     "reader.subscriptions": 5,
+    "reader.fullcontent": 5,
     "reader.sync": 0,
     "reader.sync.credentials": 1,
     "reader.sync.greader": 3,

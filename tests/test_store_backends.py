@@ -324,3 +324,17 @@ def test_a_server_that_goes_away_is_a_one_line_store_error() -> None:
         store.close()
     finally:
         server.stop()
+
+
+def test_enclosures_come_back_and_an_update_that_changes_only_them_is_an_update(store: Any) -> None:
+    from reader.records import Enclosure
+
+    episode = Enclosure("https://cdn.example/ep1.mp3", "audio/mpeg", 1234, 61)
+    first = Article(source="pod", title="Episode 1", url="https://pod.example/1", body="Notes.")
+    store.add_articles([first])
+    with_file = Article(
+        **{**{f: getattr(first, f) for f in ("source", "title", "url", "body")}, "enclosures": (episode,)}
+    )
+    assert store.add_articles([with_file], update=True).updated == 1
+    (row,) = store.page().rows
+    assert store.get(row.id).enclosures == (episode,)

@@ -7,7 +7,7 @@ import sys
 def main(argv: list[str]) -> int:
     if not argv or argv[0].startswith("-"):
         print(
-            "usage: python -m reader.benchmark NAME [ARGS...]  (NAME: seeds, feeds, sync, window, images)",
+            "usage: python -m reader.benchmark NAME [ARGS...]  (NAME: seeds, feeds, sync, window, images, daily)",
             file=sys.stderr,
         )
         return 2

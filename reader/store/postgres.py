@@ -36,6 +36,7 @@ from reader.records import (
     SourceCount,
 )
 from reader.store.sqlite import (
+    _ARTICLE_COLUMNS,
     CorruptStoreError,
     PreparedArticles,
     ReadOnlyStoreError,
@@ -44,6 +45,7 @@ from reader.store.sqlite import (
     StoreVersionError,
     _account,
     _dt,
+    _enclosures_of,
     _feed,
     _row,
     _ts,
@@ -117,7 +119,8 @@ MIGRATIONS: list[list[str]] = [
             account_id bigint REFERENCES accounts(id) ON DELETE CASCADE,
             remote_id text,
             remote_url text,
-            folder text
+            folder text,
+            full_content boolean NOT NULL DEFAULT false
         )""",
         "CREATE UNIQUE INDEX feeds_remote ON feeds(account_id, remote_id) WHERE account_id IS NOT NULL",
         """CREATE TABLE articles (
@@ -139,6 +142,7 @@ MIGRATIONS: list[list[str]] = [
             imported_at bigint NOT NULL,
             account_id bigint REFERENCES accounts(id) ON DELETE SET NULL,
             remote_id text,
+            enclosures text,
             tsv tsvector NOT NULL
         )""",
         "CREATE INDEX articles_newest ON articles(sort_ts DESC, id DESC)",
@@ -178,15 +182,35 @@ _VECTOR = f"to_tsvector('{TS_CONFIG}', unaccent(concat_ws(' ', {{0}}title, {{0}}
 #: A search (tsquery text made by :func:`ts_query`), folded as the vectors are.
 _MATCH = f"to_tsquery('{TS_CONFIG}', unaccent(%s))"
 
-_STAGED = (
-    "seq, key, source, feed_id, title, author, description, url, image_url, published, sort_ts, "
-    "body_z, body_html_z, raw_z, origin, imported_at, body"
+#: The columns :func:`prepare_articles` gives values for, in its order (then the indexed text),
+#: and their types here: a column added there without one here fails the tests at once.
+_STORED = _ARTICLE_COLUMNS
+_TYPES = {
+    "key": "text",
+    "source": "text",
+    "feed_id": "bigint",
+    "title": "text",
+    "author": "text",
+    "description": "text",
+    "url": "text",
+    "image_url": "text",
+    "published": "bigint",
+    "sort_ts": "bigint",
+    "body_z": "bytea",
+    "body_html_z": "bytea",
+    "raw_z": "bytea",
+    "origin": "text",
+    "imported_at": "bigint",
+    "enclosures": "text",
+}
+_STAGED = "seq, " + _STORED + ", body"
+_STAGING_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS articles_in (seq integer, "
+    + ", ".join(f"{c.strip()} {_TYPES[c.strip()]}" for c in _STORED.split(","))
+    + ", body text) ON COMMIT DELETE ROWS"
 )
-_STORED = (
-    "key, source, feed_id, title, author, description, url, image_url, published, sort_ts, "
-    "body_z, body_html_z, raw_z, origin, imported_at"
-)
-_COMPARED = ("title", "author", "description", "url", "image_url", "published", "body_z", "body_html_z")
+#: What an update compares (a refresh that changes none of them writes nothing), as SQLite's does.
+_COMPARED = ("title", "author", "description", "url", "image_url", "published", "body_z", "body_html_z", "enclosures")
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -334,12 +358,7 @@ class PostgresStore:
             return AddResult()
         added = updated = 0
         with self.transaction() as conn:
-            conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS articles_in ("
-                "seq integer, key text, source text, feed_id bigint, title text, author text, description text, "
-                "url text, image_url text, published bigint, sort_ts bigint, body_z bytea, body_html_z bytea, "
-                "raw_z bytea, origin text, imported_at bigint, body text) ON COMMIT DELETE ROWS"
-            )
+            conn.execute(_STAGING_TABLE)
             for run in _unique_runs(given):
                 for start in range(0, len(run), ROWS_PER_BATCH):
                     new, changed = self._insert(conn, run[start : start + ROWS_PER_BATCH], update)
@@ -351,22 +370,8 @@ class PostgresStore:
         conn.execute("TRUNCATE articles_in")
         with conn.cursor().copy(f"COPY articles_in ({_STAGED}) FROM STDIN") as copy:
             for seq, row in enumerate(batch):
-                body = row[15][3]
-                copy.write_row(
-                    (
-                        seq,
-                        *(_text(v) for v in row[:3]),
-                        _text(row[3]),
-                        _text(row[4]),
-                        _text(row[5]),
-                        _text(row[6]),
-                        _text(row[7]),
-                        *row[8:13],
-                        _text(row[13]),
-                        row[14],
-                        _text(body),
-                    )
-                )
+                # (the last value is the text for the index: title, author, description, body)
+                copy.write_row((seq, *(_text(v) for v in row[:-1]), _text(row[-1][3])))
         if update:
             assignments = ", ".join(f"{c} = excluded.{c}" for c in ("source", *_COMPARED, "sort_ts", "raw_z", "tsv"))
             stored = ", ".join(f"articles.{c}" for c in _COMPARED)
@@ -491,7 +496,8 @@ class PostgresStore:
             r = conn.execute(
                 "SELECT a.id, a.key, a.source, a.feed_id, a.title, a.author, a.description, a.url, a.image_url, "
                 "a.published, a.body_z, a.body_html_z, a.raw_z, a.origin, a.imported_at, "
-                f"coalesce(s.read, false), coalesce(s.starred, false) FROM {self._STATE_JOIN} WHERE a.id = %s",
+                f"coalesce(s.read, false), coalesce(s.starred, false), a.enclosures FROM {self._STATE_JOIN} "
+                "WHERE a.id = %s",
                 (self.person, article_id),
             ).fetchone()
         if r is None:
@@ -520,6 +526,7 @@ class PostgresStore:
             imported_at=_dt(r[14]),
             read=bool(r[15]),
             starred=bool(r[16]),
+            enclosures=_enclosures_of(r[17]),
         )
 
     def count(self, query: Query = Query()) -> int:
@@ -650,7 +657,7 @@ class PostgresStore:
     _FEED_SELECT = (
         "SELECT f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.added_at, f.updated_at, "
         "f.last_error, f.dead, count(a.id), count(a.id) FILTER (WHERE NOT coalesce(s.read, false)), "
-        "f.fresh_until, f.retry_at, f.account_id, f.remote_url, f.folder "
+        "f.fresh_until, f.retry_at, f.account_id, f.remote_url, f.folder, f.full_content "
         "FROM feeds f LEFT JOIN articles a ON a.feed_id = f.id "
         "LEFT JOIN article_state s ON s.article_id = a.id AND s.person = %s"
     )
@@ -672,6 +679,7 @@ class PostgresStore:
 
     _FEED_FIELDS = frozenset(
         {
+            "full_content",
             "url",
             "title",
             "site_url",

@@ -29,7 +29,9 @@ from reader.records import (
     AddResult,
     Article,
     ArticleRow,
+    Cleaned,
     Cursor,
+    Enclosure,
     Feed,
     Page,
     Query,
@@ -148,7 +150,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 _ARTICLE_COLUMNS = (
     "key, source, feed_id, title, author, description, url, image_url, published, sort_ts, "
-    "body_z, body_html_z, raw_z, origin, imported_at"
+    "body_z, body_html_z, raw_z, origin, imported_at, enclosures"
 )
 
 _ARTICLE_COLUMN_COUNT = _ARTICLE_COLUMNS.count(",") + 1
@@ -331,6 +333,30 @@ MIGRATIONS: list[list[str]] = [
             queued_at INTEGER NOT NULL
         )""",
         "CREATE INDEX pending_changes_article ON pending_changes(article_id)",
+    ],
+    # 6: retention (reader cleanup). A feed article that cleanup removed leaves its key here, so
+    # that the next refresh of its feed, which still lists it, does not bring it back. Instant.
+    [
+        """CREATE TABLE tombstones (
+            key TEXT PRIMARY KEY,
+            removed_at INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+    ],
+    # 7: enclosures (a podcast's audio, a video, a file): a JSON list on the article, NULL for the
+    # many that have none. Instant: a column added.
+    ["ALTER TABLE articles ADD COLUMN enclosures TEXT"],
+    # 8: full articles (reader.fullcontent): the page's main text, fetched for the feeds that ask
+    # for it, kept beside the feed's own text (HTML for the pane, text for the index, both packed)
+    # with why it could not be had. The index's body is the feed's text and then the page's, so
+    # the view it rebuilds and checks itself from says the same. Instant: columns added.
+    [
+        "ALTER TABLE articles ADD COLUMN full_html_z BLOB",
+        "ALTER TABLE articles ADD COLUMN full_body_z BLOB",
+        "ALTER TABLE articles ADD COLUMN full_status TEXT",
+        "ALTER TABLE feeds ADD COLUMN full_content INTEGER NOT NULL DEFAULT 0",
+        "DROP VIEW articles_text",
+        "CREATE VIEW articles_text AS SELECT id, title, author, description, reader_unpack(body_z) "
+        "|| iif(full_body_z IS NULL, '', char(10) || reader_unpack(full_body_z)) AS body FROM articles",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -743,8 +769,11 @@ class Store:
         The full-text index is given each article's text here, from the values in hand (the store
         keeps the body packed, so no trigger could give it the text without unpacking it again)."""
         given = (articles if isinstance(articles, PreparedArticles) else prepare_articles(articles)).rows
+        removed = self._tombstoned([row[0] for row in given])
+        if removed:  # removed by a cleanup: a feed that still lists them does not bring them back
+            given = [row for row in given if row[0] not in removed]
         if not given:
-            return AddResult()
+            return AddResult(unchanged=len(removed))
         conflict = upsert_clause(update)
         added = updated = 0
         with self.transaction() as conn:
@@ -768,7 +797,20 @@ class Store:
                     new, changed = self._insert(conn, batch, conflict, update)
                     added += new
                     updated += changed
-        return AddResult(added=added, updated=updated, unchanged=len(given) - added - updated)
+        return AddResult(added=added, updated=updated, unchanged=len(given) + len(removed) - added - updated)
+
+    def _tombstoned(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` a cleanup removed (one probe when it never removed any)."""
+        with self._errors():
+            if self._conn.execute("SELECT 1 FROM tombstones LIMIT 1").fetchone() is None:
+                return set()
+            found: set[str] = set()
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                rows = self._conn.execute(f"SELECT key FROM tombstones WHERE key IN ({marks})", chunk)
+                found.update(key for (key,) in rows)
+        return found
 
     def _insert(
         self, conn: sqlite3.Connection, batch: Sequence[tuple[Any, ...]], conflict: str, update: bool
@@ -781,36 +823,41 @@ class Store:
         sql = f"INSERT INTO articles ({_ARTICLE_COLUMNS}) VALUES {rows} {conflict} RETURNING id, key"
         stored = conn.execute(sql, values).fetchall()  # the rows inserted or changed
         old = []
+        text_of = {row[0]: row[_ARTICLE_COLUMN_COUNT] for row in batch}
         for article_id, key in stored:
             if key in before:  # changed: its old text leaves the index first
-                title, author, description, body_z = before[key]
-                old.append((article_id, title, author, description, self._indexed_body(body_z, article_id)))
+                title, author, description, body_z, full_z = before[key]
+                old.append((article_id, title, author, description, self._indexed_body(body_z, article_id, full_z)))
+                if full_z is not None:  # the page's text stays (and in the index, after the new body)
+                    t, a, d, body = text_of[key]
+                    text_of[key] = (t, a, d, body + "\n" + self._indexed_body(full_z, article_id))
         if old:
             self._index(conn, old, delete=True)
-        text_of = {row[0]: row[_ARTICLE_COLUMN_COUNT] for row in batch}
         self._index(conn, [(i, *text_of[k]) for i, k in stored])
         return len(stored) - len(old), len(old)
 
     def _indexed_text(self, conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
         """The indexed columns of the stored articles with these keys, the body still packed:
-        key -> (title, author, description, body_z). Only the rows an update then changes are
+        key -> (title, author, description, body_z, full_body_z). Only the rows an update then changes are
         unpacked (:meth:`_indexed_body`): a refresh that changes nothing inflates nothing."""
         found: dict[str, tuple[Any, ...]] = {}
         for start in range(0, len(keys), 500):  # stay well under SQLite's variable limit
             chunk = list(keys[start : start + 500])
             marks = ", ".join("?" * len(chunk))
             for key, *text in conn.execute(
-                f"SELECT key, title, author, description, body_z FROM articles WHERE key IN ({marks})", chunk
+                f"SELECT key, title, author, description, body_z, full_body_z FROM articles WHERE key IN ({marks})",
+                chunk,
             ):
                 found[key] = tuple(text)
         return found
 
-    def _indexed_body(self, body_z: bytes | None, article: object) -> str:
-        """The body the index was given, to take it out again. A body that cannot be unpacked (a
-        damaged value) must not stop the refresh or removal it is part of: its words stay in the
-        index (searches may find the article by them), and the log says so."""
+    def _indexed_body(self, body_z: bytes | None, article: object, full_z: bytes | None = None) -> str:
+        """The body the index was given (the feed's text, then the page's when it was fetched), to
+        take it out again. A body that cannot be unpacked (a damaged value) must not stop the
+        refresh or removal it is part of: its words stay in the index (searches may find the
+        article by them), and the log says so."""
         try:
-            return textpack.unpack(body_z)
+            return _indexed_text_of(body_z, full_z)
         except textpack.PackError as exc:
             log.warning("%s: article %s: %s; its words stay in the search index", self.path, article, exc)
             return ""
@@ -851,7 +898,8 @@ class Store:
 
     #: A list row: its snippet is made from the description (4) or the start of the body (12).
     _ROW_COLUMNS = (
-        "id, source, title, author, description, url, image_url, published, read, starred, feed_id, sort_ts, body_z"
+        "id, source, title, author, description, url, image_url, published, read, starred, feed_id, sort_ts, body_z, "
+        "full_body_z"
     )
 
     def page(self, query: Query = Query(), after: Cursor | None = None, limit: int = 100) -> Page:
@@ -1008,7 +1056,7 @@ class Store:
                 verdicts: list[bool | str] = []
                 for r in batch:
                     try:
-                        verdicts.append(test((r[2], r[3], r[4]), functools.partial(textpack.unpack, r[12])))
+                        verdicts.append(test((r[2], r[3], r[4]), functools.partial(_indexed_text_of, r[12], r[13])))
                     except textpack.PackError:
                         break  # a damaged body: the index says whether it matches (collected below)
                 unsure = {i: v for i, v in enumerate(verdicts) if isinstance(v, str)}
@@ -1172,7 +1220,8 @@ class Store:
         with self._errors():
             r = self._conn.execute(
                 "SELECT id, key, source, feed_id, title, author, description, url, image_url, published, body_z, "
-                "body_html_z, raw_z, origin, imported_at, read, starred FROM articles WHERE id = ?",
+                "body_html_z, raw_z, origin, imported_at, read, starred, enclosures, full_html_z, full_status "
+                "FROM articles WHERE id = ?",
                 (article_id,),
             ).fetchone()
         if r is None:
@@ -1181,6 +1230,7 @@ class Store:
             body = textpack.unpack(r[10])
             body_html = None if r[11] is None else textpack.unpack(r[11])
             raw = textpack.unpack_raw(r[12], body)
+            full_html = None if r[18] is None else textpack.unpack(r[18])
         except textpack.PackError as exc:
             raise CorruptStoreError(f"{self.path}: article {article_id}: {exc}; left untouched") from None
         return Article(
@@ -1201,6 +1251,9 @@ class Store:
             imported_at=_dt(r[14]),
             read=bool(r[15]),
             starred=bool(r[16]),
+            enclosures=_enclosures_of(r[17]),
+            full_html=full_html,
+            full_status=r[19],
         )
 
     def count(self, query: Query = Query()) -> int:
@@ -1226,6 +1279,22 @@ class Store:
         with self._errors():
             r = self._conn.execute("SELECT count(*), total(read = 0), total(starred = 1) FROM articles").fetchone()
         return int(r[0]), int(r[1]), int(r[2])
+
+    def arrivals(self, after_id: int | None) -> tuple[int, int, int, int | None]:
+        """(newest article id, unread feed articles with an id above ``after_id``, the feeds they
+        are in, one of those feeds): what a refresh or a sync brought since ``after_id`` was the
+        newest (None: only the newest id). Ids only grow as articles are added, so this reads a
+        range of the primary key, not the table."""
+        with self._errors():
+            newest = int(self._conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0])
+            if after_id is None or after_id >= newest:
+                return newest, 0, 0, None
+            r = self._conn.execute(
+                "SELECT count(*), count(DISTINCT feed_id), min(feed_id) FROM articles "
+                "WHERE id > ? AND feed_id IS NOT NULL AND read = 0",
+                (after_id,),
+            ).fetchone()
+        return newest, int(r[0]), int(r[1]), r[2]
 
     # read / star state
 
@@ -1309,7 +1378,7 @@ class Store:
     _FEED_SELECT = (
         "SELECT f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.added_at, f.updated_at, "
         "f.last_error, f.dead, count(a.id), total(a.read = 0), f.fresh_until, f.retry_at, "
-        "f.account_id, f.remote_url, f.folder "
+        "f.account_id, f.remote_url, f.folder, f.full_content "
         "FROM feeds f LEFT JOIN articles a ON a.feed_id = f.id"
     )
 
@@ -1328,6 +1397,7 @@ class Store:
 
     _FEED_FIELDS = frozenset(
         {
+            "full_content",
             "url",
             "title",
             "site_url",
@@ -1372,6 +1442,115 @@ class Store:
             removed = self._delete_articles(conn, "feed_id = ? AND starred = 0", (feed.id,))
             conn.execute("DELETE FROM feeds WHERE id = ?", (feed.id,))
         return removed, kept
+
+    # full articles (reader.fullcontent)
+
+    def wanting_full_content(self, limit: int = 1000) -> list[tuple[int, str]]:
+        """(id, url) of the articles whose feed asks for full articles and that were not tried yet,
+        newest first."""
+        with self._errors():
+            rows = self._conn.execute(
+                "SELECT a.id, a.url FROM articles a JOIN feeds f ON f.id = a.feed_id "
+                "WHERE f.full_content = 1 AND a.full_status IS NULL AND a.url IS NOT NULL "
+                "ORDER BY a.sort_ts DESC, a.id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [(int(i), str(u)) for i, u in rows]
+
+    def set_full_content(self, article_id: int, html: str | None, text: str | None, status: str) -> bool:
+        """Keep the page's main text for ``article_id`` (sanitised ``html`` for the pane, ``text`` for
+        search: the index's entry is made again with it), or with ``html`` None only ``status``, why
+        it could not be had (the feed's text is what the pane shows then). False: no such article."""
+        with self.transaction() as conn:
+            r = conn.execute(
+                "SELECT title, author, description, body_z, full_body_z FROM articles WHERE id = ?", (article_id,)
+            ).fetchone()
+            if r is None:
+                return False
+            if html is None:
+                conn.execute("UPDATE articles SET full_status = ? WHERE id = ?", (status, article_id))
+                return True
+            title, author, description, body_z, old_full = r
+            self._index(
+                conn,
+                [(article_id, title, author, description, self._indexed_body(body_z, article_id, old_full))],
+                delete=True,
+            )
+            full_z = textpack.pack(text or "")
+            conn.execute(
+                "UPDATE articles SET full_html_z = ?, full_body_z = ?, full_status = ? WHERE id = ?",
+                (textpack.pack(html), full_z, status, article_id),
+            )
+            self._index(
+                conn, [(article_id, title, author, description, self._indexed_body(body_z, article_id, full_z))]
+            )
+        return True
+
+    # retention (reader cleanup)
+
+    def cleanup(
+        self,
+        older_than: datetime,
+        *,
+        starred_too: bool = False,
+        unread_too: bool = False,
+        dry_run: bool = False,
+    ) -> Cleaned:
+        """Remove the articles dated before ``older_than`` that are read and not starred (with
+        ``unread_too`` / ``starred_too``: those too), with their search index entries. A feed
+        article leaves a tombstone (its key), so that its feed, still listing it, does not bring
+        it back. An article whose read or star change still waits for its sync server stays. The
+        space they took is reused by what comes next (:meth:`compact` gives it back to the disk).
+        ``dry_run``: only count them."""
+        # Dated by publication, else by when it was stored (sort_ts puts the undated below every date).
+        old = ["coalesce(published, imported_at) < ?", "id NOT IN (SELECT article_id FROM pending_changes)"]
+        if not unread_too:
+            old.append("read = 1")
+        params: list[Any] = [_ts(older_than)]
+        clause = " AND ".join(old if starred_too else [*old, "starred = 0"])
+        with self.transaction() as conn:
+            starred_kept = 0
+            if not starred_too:
+                kept = " AND ".join([*old, "starred = 1"])
+                (starred_kept,) = conn.execute(f"SELECT count(*) FROM articles WHERE {kept}", params).fetchone()
+            if dry_run:
+                (count,) = conn.execute(f"SELECT count(*) FROM articles WHERE {clause}", params).fetchone()
+                return Cleaned(int(count), int(starred_kept), 0)
+            now = int(time.time())
+            conn.execute(
+                "INSERT OR IGNORE INTO tombstones (key, removed_at) "
+                f"SELECT key, ? FROM articles WHERE {clause} AND feed_id IS NOT NULL",
+                [now, *params],
+            )
+            removed = self._delete_articles(conn, clause, params)
+        return Cleaned(removed, int(starred_kept), self.free_bytes())
+
+    def free_bytes(self) -> int:
+        """Bytes of the store's file that hold nothing (reused before the file grows)."""
+        with self._errors():
+            free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
+            size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        return int(free) * int(size)
+
+    def compact(self) -> tuple[int, int]:
+        """Give the free space back to the disk; (bytes before, after, the store's file and its
+        write-ahead log). The search index first drops what removed articles left in it (FTS5
+        takes a removal out as one more entry, merged away later: 'optimize' merges it all now),
+        then VACUUM writes the store anew, which needs about its size free on the disk and holds
+        off every other writer meanwhile."""
+        path = Path(self.path)
+
+        def size() -> int:
+            wal = path.with_name(path.name + "-wal")
+            return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+        before = size()
+        with self._errors():
+            with self.transaction() as conn:
+                conn.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return before, size()
 
     # sync accounts (reader.sync): the account rows, their feeds and articles, the queue of changes
 
@@ -1545,9 +1724,9 @@ class Store:
     def _delete_articles(self, conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
         """Delete the articles ``where`` selects, and their full-text entries; how many went."""
         gone = conn.execute(
-            f"DELETE FROM articles WHERE {where} RETURNING id, title, author, description, body_z", params
+            f"DELETE FROM articles WHERE {where} RETURNING id, title, author, description, body_z, full_body_z", params
         ).fetchall()
-        self._index(conn, [(i, t, a, d, self._indexed_body(b, i)) for i, t, a, d, b in gone], delete=True)
+        self._index(conn, [(i, t, a, d, self._indexed_body(b, i, f)) for i, t, a, d, b, f in gone], delete=True)
         return len(gone)
 
 
@@ -1731,14 +1910,24 @@ def upsert_clause(update: bool) -> str:
         return "ON CONFLICT(key) DO NOTHING"
     differs = " OR ".join(
         f"articles.{c} IS NOT excluded.{c}"
-        for c in ("title", "author", "description", "url", "image_url", "published", "body_z", "body_html_z")
+        for c in (
+            "title",
+            "author",
+            "description",
+            "url",
+            "image_url",
+            "published",
+            "body_z",
+            "body_html_z",
+            "enclosures",
+        )
     )
     return (
         "ON CONFLICT(key) DO UPDATE SET source = excluded.source, title = excluded.title, "
         "author = excluded.author, description = excluded.description, url = excluded.url, "
         "image_url = excluded.image_url, published = excluded.published, sort_ts = excluded.sort_ts, "
         "body_z = excluded.body_z, body_html_z = excluded.body_html_z, "
-        "raw_z = excluded.raw_z "
+        "raw_z = excluded.raw_z, enclosures = excluded.enclosures "
         f"WHERE {differs}"
     )
 
@@ -1845,9 +2034,38 @@ def _article_params(a: Article, now: int, packed: textpack.PackedText | None = N
         raw,
         a.origin,
         now,
+        _enclosures_json(a.enclosures),
         # Not stored as such: what the full-text index is given (title, author, description, body).
         (a.title, a.author, a.description, a.body),
     )
+
+
+def _indexed_text_of(body_z: bytes | None, full_z: bytes | None) -> str:
+    """The body as the index has it: the feed's text, then the page's when it was fetched."""
+    body = textpack.unpack(body_z)
+    return body if full_z is None else body + "\n" + textpack.unpack(full_z)
+
+
+def _enclosures_json(enclosures: Sequence[Enclosure]) -> str | None:
+    if not enclosures:
+        return None
+    import json  # (only for the articles that have enclosures)
+
+    return json.dumps([[e.url, e.type, e.length, e.duration] for e in enclosures], ensure_ascii=False)
+
+
+def _enclosures_of(value: str | None) -> tuple[Enclosure, ...]:
+    """The enclosures column read back; a value that is not what :func:`_enclosures_json` wrote
+    (edited by hand, damaged) gives none rather than an error."""
+    if not value:
+        return ()
+    import json
+
+    try:
+        return tuple(Enclosure(str(u), t, n, d) for u, t, n, d in json.loads(value))
+    except (ValueError, TypeError):
+        log.warning("article enclosures unreadable (%.60s); shown without them", value)
+        return ()
 
 
 def _unique_runs(rows: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
@@ -1927,4 +2145,5 @@ def _feed(r: Sequence[Any]) -> Feed:
         account_id=r[14],
         remote_url=r[15],
         folder=r[16],
+        full_content=bool(r[17]),
     )

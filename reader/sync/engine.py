@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reader import sanitize
-from reader.records import Account, Article, Progress, counted
+from reader.records import Account, Article, Enclosure, Progress, counted
 from reader.store import Store
 from reader.sync.greader import (
     ITEMS_PER_REQUEST,
@@ -113,8 +113,23 @@ def item_article(item: Mapping[str, Any], account: Account, feed_ids: Mapping[st
         origin=f"{account.url}#{stream}" if stream else account.url,
         key=article_key(account, remote_id),
         feed_id=feed_ids.get(stream) if stream else None,
+        enclosures=_item_enclosures(item.get("enclosure")),
     )
     return remote_id, article
+
+
+def _item_enclosures(links: Any) -> tuple[Enclosure, ...]:
+    """An item's ``enclosure`` list (href, type, length), http(s) only, images left out (as feeds')."""
+    found: list[Enclosure] = []
+    for link in links if isinstance(links, list) else ():
+        href = _first_href([link])
+        kind = _text(link.get("type")) if isinstance(link, Mapping) else None
+        if href is None or (kind or "").lower().startswith("image/") or any(e.url == href for e in found):
+            continue
+        length = link.get("length")
+        size = int(length) if isinstance(length, int | str) and str(length).isdigit() and int(length) > 0 else None
+        found.append(Enclosure(href, kind.lower() if kind else None, size))
+    return tuple(found)
 
 
 def _when(published: Any) -> datetime | None:

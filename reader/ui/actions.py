@@ -37,6 +37,7 @@ class Action(enum.Enum):
     OPEN_ORIGINAL = "open_original"
     TOGGLE_READ = "toggle_read"
     TOGGLE_STARRED = "toggle_starred"
+    FETCH_FULL = "fetch_full"
     MARK_ALL_READ = "mark_all_read"
     UNDO_MARK_ALL_READ = "undo_mark_all_read"
     FOCUS_SEARCH = "focus_search"
@@ -98,6 +99,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(Action.OPEN_ORIGINAL, "Open the original in the browser", ("O", "Return", "Enter", "V")),
     ActionSpec(Action.TOGGLE_READ, "Toggle read", ("M",)),
     ActionSpec(Action.TOGGLE_STARRED, "Toggle star", ("S",)),
+    ActionSpec(Action.FETCH_FULL, "Fetch the full article from its page", ("G",)),
     ActionSpec(Action.MARK_ALL_READ, "Mark all listed read", ("Shift+A",)),
     ActionSpec(Action.UNDO_MARK_ALL_READ, "Undo the last mark all read", ("Ctrl+Z",)),
     ActionSpec(Action.FOCUS_SEARCH, "Search", ("/", "Ctrl+F"), menu="View"),

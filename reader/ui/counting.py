@@ -29,9 +29,11 @@ class Counting(QObject):
 
     Signals:
     feeds_counted(object): the feeds as just counted (a tuple of Feed): their titles name their articles.
+    unread_counted(int): the unread articles in the whole store, as just counted.
     """
 
     feeds_counted = Signal(object)
+    unread_counted = Signal(int)
 
     def __init__(
         self,
@@ -55,6 +57,11 @@ class Counting(QObject):
         self._totals: tuple[int, int, int] | None = None
         # The query whose results the status bar counts (None: no search, the totals show).
         self._search: Query | None = None
+
+    @property
+    def totals(self) -> tuple[int, int, int] | None:
+        """(all, unread, starred) as last counted (None: not counted yet)."""
+        return self._totals
 
     def schedule(self) -> None:
         """Recount soon (flags keep landing while the person reads: one count per pause)."""
@@ -81,6 +88,7 @@ class Counting(QObject):
             self._show_totals()
         unread = counts.totals[1]
         self._set_title(f"Reader ({unread} unread)" if unread else "Reader")
+        self.unread_counted.emit(unread)
 
     def _show_totals(self) -> None:
         if self._totals is not None:

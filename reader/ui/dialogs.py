@@ -31,6 +31,8 @@ from reader.ui.settings import MAX_TEXT_SIZE, MIN_TEXT_SIZE
 
 if TYPE_CHECKING:
     from reader.ui.preferences import Appearance, RefreshInterval, RemoteImages, StartView, TextSize
+    from reader.ui.retention import Retention
+    from reader.ui.tray import Tray
 
 
 class Ask:
@@ -178,8 +180,10 @@ class PreferencesDialog(QDialog):
         appearance: Appearance,
         remote_images: RemoteImages,
         refresh: RefreshInterval,
+        retention: Retention,
         text_size: TextSize,
         start_view: StartView,
+        tray: Tray,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -211,6 +215,28 @@ class PreferencesDialog(QDialog):
         self.refresh_minutes.setSpecialValueText("Never")
         self.refresh_minutes.setValue(refresh.minutes)
         self.refresh_minutes.valueChanged.connect(refresh.set_minutes)
+        self.cleanup_days = QSpinBox(self)
+        self.cleanup_days.setObjectName("cleanupDays")
+        self.cleanup_days.setRange(0, 3650)
+        self.cleanup_days.setSuffix(" days")
+        self.cleanup_days.setSpecialValueText("Never")
+        self.cleanup_days.setValue(retention.days)
+        self.cleanup_days.setToolTip("After each refresh; starred and unread articles always stay")
+        self.cleanup_days.valueChanged.connect(retention.set_days)
+        self.tray_icon = QCheckBox("Show an icon in the system tray", self)
+        self.tray_icon.setObjectName("trayIconCheck")
+        self.tray_icon.setChecked(tray.shown)
+        self.close_to_tray = QCheckBox("Closing the window keeps Reader in the tray", self)
+        self.close_to_tray.setObjectName("closeToTrayCheck")
+        self.close_to_tray.setChecked(tray.close_to_tray)
+        self.close_to_tray.setEnabled(tray.shown)
+        self.tray_icon.toggled.connect(tray.set_shown)
+        self.tray_icon.toggled.connect(self.close_to_tray.setEnabled)
+        self.close_to_tray.toggled.connect(tray.set_close_to_tray)
+        if not tray.has_tray:
+            for box in (self.tray_icon, self.close_to_tray):
+                box.setEnabled(False)
+                box.setToolTip("This desktop shows no tray icons")
         form = QFormLayout()
         form.addRow("Theme:", self.theme)
         form.addRow("Reading font:", self.reading_font)
@@ -218,6 +244,9 @@ class PreferencesDialog(QDialog):
         form.addRow("Open with:", self.start_view)
         form.addRow("Remote images:", self.remote_images)
         form.addRow("Refresh feeds every:", self.refresh_minutes)
+        form.addRow("Remove read articles older than:", self.cleanup_days)
+        form.addRow("Tray:", self.tray_icon)
+        form.addRow("", self.close_to_tray)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

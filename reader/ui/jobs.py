@@ -49,6 +49,12 @@ class JobKind(enum.Enum):
     #: File > Accounts: logging in to a new account's server, or forgetting an account.
     ADD_ACCOUNT = "add_account"
     REMOVE_ACCOUNT = "remove_account"
+    #: Articles' pages fetched for their main text (reader.ui.full_articles).
+    FULL_CONTENT = "full_content"
+    #: Old read articles removed after a refresh (reader.ui.retention).
+    CLEANUP = "cleanup"
+    #: What a refresh or a sync brought, counted for the tray's notification (reader.ui.tray).
+    ARRIVALS = "arrivals"
 
     @property
     def cancellable(self) -> bool:

@@ -59,7 +59,7 @@ from reader.ui.reading_pane import ReadingPane
 from reader.ui.search_bar import SearchBar
 from reader.ui.searching import Searching
 from reader.ui.settings import Settings
-from reader.ui.sidebar import Sidebar
+from reader.ui.sidebar import Sidebar, SidebarKey
 from reader.ui.startup import StartupLog
 from reader.ui.status import status_message
 
@@ -69,12 +69,15 @@ if TYPE_CHECKING:
     from reader.ui.accounts import Accounts
     from reader.ui.actions import KeysHelp
     from reader.ui.exporting import Exporting
+    from reader.ui.full_articles import FullArticles
     from reader.ui.importing import Importing
     from reader.ui.list_images import ListImages
     from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
     from reader.ui.refreshing import Refreshing
+    from reader.ui.retention import Retention
     from reader.ui.syncing import Syncing
     from reader.ui.thumbnails import ImageService
+    from reader.ui.tray import Tray
 
 #: The window's attributes that the second stage builds: reading one of them first builds it.
 SECOND_STAGE = frozenset(
@@ -91,6 +94,9 @@ SECOND_STAGE = frozenset(
         "preferences",
         "keys_help",
         "about",
+        "tray",
+        "retention",
+        "full_articles",
     }
 )
 
@@ -106,6 +112,7 @@ SECOND_STAGE_ACTIONS = (
     Action.SHOW_KEYS,
     Action.ABOUT,
     Action.TOGGLE_REMOTE_IMAGES,
+    Action.FETCH_FULL,
 )
 
 __all__ = ["EMPTY_STORE_TEXT", "MainWindow"]
@@ -124,6 +131,9 @@ class MainWindow(QMainWindow):
     preferences: PreferencesWindow
     keys_help: KeysHelp
     about: About
+    tray: Tray
+    retention: Retention
+    full_articles: FullArticles
 
     def __init__(
         self,
@@ -140,6 +150,7 @@ class MainWindow(QMainWindow):
         self._owns_images = images is None
         self._started = False
         self._painted = False
+        self._quitting = False  # Quit (not a close of the window, which may keep it in the tray)
         #: True once the second stage is built (:meth:`finish_building`).
         self.built = False
         #: The start-up log, when the window was started by reader.ui.app.run (tests make windows without).
@@ -234,12 +245,15 @@ class MainWindow(QMainWindow):
         from reader.ui.accounts import Accounts
         from reader.ui.actions import KeysHelp
         from reader.ui.exporting import Exporting
+        from reader.ui.full_articles import FullArticles
         from reader.ui.importing import Importing
         from reader.ui.list_images import ListImages
         from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
         from reader.ui.refreshing import Refreshing
+        from reader.ui.retention import Retention
         from reader.ui.syncing import Syncing
         from reader.ui.thumbnails import ImageService, default_cache_dir
+        from reader.ui.tray import Tray
 
         message = status_message(self.statusBar())
         given = self._given_images
@@ -252,11 +266,34 @@ class MainWindow(QMainWindow):
         self.exporting = Exporting(self.work, self, self)
         self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
         self.refresh_interval = RefreshInterval(self.refreshing, self.settings, self)
-        self.preferences = PreferencesWindow(
-            self, self.appearance, self.remote_images, self.refresh_interval, self.text_size, self.start_view
-        )
+        self.retention = Retention(self.work, self.settings, self)
+        self.full_articles = FullArticles(self.work, self.pane, self.sidebar, self)
+        self.counting.feeds_counted.connect(self.full_articles.on_feeds_counted)
         self.keys_help = KeysHelp(self)
         self.about = About(self, self.store.path)
+        self.tray = Tray(
+            self,
+            self.jobs,
+            self.store.path,
+            self.settings,
+            self.show_view,
+            self.refreshing.refresh_feeds,
+            self.close_and_quit,
+            parent=self,
+        )
+        self.counting.unread_counted.connect(self.tray.on_unread_counted)
+        if self.counting.totals is not None:
+            self.tray.on_unread_counted(self.counting.totals[1])
+        self.preferences = PreferencesWindow(
+            self,
+            self.appearance,
+            self.remote_images,
+            self.refresh_interval,
+            self.retention,
+            self.text_size,
+            self.start_view,
+            self.tray,
+        )
         self.action_registry.rebind(
             {
                 Action.REFRESH_FEEDS: self.refreshing.refresh_feeds,
@@ -269,12 +306,14 @@ class MainWindow(QMainWindow):
                 Action.SHOW_KEYS: self.keys_help.show_keys,
                 Action.ABOUT: self.about.show_about,
                 Action.TOGGLE_REMOTE_IMAGES: self.remote_images.toggle,
+                Action.FETCH_FULL: self.full_articles.fetch_shown,
             }
         )
         self._fill_menus()
         self.search.setClearButtonEnabled(True)
         self.remote_images.changed.connect(self.action_registry[Action.TOGGLE_REMOTE_IMAGES].setChecked)
         self.remote_images.restore()
+        self.tray.restore()
         if self._started:
             self.refresh_interval.restore()
         if self.startup is not None:
@@ -411,7 +450,13 @@ class MainWindow(QMainWindow):
             self.startup.mark("deferred work started (counts, store check, images)")
             self.startup.write()
 
+    def show_view(self, key: SidebarKey) -> None:
+        """List a sidebar entry, as if it were picked there (a notification's click)."""
+        self.sidebar.set_current_key(key)
+        self.searching.on_sidebar_changed(key)
+
     def close_and_quit(self) -> None:
+        self._quitting = True
         self.close()
         QApplication.quit()
 
@@ -441,12 +486,18 @@ class MainWindow(QMainWindow):
             self.importing.import_paths(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Override QMainWindow.closeEvent: save state, stop background work, store the flags."""
+        """Override QMainWindow.closeEvent: save state, stop background work, store the flags; or,
+        with "close to the tray" on and its icon shown, only hide (Quit quits)."""
         self.settings.geometry = self.saveGeometry()
         self.settings.splitter = self.splitter.saveState()
         self.settings.text_zoom = self.pane.zoom
         self.settings.sync()
+        if self.built and not self._quitting and self.tray.keeps_running_on_close():
+            event.ignore()
+            self.tray.hide_window()
+            return
         if self.built:
+            self.tray.close()
             self.refreshing.stop()
         self.jobs.close()
         self.flags.close()

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from reader.ui.dialogs import PreferencesDialog
     from reader.ui.list_images import ListImages
     from reader.ui.refreshing import Refreshing
+    from reader.ui.retention import Retention
+    from reader.ui.tray import Tray
 
 
 class TextSize(QObject):
@@ -294,15 +296,19 @@ class PreferencesWindow:
         appearance: Appearance,
         remote_images: RemoteImages,
         refresh: RefreshInterval,
+        retention: Retention,
         text_size: TextSize,
         start_view: StartView,
+        tray: Tray,
     ) -> None:
         self._parent = parent
+        self._retention = retention
         self._appearance = appearance
         self._remote_images = remote_images
         self._refresh = refresh
         self._text_size = text_size
         self._start_view = start_view
+        self._tray = tray
         #: The dialog, once shown.
         self.dialog: PreferencesDialog | None = None
 
@@ -311,7 +317,14 @@ class PreferencesWindow:
 
         if self.dialog is None:
             self.dialog = PreferencesDialog(
-                self._appearance, self._remote_images, self._refresh, self._text_size, self._start_view, self._parent
+                self._appearance,
+                self._remote_images,
+                self._refresh,
+                self._retention,
+                self._text_size,
+                self._start_view,
+                self._tray,
+                self._parent,
             )
             self.dialog.setModal(False)
         self.dialog.show()

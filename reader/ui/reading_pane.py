@@ -19,7 +19,7 @@ from PySide6.QtCore import QEvent, QSize, QTimer, QUrl, Signal
 from PySide6.QtGui import QFont, QFontInfo, QFontMetricsF, QImage, QPalette, QPixmap, QResizeEvent, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from reader.records import Article, is_date_only
+from reader.records import Article, Enclosure, describe_enclosure, is_date_only
 from reader.ui.highlight import Terms, highlight_html, highlight_text, search_terms
 from reader.ui.names import SourceNames, source_initial
 from reader.ui.viewports import wrap_viewport
@@ -265,10 +265,18 @@ class ReadingPane(QTextBrowser):
                 caption = quote(_host(article.image_url) or "image", safe="")
                 src = f"{PLACEHOLDER_SCHEME}:{width}x{height}:{initial}:{tint}:{caption}"
                 parts.append(f'<p><img src="{esc(src, quote=True)}" width="{width}" height="{height}"></p>')
-        if article.body_html:
+        page_html = article.full_html
+        if page_html:
+            parts.append(f'<p style="color:{dim}">Full article from {esc(_host(article.url or "") or "its page")}</p>')
+        elif article.full_status:
+            parts.append(
+                f'<p style="color:{dim}">The full article could not be had ({esc(article.full_status)}):'
+                " this is the feed's text.</p>"
+            )
+        if page_html or article.body_html:
             # Images come decoded to fit the pane: a width or height the page gave them would stretch
             # them past it again (behind a horizontal scroll bar).
-            body = _IMG_TAG.sub(lambda m: _SIZE_ATTRIBUTE.sub("", m.group(0)), article.body_html)
+            body = _IMG_TAG.sub(lambda m: _SIZE_ATTRIBUTE.sub("", m.group(0)), page_html or article.body_html or "")
             body = sized_headings(highlight_html(body, self._terms), self.body_font().pointSizeF())
         else:
             paragraphs = [p for p in article.body.split("\n") if p.strip()]
@@ -279,6 +287,14 @@ class ReadingPane(QTextBrowser):
             font = self.body_font()
             size, family = font.pointSizeF(), QFontInfo(font).family().replace("'", "")
             parts.append(f'<div class="body" style="font-size:{size:.1f}pt; font-family:\'{family}\'">{body}</div>')
+        for enclosure in article.enclosures:
+            about = describe_enclosure(enclosure)
+            parts.append(
+                f'<p style="margin-top:1em">{_ENCLOSURE_MARK} <a href="{esc(enclosure.url, quote=True)}">'
+                f"{esc(enclosure_action(enclosure))}</a>"
+                + (f' <span style="color:{dim}">({esc(about)})</span>' if about else "")
+                + "</p>"
+            )
         if article.url:
             parts.append(
                 f'<p style="margin-top:1.5em"><a href="{esc(article.url, quote=True)}">Read the original</a>'
@@ -472,6 +488,19 @@ def sized_headings(body_html: str, body_points: float) -> str:
         return f'<p{match.group(2)} style="{style}">'
 
     return _HEADING_CLOSE.sub("</p>", _HEADING_OPEN.sub(opening, body_html))
+
+
+#: Before each enclosure's link in the pane.
+_ENCLOSURE_MARK = "\u25b6"  # ▶
+
+
+def enclosure_action(enclosure: Enclosure) -> str:
+    """The link's words: what following it does (the system's player or browser takes it)."""
+    kind = (enclosure.type or "").split("/", 1)[0]
+    if kind in ("audio", "video"):
+        return f"Play {kind}"
+    name = enclosure.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return f"Download {name}" if name and "." in name else "Download the file"
 
 
 def _host(url: str) -> str:

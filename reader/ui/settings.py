@@ -158,5 +158,32 @@ class Settings:
     def text_size(self, value: int) -> None:
         self._qs.setValue("reading/text_size", int(value) if MIN_TEXT_SIZE <= value <= MAX_TEXT_SIZE else 0)
 
+    @property
+    def cleanup_days(self) -> int:
+        """After each refresh, read articles older than this many days are removed (0: never)."""
+        return max(0, int(self._get("feeds/cleanup_days", 0, int)))
+
+    @cleanup_days.setter
+    def cleanup_days(self, value: int) -> None:
+        self._qs.setValue("feeds/cleanup_days", max(0, int(value)))
+
+    @property
+    def tray_icon(self) -> bool:
+        """An icon in the system tray, where the platform has one."""
+        return bool(self._get("window/tray_icon", True, bool))
+
+    @tray_icon.setter
+    def tray_icon(self, value: bool) -> None:
+        self._qs.setValue("window/tray_icon", bool(value))
+
+    @property
+    def close_to_tray(self) -> bool:
+        """Closing the window keeps Reader running in the tray (while its icon is there)."""
+        return bool(self._get("window/close_to_tray", False, bool))
+
+    @close_to_tray.setter
+    def close_to_tray(self, value: bool) -> None:
+        self._qs.setValue("window/close_to_tray", bool(value))
+
     def sync(self) -> None:
         self._qs.sync()

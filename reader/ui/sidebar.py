@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -324,6 +324,12 @@ class Sidebar(QListWidget):
         item.setFlags(Qt.ItemFlag.NoItemFlags)
         self.addItem(item)
         return item
+
+    def key_at(self, pos: QPoint) -> SidebarKey | None:
+        """The entry under ``pos`` (viewport coordinates), None over a header or nothing."""
+        item = self.itemAt(pos)
+        key = item.data(_KEY_ROLE) if item is not None else None
+        return key if isinstance(key, SidebarKey) else None
 
     def _select(self, key: SidebarKey) -> bool:
         """Highlight the entry of ``key``. When it is gone (a removed feed), the filter falls back
