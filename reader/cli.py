@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from reader import __version__, paths
 from reader.records import Article, ArticleRow, Problem, Query, View, counted, describe_enclosure, is_date_only, utc
-from reader.store import Store, StoreError
+from reader.store import Store, StoreError, StoreProtocol, StoreTarget, is_database_url, open_store
 
 if TYPE_CHECKING:
     import argparse  # (imported where a command is parsed: `reader` alone opens the window without it)
@@ -38,9 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
             """Override argparse: one line, exit 2, no usage dump for scripts to parse."""
             self.exit(EXIT_ERROR, f"{PROG}: {message} (see '{self.prog} --help')\n")
 
-    # --db is accepted before or after the subcommand.
+    # --db (and --user) are accepted before or after the subcommand.
+    db_help = "the store file, or a postgresql:// URL of a shared store"
     db = _Parser(add_help=False)
-    db.add_argument("--db", type=Path, default=argparse.SUPPRESS, metavar="PATH", help="the store file")
+    db.add_argument("--db", type=store_target, default=argparse.SUPPRESS, metavar="PATH", help=db_help)
+    db.add_argument(
+        "--user",
+        dest="person",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help="whose read and star state, in a shared store (default: the database role)",
+    )
+    # (`accounts add` has a --user of its own: the user name on the server)
+    db_only = _Parser(add_help=False)
+    db_only.add_argument("--db", type=store_target, default=argparse.SUPPRESS, metavar="PATH", help=db_help)
 
     parser = _Parser(
         prog=PROG,
@@ -107,9 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("read", "unread", "star", "unstar"):
         flag.add_argument(f"--{name}", dest="flag", action="store_const", const=name, help=f"mark {name}")
 
-    p = sub.add_parser("accounts", parents=[db], help="sync accounts (Google Reader API servers)")
+    p = sub.add_parser("accounts", parents=[db_only], help="sync accounts (Google Reader API servers)")
     accounts = p.add_subparsers(dest="accounts_command", metavar="ACTION", parser_class=_Parser, required=True)
-    ap = accounts.add_parser("add", parents=[db], help="log in to a server and keep its token")
+    ap = accounts.add_parser("add", parents=[db_only], help="log in to a server and keep its token")
     ap.add_argument("url", metavar="URL", help="the server's Google Reader API endpoint, e.g. .../api/greader.php")
     ap.add_argument("--user", required=True, metavar="NAME", help="the user name on the server")
     ap.add_argument("--name", metavar="ACCOUNT", help="what to call the account (default USER@HOST)")
@@ -191,6 +202,11 @@ def _duration(text: str) -> float:
     return int(number) * _UNITS_S[unit]
 
 
+def store_target(text: str) -> StoreTarget:
+    """A --db value or READER_DB: a PostgreSQL URL stays text (a Path would fold its "//")."""
+    return text if is_database_url(text) else Path(text)
+
+
 def _positive_int(text: str) -> int:
     import argparse
 
@@ -253,14 +269,14 @@ def split_qt_options(argv: Sequence[str]) -> tuple[list[str], list[str]]:
             qt.append(item)
         else:
             rest.append(item)
-            if item == "--db" and i + 1 < len(items):  # its value is a path, not a command
+            if item in ("--db", "--user") and i + 1 < len(items):  # its value is a path or a name, not a command
                 i += 1
                 rest.append(items[i])
         i += 1
     return qt, rest
 
 
-def window_store_option(argv: Sequence[str]) -> tuple[bool, Path | None]:
+def window_store_option(argv: Sequence[str]) -> tuple[bool, StoreTarget | None]:
     """(True, the --db path or None) when ``argv`` (Qt's options taken out) only opens the window:
     nothing, ``--db PATH`` or ``--db=PATH``. Then argparse and its subcommands are not built at all
     (they would stand between the person and the window); anything else is parsed as usual."""
@@ -268,9 +284,9 @@ def window_store_option(argv: Sequence[str]) -> tuple[bool, Path | None]:
     if not items:
         return True, None
     if len(items) == 2 and items[0] == "--db" and items[1] and not items[1].startswith("-"):
-        return True, Path(items[1])
+        return True, store_target(items[1])
     if len(items) == 1 and items[0].startswith("--db=") and len(items[0]) > len("--db="):
-        return True, Path(items[0][len("--db=") :])
+        return True, store_target(items[0][len("--db=") :])
     return False, None
 
 
@@ -285,11 +301,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None if window_only else build_parser().parse_args(argv)
     if args is not None:
         explicit_db = getattr(args, "db", None)
-    db_path: Path = explicit_db or paths.default_db_path()
+    db_path: StoreTarget = explicit_db or paths.default_store()
     try:
         if args is None or args.command is None:
             return _open_window(db_path, default_store=explicit_db is None, qt_options=qt_options)
-        if Store.needs_upgrade(db_path):  # (the window shows its own notice)
+        if not is_database_url(db_path) and Store.needs_upgrade(db_path):  # (the window shows its own notice)
             _err(f"{db_path}: updating the store for this version (once; up to about a minute per 100,000 articles)")
         handler = _COMMANDS[args.command]
         return handler(db_path, args)
@@ -323,11 +339,23 @@ def _present_as_module() -> None:
         script.__spec__ = importlib.util.find_spec("reader.__main__")
 
 
-def _existing(db_path: Path) -> Path:
-    """For commands that only read: a store that does not exist yet reads as an empty one, and is
-    not created (so a typo in --db leaves no file behind, and the first window still gets the
-    bundled sample)."""
-    return db_path if db_path.exists() else Path(":memory:")
+def _existing(db_path: StoreTarget) -> StoreTarget:
+    """For commands that only read: a store file that does not exist yet reads as an empty one,
+    and is not created (so a typo in --db leaves no file behind, and the first window still gets
+    the bundled sample). A database is opened as it is (its server says whether it exists)."""
+    return db_path if is_database_url(db_path) or Path(db_path).exists() else Path(":memory:")
+
+
+def _open(target: StoreTarget, args: argparse.Namespace, *, create: bool = True) -> StoreProtocol:
+    """The store ``target`` names, for the person ``--user`` names (a shared store's)."""
+    return open_store(target, create=create, person=getattr(args, "person", None))
+
+
+def _sqlite_only(target: StoreTarget, what: str) -> Path:
+    """The store file of a command that does not work on a shared store yet."""
+    if is_database_url(target):
+        raise StoreError(f"{target}: {what} a store file for now (not yet a PostgreSQL store)")
+    return Path(target)
 
 
 def _print_json(value: Any) -> None:
@@ -433,12 +461,12 @@ class DelayedBar:
         self.shown.set()
 
 
-def cmd_import(db_path: Path, args: argparse.Namespace) -> int:
+def cmd_import(db_path: StoreTarget, args: argparse.Namespace) -> int:
     from reader.importer import ImportReport, import_paths
 
     report = ImportReport()
     stopped: StoreError | None = None
-    with Store.open(db_path) as store:
+    with _open(db_path, args) as store:
         if store.readonly:
             raise StoreError(f"{db_path}: the store is read-only; nothing was imported")
         # Fail early, before any work, if the store cannot be written; kept open, so that the
@@ -506,9 +534,9 @@ def article_json(
     return data
 
 
-def cmd_list(db_path: Path, args: argparse.Namespace) -> int:
+def cmd_list(db_path: StoreTarget, args: argparse.Namespace) -> int:
     view: View = "unread" if args.unread else "starred" if args.starred else "hidden" if args.hidden else "all"
-    with Store.open(_existing(db_path)) as store:
+    with _open(_existing(db_path), args) as store:
         account_id = None
         if args.account is not None:
             account_id = _account(store, args.account).id
@@ -563,15 +591,15 @@ def _readable_date(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%d" if is_date_only(dt) else "%Y-%m-%d %H:%M UTC")
 
 
-def _get(store: Store, article_id: int) -> Article:
+def _get(store: StoreProtocol, article_id: int) -> Article:
     article = store.get(article_id)
     if article is None:
         raise UsageError(f"no article with id {article_id}")
     return article
 
 
-def cmd_show(db_path: Path, args: argparse.Namespace) -> int:
-    with Store.open(_existing(db_path)) as store:
+def cmd_show(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    with _open(_existing(db_path), args) as store:
         article = _get(store, args.id)
     if args.raw:
         sys.stdout.write(article.raw)
@@ -594,8 +622,8 @@ def cmd_show(db_path: Path, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_open(db_path: Path, args: argparse.Namespace) -> int:
-    with Store.open(_existing(db_path)) as store:
+def cmd_open(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    with _open(_existing(db_path), args) as store:
         article = _get(store, args.id)
     if not article.url:
         _err(f"article {args.id} has no URL")
@@ -612,7 +640,7 @@ def cmd_open(db_path: Path, args: argparse.Namespace) -> int:
 # --- feeds ------------------------------------------------------------------------------------
 
 
-def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
+def cmd_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
     if getattr(args, "account", None) is not None:
         return _account_feeds(db_path, args)
     if args.feeds_command == "add":
@@ -621,7 +649,7 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
         return cmd_import(db_path, argparse.Namespace(inputs=args.urls, feeds_only=True))
     if args.feeds_command == "set":
         return _set_feeds(db_path, args)
-    with Store.open(_existing(db_path)) as store:
+    with _open(_existing(db_path), args) as store:
         if args.feeds_command == "list":
             feeds = store.feeds()
             if args.json:
@@ -664,7 +692,8 @@ def cmd_feeds(db_path: Path, args: argparse.Namespace) -> int:
     return EXIT_REJECTED if missing else EXIT_OK
 
 
-def _set_feeds(db_path: Path, args: argparse.Namespace) -> int:
+def _set_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    db_path = _sqlite_only(db_path, "full articles need")
     from reader.addresses import feed_url
 
     missing = []
@@ -681,7 +710,8 @@ def _set_feeds(db_path: Path, args: argparse.Namespace) -> int:
     return EXIT_REJECTED if missing else EXIT_OK
 
 
-def cmd_fetch_full(db_path: Path, args: argparse.Namespace) -> int:
+def cmd_fetch_full(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    db_path = _sqlite_only(db_path, "full articles need")
     from reader import fullcontent
 
     with Store.open(db_path, create=False) as store, _progress("fetching pages") as progress:
@@ -695,7 +725,8 @@ def cmd_fetch_full(db_path: Path, args: argparse.Namespace) -> int:
     return EXIT_REJECTED if failed else EXIT_OK
 
 
-def _account_feeds(db_path: Path, args: argparse.Namespace) -> int:
+def _account_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    db_path = _sqlite_only(db_path, "sync accounts need")
     """``feeds add|remove --account NAME``: subscribe or unsubscribe on the server, then here."""
     from reader.sync import credentials, engine
     from reader.sync.greader import GReaderClient, SyncError
@@ -728,15 +759,16 @@ def _account_feeds(db_path: Path, args: argparse.Namespace) -> int:
     return EXIT_REJECTED if failed else EXIT_OK
 
 
-def cmd_refresh(db_path: Path, args: argparse.Namespace) -> int:
+def cmd_refresh(db_path: StoreTarget, args: argparse.Namespace) -> int:
     from reader import subscriptions
 
-    with Store.open(_existing(db_path)) as store, _progress("refreshing") as progress:
+    with _open(_existing(db_path), args) as store, _progress("refreshing") as progress:
         due = subscriptions.due_feeds(store, force=args.force)  # dead feeds are not refreshed either
         waiting = sum(1 for feed in store.feeds() if not feed.dead and feed.account_id is None) - len(due)
         result, problems = subscriptions.refresh(store, progress=progress, force=args.force)
         full = None
-        if any(feed.full_content for feed in store.feeds()):
+        # (full articles: a store file's for now)
+        if isinstance(store, Store) and any(feed.full_content for feed in store.feeds()):
             from reader import fullcontent
 
             full = fullcontent.fetch_pending(store, progress=progress)
@@ -747,14 +779,14 @@ def cmd_refresh(db_path: Path, args: argparse.Namespace) -> int:
     )
     if full is not None and (full[0] or full[1]):
         print(f"{counted(full[0], 'full article')} fetched" + (f", {len(full[1])} could not be had" if full[1] else ""))
-    synced = _sync_accounts(db_path, None) if db_path.exists() else EXIT_OK
+    synced = _sync_accounts(db_path, None) if not is_database_url(db_path) and Path(db_path).exists() else EXIT_OK
     return EXIT_REJECTED if problems or synced != EXIT_OK else EXIT_OK
 
 
-def cmd_opml(db_path: Path, args: argparse.Namespace) -> int:
+def cmd_opml(db_path: StoreTarget, args: argparse.Namespace) -> int:
     from reader import subscriptions
 
-    with Store.open(_existing(db_path)) as store:
+    with _open(_existing(db_path), args) as store:
         data = subscriptions.export_opml(store)
         count = len(store.feeds())
     if args.output:
@@ -772,7 +804,8 @@ def cmd_opml(db_path: Path, args: argparse.Namespace) -> int:
 # --- the window -------------------------------------------------------------------------------
 
 
-def _open_window(db_path: Path, *, default_store: bool, qt_options: Sequence[str] = ()) -> int:
+def _open_window(target: StoreTarget, *, default_store: bool, qt_options: Sequence[str] = ()) -> int:
+    db_path = _sqlite_only(target, "the window opens")
     if default_store and not db_path.exists():
         # First run: the sample a new user sees. Imported before Qt starts (it takes a moment).
         from reader.importer import import_paths
@@ -794,10 +827,10 @@ def _open_window(db_path: Path, *, default_store: bool, qt_options: Sequence[str
 # --- mark, sync accounts -----------------------------------------------------------------------
 
 
-def cmd_mark(db_path: Path, args: argparse.Namespace) -> int:
+def cmd_mark(db_path: StoreTarget, args: argparse.Namespace) -> int:
     """The flags the window sets, through the same store calls (a sync account's change is
     queued for its server in the same transaction)."""
-    with Store.open(db_path, create=False) as store:
+    with _open(db_path, args, create=False) as store:
         missing = [i for i in args.ids if store.get(i) is None]
         present = [i for i in args.ids if i not in missing]
         if args.flag in ("read", "unread"):
@@ -811,7 +844,7 @@ def cmd_mark(db_path: Path, args: argparse.Namespace) -> int:
     return EXIT_REJECTED if missing else EXIT_OK
 
 
-def _account(store: Store, name: str) -> Any:
+def _account(store: StoreProtocol, name: str) -> Any:
     account = store.get_account(name)
     if account is None:
         known = (
@@ -822,13 +855,14 @@ def _account(store: Store, name: str) -> Any:
     return account
 
 
-def cmd_accounts(db_path: Path, args: argparse.Namespace) -> int:
+def cmd_accounts(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    db_path = _sqlite_only(db_path, "sync accounts need")
     if args.accounts_command == "add":
         return _add_account(db_path, args)
     from reader.sync import credentials
 
     if args.accounts_command == "list":
-        with Store.open(_existing(db_path)) as store:
+        with _open(_existing(db_path), args) as store:
             accounts = store.accounts()
             counts = {a.id: store.count(Query(account_id=a.id)) for a in accounts}
             feeds = store.feeds()
@@ -899,11 +933,12 @@ def _add_account(db_path: Path, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_sync(db_path: Path, args: argparse.Namespace) -> int:
+def cmd_sync(db_path: StoreTarget, args: argparse.Namespace) -> int:
     return _sync_accounts(db_path, args.account)
 
 
-def _sync_accounts(db_path: Path, only: str | None) -> int:
+def _sync_accounts(db_path: StoreTarget, only: str | None) -> int:
+    db_path = _sqlite_only(db_path, "sync accounts need")
     """Sync each account (or ``only``): one line each; 1 when any failed (the others still sync)."""
     with Store.open(db_path, create=only is not None) as store:
         accounts = [_account(store, only)] if only is not None else store.accounts()
@@ -932,7 +967,8 @@ def _sync_accounts(db_path: Path, only: str | None) -> int:
     return EXIT_REJECTED if failed else EXIT_OK
 
 
-def cmd_rules(db_path: Path, args: argparse.Namespace) -> int:
+def cmd_rules(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    db_path = _sqlite_only(db_path, "rules need")
     if args.rules_command == "list":
         with Store.open(_existing(db_path)) as store:
             rules = store.rules()
@@ -984,7 +1020,8 @@ def cmd_rules(db_path: Path, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_cleanup(db_path: Path, args: argparse.Namespace) -> int:
+def cmd_cleanup(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    db_path = _sqlite_only(db_path, "cleanup needs")
     from datetime import UTC, timedelta
 
     cutoff = datetime.now(UTC) - timedelta(seconds=args.older_than)
@@ -1015,7 +1052,7 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:,.1f} MB"
 
 
-_COMMANDS: dict[str, Callable[[Path, argparse.Namespace], int]] = {
+_COMMANDS: dict[str, Callable[[StoreTarget, argparse.Namespace], int]] = {
     "import": cmd_import,
     "list": cmd_list,
     "show": cmd_show,

@@ -19,7 +19,7 @@ from pathlib import Path
 from reader import localfile, seedfile, subscriptions
 from reader.addresses import Input, InputKind, classify, store_files
 from reader.records import AddResult, Article, Problem, Progress
-from reader.store import MAX_ROWS_PER_INSERT, PreparedArticles, Store, StoreError, prepare_articles
+from reader.store import MAX_ROWS_PER_INSERT, PreparedArticles, StoreError, StoreProtocol, open_store, prepare_articles
 
 #: Articles per write transaction: large enough to amortise the commit, small enough to show progress.
 #: Batches are cut to exactly this size: it is the store's largest INSERT (MAX_ROWS_PER_INSERT), so a
@@ -150,12 +150,12 @@ class _BatchWriter(threading.Thread):
         self._queue: queue.Queue[PreparedArticles | None] = queue.Queue(maxsize=2)
         self.result = AddResult()
         self.error: StoreError | None = None
-        self._store: Store | None = None
+        self._store: StoreProtocol | None = None
         self._opened = threading.Event()
 
     def run(self) -> None:
         try:
-            self._store = Store.open(self._store_path, cache_mb=64)
+            self._store = open_store(self._store_path, cache_mb=64)
         except StoreError as exc:
             self.error = exc
         finally:
@@ -201,7 +201,7 @@ def _import_feeds(
         if progress is not None:
             progress(done_before + done, seed_files + total)
 
-    with Store.open(store_path) as store:
+    with open_store(store_path) as store:
         result, problems = subscriptions.subscribe(store, items, progress=step, cancel=cancel)
     report.result = report.result + result
     report.problems.extend(problems)

@@ -64,3 +64,12 @@ def default_db_path() -> Path:
     if override:
         return Path(override)
     return user_data_dir() / "reader.sqlite"
+
+
+def default_store() -> Path | str:
+    """The store used without --db: ``READER_DB`` (a file path, or a PostgreSQL URL, kept as text:
+    a Path would fold its "//"), else the file in the user data folder."""
+    override = os.environ.get("READER_DB", "")
+    if "://" in override and override.split("://", 1)[0].lower() in ("postgresql", "postgres"):
+        return override
+    return default_db_path()

@@ -22,7 +22,7 @@ from reader.fetching import FetchResult
 from reader.http import FETCH_TIMEOUT, MAX_FEED_BYTES, MAX_RETRY_AFTER
 from reader.opml import OpmlError, OpmlFeed, read_opml, write_opml
 from reader.records import AddResult, Article, Feed, Problem, Progress
-from reader.store import Store, prepare_articles
+from reader.store import StoreProtocol, prepare_articles
 from reader.textpack import PackedText
 
 #: How often feeds are refreshed when the caller does not say (the window's default interval).
@@ -33,7 +33,7 @@ DUE_SLACK_S = 60.0
 
 
 def due_feeds(
-    store: Store,
+    store: StoreProtocol,
     feed_ids: Sequence[int] | None = None,
     *,
     interval_s: float = DEFAULT_INTERVAL_S,
@@ -72,7 +72,7 @@ def _schedule(fetched: FetchResult, now: datetime) -> dict[str, datetime | None]
     }
 
 
-def _store(store: Store, batch: Sequence[Outcome], problems: list[Problem]) -> AddResult:
+def _store(store: StoreProtocol, batch: Sequence[Outcome], problems: list[Problem]) -> AddResult:
     now = datetime.now(UTC)
     articles: list[Article] = []
     updates: list[tuple[int, dict[str, Any]]] = []
@@ -165,7 +165,7 @@ class _Tally:
 
 
 def subscribe(
-    store: Store,
+    store: StoreProtocol,
     inputs: Sequence[Input],
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
@@ -245,7 +245,7 @@ def subscribe(
 
 
 def refresh(
-    store: Store,
+    store: StoreProtocol,
     feed_ids: list[int] | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
@@ -265,7 +265,7 @@ def refresh(
 
 
 def _fetch_and_store(
-    store: Store,
+    store: StoreProtocol,
     jobs: Sequence[FeedJob],
     tally: _Tally,
     cancel: threading.Event | None,
@@ -282,7 +282,7 @@ def _fetch_and_store(
     return result, problems
 
 
-def export_opml(store: Store) -> bytes:
+def export_opml(store: StoreProtocol) -> bytes:
     """Every subscription as OPML 2.0 (dead feeds too: they are still subscriptions)."""
     # A sync account's feed is written with its own address (its url here is only a unique name).
     return write_opml(OpmlFeed(feed.title, feed.remote_url or feed.url, feed.site_url) for feed in store.feeds())

@@ -129,8 +129,8 @@ class OlderStore:
         self.version = version
 
     def add_articles(self, articles: Iterable[Article]) -> None:
-        from reader import store as store_module
         from reader import textpack
+        from reader.store import sqlite as store_module
 
         for a in articles:
             published = None if a.published is None else int(a.published.timestamp())
@@ -192,7 +192,7 @@ class OlderStore:
 def older_store(path: Path, version: int = 1) -> Iterator[OlderStore]:
     """``path`` made as the release of schema ``version`` made stores (1: the first release, with
     prefix indexes of 2 and 3 letters), to fill before the current code opens, and upgrades, it."""
-    from reader import store as store_module
+    from reader.store import sqlite as store_module
 
     with (
         mock.patch.object(store_module, "MIGRATIONS", store_module.MIGRATIONS[:version]),
@@ -477,3 +477,28 @@ def freshrss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+# --- The PostgreSQL store's tests: one real server for the whole run, a database per test ---------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A PostgreSQL server on loopback (tests/postgres.py). Fails, never skips, when Debian's
+    postgresql package is missing: CI installs it and these tests must run there."""
+    from postgres import PostgresServer, missing_requirements
+
+    why = missing_requirements()
+    if why is not None:
+        pytest.fail(f"cannot start PostgreSQL for the store tests: {why}", pytrace=False)
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> str:
+    """An empty store on :func:`postgres_server` (the current schema, no rows, ids from 1)."""
+    return str(postgres_server.emptied_database())

@@ -116,6 +116,9 @@ LAYERS: dict[str, int] = {
     "reader.feedparse": 3,
     "reader.fetching": 3,
     "reader.store": 3,
+    "reader.store.sqlite": 3,
+    "reader.store.protocol": 3,
+    "reader.store.postgres": 3,
     "reader.feed_pipeline": 4,
     "reader.subscriptions": 5,
     "reader.fullcontent": 5,
@@ -126,6 +129,16 @@ LAYERS: dict[str, int] = {
     "reader.sync.accounts": 6,
     "reader.importer": 6,
     "reader.cli": 7,
+}
+#: Imports between modules of one layer beyond the pure leaf modules: the store package re-exports
+#: its engines' names; the protocol opens either engine; PostgreSQL's shares SQLite's errors and
+#: search words.
+SAME_LAYER = {
+    ("reader.store", "reader.store.sqlite"),
+    ("reader.store", "reader.store.protocol"),
+    ("reader.store.protocol", "reader.store.sqlite"),
+    ("reader.store.protocol", "reader.store.postgres"),
+    ("reader.store.postgres", "reader.store.sqlite"),
 }
 #: Modules that must never import the store (they parse, fetch or batch; their callers write).
 NEVER_THE_STORE = [
@@ -177,6 +190,7 @@ def test_a_module_imports_only_lower_layers(module: str) -> None:
         and name != "reader"
         and LAYERS[name] >= LAYERS[module]
         and not (LAYERS[name] == LAYERS[module] and name in ("reader.records", "reader.localfile"))
+        and (module, name) not in SAME_LAYER
     )
     assert upward == [], f"{module} (layer {LAYERS[module]}) imports {upward}"
 
@@ -201,3 +215,26 @@ sys.exit("imported: " + ", ".join(loaded) if loaded else 0)
 """
     done = run_isolated(code)
     assert done.returncode == 0, done.stderr
+
+
+SQLITE_ONLY = """
+import sys
+from reader import cli
+from reader.store import open_store
+with open_store(sys.argv[1]) as store:
+    store.count()
+assert cli.main(["--db", sys.argv[1], "list"]) == 0
+loaded = sorted(m for m in sys.modules if m.startswith(("psycopg", "reader.store.postgres")))
+sys.exit("imported: " + ", ".join(loaded) if loaded else 0)
+"""
+
+
+def test_sqlite_users_never_import_psycopg(tmp_path: Path) -> None:
+    """The PostgreSQL engine is an optional extra: a store file, opened and listed, leaves it out."""
+    done = run_isolated(SQLITE_ONLY, str(tmp_path / "reader.sqlite"))
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_psycopg_check_would_see_it(tmp_path: Path) -> None:
+    done = run_isolated("import reader.store.postgres, psycopg\n" + SQLITE_ONLY, str(tmp_path / "reader.sqlite"))
+    assert done.returncode != 0 and "psycopg" in done.stderr

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from conftest import all_pages, older_store
 
-from reader import store as store_module
 from reader.records import Article
 from reader.store import (
     SCHEMA_VERSION,
@@ -24,6 +23,7 @@ from reader.store import (
     StoreVersionError,
     fts_query,
 )
+from reader.store import sqlite as store_module
 
 BASE = datetime(2018, 4, 1, tzinfo=UTC)
 

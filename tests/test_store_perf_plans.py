@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from conftest import all_pages
 
-from reader import store as store_module
 from reader.records import Article
 from reader.store import AddResult, Query, Store
+from reader.store import sqlite as store_module
 
 BASE = datetime(2019, 1, 1, tzinfo=UTC)
 # Words and the share of articles holding them: dense, middling and rare, some sharing prefixes.

@@ -430,7 +430,7 @@ def sqlite_error(code: int, message: str) -> sqlite3.Error:
 
 
 def test_store_errors_are_told_apart_by_sqlite_result_code_not_message(tmp_path: Path) -> None:
-    from reader import store as store_module
+    from reader.store import sqlite as store_module
 
     wrap = store_module._wrap
     path = tmp_path / "s.sqlite"

@@ -1,0 +1,340 @@
+"""The store's behaviour on both engines: tests/test_store.py's and tests/test_sync_store.py's store
+tests run here again on SQLite and on a real PostgreSQL (tests/postgres.py), then what only a shared store has: read and
+star state per person, and its own refusals (a newer schema, a server that is down, a refused
+login, a missing database), each one line."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from postgres import PASSWORD_ROLE, free_port
+
+# The store tests that need nothing but a store: collected here again, over this module's store.
+from test_store import (  # noqa: F401
+    big,
+    news,
+    test_a_last_word_of_two_letters_is_a_whole_word,
+    test_a_snippet_keeps_a_heading_apart_from_the_paragraph_after_it,
+    test_a_source_is_seed_records_and_with_feeds_too_its_feeds_articles,
+    test_every_typed_word_must_match,
+    test_from_three_letters_the_last_word_is_a_prefix,
+    test_get_returns_the_whole_article,
+    test_keyset_pages_equal_one_big_query,
+    test_mark_all_read_ids_are_the_articles_it_changed,
+    test_mark_all_read_respects_the_query,
+    test_newest_first_with_unknown_dates_last,
+    test_no_duplicates_or_gaps_while_rows_arrive_between_pages,
+    test_operator_words_are_plain_words,
+    test_operators_and_quotes_in_typed_text_do_not_raise,
+    test_punctuation_around_a_word_is_not_syntax,
+    test_records_without_url_are_one_per_source_title_and_date,
+    test_reimport_changes_nothing_and_keeps_read_and_star,
+    test_relevance_ranks_the_better_match_first,
+    test_same_canonical_url_is_one_article,
+    test_search_as_you_type_matches_prefixes,
+    test_search_folds_diacritics,
+    test_search_folds_diacritics_in_bodies_too,
+    test_untitled_or_undated_records_without_url_are_told_apart_by_their_text,
+    test_update_changes_content_but_keeps_read_and_star,
+    test_views_and_source_filter,
+)
+from test_sync_store import (  # noqa: F401
+    synced,
+    test_a_change_undone_before_a_sync_leaves_only_the_newest_in_the_queue,
+    test_a_feed_gone_from_the_server_goes_with_its_unstarred_articles,
+    test_a_flag_change_on_an_account_article_is_queued_and_a_local_one_is_not,
+    test_an_account_feed_is_not_refreshed_by_us,
+    test_an_item_stored_twice_is_one_article,
+    test_folders_and_accounts_filter_lists,
+    test_mark_all_read_queues_the_account_articles_it_changed,
+    test_removing_an_account_keeps_only_its_starred_articles_and_the_index_agrees,
+    test_the_queue_is_written_in_the_flags_transaction,
+    test_the_server_state_never_overwrites_a_change_still_queued,
+)
+
+from reader.records import Article, Query
+from reader.store import StoreError, StoreVersionError
+from reader.store.protocol import StoreProtocol, open_store
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """An empty store of each engine: a new file, or a new database on the tests' server."""
+    target = tmp_path / "reader.sqlite" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    with open_store(target) as s:
+        yield s
+
+
+def test_each_engine_is_a_store_of_the_protocol(store: Any) -> None:
+    assert isinstance(store, StoreProtocol)
+
+
+# --- what only a shared store has ------------------------------------------------------------------
+
+
+def seeds(n: int) -> list[Article]:
+    return [
+        Article(source="wire", title=f"Story {i}", url=f"https://wire.example/{i}", body=f"Body {i}.") for i in range(n)
+    ]
+
+
+def test_read_and_star_state_belong_to_the_person(postgres_url: str) -> None:
+    """Ann's Shift+A marks her articles read, not Bob's; her star is hers."""
+    with open_store(postgres_url, person="ann") as ann, open_store(postgres_url, person="bob") as bob:
+        ann.add_articles(seeds(5))
+        assert bob.totals() == (5, 5, 0), "the articles are shared"
+        first = ann.page().rows[0].id
+        ann.set_starred(first)
+        assert ann.mark_all_read() == 5
+        assert ann.totals() == (5, 0, 1)
+        assert bob.totals() == (5, 5, 0)
+        assert bob.count(Query(view="unread")) == 5 and bob.count(Query(view="starred")) == 0
+        assert [r.read for r in bob.page().rows] == [False] * 5
+        assert [(s.source, s.unread) for s in bob.sources()] == [("wire", 5)]
+        assert bob.set_read([first]) == 1
+        assert ann.set_read([first], False) == 1
+        assert (ann.get(first).read, bob.get(first).read) == (False, True)  # type: ignore[union-attr]
+
+
+def test_the_default_person_is_the_database_role(postgres_url: str) -> None:
+    with open_store(postgres_url) as mine, open_store(postgres_url, person="postgres") as named:
+        mine.add_articles(seeds(2))
+        mine.set_read([mine.page().rows[0].id])
+        assert named.totals() == (2, 1, 0)
+
+
+def test_a_schema_newer_than_the_program_is_refused_and_left_alone(postgres_server: Any) -> None:
+    url = postgres_server.new_database()
+    with open_store(url) as store:
+        store.add_articles(seeds(3))
+    database = url.rsplit("/", 1)[1]
+    postgres_server.sql("UPDATE reader_schema SET version = version + 1", database)
+    with pytest.raises(StoreVersionError, match=r"written by a newer Reader \(schema 2, this one knows 1\)") as err:
+        open_store(url)
+    assert "\n" not in str(err.value)
+    postgres_server.sql("UPDATE reader_schema SET version = version - 1", database)
+    with open_store(url) as store:
+        assert store.count() == 3
+
+
+def test_a_new_database_gets_the_schema_once_from_two_openers_at_once(postgres_server: Any) -> None:
+    url = postgres_server.new_database(empty=True)
+    errors: list[BaseException] = []
+    opened: list[Any] = []
+    start = threading.Barrier(2)
+
+    def opener() -> None:
+        start.wait()
+        try:
+            opened.append(open_store(url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in opened:
+        s.close()
+    assert errors == []
+    with open_store(url) as store:
+        assert store.add_articles(seeds(1)).added == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("down", r"the database server is not running or not reachable \(Connection refused\)"),
+        ("login", r"the database server refused the login \(password authentication failed"),
+        ("database", r'no such database on the server \(database "nowhere" does not exist\)'),
+    ],
+)
+def test_a_store_that_cannot_be_reached_is_one_line_naming_it(postgres_server: Any, kind: str, message: str) -> None:
+    url = {
+        "down": f"postgresql://postgres:hidden@127.0.0.1:{free_port()}/reader",
+        "login": postgres_server.url("postgres", PASSWORD_ROLE, "hidden"),
+        "database": postgres_server.url("nowhere"),
+    }[kind]
+    with pytest.raises(StoreError, match=message) as err:
+        open_store(url)
+    text = str(err.value)
+    assert "\n" not in text
+    assert "hidden" not in text, "the password is never shown"
+    assert text.startswith(url.replace(":hidden", "") + ": ")
+
+
+def test_a_person_is_named_only_for_a_shared_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="a store file is one person's"):
+        open_store(tmp_path / "reader.sqlite", person="ann")
+    assert not (tmp_path / "reader.sqlite").exists()
+
+
+# --- the command line on a shared store ------------------------------------------------------------
+
+
+def test_the_commands_import_list_search_and_show_a_postgresql_store(postgres_url: str) -> None:
+    from test_cli import KASPERSKY_URL, SEEDS, reader
+
+    done = reader("--db", postgres_url, "import", str(SEEDS))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("129 new")
+    with open_store(postgres_url) as store:
+        assert store.count() == 129, "imported into the database (not into a file named like the URL)"
+    listed = json.loads(reader("--db", postgres_url, "list", "--json").stdout)
+    assert len(listed) == 129
+    dates = [a["published"] for a in listed]
+    assert dates == sorted(dates, reverse=True), "newest first"
+    found = json.loads(reader("--db", postgres_url, "list", "--search", "kasp", "--json").stdout)
+    assert KASPERSKY_URL in [a["url"] for a in found]
+    kaspersky = next(a for a in found if a["url"] == KASPERSKY_URL)
+    raw = reader("--db", postgres_url, "show", str(kaspersky["id"]), "--raw").stdout
+    assert raw == (SEEDS / "000_3fd0e19bd5f7f8e2.txt").read_text(encoding="utf-8")
+    # READER_DB names it as --db does.
+    env = {"READER_DB": postgres_url}
+    assert len(json.loads(reader("list", "--json", "--search", "kaspersky", env=env).stdout)) == len(
+        json.loads(reader("--db", postgres_url, "list", "--json", "--search", "kaspersky").stdout)
+    )
+
+
+def test_user_names_whose_read_state_the_commands_use(postgres_url: str) -> None:
+    from test_cli import SEEDS, reader
+
+    assert reader("--db", postgres_url, "import", str(SEEDS / "000_3fd0e19bd5f7f8e2.txt")).returncode == 0
+    (article,) = json.loads(reader("--db", postgres_url, "list", "--json").stdout)
+    marked = reader("--db", postgres_url, "--user", "ann", "mark", str(article["id"]), "--read")
+    assert marked.returncode == 0, marked.stderr
+
+    def unread(*who: str) -> int:
+        return len(json.loads(reader("--db", postgres_url, *who, "list", "--unread", "--json").stdout))
+
+    assert (unread("--user", "ann"), unread("--user", "bob"), unread()) == (0, 1, 1)
+
+
+def test_commands_a_shared_store_cannot_do_yet_say_so_in_one_line(postgres_url: str, tmp_path: Path) -> None:
+    from test_cli import reader
+
+    for args in (["accounts", "list"], ["sync"]):
+        done = reader("--db", postgres_url, *args)
+        assert done.returncode == 2
+        assert (
+            done.stderr
+            == f"reader: {postgres_url}: sync accounts need a store file for now (not yet a PostgreSQL store)\n"
+        )
+    done = reader("--db", str(tmp_path / "reader.sqlite"), "--user", "ann", "list")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "one person's" in done.stderr
+
+
+# --- feeds -------------------------------------------------------------------------------------------
+
+
+def test_feeds_are_added_updated_listed_and_removed(store: Any) -> None:
+    when = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    b = store.add_feed("https://b.example/feed.xml", "Beta")
+    a = store.add_feed("https://a.example/feed.xml", "alpha")
+    assert store.add_feed("https://b.example/feed.xml", "other title").id == b.id, "idempotent"
+    store.update_feed(b.id, etag='"v1"', dead=True, updated_at=when, last_error="HTTP 500")
+    got = store.get_feed(b.id)
+    assert (got.etag, got.dead, got.updated_at, got.last_error, got.title) == ('"v1"', True, when, "HTTP 500", "Beta")
+    assert store.get_feed("https://b.example/feed.xml") == got
+    with pytest.raises(TypeError, match="unknown feed fields"):
+        store.update_feed(b.id, id=5)
+    store.add_articles(
+        [Article(source="Beta", title=f"B{i}", body="x", key=f"feed:{b.id}:{i}", feed_id=b.id) for i in range(3)]
+    )
+    store.set_read([store.page(Query(feed_id=b.id)).rows[0].id])
+    assert [(f.name, f.total, f.unread) for f in store.feeds()] == [("alpha", 0, 0), ("Beta", 3, 2)]
+    store.set_starred(store.page(Query(feed_id=b.id)).rows[1].id)
+    assert store.unsubscribe(b.id) == (2, 1)
+    assert store.remove_feed(a.url) is True and store.remove_feed(a.url) is False
+    assert store.feeds() == [] and store.count() == 1
+
+
+def test_one_persons_unsubscribe_keeps_what_another_starred(postgres_url: str) -> None:
+    with open_store(postgres_url, person="ann") as ann, open_store(postgres_url, person="bob") as bob:
+        feed = ann.add_feed("https://wire.example/feed.xml", "Wire")
+        ann.add_articles(
+            [Article(source="Wire", title=f"W{i}", key=f"feed:{feed.id}:{i}", feed_id=feed.id) for i in range(3)]
+        )
+        kept = bob.page().rows[0].id
+        bob.set_starred(kept)
+        assert ann.unsubscribe(feed.id) == (2, 1)
+        assert [r.id for r in bob.page(Query(view="starred")).rows] == [kept]
+
+
+def test_the_server_state_of_a_sync_is_the_syncing_persons(postgres_url: str) -> None:
+    from test_sync_store import remote
+
+    with open_store(postgres_url, person="ann") as ann, open_store(postgres_url, person="bob") as bob:
+        account = ann.add_account("ann@host", "http://127.0.0.1/api/greader.php", "ann")
+        items = [(rid, remote("ann@host", rid, f"Remote {rid}"), rid == "1", rid == "2") for rid in "123"]
+        assert ann.add_remote_articles(account.id, items) == 3
+        assert (ann.totals(), bob.totals()) == ((3, 2, 1), (3, 3, 0))
+        assert ann.reconcile_flags(account.id, unread=set(), starred={"1", "2", "3"}) == (2, 2)
+        assert (ann.totals(), bob.totals()) == ((3, 0, 3), (3, 3, 0))
+        bob.set_read([bob.page().rows[0].id])
+        assert bob.pending_changes(account.id) != [] and ann.pending_changes(account.id) == []
+
+
+FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Test feed</title><link>http://example.org/</link>
+<item><title>Café one</title><link>http://example.org/1</link><pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate></item>
+<item><title>Second</title><link>http://example.org/2</link><pubDate>Wed, 11 Jun 2003 04:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+
+def test_the_feed_commands_subscribe_refresh_and_unsubscribe_on_a_postgresql_store(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    from test_cli import reader
+
+    feed = tmp_path / "feed.xml"
+    feed.write_text(FEED, encoding="utf-8")
+    added = reader("--db", postgres_url, "feeds", "add", str(feed))
+    assert (added.returncode, added.stdout) == (0, "2 new, 0 updated, 0 unchanged articles from 1 input\n")
+    listed = json.loads(reader("--db", postgres_url, "list", "--search", "cafe", "--json").stdout)
+    assert [a["title"] for a in listed] == ["Café one"]
+    assert reader("--db", postgres_url, "refresh", "--force").stdout.startswith(
+        "0 new, 0 updated articles from 1 feeds"
+    )
+    assert reader("--db", postgres_url, "feeds", "remove", feed.as_uri()).returncode == 0
+    with open_store(postgres_url) as store:
+        assert (store.feeds(), store.count()) == ([], 0)
+
+
+def test_a_server_that_goes_away_is_a_one_line_store_error() -> None:
+    """The server stops while a store is open: the next call says so in one line (a store error
+    the window and the commands report), it does not raise psycopg's own exception."""
+    from postgres import PostgresServer
+
+    server = PostgresServer.start()
+    try:
+        store = open_store(server.new_database())
+        store.add_articles(seeds(2))
+        server.halt()
+        with pytest.raises(StoreError) as err:
+            store.count()
+        assert str(err.value).startswith(server.url("test_0") + ": lost the connection to the database server (")
+        assert "\n" not in str(err.value)
+        store.close()
+    finally:
+        server.stop()
+
+
+def test_enclosures_come_back_and_an_update_that_changes_only_them_is_an_update(store: Any) -> None:
+    from reader.records import Enclosure
+
+    episode = Enclosure("https://cdn.example/ep1.mp3", "audio/mpeg", 1234, 61)
+    first = Article(source="pod", title="Episode 1", url="https://pod.example/1", body="Notes.")
+    store.add_articles([first])
+    with_file = Article(
+        **{**{f: getattr(first, f) for f in ("source", "title", "url", "body")}, "enclosures": (episode,)}
+    )
+    assert store.add_articles([with_file], update=True).updated == 1
+    (row,) = store.page().rows
+    assert store.get(row.id).enclosures == (episode,)
