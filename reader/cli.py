@@ -197,9 +197,12 @@ def _duration(text: str) -> float:
     number, unit = text.strip().lower(), "d"
     if number[-1:] in _UNITS_S:
         number, unit = number[:-1], number[-1]
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (for example 90d, 12w, 6m, 1y, 36h)")
-    return int(number) * _UNITS_S[unit]
+    seconds = int(number) * _UNITS_S[unit]
+    if seconds > 200 * _UNITS_S["y"]:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (more than 200 years)")
+    return seconds
 
 
 def store_target(text: str) -> StoreTarget:
@@ -985,7 +988,8 @@ def cmd_rules(db_path: StoreTarget, args: argparse.Namespace) -> int:
             only = r.feed_url or (f"folder {r.folder}" if r.folder else None)
             print(f"{r.name}: {r.query!r} -> {r.action}" + (f" (only {only})" if only else ""))
         return EXIT_OK
-    with Store.open(db_path, create=args.rules_command == "add") as store:
+    # (A rule for a feed needs the feed, so a store: none is made for a rule that is refused.)
+    with Store.open(db_path, create=args.rules_command == "add" and args.feed is None) as store:
         if args.rules_command == "add":
             feed_id = None
             if args.feed is not None:

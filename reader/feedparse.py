@@ -490,13 +490,13 @@ def _enclosures(entry: Any, base: str) -> tuple[Enclosure, ...]:
 def _whole(value: Any) -> int | None:
     """A positive whole number a feed wrote (``length="12345"``), else None (0 means unknown)."""
     text = str(value or "").strip()
-    return int(text) if text.isdigit() and 0 < int(text) < 1 << 62 else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 1 << 62 else None
 
 
 def duration_seconds(value: Any) -> int | None:
     """``itunes:duration`` as seconds: ``3723``, ``62:03``, ``1:02:03`` (None when it is none of these)."""
     parts = str(value or "").strip().split(":")
-    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+    if not 1 <= len(parts) <= 3 or not all(p.isascii() and p.isdigit() for p in parts):
         return None
     seconds = 0
     for part in parts:

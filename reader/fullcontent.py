@@ -47,6 +47,9 @@ class Extracted:
     text: str | None
     #: "" when it was read, else why not (one line).
     status: str
+    #: Why not is the network's or the server's for now (a timeout, a 5xx, cancelled): the page is
+    #: tried again with the next refresh rather than kept as a failure.
+    transient: bool = False
 
 
 def extract(data: bytes, content_type: str | None, url: str) -> tuple[str, str]:
@@ -76,7 +79,8 @@ def fetch_one(article_id: int, url: str, stop: threading.Event | None = None) ->
         return Extracted(article_id, None, None, f"cannot fetch {scheme or 'scheme-less'} pages (only http, https)")
     got = default_client().get(url, timeout=FETCH_TIMEOUT, max_bytes=MAX_PAGE_BYTES, stop=stop)
     if got.error is not None:
-        return Extracted(article_id, None, None, got.error)
+        stopped = stop is not None and stop.is_set()
+        return Extracted(article_id, None, None, got.error, transient=got.transient or stopped)
     try:
         html, text = extract(got.data, got.headers.get("content-type"), url)
     except ExtractError as exc:
@@ -124,11 +128,13 @@ def fetch_many(
 
 
 def store_all(store: Store, results: Iterator[Extracted]) -> tuple[int, list[tuple[int, str]]]:
-    """Keep each page's text (or why not) as it comes; (pages kept, [(article id, why not)])."""
+    """Keep each page's text (or why not) as it comes; (pages kept, [(article id, why not)]). A
+    failure for now (:attr:`Extracted.transient`) is not kept: the page is tried again next time."""
     kept = 0
     failed: list[tuple[int, str]] = []
     for result in results:
-        store.set_full_content(result.article_id, result.html, result.text, result.status)
+        if not result.transient:
+            store.set_full_content(result.article_id, result.html, result.text, result.status)
         if result.html is None:
             failed.append((result.article_id, result.status))
         else:

@@ -51,6 +51,13 @@ def words(n: int, salt: int) -> str:
     return " ".join(f"w{rng.randrange(10**9)}" for _ in range(n))
 
 
+def stored_when_published(store: Store) -> None:
+    """As if each article had been stored when it was published (a feed followed for long): the
+    cleanup dates an article by the later of the two."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE articles SET imported_at = coalesce(published, imported_at)")
+
+
 def ids_by_title(store: Store) -> dict[str, int]:
     return {row.title: row.id for row in store.iter_rows()}
 
@@ -64,6 +71,7 @@ def test_only_old_read_unstarred_articles_go_with_their_search_entries(store: St
             seed("recent read", RECENT),
         ]
     )
+    stored_when_published(store)
     ids = ids_by_title(store)
     store.set_read([ids["old read"], ids["old read starred"], ids["recent read"]])
     store.set_starred(ids["old read starred"])
@@ -95,6 +103,7 @@ def test_undated_articles_are_dated_by_when_they_were_stored(store: Store) -> No
 def test_a_removed_feed_article_does_not_come_back_with_its_feed(store: Store, tmp_path: Path) -> None:
     feed = rss_file(tmp_path / "gazette.rss", [("a", "old story", OLD), ("b", "recent story", RECENT)])
     import_inputs(store, [("feed", str(feed))])
+    stored_when_published(store)
     ids = ids_by_title(store)
     store.set_read(list(ids.values()))
     assert store.cleanup(NOW - timedelta(days=90)).removed == 1
@@ -113,6 +122,7 @@ def test_an_article_whose_change_waits_for_its_sync_server_stays(store: Store) -
     feed = store.remote_feeds(account.id)["feed/1"]
     remote = Article(None, "remote old", published=OLD, key="sync:alice:1", feed_id=feed.id)
     store.add_remote_articles(account.id, [("tag:google.com,2005:reader/item/1", remote, False, False)])
+    stored_when_published(store)
     store.set_read([ids_by_title(store)["remote old"]])  # queued for the server
     assert store.pending_changes(account.id)
     assert store.cleanup(NOW - timedelta(days=90)).removed == 0
@@ -133,6 +143,7 @@ def test_reader_cleanup_removes_and_gives_the_space_back(db: Path) -> None:
     with Store.open(db) as store:
         store.add_articles([seed(f"story {i}", OLD, words(400, i)) for i in range(300)])
         store.add_articles([seed("fresh", RECENT)])
+        stored_when_published(store)
         store.set_read(list(ids_by_title(store).values()))
 
     dry = reader("--db", str(db), "cleanup", "--dry-run")
@@ -153,6 +164,7 @@ def test_reader_cleanup_removes_and_gives_the_space_back(db: Path) -> None:
 def test_reader_cleanup_no_compact_leaves_the_space_inside(db: Path) -> None:
     with Store.open(db) as store:
         store.add_articles([seed(f"story {i}", OLD, words(400, i)) for i in range(100)])
+        stored_when_published(store)
         store.set_read(list(ids_by_title(store).values()))
     size = db.stat().st_size
     done = reader("--db", str(db), "cleanup", "--no-compact")
@@ -188,6 +200,7 @@ def test_the_window_removes_old_read_articles_after_a_refresh_when_asked(
 ) -> None:
     feed = rss_file(tmp_path / "gazette.rss", [("a", "old story", OLD), ("b", "recent story", RECENT)])
     import_inputs(store, [("feed", str(feed))])
+    stored_when_published(store)
     store.set_read(list(ids_by_title(store).values()))
     window = window_factory(store)
 
@@ -204,3 +217,32 @@ def test_the_window_removes_old_read_articles_after_a_refresh_when_asked(
     qtbot.waitUntil(lambda: all_titles(window) == ["recent story"])
     assert "Removed 1 read article older than 90 days" in window.statusBar().currentMessage()
     assert window.settings.cleanup_days == 90
+
+
+@pytest.mark.parametrize("age", ["3000y", "99999999999d"])
+def test_an_age_beyond_any_date_is_one_line(db: Path, age: str) -> None:
+    with Store.open(db) as store:
+        store.add_articles([seed("old", OLD)])
+    done = reader("--db", str(db), "cleanup", f"--older-than={age}")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "not a duration" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_entry_that_arrives_with_an_old_date_is_not_removed_at_once(store: Store, tmp_path: Path) -> None:
+    feed = rss_file(tmp_path / "gazette.rss", [("a", "archive story", OLD)])  # published long ago, stored now
+    import_inputs(store, [("feed", str(feed))])
+    store.set_read(list(ids_by_title(store).values()))
+    assert store.cleanup(NOW - timedelta(days=90)).removed == 0
+
+
+def test_unsubscribing_takes_the_feeds_tombstones_with_it(store: Store, tmp_path: Path) -> None:
+    feed = rss_file(tmp_path / "gazette.rss", [("a", "old story", OLD), ("b", "recent story", RECENT)])
+    import_inputs(store, [("feed", str(feed))])
+    store.set_read(list(ids_by_title(store).values()))
+    stored_when_published(store)
+    assert store.cleanup(NOW - timedelta(days=90)).removed == 1
+    (subscription,) = store.feeds()
+    assert store.unsubscribe(subscription.id) is not None
+    # Subscribed again (the same id may be given again): the feed's entries all come back.
+    import_inputs(store, [("feed", str(feed))])
+    assert set(ids_by_title(store)) == {"old story", "recent story"}

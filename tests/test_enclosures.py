@@ -192,3 +192,10 @@ def test_the_duration_is_the_playable_files_even_when_a_document_comes_first() -
     )
     pdf, mp3 = parsed(text, True)["Episode one"].enclosures
     assert (pdf.duration, mp3.duration) == (None, 3723)
+
+
+def test_digits_that_are_not_ascii_are_unknown_and_the_feed_still_parses() -> None:
+    text = PODCAST.replace('length="42100000"', 'length="\u00b2"').replace("1:02:03", "1:\u00b2")
+    articles = parsed(text, True)
+    assert articles["Episode one"].enclosures == (Enclosure("https://cdn.radio.example/ep1.mp3", "audio/mpeg"),)
+    assert len(articles) == 3

@@ -227,3 +227,18 @@ def test_g_shows_the_full_article_and_the_feed_menu_turns_it_on(
     qtbot.waitUntil(lambda: not window.jobs.running(JobKind.FULL_CONTENT), timeout=30000)
     assert store.get_feed(feed.id).full_content is True
     assert server.hits("/report.pdf")  # tried: it was not before
+
+
+def test_a_page_that_fails_for_now_is_tried_again_next_time(feed_server: FeedServer, store: Store) -> None:
+    from conftest import import_inputs
+
+    feed_server.add("/busy", b"", status=503)
+    url = rss(feed_server, [("b", "Busy page", "/busy")])
+    import_inputs(store, [("feed", url)])
+    store.update_feed(store.feeds()[0].id, full_content=True)
+    kept, failed = fullcontent.fetch_pending(store)
+    assert kept == 0 and len(failed) == 1 and "503" in failed[0][1]
+    assert len(store.wanting_full_content()) == 1  # not kept as a failure: wanted again
+    feed_server.add("/busy", QUAY, content_type="text/html")
+    assert fullcontent.fetch_pending(store)[0] == 1
+    assert store.wanting_full_content() == []

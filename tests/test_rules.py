@@ -214,3 +214,34 @@ def test_a_bad_rules_command_is_one_line_and_changes_nothing(db: Path, args: lis
     assert done.stderr.count("\n") == 1 and message in done.stderr and "Traceback" not in done.stderr
     with Store.open(db) as store:
         assert store.rules() == [] and flags(store) == {"storm": (False, False)}
+
+
+def test_star_and_hide_act_on_stored_articles_too_and_the_totals_leave_the_hidden_out(store: Store) -> None:
+    store.add_articles([story("ferry one"), story("ferry two"), story("football final"), story("valley")])
+    store.add_rule("ferries", "ferry", "star")
+    store.add_rule("no sport", "football", "hide")
+    assert store.apply_rules() == {"ferries": 2, "no sport": 1}
+    assert flags(store)["ferry one"] == (False, True)
+    assert store.totals() == (3, 3, 2)  # the hidden one is listed under Hidden only
+    assert store.hidden_count() == 1
+    hidden = next(store.iter_rows(Query(view="hidden")))
+    store.set_read([hidden.id], False)  # the person unread it: Apply to all leaves it so
+    assert store.apply_rules() == {"ferries": 0, "no sport": 0}
+    assert not store.get(hidden.id).read
+
+
+def test_a_rule_meets_what_an_import_brings(db: Path, tmp_path: Path) -> None:
+    from reader.importer import import_paths
+
+    with Store.open(db) as store:
+        store.add_rule("cranes", "crane", "label:Port")
+    seed = tmp_path / "cranes.txt"
+    seed.write_text(
+        "['https://x.example/crane', 'Gazette', 'New cranes at the port', 'A. Writer', '', '', '2024-03-02', '']\n"
+        "The port's new cranes arrived on Tuesday.\n",
+        encoding="utf-8",
+    )
+    report = import_paths(db, [str(seed)])
+    assert report.problems == []
+    with Store.open(db) as store:
+        assert store.count(Query(label="Port")) == 1 == store.totals()[0]

@@ -797,14 +797,15 @@ class Store:
         The full-text index is given each article's text here, from the values in hand (the store
         keeps the body packed, so no trigger could give it the text without unpacking it again)."""
         given = (articles if isinstance(articles, PreparedArticles) else prepare_articles(articles)).rows
-        removed = self._tombstoned([row[0] for row in given])
-        if removed:  # removed by a cleanup: a feed that still lists them does not bring them back
-            given = [row for row in given if row[0] not in removed]
         if not given:
-            return AddResult(unchanged=len(removed))
+            return AddResult()
         conflict = upsert_clause(update)
         added = updated = 0
         with self.transaction() as conn:
+            # (Inside the transaction: a cleanup cannot tombstone one of them between the check and the insert.)
+            removed = self._tombstoned([row[0] for row in given])
+            if removed:  # removed by a cleanup: a feed that still lists them does not bring them back
+                given = [row for row in given if row[0] not in removed]
             wanted = self.rules() if rules and self._has_rules(conn) else []
             newest = self._newest_id(conn) if wanted else 0
             self._tune_fts(conn)
@@ -865,7 +866,7 @@ class Store:
                 old.append((article_id, title, author, description, self._indexed_body(body_z, article_id, full_z)))
                 if full_z is not None:  # the page's text stays (and in the index, after the new body)
                     t, a, d, body = text_of[key]
-                    text_of[key] = (t, a, d, body + "\n" + self._indexed_body(full_z, article_id))
+                    text_of[key] = (t, a, d, body + "\n" + textpack.unpack(full_z))
         if old:
             self._index(conn, old, delete=True)
         self._index(conn, [(i, *text_of[k]) for i, k in stored])
@@ -933,8 +934,7 @@ class Store:
 
     #: A list row: its snippet is made from the description (4) or the start of the body (12).
     _ROW_COLUMNS = (
-        "id, source, title, author, description, url, image_url, published, read, starred, feed_id, sort_ts, body_z, "
-        "full_body_z"
+        "id, source, title, author, description, url, image_url, published, read, starred, feed_id, sort_ts, body_z"
     )
 
     def page(self, query: Query = Query(), after: Cursor | None = None, limit: int = 100) -> Page:
@@ -1091,7 +1091,7 @@ class Store:
                 verdicts: list[bool | str] = []
                 for r in batch:
                     try:
-                        verdicts.append(test((r[2], r[3], r[4]), functools.partial(_indexed_text_of, r[12], r[13])))
+                        verdicts.append(test((r[2], r[3], r[4]), functools.partial(self._walked_body, r[0], r[12])))
                     except textpack.PackError:
                         break  # a damaged body: the index says whether it matches (collected below)
                 unsure = {i: v for i, v in enumerate(verdicts) if isinstance(v, str)}
@@ -1116,6 +1116,13 @@ class Store:
             if len(rows) < chunk:
                 return kept, None
             chunk = min(4 * chunk, 4096)
+
+    def _walked_body(self, article_id: int, body_z: bytes) -> str:
+        """A walked row's body as the index has it: with its page's text, when it was fetched (read
+        here, only for the rows whose title and description did not settle the test: a list page
+        does not read the page texts)."""
+        (full_z,) = self._conn.execute("SELECT full_body_z FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return _indexed_text_of(body_z, full_z)
 
     def _scratch_matches(self, match: str, texts: dict[int, str]) -> set[int]:
         """Which of ``texts`` (by key) FTS5 matches ``match`` in: indexed in a scratch index of the
@@ -1223,9 +1230,11 @@ class Store:
         elif query.view == "starred":
             where.append("a.starred = 1")
         if query.view == "hidden":
-            where.append("a.hidden = 1")
+            where.append("a.id IN (SELECT id FROM articles WHERE hidden = 1)")
         elif self._any_hidden():
-            where.append("a.hidden = 0")
+            # Through the partial index of the hidden: the covering indexes the lists and counts
+            # read stay covering (a.hidden = 0 would read every row).
+            where.append("a.id NOT IN (SELECT id FROM articles WHERE hidden = 1)")
         if query.label is not None:
             where.append("a.id IN (SELECT article_id FROM labels WHERE label = ?)")
             params.append(query.label)
@@ -1324,6 +1333,11 @@ class Store:
         """(all, unread, starred) article counts."""
         with self._errors():
             r = self._conn.execute("SELECT count(*), total(read = 0), total(starred = 1) FROM articles").fetchone()
+            if self._any_hidden():  # (listed only under Hidden: not in the totals)
+                h = self._conn.execute(
+                    "SELECT count(*), total(read = 0), total(starred = 1) FROM articles WHERE hidden = 1"
+                ).fetchone()
+                r = (r[0] - h[0], r[1] - h[1], r[2] - h[2])
         return int(r[0]), int(r[1]), int(r[2])
 
     def arrivals(self, after_id: int | None) -> tuple[int, int, int, int | None]:
@@ -1487,6 +1501,9 @@ class Store:
             ).fetchone()
             removed = self._delete_articles(conn, "feed_id = ? AND starred = 0", (feed.id,))
             conn.execute("DELETE FROM feeds WHERE id = ?", (feed.id,))
+            # Its tombstones too: subscribed again, its entries come back; and a new feed that
+            # gets this id is not kept from entries of the same ids.
+            conn.execute("DELETE FROM tombstones WHERE key >= ? AND key < ?", _key_range(f"feed:{feed.id}:"))
         return removed, kept
 
     # full articles (reader.fullcontent)
@@ -1513,8 +1530,10 @@ class Store:
             ).fetchone()
             if r is None:
                 return False
-            if html is None:
-                conn.execute("UPDATE articles SET full_status = ? WHERE id = ?", (status, article_id))
+            if html is None:  # (a page fetched before stays, with its status: it is what the pane shows)
+                conn.execute(
+                    "UPDATE articles SET full_status = ? WHERE id = ? AND full_html_z IS NULL", (status, article_id)
+                )
                 return True
             title, author, description, body_z, old_full = r
             self._index(
@@ -1597,15 +1616,16 @@ class Store:
 
     def _apply_rule(self, conn: sqlite3.Connection, rule: Rule, after_id: int | None = None) -> int:
         """Do what ``rule`` says to the articles it finds (above ``after_id``, when given) that are
-        not so yet: one full-text query, then one statement. How many it changed."""
+        not so yet: one full-text query, then one statement a chunk of 500. How many it changed."""
         match = fts_query(rule.query)
-        if match is None:
+        if match is None:  # (add_rule refuses such a query; a rule written by hand may still have one)
             return 0
-        where = ["a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"]
-        params: list[Any] = [match]
-        if after_id is not None:
-            where.append("a.id > ?")
-            params.append(after_id)
+        if after_id is None:
+            where = ["a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"]
+            params: list[Any] = [match]
+        else:  # (the bound inside the match: FTS5 reads only the new rows' entries, not every match)
+            where = ["a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND rowid > ?)"]
+            params = [match, after_id]
         if rule.feed_id is not None:
             where.append("a.feed_id = ?")
             params.append(rule.feed_id)
@@ -1618,7 +1638,7 @@ class Store:
         elif kind == "star":
             where.append("a.starred = 0")
         elif kind == "hide":
-            where.append("(a.hidden = 0 OR a.read = 0)")
+            where.append("a.hidden = 0")
         else:
             where.append("a.id NOT IN (SELECT article_id FROM labels WHERE label = ?)")
             params.append(label)
@@ -1632,8 +1652,15 @@ class Store:
                     chunk = ids[start : start + 500]
                     conn.execute(f"UPDATE articles SET hidden = 1 WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
         elif kind == "star":
-            for article_id in ids:
-                self.set_starred(article_id)
+            changed: list[tuple[int, int | None]] = []
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                changed += conn.execute(
+                    f"UPDATE articles SET starred = 1 WHERE id IN ({', '.join('?' * len(chunk))}) "
+                    "RETURNING id, account_id",
+                    chunk,
+                ).fetchall()
+            self._queue_changes(conn, changed, "star")
         else:
             conn.executemany(
                 "INSERT OR IGNORE INTO labels (article_id, label) VALUES (?, ?)", [(i, label) for i in ids]
@@ -1670,8 +1697,9 @@ class Store:
         it back. An article whose read or star change still waits for its sync server stays. The
         space they took is reused by what comes next (:meth:`compact` gives it back to the disk).
         ``dry_run``: only count them."""
-        # Dated by publication, else by when it was stored (sort_ts puts the undated below every date).
-        old = ["coalesce(published, imported_at) < ?", "id NOT IN (SELECT article_id FROM pending_changes)"]
+        # Dated by publication or by when it was stored, whichever is later: an entry that arrives
+        # with an old date (an archive, a bogus 1970) is not removed the first time it is read.
+        old = ["max(coalesce(published, 0), imported_at) < ?", "id NOT IN (SELECT article_id FROM pending_changes)"]
         if not unread_too:
             old.append("read = 1")
         params: list[Any] = [_ts(older_than)]
@@ -1772,6 +1800,8 @@ class Store:
             )
             conn.execute("UPDATE articles SET account_id = NULL, remote_id = NULL WHERE account_id = ?", (account_id,))
             feeds = conn.execute("DELETE FROM feeds WHERE account_id = ?", (account_id,)).rowcount
+            (name,) = conn.execute("SELECT name FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            conn.execute("DELETE FROM tombstones WHERE key >= ? AND key < ?", _key_range(f"greader:{name}:"))
             conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
         return removed, int(kept), feeds
 
@@ -2211,6 +2241,11 @@ def _article_params(a: Article, now: int, packed: textpack.PackedText | None = N
         # Not stored as such: what the full-text index is given (title, author, description, body).
         (a.title, a.author, a.description, a.body),
     )
+
+
+def _key_range(prefix: str) -> tuple[str, str]:
+    """The keys that start with ``prefix``, as a range of the primary key (LIKE would scan)."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def _indexed_text_of(body_z: bytes | None, full_z: bytes | None) -> str:

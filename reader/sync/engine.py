@@ -127,7 +127,8 @@ def _item_enclosures(links: Any) -> tuple[Enclosure, ...]:
         if href is None or (kind or "").lower().startswith("image/") or any(e.url == href for e in found):
             continue
         length = link.get("length")
-        size = int(length) if isinstance(length, int | str) and str(length).isdigit() and int(length) > 0 else None
+        text = str(length) if isinstance(length, int | str) else ""
+        size = int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
         found.append(Enclosure(href, kind.lower() if kind else None, size))
     return tuple(found)
 

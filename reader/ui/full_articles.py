@@ -68,7 +68,10 @@ class FullArticles(QObject):
 
         def done(_none: None) -> None:
             self._feeds[feed.id] = dataclasses.replace(feed, full_content=on)
-            self._work.message(f"{feed.name}: " + ("full articles on" if on else "the feed's own text from now on"))
+            self._work.message(
+                f"{feed.name}: "
+                + ("full articles on" if on else "new articles keep the feed's own text (pages fetched stay)")
+            )
             if on:
                 self.fetch_pending()
 
@@ -90,7 +93,9 @@ class FullArticles(QObject):
             from reader import fullcontent
 
             with Store.open(db_path) as store:
-                fullcontent.fetch_articles(store, [article_id], stop=cancel)
+                _kept, failed = fullcontent.fetch_articles(store, [article_id], stop=cancel)
+                if failed:  # (this time's reason: a page fetched before, if any, stays)
+                    return None, failed[0][1]
                 stored = store.get(article_id)
             if stored is None:
                 return None, "the article was removed meanwhile"
@@ -100,8 +105,9 @@ class FullArticles(QObject):
             html, status = result
             host = urllib.parse.urlsplit(url).hostname or url
             shown = self._pane.article
-            if shown is not None and shown.id == article_id:
-                # The pane's own copy (its flags may not be stored yet), with the page's text.
+            if shown is not None and shown.id == article_id and (html is not None or shown.full_html is None):
+                # The pane's own copy (its flags may not be stored yet), with the page's text (or
+                # why not; a page fetched before stays shown).
                 self._pane.show_article(dataclasses.replace(shown, full_html=html, full_status=status))
             if html is not None and not status:
                 self._work.message(f"Full article from {host}")

@@ -255,6 +255,8 @@ def view_key(name: str) -> SidebarKey:
         return SidebarKey("unread")
     if name == "starred":
         return SidebarKey("starred")
+    if name == "hidden":
+        return SidebarKey("hidden")
     return SidebarKey()
 
 

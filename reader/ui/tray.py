@@ -113,7 +113,7 @@ class Tray(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(ARRIVALS_DELAY_MS)
-        self._timer.timeout.connect(lambda: self._count_arrivals(notify=True))
+        self._timer.timeout.connect(self._on_quiet)
         jobs.job_finished.connect(self._on_job_finished)
 
     # --- preferences ---
@@ -205,6 +205,13 @@ class Tray(QObject):
             self._count_arrivals(notify=False)  # a feed the person just added is not news
         elif kind is JobKind.ADD_ACCOUNT:
             self._quiet_sync = True
+
+    def _on_quiet(self) -> None:
+        """A refresh or a sync ended a moment ago: count what came, unless another one still
+        runs (its end comes here again): one notification for what arrived together, not a part
+        of a sync that was still storing."""
+        if not (self._jobs.running(JobKind.REFRESH) or self._jobs.running(JobKind.SYNC)):
+            self._count_arrivals(notify=True)
 
     def _count_arrivals(self, *, notify: bool) -> None:
         if self._counting:
