@@ -84,6 +84,9 @@ class Input:
     kind: InputKind
     target: str
     label: str
+    #: A file taken as a seed file until its first bytes are read (``classify(defer_sniff=True)``):
+    #: the importer reads it once and asks :func:`sniffed` what it is.
+    sniff: bool = False
 
 
 #: A file's identity (device, inode): how the store's own files are known without opening them.
@@ -118,13 +121,17 @@ def classify(
     *,
     skip: frozenset[FileId] = frozenset(),
     feeds_only: bool = False,
+    defer_sniff: bool = False,
 ) -> list[Input]:
     """What each input is, folders expanded (recursively, sorted); inputs that cannot be read
     (missing, a FIFO, a device, a socket) are problems, and nothing else is looked at twice.
     Files in ``skip`` (the store's own, :func:`store_files`) are never opened: passed over in a
     folder, refused when named. Addresses Reader cannot fetch (another scheme, an http address
     without a host) are refused here, before anything is subscribed. ``feeds_only`` (``reader
-    feeds add``): a missing path is said to be neither a URL nor a file, not just a missing file."""
+    feeds add``): a missing path is said to be neither a URL nor a file, not just a missing file.
+    ``defer_sniff``: a file told apart by its first bytes is not read here but given as a seed file
+    marked :attr:`Input.sniff`, for a reader that reads it anyway to ask :func:`sniffed` (the
+    seed import: one open and read per file instead of two)."""
     found: list[Input] = []
     for text in inputs:
         address = feed_address(text)
@@ -152,9 +159,9 @@ def classify(
                 if why is not None:
                     problems.append(Problem(str(file), why))
                 else:
-                    found.extend(_classify(file))
+                    found.extend(_classify(file, defer_sniff=defer_sniff))
         elif path.is_file():
-            found.extend(_classify(path, explicit=True))
+            found.extend(_classify(path, explicit=True, defer_sniff=defer_sniff))
         elif path.exists():
             problems.append(Problem(text, localfile.not_regular_reason(path) or "not a regular file"))
         elif feeds_only:
@@ -201,9 +208,9 @@ def _walk(folder: Path) -> Iterator[Path]:
                 yield Path(root, name)
 
 
-def _classify(path: Path, explicit: bool = False) -> list[Input]:
+def _classify(path: Path, explicit: bool = False, defer_sniff: bool = False) -> list[Input]:
     """The file as an input (none: a documentation file in a folder): by its ending, else by its
-    first bytes."""
+    first bytes (with ``defer_sniff``, later: see :func:`classify`)."""
     suffix = path.suffix.lower()
     if suffix in OPML_SUFFIXES:
         return [Input(InputKind.OPML, str(path), str(path))]
@@ -211,16 +218,31 @@ def _classify(path: Path, explicit: bool = False) -> list[Input]:
         return [Input(InputKind.FEED, feed_url(str(path)), str(path))]
     if not explicit and suffix in SKIPPED_SUFFIXES:
         return []
+    seed = Input(InputKind.SEED, str(path), str(path), sniff=defer_sniff)
+    if defer_sniff:
+        return [seed]
     try:
-        head = localfile.read_head(path, 1024)
+        head = localfile.read_head(path, SNIFF_BYTES)
     except OSError:
-        return [Input(InputKind.SEED, str(path), str(path))]  # the read says why
+        return [seed]  # the read says why
+    return [sniffed(seed, head)]
+
+
+#: How much of a file's start tells a feed or OPML file from a seed file.
+SNIFF_BYTES = 1024
+
+
+def sniffed(item: Input, head: bytes) -> Input:
+    """The input a file (``item``, a seed file by default) is, by its first bytes ``head`` (the
+    first :data:`SNIFF_BYTES` are looked at): an OPML file, a feed file, or a seed file."""
+    head = head[:SNIFF_BYTES]
+    path = item.target
     sniff = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if sniff.startswith(b"<"):
         if b"<opml" in head.lower():
-            return [Input(InputKind.OPML, str(path), str(path))]
-        return [Input(InputKind.FEED, feed_url(str(path)), str(path))]
-    return [Input(InputKind.SEED, str(path), str(path))]
+            return Input(InputKind.OPML, path, item.label)
+        return Input(InputKind.FEED, feed_url(path), item.label)
+    return Input(InputKind.SEED, path, item.label)
 
 
 def feed_url(text: str) -> str:

@@ -9,7 +9,6 @@ of the GIL too), so the writer only writes. What each input is comes from
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reader import localfile, seedfile, subscriptions
-from reader.addresses import Input, InputKind, classify, store_files
+from reader.addresses import SNIFF_BYTES, Input, InputKind, classify, sniffed, store_files
 from reader.records import AddResult, Article, Problem, Progress
 from reader.store import MAX_ROWS_PER_INSERT, PreparedArticles, StoreError, StoreProtocol, open_store, prepare_articles
 
@@ -62,9 +61,10 @@ def import_paths(
     ``feeds_only``: the inputs are meant as feeds (``reader feeds add``; see :func:`classify`).
     """
     report = ImportReport() if report is None else report
-    items = classify(inputs, report.problems, skip=store_files(store_path), feeds_only=feeds_only)
-    seeds = [i.target for i in items if i.kind is InputKind.SEED]
-    feeds = [i for i in items if i.kind is not InputKind.SEED]
+    # Files told apart by their first bytes are read once, by the seed import (see _read_seed).
+    items = classify(inputs, report.problems, skip=store_files(store_path), feeds_only=feeds_only, defer_sniff=True)
+    seeds = [(n, i) for n, i in enumerate(items) if i.kind is InputKind.SEED]
+    feeds = [(n, i) for n, i in enumerate(items) if i.kind is not InputKind.SEED]
     # Progress counts files, then feeds (an OPML file counts the feeds it lists, once it is read).
     done = 0
 
@@ -77,30 +77,37 @@ def import_paths(
     if progress is not None:
         progress(0, len(items))
     if seeds:
-        _import_seeds(store_path, seeds, report, step, cancel)
+        # Feed and OPML files found among them join the feeds, in the order they were named.
+        feeds = sorted(feeds + _import_seeds(store_path, seeds, report, step, cancel), key=lambda f: f[0])
     if feeds and not (cancel is not None and cancel.is_set()):
-        _import_feeds(store_path, feeds, report, progress, done, len(seeds), cancel)
+        _import_feeds(store_path, [i for _, i in feeds], report, progress, done, len(items) - len(feeds), cancel)
     report.cancelled = cancel is not None and cancel.is_set()
     return report
 
 
 def _import_seeds(
     store_path: Path | str,
-    paths: Sequence[str],
+    seeds: Sequence[tuple[int, Input]],
     report: ImportReport,
     step: Callable[[int], None],
     cancel: threading.Event | None,
-) -> None:
+) -> list[tuple[int, Input]]:
+    """Import the seed files ``seeds`` ((position among the inputs, input)); returns those whose
+    first bytes said they are feed or OPML files (with their positions), not imported here."""
     writer = _BatchWriter(store_path)
     writer.start()
     batch: list[Article] = []
+    others: list[tuple[int, Input]] = []
     try:
-        for path in paths:
+        for n, item in seeds:
             if cancel is not None and cancel.is_set():
                 break
             if writer.error is not None:
                 break
-            parsed = read_seed_file(path)
+            parsed = _read_seed(item)
+            if isinstance(parsed, Input):
+                others.append((n, parsed))
+                continue
             report.files += 1
             report.records += len(parsed.articles)
             report.problems.extend(parsed.problems)
@@ -118,25 +125,46 @@ def _import_seeds(
     report.result = report.result + result
     if writer.error is not None:
         raise writer.error
+    return others
 
 
 def read_seed_file(path: str) -> seedfile.ParseResult:
     """The records of one seed file, the ones rejected (problems) and the caveats (warnings)."""
+    parsed = _read_seed(Input(InputKind.SEED, path, path))
+    return parsed if isinstance(parsed, seedfile.ParseResult) else seedfile.ParseResult()  # (never: no sniff)
+
+
+def _read_seed(item: Input) -> seedfile.ParseResult | Input:
+    """What :func:`read_seed_file` gives for ``item``'s file, read once; or, for a file
+    :func:`classify` left to be sniffed (:attr:`Input.sniff`) whose first bytes say it is a feed
+    or OPML file, that input instead (as classify would have given it)."""
+    path = item.target
 
     def refused(reason: str) -> seedfile.ParseResult:
         return seedfile.ParseResult(problems=[Problem(path, reason)])
 
+    def other(head: bytes) -> Input | None:
+        found = sniffed(item, head) if item.sniff else item
+        return None if found.kind is InputKind.SEED else found
+
     try:
-        size = os.path.getsize(path)
-        if size > MAX_SEED_FILE_BYTES:
-            return refused(f"file too large ({size // (1024 * 1024)} MiB) for a seed record")
-        data = localfile.read_regular(path, MAX_SEED_FILE_BYTES)
+        # One open: the size is the open file's (no stat of the path before it), the sniff is
+        # the data's first bytes.
+        with localfile.RegularFile(path) as file:
+            size = file.stat.st_size
+            if size > MAX_SEED_FILE_BYTES:
+                if (feed := other(file.read_head(SNIFF_BYTES))) is not None:
+                    return feed
+                return refused(f"file too large ({size // (1024 * 1024)} MiB) for a seed record")
+            data = file.read(MAX_SEED_FILE_BYTES)
     except localfile.NotRegularFileError as exc:
         return refused(exc.reason)
     except localfile.FileTooLargeError as exc:  # it grew after its size was read
         return refused(f"{exc.reason} for a seed record")
     except OSError as exc:
         return refused(f"cannot read ({exc.strerror or exc})")
+    if (feed := other(data)) is not None:
+        return feed
     return seedfile.parse(data, path)
 
 

@@ -318,6 +318,8 @@ def _bounds(lines: list[str]) -> _Bounds:
     reported and left out, rather than being glued onto the previous article as body text."""
     bounds: _Bounds = []
     for i, line in enumerate(lines):
+        if "[" not in line:
+            continue  # (nearly every body line: a scan, where _header_text copies it stripped)
         text = _header_text(line)
         if text is not None:
             header = _literal_header(text)

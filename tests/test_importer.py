@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from reader import importer, seedfile
+from reader import importer, localfile, seedfile
 from reader.importer import import_paths
 from reader.records import Article, Problem
 from reader.store import AddResult, CorruptStoreError, NotADatabaseError, Store, StoreError
@@ -192,6 +192,44 @@ def test_documentation_files_in_folders_are_skipped(db: Path, tmp_path: Path) ->
     assert report.files == 1
     assert calls[-1] == (1, 1)
     assert [a.title for a in stored(db)] == ["Central bank holds rates steady"]
+
+
+def test_a_file_told_apart_by_its_first_bytes_is_opened_once_when_it_is_a_seed_file(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file without a known ending was opened twice: for its first bytes (what is it?), then
+    # to read it. The seed import now reads it once and looks at the same bytes; one told to be
+    # a feed or an OPML file is still imported as one, in the order the inputs were named.
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(DATA / "seeds" / "good.txt", folder / "a-record")
+    (folder / "b-feed").write_bytes(FEED)
+    (folder / "c-list").write_bytes(
+        b'<?xml version="1.0"?>\n<opml version="2.0"><body><outline text="Local" xmlUrl="d-feed.xml"/></body></opml>\n'
+    )
+    (folder / "d-feed.xml").write_bytes(FEED.replace(b"local-1", b"local-2").replace(b"/1<", b"/2<"))
+    opened: list[str] = []
+    real_init = localfile.RegularFile.__init__
+
+    def counting_init(self: localfile.RegularFile, path: localfile.StrPath) -> None:
+        opened.append(Path(path).name)
+        real_init(self, path)
+
+    monkeypatch.setattr(localfile.RegularFile, "__init__", counting_init)
+    calls: list[tuple[int, int]] = []
+    report = import_paths(db, [str(folder)], progress=lambda d, t: calls.append((d, t)))
+
+    assert report.ok, report.problems
+    assert opened.count("a-record") == 1
+    assert report.files == 1
+    assert calls[-1][0] == calls[-1][1]
+    with Store.open(db) as s:
+        assert [Path(f.url).name for f in s.feeds()] == ["b-feed", "d-feed.xml"]
+    assert sorted(a.title or "" for a in stored(db)) == [
+        "A local feed entry",
+        "A local feed entry",
+        "Central bank holds rates steady",
+    ]
 
 
 def test_import_into_a_file_that_is_not_a_store_fails_cleanly(tmp_path: Path) -> None:
