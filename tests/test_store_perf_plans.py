@@ -370,7 +370,7 @@ def test_one_batch_becomes_one_index_segment(tmp_path: Path) -> None:
 
 def test_a_batch_with_a_key_seen_again_is_still_one_index_segment(tmp_path: Path) -> None:
     # A key seen again cuts the batch into several INSERT statements (here 150 + 106 rows, each
-    # split into powers of two: nine statements). Each used to give the index its own rows, and
+    # split into powers of two: eight statements). Each used to give the index its own rows, and
     # FTS5 wrote a segment per statement: ~1,000 segments for the 30,000-record corpus, merged
     # again and again. The index is told once per batch.
     articles = make_articles(256)
