@@ -65,6 +65,34 @@ def test_rules_are_added_applied_and_their_labels_listed(qtbot: Any, window: Any
     assert len(titles) == labelled and all("volcano" in t for t in titles)
 
 
+def test_a_rule_limited_to_one_feed_in_the_dialog(qtbot: Any, window_factory: Any, store: Store, tmp_path: Any) -> None:
+    from conftest import import_inputs
+
+    for name in ("gazette", "herald"):
+        path = tmp_path / f"{name}.rss"
+        path.write_text(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title><link>https://x.example/</link>'
+            f"<description>x</description><item><title>{name} harbour story</title><guid>{name}-1</guid>"
+            f"<link>https://x.example/{name}/1</link></item></channel></rss>",
+            encoding="utf-8",
+        )
+        import_inputs(store, [("feed", str(path))])
+    window = window_factory(store)
+    dialog = open_rules(qtbot, window)
+    gazette = next(f for f in store.feeds() if f.title == "gazette")
+    dialog.scope.setCurrentIndex(dialog.scope.findData(f"feed:{gazette.id}"))
+    assert dialog.scope.currentText() == "gazette"
+    add_rule(qtbot, window, dialog, "gazette harbour", "harbour", "star")
+    assert dialog.rules[0].feed_id == gazette.id
+    assert "(only " in dialog.table.item(0, 1).text()
+    with wait_job(qtbot, window, JobKind.RULES):
+        dialog.apply_button.click()
+    assert {r.title: r.starred for r in store.iter_rows()} == {
+        "gazette harbour story": True,
+        "herald harbour story": False,
+    }
+
+
 def test_a_refused_rule_is_said_in_the_dialog_and_nothing_is_added(qtbot: Any, window: Any) -> None:
     dialog = open_rules(qtbot, window)
     add_rule(qtbot, window, dialog, "empty", "  ", "read")

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reader.records import Progress, Rule, counted
+from reader.records import Feed, Progress, Rule, counted
 from reader.store import Store, StoreError
 from reader.ui.jobs import JobKind, StoreWork
 
@@ -75,6 +75,9 @@ class RulesDialog(QDialog):
         self.label.setPlaceholderText("label")
         self.label.setEnabled(False)
         self.action.currentIndexChanged.connect(lambda _i: self.label.setEnabled(self.action.currentData() == "label"))
+        self.scope = QComboBox()
+        self.scope.setObjectName("ruleScope")
+        self.scope.addItem("Every feed", "")
         self.add_button = QPushButton("Add rule")
         self.add_button.setObjectName("addRule")
         self.add_button.clicked.connect(self.on_add_clicked)
@@ -86,6 +89,7 @@ class RulesDialog(QDialog):
         form.addRow("Name:", self.name)
         form.addRow("Finds:", self.match)
         form.addRow("Then:", then)
+        form.addRow("Only in:", self.scope)
         form.addRow("", self.add_button)
 
         self.status = QLabel()
@@ -119,11 +123,27 @@ class RulesDialog(QDialog):
         """Read the rules again, in the background."""
         db_path = self._work.db_path
 
-        def work(progress: Progress, cancel: threading.Event) -> list[Rule]:
+        def work(progress: Progress, cancel: threading.Event) -> tuple[list[Rule], list[Feed]]:
             with Store.open(db_path) as store:
-                return store.rules()
+                return store.rules(), store.feeds()
 
-        self._work.jobs.start(JobKind.RULES, work, self.show_rules, quiet=True)
+        def done(found: tuple[list[Rule], list[Feed]]) -> None:
+            rules, feeds = found
+            self.show_scopes(feeds)
+            self.show_rules(rules)
+
+        self._work.jobs.start(JobKind.RULES, work, done, quiet=True)
+
+    def show_scopes(self, feeds: list[Feed]) -> None:
+        """What a rule may be limited to: every feed, one feed, or a sync folder's feeds."""
+        chosen = self.scope.currentData()
+        self.scope.clear()
+        self.scope.addItem("Every feed", "")
+        for folder in sorted({f.folder for f in feeds if f.folder}, key=str.lower):
+            self.scope.addItem(f"Folder: {folder}", f"folder:{folder}")
+        for feed in feeds:
+            self.scope.addItem(feed.name, f"feed:{feed.id}")
+        self.scope.setCurrentIndex(max(0, self.scope.findData(chosen)))
 
     def show_rules(self, rules: list[Rule]) -> None:
         self.rules = rules
@@ -148,12 +168,15 @@ class RulesDialog(QDialog):
         name, query = self.name.text().strip(), self.match.text().strip()
         kind = str(self.action.currentData())
         action = f"label:{self.label.text().strip()}" if kind == "label" else kind
+        kind_of_scope, _, scope = str(self.scope.currentData() or "").partition(":")
+        feed_id = int(scope) if kind_of_scope == "feed" else None
+        folder = scope if kind_of_scope == "folder" else None
         db_path = self._work.db_path
 
         def work(progress: Progress, cancel: threading.Event) -> list[Rule] | str:
             with Store.open(db_path) as store:
                 try:
-                    store.add_rule(name, query, action)
+                    store.add_rule(name, query, action, feed_id, folder)
                 except StoreError as exc:
                     return str(exc)  # said in the dialog, in one line
                 return store.rules()
