@@ -921,10 +921,17 @@ def _add_account(db_path: Path, args: argparse.Namespace) -> int:
             raise UsageError(f"{name}: already added (remove it first, or give another --name)")
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():  # (getpass would warn in lines of its own, then read nothing)
+        raise UsageError(f"{name}: no terminal to ask the API password on; give it with --password-stdin")
     else:
         import getpass
 
-        password = getpass.getpass(f"API password for {user} at {host}: ")
+        try:
+            password = getpass.getpass(f"API password for {user} at {host}: ")
+        except EOFError:
+            raise UsageError(f"{name}: no password given; nothing saved") from None
+    if not password:
+        raise UsageError(f"{name}: no password given; nothing saved")
     try:
         added = accounts.add_account(db_path, url, user, password, name=name, allow_http=args.allow_http)
     except accounts.AccountError as exc:

@@ -461,3 +461,28 @@ def test_only_a_plain_window_start_skips_the_parser(argv: list[str], expected: t
     from reader.cli import window_store_option
 
     assert window_store_option(argv) == expected
+
+
+@pytest.mark.parametrize(
+    ("stdin", "flag", "reason"),
+    [
+        ("", [], "no terminal to ask the API password on; give it with --password-stdin"),
+        ("\n", ["--password-stdin"], "no password given; nothing saved"),
+    ],
+)
+def test_accounts_add_without_a_password_is_one_line_and_saves_nothing(
+    db: Path, stdin: str, flag: list[str], reason: str
+) -> None:
+    url = "https://127.0.0.1:1/api/greader.php"
+    done = subprocess.run(
+        [sys.executable, "-m", "reader", "--db", str(db), "accounts", "add", url, "--user", "bob", *flag],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"reader: bob@127.0.0.1:1: {reason}\n"
+    with Store.open(db) as store:
+        assert store.accounts() == []
