@@ -147,20 +147,15 @@ def login_answer(url: str, user: str, password: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-class HoldingProxy:
-    """A plain-HTTP forward proxy on loopback (clients find it through ``http_proxy``) that passes
-    requests on to the server, except that the ``hold_after`` + 1-th request whose path contains
-    ``hold`` waits until :attr:`release` is set: a test can then act (``kill -9`` the client) with
-    one batch stored and the next in flight, every time, without racing the client. With
-    ``answered``, that request reaches the server first and only its answer is held back."""
+class LoopbackProxy:
+    """A plain-HTTP forward proxy on loopback (clients find it through ``http_proxy``, or
+    ``Client(proxies=...)``) that passes each request on to the server; a subclass decides in
+    :meth:`handle` what to do instead."""
 
-    def __init__(self, hold: str, hold_after: int, *, answered: bool = False) -> None:
+    def __init__(self) -> None:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        self.held = threading.Event()
-        self.release = threading.Event()
-        self.seen = 0
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -168,39 +163,10 @@ class HoldingProxy:
                 """Override: quiet."""
 
             def do_GET(self) -> None:
-                self._forward(None)
+                proxy.handle(self, None)
 
             def do_POST(self) -> None:
-                self._forward(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-
-            def _forward(self, body: bytes | None) -> None:
-                holding = False
-                if hold in self.path:
-                    proxy.seen += 1
-                    holding = proxy.seen > hold_after
-                    if holding and not answered:
-                        proxy.held.set()
-                        proxy.release.wait(60)
-                        return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "proxy-connection")}
-                request = urllib.request.Request(self.path, data=body, headers=headers, method=self.command)
-                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-                try:
-                    with opener.open(request, timeout=60) as answer:
-                        status, data, reply = answer.status, answer.read(), answer.headers
-                except urllib.error.HTTPError as exc:
-                    status, data, reply = exc.code, exc.read(), exc.headers
-                if holding:  # the server has done it; the client never hears
-                    proxy.held.set()
-                    proxy.release.wait(60)
-                    return
-                self.send_response(status)
-                for name in ("Content-Type", "Date"):
-                    if reply.get(name):
-                        self.send_header(name, reply[name])
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                proxy.handle(self, self.rfile.read(int(self.headers.get("Content-Length") or 0)))
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -208,7 +174,90 @@ class HoldingProxy:
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
+    def handle(self, request: Any, body: bytes | None) -> None:
+        self.answer(request, *self.forward(request, body))
+
+    @staticmethod
+    def forward(request: Any, body: bytes | None) -> tuple[int, bytes, Any]:
+        """The server's answer to ``request``: (status, body, headers)."""
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "proxy-connection")}
+        onward = urllib.request.Request(request.path, data=body, headers=headers, method=request.command)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(onward, timeout=60) as answer:
+                return answer.status, answer.read(), answer.headers
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(), exc.headers
+
+    @staticmethod
+    def answer(request: Any, status: int, data: bytes, headers: Any) -> None:
+        request.send_response(status)
+        for name in ("Content-Type", "Date"):
+            if headers.get(name):
+                request.send_header(name, headers[name])
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+
     def close(self) -> None:
-        self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class HoldingProxy(LoopbackProxy):
+    """A :class:`LoopbackProxy` that passes requests on to the server, except that the
+    ``hold_after`` + 1-th request whose path contains ``hold`` waits until :attr:`release` is set:
+    a test can then act (``kill -9`` the client) with one batch stored and the next in flight,
+    every time, without racing the client. With ``answered``, that request reaches the server
+    first and only its answer is held back."""
+
+    def __init__(self, hold: str, hold_after: int, *, answered: bool = False) -> None:
+        import threading
+
+        self.hold, self.hold_after, self.answered = hold, hold_after, answered
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.seen = 0
+        super().__init__()
+
+    def handle(self, request: Any, body: bytes | None) -> None:
+        holding = False
+        if self.hold in request.path:
+            self.seen += 1
+            holding = self.seen > self.hold_after
+            if holding and not self.answered:
+                self.held.set()
+                self.release.wait(60)
+                return
+        answer = self.forward(request, body)
+        if holding:  # the server has done it; the client never hears
+            self.held.set()
+            self.release.wait(60)
+            return
+        self.answer(request, *answer)
+
+    def close(self) -> None:
+        self.release.set()
+        super().close()
+
+
+class RefusingProxy(LoopbackProxy):
+    """A :class:`LoopbackProxy` in front of the real server that refuses, as some servers do, every
+    ``edit-tag`` naming one of the item ids in :attr:`refuse` (FreshRSS itself answers ``OK`` to
+    any edit-tag): with HTTP ``status`` (400 by default), or with 200 and ``body`` (not ``OK``).
+    The other requests, and edit-tags of only other items, reach the server. :attr:`edit_tags`
+    counts the edit-tags asked for."""
+
+    def __init__(self, refuse: set[str], *, status: int = 400, body: bytes = b"Bad Request!") -> None:
+        self.refuse, self.status, self.body = refuse, status, body
+        self.edit_tags = 0
+        super().__init__()
+
+    def handle(self, request: Any, body: bytes | None) -> None:
+        if "/edit-tag" in request.path and body is not None:
+            self.edit_tags += 1
+            ids = {value for name, value in urllib.parse.parse_qsl(body.decode()) if name == "i"}
+            if ids & self.refuse:
+                self.answer(request, self.status, self.body, {"Content-Type": "text/plain; charset=UTF-8"})
+                return
+        super().handle(request, body)

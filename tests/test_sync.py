@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from freshrss import READ, STARRED, FreshRSS, HoldingProxy, login_answer
+from freshrss import READ, STARRED, FreshRSS, HoldingProxy, RefusingProxy, login_answer
 
 from reader import cli
+from reader import http as http_module
 from reader.http import Client
 from reader.records import Query
 from reader.store import Store
@@ -403,6 +404,106 @@ def test_a_local_change_is_not_overwritten_by_the_servers_older_state(
         assert store.get(row.id).read is True  # type: ignore[union-attr]
     sync_now(db, account)
     assert rid not in freshrss.api().unread()
+
+
+def star_in_reader(db: Path, account: str, stream: str) -> dict[str, int]:
+    """Star every article of the feed ``stream`` in Reader (queued): article id by remote id."""
+    with Store.open(db) as store:
+        acc = store.get_account(account)
+        assert acc is not None
+        rows = store.iter_rows(Query(feed_id=store.remote_feeds(acc.id)[stream].id))
+        by_remote = dict(sorted((remote_id_of(store, r.id), r.id) for r in rows))
+        for article_id in by_remote.values():  # queued in the order of their remote ids
+            store.set_starred(article_id)
+    return by_remote
+
+
+def remote_id_of(store: Store, article_id: int) -> str:
+    row = store._conn.execute("SELECT remote_id FROM articles WHERE id = ?", (article_id,)).fetchone()
+    return str(row[0])
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [(400, b"Bad Request!", "HTTP 400 Bad Request"), (200, b"Error", "answered 'Error', not OK")],
+)
+def test_changes_the_server_refuses_are_set_aside_and_the_others_land(
+    freshrss: FreshRSS, db: Path, account: str, status: int, body: bytes, reason: str
+) -> None:
+    _, stream, ids = new_feed(freshrss, 8)
+    sync_now(db, account)
+    by_remote = star_in_reader(db, account, stream)
+    refused = set(sorted(ids)[2:4])  # two of eight: the batch, then its halves, are refused
+    proxy = RefusingProxy(refused, status=status, body=body)
+    try:
+        report = sync_now(db, account, Client(proxies={"http": proxy.url}))
+    finally:
+        proxy.close()
+    api = freshrss.api()
+    assert (report.pushed, report.refused, report.refused_reason) == (6, 2, reason)
+    assert api.starred() & ids == ids - refused  # the good changes landed
+    # Found by halving (8 refused; 0-3 refused, 4-7 sent; 0-1 sent, 2-3 refused; 2, 3 refused),
+    # not one request per change.
+    assert proxy.edit_tags == 7
+    with Store.open(db) as store:
+        acc = store.get_account(account)
+        assert acc is not None and acc.last_error is None and acc.since is not None  # the sync went on
+        assert store.pending_changes(acc.id) == []  # the queue no longer stalls on them...
+        assert sorted(store.refused_changes(acc.id)) == [(rid, "star", reason) for rid in sorted(refused)]
+        # ...and the local flag stays as the person set it, though the server says unstarred
+        assert all(store.get(by_remote[rid]).starred for rid in ids)  # type: ignore[union-attr]
+    again = sync_now(db, account)  # not sent again, still kept, still starred here
+    assert (again.pushed, again.refused) == (0, 0)
+    with Store.open(db) as store:
+        assert len(store.refused_changes()) == 2
+        assert all(store.get(by_remote[rid]).starred for rid in refused)  # type: ignore[union-attr]
+    # Starred on the server some other way (a phone): settled, the record goes.
+    api.edit_tag(sorted(refused), add=STARRED)
+    sync_now(db, account)
+    with Store.open(db) as store:
+        assert store.refused_changes() == []
+    assert_in_step(db, account, api)
+
+
+def test_reader_sync_says_how_many_changes_were_refused_in_one_line(
+    freshrss: FreshRSS, db: Path, account: str, capsys: Any, monkeypatch: Any
+) -> None:
+    _, stream, ids = new_feed(freshrss, 3)
+    sync_now(db, account)
+    star_in_reader(db, account, stream)
+    proxy = RefusingProxy(set(sorted(ids)[:2]))
+    try:
+        monkeypatch.setattr(http_module, "_default", Client(proxies={"http": proxy.url}))
+        code, out, err = run(db, "sync", "--account", account, capsys=capsys, monkeypatch=monkeypatch)
+    finally:
+        proxy.close()
+    assert code == 0, err
+    refused = "2 changes refused by the server (first: HTTP 400 Bad Request)"
+    assert out == f"{account}: {refused}, 0 new articles, 1 change sent\n"
+
+
+@pytest.mark.parametrize("status", [401, 429, 500, 503])
+def test_a_refusal_for_now_keeps_the_whole_queue_and_ends_the_sync(
+    freshrss: FreshRSS, db: Path, account: str, status: int
+) -> None:
+    _, stream, ids = new_feed(freshrss, 4)
+    sync_now(db, account)
+    star_in_reader(db, account, stream)
+    proxy = RefusingProxy(set(sorted(ids)[:1]), status=status, body=b"later")
+    try:
+        with pytest.raises(SyncError) as failed:
+            sync_now(db, account, Client(proxies={"http": proxy.url}))
+    finally:
+        proxy.close()
+    assert str(failed.value).startswith(f"{account}: marking items: ") and f"HTTP {status}" in str(failed.value)
+    with Store.open(db) as store:
+        acc = store.get_account(account)
+        assert acc is not None
+        assert sorted(rid for _, rid, _ in store.pending_changes(acc.id)) == sorted(ids)  # all still queued
+        assert store.refused_changes() == []
+    assert not ids & freshrss.api().starred()
+    assert sync_now(db, account).pushed == 4  # the next sync resumes
+    assert ids <= freshrss.api().starred()
 
 
 KILL_AFTER_FIRST_BATCH = """

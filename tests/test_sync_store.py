@@ -1,4 +1,4 @@
-"""The store's side of sync (schema 5): accounts, their feeds and articles, the queue of changes."""
+"""The store's side of sync (schemas 5 and 10): accounts, their feeds and articles, the queue of changes."""
 
 from __future__ import annotations
 
@@ -80,6 +80,44 @@ def test_the_server_state_never_overwrites_a_change_still_queued(synced: tuple) 
     store.drop_pending([c for c, _, _ in store.pending_changes(account)])
     store.reconcile_flags(account, unread={"1", "3"}, starred=set())
     assert store.get(ids["Remote 3"]).read is False  # type: ignore[union-attr]
+
+
+def test_a_refused_change_leaves_the_queue_with_its_reason_and_keeps_the_local_flag(synced: tuple) -> None:
+    store, account, ids = synced
+    store.set_read([ids["Remote 3"]])
+    store.set_starred(ids["Remote 3"])
+    read, star = store.pending_changes(account)
+    store.refuse_pending([read[0]], "HTTP 400 Bad Request")
+    assert store.pending_changes(account) == [star]  # only the refused one left the queue
+    assert store.refused_changes(account) == [("3", "read", "HTTP 400 Bad Request")]
+    # The server (which never took it) says unread: the person's flag stays.
+    store.drop_pending([star[0]])
+    store.reconcile_flags(account, unread={"2", "3"}, starred={"2", "3"})
+    assert store.get(ids["Remote 3"]).read is True  # type: ignore[union-attr]
+    assert store.refused_changes(account) == [("3", "read", "HTTP 400 Bad Request")]
+    # A newer change of the same flag supersedes it (and is queued as any other).
+    store.set_read([ids["Remote 3"]], False)
+    assert store.refused_changes(account) == []
+    assert [(rid, kind) for _, rid, kind in store.pending_changes(account)] == [("3", "unread")]
+
+
+def test_a_refused_change_the_server_comes_to_agree_with_is_settled(synced: tuple) -> None:
+    store, account, ids = synced
+    store.set_starred(ids["Remote 3"])
+    store.refuse_pending([c for c, _, _ in store.pending_changes(account)], "HTTP 403 Forbidden")
+    store.reconcile_flags(account, unread={"2", "3"}, starred={"3"})  # starred there, some other way
+    assert store.refused_changes() == []
+    store.reconcile_flags(account, unread={"2", "3"}, starred=set())  # and from now on followed again
+    assert store.get(ids["Remote 3"]).starred is False  # type: ignore[union-attr]
+
+
+def test_removing_an_account_forgets_its_refused_changes(synced: tuple) -> None:
+    store, account, ids = synced
+    store.set_starred(ids["Remote 3"])
+    store.refuse_pending([c for c, _, _ in store.pending_changes(account)], "HTTP 410 Gone")
+    store.remove_account(account)
+    assert store.refused_changes() == []
+    assert store._conn.execute("SELECT count(*) FROM refused_changes").fetchone()[0] == 0
 
 
 def test_folders_and_accounts_filter_lists(synced: tuple) -> None:

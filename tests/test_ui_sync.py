@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import OFFSCREEN_SIZE_HINTS, flags_stored, wait_job
-from freshrss import FreshRSS, free_port
+from freshrss import FreshRSS, RefusingProxy, free_port
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
@@ -228,6 +228,34 @@ def test_the_server_changes_state_and_r_brings_it_into_the_window(
     assert window.statusBar().currentMessage() == f"{name}: 0 new articles, 1 flag taken from the server"
     qtbot.waitUntil(lambda: window.sidebar.item(row_of(window, title)).data(COUNT_ROLE) == 1, timeout=SYNC_MS)
     assert window.sidebar.item(row_of(window, folder)).data(COUNT_ROLE) == 1
+
+
+def test_changes_the_server_refuses_are_said_in_the_status_bar(
+    qtbot: Any, freshrss: FreshRSS, window_and_store: tuple[Any, Store], monkeypatch: Any
+) -> None:
+    from reader import http
+    from reader.http import Client
+
+    window, store = window_and_store
+    title, _stream, ids, _folder = folder_feed(freshrss, 2)
+    dialog = open_accounts(qtbot, window)
+    with qtbot.waitSignal(window.syncing.synced, timeout=SYNC_MS):
+        add_through_dialog(qtbot, dialog, freshrss.url, freshrss.user, freshrss.password)
+    dialog.close()
+    qtbot.waitUntil(lambda: title in [text for text, *_ in entries(window)], timeout=SYNC_MS)
+    account = store.accounts()[0]
+    for row in store.iter_rows(Query(account_id=account.id)):
+        if remote_id_of(store, row.id) in ids:
+            store.set_starred(row.id)
+    proxy = RefusingProxy(set(sorted(ids)[:1]))
+    try:
+        monkeypatch.setattr(http, "_default", Client(proxies={"http": proxy.url}))
+        sync_in_window(qtbot, window)
+    finally:
+        proxy.close()
+    line = window.statusBar().currentMessage()
+    assert line.startswith(f"{account.name}: 1 change refused by the server (first: HTTP 400 Bad Request), "), line
+    assert "1 change sent" in line and no_modal_box()
 
 
 # --- failures: one line, never a modal box --------------------------------------------------------------

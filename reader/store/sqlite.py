@@ -385,6 +385,21 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE articles ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0",
         "CREATE INDEX articles_hidden ON articles(id) WHERE hidden = 1",
     ],
+    # 10: changes the server refused (an edit-tag answered 400, 403, 404, 410 or not "OK"): out of
+    # the queue, so that one refused change no longer holds every later one back, but kept with
+    # the server's reason, and the local flag is left as the person set it (reconcile_flags skips
+    # them as it skips queued ones). Instant: a new, empty table.
+    [
+        """CREATE TABLE refused_changes (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('read', 'unread', 'star', 'unstar')),
+            queued_at INTEGER NOT NULL,
+            refused_at INTEGER NOT NULL,
+            reason TEXT NOT NULL
+        )""",
+        "CREATE INDEX refused_changes_article ON refused_changes(article_id)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The schema from which long text is packed (migration 4).
@@ -1415,10 +1430,11 @@ class Store:
         synced = [(article_id,) for article_id, account in changed if account is not None]
         if not synced:
             return
-        conn.executemany(
-            "DELETE FROM pending_changes WHERE article_id = ? AND kind IN (?, ?)",
-            [(a, kind, _OPPOSITE_CHANGE[kind]) for (a,) in synced],
-        )
+        for table in ("pending_changes", "refused_changes"):  # (a refused one is superseded too)
+            conn.executemany(
+                f"DELETE FROM {table} WHERE article_id = ? AND kind IN (?, ?)",
+                [(a, kind, _OPPOSITE_CHANGE[kind]) for (a,) in synced],
+            )
         now = int(time.time())
         conn.executemany(
             "INSERT INTO pending_changes (article_id, kind, queued_at) VALUES (?, ?, ?)",
@@ -1818,10 +1834,11 @@ class Store:
                 "SELECT count(*) FROM articles WHERE account_id = ? AND starred = 1", (account_id,)
             ).fetchone()
             removed = self._delete_articles(conn, "account_id = ? AND starred = 0", (account_id,))
-            conn.execute(
-                "DELETE FROM pending_changes WHERE article_id IN (SELECT id FROM articles WHERE account_id = ?)",
-                (account_id,),
-            )
+            for table in ("pending_changes", "refused_changes"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE article_id IN (SELECT id FROM articles WHERE account_id = ?)",
+                    (account_id,),
+                )
             conn.execute("UPDATE articles SET account_id = NULL, remote_id = NULL WHERE account_id = ?", (account_id,))
             feeds = conn.execute("DELETE FROM feeds WHERE account_id = ?", (account_id,)).rowcount
             (name,) = conn.execute("SELECT name FROM accounts WHERE id = ?", (account_id,)).fetchone()
@@ -1926,9 +1943,18 @@ class Store:
                     conn.execute(
                         f"UPDATE articles SET {column} = {value} WHERE account_id = ? AND {column} != {value} "
                         "AND NOT EXISTS (SELECT 1 FROM pending_changes p WHERE p.article_id = articles.id "
-                        "AND p.kind IN (?, ?))",
-                        (account_id, *kinds),
+                        "AND p.kind IN (?, ?)) "
+                        "AND NOT EXISTS (SELECT 1 FROM refused_changes r WHERE r.article_id = articles.id "
+                        "AND r.kind IN (?, ?))",
+                        (account_id, *kinds, *kinds),
                     ).rowcount
+                )
+                # A refused change the server's state now agrees with (set there some other way)
+                # is settled: forgotten, and the flag follows the server again from now on.
+                conn.execute(
+                    "DELETE FROM refused_changes WHERE kind IN (?, ?) AND article_id IN "
+                    f"(SELECT id FROM articles WHERE account_id = ? AND {column} = {value})",
+                    (*kinds, account_id),
                 )
             conn.execute("DELETE FROM temp.sync_ids")
         return changed[0], changed[1]
@@ -1947,6 +1973,32 @@ class Store:
         """Forget changes the server acknowledged."""
         with self.transaction() as conn:
             conn.executemany("DELETE FROM pending_changes WHERE id = ?", [(i,) for i in change_ids])
+
+    def refuse_pending(self, change_ids: Sequence[int], reason: str) -> None:
+        """Move queued changes the server refused out of the queue into ``refused_changes``, with
+        the server's ``reason``, in one transaction: no longer sent, never silently lost, and the
+        local flag stays as it was set (:meth:`reconcile_flags` leaves it alone)."""
+        now = int(time.time())
+        with self.transaction() as conn:
+            for start in range(0, len(change_ids), 500):
+                chunk = list(change_ids[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                conn.execute(
+                    "INSERT INTO refused_changes (article_id, kind, queued_at, refused_at, reason) "
+                    f"SELECT article_id, kind, queued_at, ?, ? FROM pending_changes WHERE id IN ({marks}) ORDER BY id",
+                    [now, reason, *chunk],
+                )
+                conn.execute(f"DELETE FROM pending_changes WHERE id IN ({marks})", chunk)
+
+    def refused_changes(self, account_id: int | None = None) -> list[tuple[str, str, str]]:
+        """Changes the server refused, oldest first: (the article's remote id, kind, reason)."""
+        sql = (
+            "SELECT a.remote_id, r.kind, r.reason FROM refused_changes r JOIN articles a ON a.id = r.article_id"
+            + (" WHERE a.account_id = ?" if account_id is not None else "")
+            + " ORDER BY r.id"
+        )
+        with self._errors():
+            return [(r[0], r[1], r[2]) for r in self._conn.execute(sql, () if account_id is None else (account_id,))]
 
     def _delete_articles(self, conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
         """Delete the articles ``where`` selects, and their full-text entries; how many went."""

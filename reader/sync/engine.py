@@ -1,7 +1,12 @@
 """One sync of one account: the server (:mod:`reader.sync.greader`) and the store, in this order:
 
 1. push: the changes queued in ``pending_changes`` (read, unread, star, unstar), batched by kind
-   into ``edit-tag`` calls; each batch leaves the queue only after the server answered ``OK``;
+   into ``edit-tag`` calls; each batch leaves the queue only after the server answered ``OK``.
+   A batch the server refuses for good (HTTP 400, 403, 404, 410, or an answer that is not ``OK``)
+   is split in halves until the refused changes are found, so that the others still land; those
+   leave the queue for ``refused_changes`` with the server's reason (counted in the report, the
+   local flag left as it was set) and the sync goes on. Anything else (401 after a new token,
+   429, 503, other 5xx, no answer) ends the sync with the queue as it is: the next one resumes;
 2. subscriptions and folders: the account's feeds become the server's list;
 3. new items: the reading list's ids since the last complete sync (``ot``, the server's clock),
    page by page; the ids the store lacks are fetched (``stream/items/contents``) a batch at a
@@ -61,9 +66,18 @@ class SyncReport:
     read_changed: int = 0
     star_changed: int = 0
     ids_seen: int = 0
+    #: Changes the server refused in this sync (out of the queue, kept in ``refused_changes``),
+    #: and the server's reason for the first of them.
+    refused: int = 0
+    refused_reason: str | None = None
 
     def __str__(self) -> str:
-        parts = [f"{counted(self.new_items, 'new article')}"]
+        parts = []
+        if self.refused:
+            parts.append(
+                f"{counted(self.refused, 'change')} refused by the server (first: {self.refused_reason or 'no reason'})"
+            )
+        parts.append(f"{counted(self.new_items, 'new article')}")
         if self.pushed:
             parts.append(f"{counted(self.pushed, 'change')} sent")
         if self.read_changed or self.star_changed:
@@ -169,21 +183,50 @@ def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield values[start : start + size]
 
 
-def push(store: Store, account: Account, client: GReaderClient) -> int:
-    """Send the queued changes; how many the server acknowledged (and left the queue)."""
+@dataclass(slots=True)
+class Pushed:
+    """What :func:`push` did: changes acknowledged, changes refused and the first refusal."""
+
+    sent: int = 0
+    refused: int = 0
+    reason: str | None = None
+
+
+def push(store: Store, account: Account, client: GReaderClient) -> Pushed:
+    """Send the queued changes (see the module's docstring, step 1)."""
     pending = store.pending_changes(account.id)
     by_kind: dict[str, list[tuple[int, str]]] = {}
     for change_id, remote_id, kind in pending:
         by_kind.setdefault(kind, []).append((change_id, remote_id))
-    sent = 0
+    pushed = Pushed()
     for kind, changes in by_kind.items():
-        add, remove = _EDITS[kind]
         for start in range(0, len(changes), ITEMS_PER_REQUEST):
-            batch = changes[start : start + ITEMS_PER_REQUEST]
-            client.edit_tag([rid for _, rid in batch], add=add, remove=remove)
-            store.drop_pending([cid for cid, _ in batch])  # only now: the server said OK
-            sent += len(batch)
-    return sent
+            _push_batch(store, client, kind, changes[start : start + ITEMS_PER_REQUEST], pushed)
+    return pushed
+
+
+def _push_batch(
+    store: Store, client: GReaderClient, kind: str, batch: Sequence[tuple[int, str]], pushed: Pushed
+) -> None:
+    """One edit-tag of ``batch``; refused for good, its halves each on their own (a refused
+    change alone is set aside): ``2k log n`` more requests for ``k`` refused changes of ``n``."""
+    add, remove = _EDITS[kind]
+    try:
+        client.edit_tag([rid for _, rid in batch], add=add, remove=remove)
+    except SyncError as exc:
+        if not exc.refused:
+            raise  # the server's trouble for now, or the network's: all of it stays queued
+        if len(batch) > 1:
+            middle = len(batch) // 2
+            _push_batch(store, client, kind, batch[:middle], pushed)
+            _push_batch(store, client, kind, batch[middle:], pushed)
+            return
+        store.refuse_pending([batch[0][0]], exc.refusal or exc.reason)
+        pushed.refused += 1
+        pushed.reason = pushed.reason or exc.refusal
+        return
+    store.drop_pending([cid for cid, _ in batch])  # only now: the server said OK
+    pushed.sent += len(batch)
 
 
 def sync(
@@ -252,7 +295,9 @@ def _sync(
     )
     return SyncReport(
         account.name,
-        pushed=pushed,
+        pushed=pushed.sent,
+        refused=pushed.refused,
+        refused_reason=pushed.reason,
         feeds_added=feeds_added,
         feeds_removed=feeds_removed,
         new_items=new_items,

@@ -50,12 +50,26 @@ MAX_ANSWER_BYTES = 64 * 1024 * 1024
 DEFAULT_CATEGORIES = frozenset({"Uncategorized"})
 
 
+#: Answers that refuse a request for good: sending it again will not help (unlike 401, which a new
+#: token may cure, or 429, 503, other 5xx and no answer, which may pass).
+REFUSING_STATUSES = frozenset({400, 403, 404, 410})
+
+
 class SyncError(Exception):
     """One line naming the account and what went wrong. ``retry_after``: seconds the server asked
-    us to wait (429, 503); ``login``: the server refused the login itself (a new one is needed)."""
+    us to wait (429, 503); ``login``: the server refused the login itself (a new one is needed);
+    ``refused``: the server refused this very request for good (:data:`REFUSING_STATUSES`, or a
+    write not answered ``OK``), where ``refusal`` says how, without the account or the call."""
 
     def __init__(
-        self, account: str, reason: str, *, retry_after: float | None = None, login: bool = False, status: int = 0
+        self,
+        account: str,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        login: bool = False,
+        status: int = 0,
+        refusal: str | None = None,
     ) -> None:
         super().__init__(f"{account}: {reason}")
         self.account = account
@@ -64,6 +78,11 @@ class SyncError(Exception):
         self.login = login
         #: The HTTP status of the answer that failed (0: none came).
         self.status = status
+        self.refusal = refusal
+
+    @property
+    def refused(self) -> bool:
+        return self.refusal is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +178,8 @@ class GReaderClient:
             wait = result.retry_after
             said = f", and asked to wait {wait:.0f} s" if wait is not None else ""
             raise self._fail(f"{what}: the server is busy (HTTP {result.status}{said})", retry_after=wait)
+        if result.status in REFUSING_STATUSES:
+            raise self._fail(f"{what}: the server answered {result.error}", status=result.status, refusal=result.error)
         if result.status:
             raise self._fail(f"{what}: the server answered {result.error}", status=result.status)
         raise self._fail(f"{what}: no answer from the server ({result.error})")
@@ -326,7 +347,8 @@ class GReaderClient:
 
     def _expect_ok(self, what: str, data: bytes) -> None:
         if data.strip() != b"OK":
-            raise self._fail(f"{what}: the server did not answer OK ({_short(data.decode('utf-8', 'replace'))})")
+            said = _short(data.decode("utf-8", "replace")) or "an empty answer"
+            raise self._fail(f"{what}: the server did not answer OK ({said})", refusal=f"answered {said!r}, not OK")
 
 
 def _list(mapping: Mapping[str, Any], key: str) -> list[Any]:
