@@ -3,6 +3,8 @@ failures FreshRSS does not produce on demand), and its write token against the r
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -194,3 +196,58 @@ def test_mark_all_as_read_of_one_feed(freshrss: Any) -> None:
     assert not ids & api.unread()
     with pytest.raises(SyncError, match=r"^acc: marking all read: the server answered HTTP 400"):
         client.mark_all_as_read("feed/not-a-number")
+
+
+def _blocked_on_flock(path: Any) -> bool:
+    """Someone waits for an flock on ``path`` (Linux lists waiters in /proc/locks with ``->``)."""
+    inode = os.stat(path).st_ino
+    with open("/proc/locks", encoding="ascii") as locks:
+        return any("->" in line and " FLOCK " in line and line.split()[-3].endswith(f":{inode}") for line in locks)
+
+
+@pytest.mark.parametrize("other", ["add", "remove"])
+def test_two_accounts_changed_at_once_both_keep_their_tokens(
+    monkeypatch: pytest.MonkeyPatch, qtbot: Any, other: str
+) -> None:
+    # The race made certain: the first change has read tokens.json and is about to write it when
+    # a second one (another thread: its own opens, as another process has) starts; the first
+    # writes only once the second has finished, or is seen waiting for the lock.
+    from reader.sync import credentials
+
+    monkeypatch.setenv("READER_KEYRING", "0")
+    credentials.save_token("carol", "carol/t0")
+    write = credentials._write
+    second_done = threading.Event()
+    failures: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            if other == "add":
+                credentials.save_token("bob", "bob/t")
+            else:
+                credentials.delete_token("carol")
+        except BaseException as exc:  # (reported by the test)
+            failures.append(exc)
+        finally:
+            second_done.set()
+
+    started: list[threading.Thread] = []
+
+    def first_write(tokens: dict[str, Any]) -> None:
+        if not started:
+            thread = threading.Thread(target=second)
+            started.append(thread)
+            thread.start()
+            lock = credentials.token_file().with_name("tokens.json.lock")
+            qtbot.waitUntil(lambda: second_done.is_set() or (lock.exists() and _blocked_on_flock(lock)), timeout=10000)
+        write(tokens)
+
+    monkeypatch.setattr(credentials, "_write", first_write)
+    credentials.save_token("alice", "alice/t")
+    started[0].join(10)
+    assert not failures and second_done.is_set()
+    expected = {"alice": "alice/t", "bob": "bob/t", "carol": "carol/t0"}
+    if other == "remove":
+        expected = {"alice": "alice/t"}
+    assert json.loads(credentials.token_file().read_text(encoding="utf-8")) == expected
+    assert credentials.token_file().stat().st_mode & 0o777 == 0o600

@@ -3,13 +3,22 @@ installed and has a working backend), else ``tokens.json`` in the user's config 
 
 Only the token ClientLogin gave is kept, never the password; never in the store, a log or an
 error message. ``READER_KEYRING=0`` keeps tokens in the file even where a keyring works.
+
+Changing the file (read, change one account's token, write) holds an exclusive ``flock`` on the
+sibling ``tokens.json.lock`` throughout: two ``reader accounts add`` (or ``remove``) at once, in
+two processes or two threads, would otherwise both read the old file and the last to write would
+drop the other's token. (A lock file of its own, not the file itself: the write replaces
+``tokens.json`` by a rename, and a lock on the replaced file would guard nothing.) Reading alone
+needs no lock: the file is only ever replaced whole.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +61,10 @@ def save_token(account: str, token: str) -> None:
             return
         except Exception:
             pass  # a locked or broken keyring: the file then
-    tokens = _read()
-    tokens[account] = token
-    _write(tokens)
+    with _locked():
+        tokens = _read()
+        tokens[account] = token
+        _write(tokens)
 
 
 def load_token(account: str) -> str | None:
@@ -73,9 +83,25 @@ def delete_token(account: str) -> None:
     if ring is not None:
         with contextlib.suppress(Exception):
             ring.delete_password(SERVICE, account)
-    tokens = _read()
-    if tokens.pop(account, None) is not None:
-        _write(tokens)
+    if not token_file().exists():
+        return  # nothing to change (and no folder or lock file made for it)
+    with _locked():
+        tokens = _read()
+        if tokens.pop(account, None) is not None:
+            _write(tokens)
+
+
+@contextlib.contextmanager
+def _locked() -> Iterator[None]:
+    """The token file's lock, held (blocking until no one else holds it)."""
+    path = token_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # (releases the lock)
 
 
 def _read() -> dict[str, Any]:
@@ -89,8 +115,7 @@ def _read() -> dict[str, Any]:
 def _write(tokens: dict[str, Any]) -> None:
     """Atomically, and never readable by others, not even for a moment (created 0600)."""
     path = token_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = path.with_name(path.name + ".tmp")  # (only one writer at a time: see _locked)
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
