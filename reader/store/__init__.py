@@ -14,6 +14,7 @@ from reader.store.sqlite import (
     DiskFullError,
     NotADatabaseError,
     PreparedArticles,
+    PreparedRemoteArticles,
     ReadOnlyStoreError,
     Store,
     StoreBusyError,
@@ -21,6 +22,7 @@ from reader.store.sqlite import (
     StoreVersionError,
     fts_query,
     prepare_articles,
+    prepare_remote_articles,
     search_words,
 )
 
@@ -35,6 +37,7 @@ __all__ = [
     "Feed",
     "NotADatabaseError",
     "PreparedArticles",
+    "PreparedRemoteArticles",
     "Query",
     "ReadOnlyStoreError",
     "Store",
@@ -47,5 +50,6 @@ __all__ = [
     "is_database_url",
     "open_store",
     "prepare_articles",
+    "prepare_remote_articles",
     "search_words",
 ]

@@ -1900,20 +1900,27 @@ class Store:
                 )
         return [i for i in remote_ids if i not in known]
 
-    def add_remote_articles(self, account_id: int, items: Sequence[tuple[str, Article, bool, bool]]) -> int:
-        """Store a server's items, (remote id, article, read, starred) each, in one transaction: an
-        item already stored (same key) is left as it is. How many were new."""
-        if not items:
+    def add_remote_articles(
+        self, account_id: int, items: Sequence[tuple[str, Article, bool, bool]] | PreparedRemoteArticles
+    ) -> int:
+        """Store a server's items, (remote id, article, read, starred) each, or as
+        :func:`prepare_remote_articles` made them, in one transaction: an item already stored
+        (same key) is left as it is. How many were new."""
+        prepared = items if isinstance(items, PreparedRemoteArticles) else prepare_remote_articles(items)
+        if not prepared.remote:
             return 0
         with self.transaction() as conn:
             newest = self._newest_id(conn)
-            result = self.add_articles([article for _, article, _, _ in items], rules=False)
+            result = self.add_articles(prepared.articles, rules=False)
             # New rows (and starred ones kept from an earlier time with this account) take the
             # account, the server's id and its read and star state.
             conn.executemany(
                 "UPDATE articles SET account_id = ?, remote_id = ?, read = ?, starred = ? "
                 "WHERE key = ? AND account_id IS NULL",
-                [(account_id, rid, int(read), int(star), a.identity()) for rid, a, read, star in items],
+                [
+                    (account_id, rid, int(read), int(star), row[0])
+                    for (rid, read, star), row in zip(prepared.remote, prepared.articles.rows, strict=True)
+                ],
             )
             # Then the rules, on the server's state: what they change is queued for the server.
             if result.added and self._has_rules(conn):
@@ -2290,6 +2297,24 @@ def prepare_articles(
     if packed is None:
         return PreparedArticles([_article_params(a, now) for a in articles])
     return PreparedArticles([_article_params(a, now, texts) for a, texts in zip(articles, packed, strict=True)])
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRemoteArticles:
+    """A server's items made ready to store (see :func:`prepare_remote_articles`)."""
+
+    articles: PreparedArticles
+    #: (remote id, read, starred), one per article.
+    remote: list[tuple[str, bool, bool]]
+
+
+def prepare_remote_articles(items: Sequence[tuple[str, Article, bool, bool]]) -> PreparedRemoteArticles:
+    """:func:`prepare_articles` for a server's items, (remote id, article, read, starred) each:
+    no connection needed, so a sync's worker processes do it (the text packed there)."""
+    return PreparedRemoteArticles(
+        prepare_articles([article for _, article, _, _ in items]),
+        [(rid, read, star) for rid, _, read, star in items],
+    )
 
 
 def _article_params(a: Article, now: int, packed: textpack.PackedText | None = None) -> tuple[Any, ...]:

@@ -10,9 +10,10 @@
 2. subscriptions and folders: the account's feeds become the server's list;
 3. new items: the reading list's ids since the last complete sync (``ot``, the server's clock),
    page by page; the ids the store lacks are fetched (``stream/items/contents``) a batch at a
-   time, the next one asked for while this one is stored, each committed on its own (bounded
-   memory, two batches at most; a ``kill -9`` loses at most the two batches not yet committed,
-   which the next sync fetches again);
+   time, the next one asked for while this one is stored, each committed on its own; with many
+   batches, worker processes make the answers into articles (sanitised, packed) while this
+   process writes, two batches ahead (bounded memory, three batches at most; a ``kill -9``
+   loses at most the three batches not yet committed, which the next sync fetches again);
 4. state: the unread and starred id lists, taken as the truth for every article of the account,
    except where a local change still waits in the queue (the server has not heard of it: its
    state is older; see :meth:`reader.store.Store.reconcile_flags`).
@@ -25,24 +26,28 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from reader import sanitize
 from reader.records import Account, Article, Enclosure, Progress, counted
-from reader.store import Store
+from reader.store import PreparedRemoteArticles, Store, prepare_remote_articles
 from reader.sync.greader import (
+    ITEMS_CALL,
     ITEMS_PER_REQUEST,
     READ,
     STARRED,
     GReaderClient,
     SyncError,
     decimal_id,
+    decode_items,
     folder_of,
 )
 
@@ -269,22 +274,24 @@ def _sync(
     since = account.since
     new_items = ids_seen = 0
     done = 0
-    for page in client.item_id_pages(since=since):
-        ids_seen += len(page)
-        say(done, ids_seen)
-        for added, looked_at in _fetch_unknown(store, account, client, feed_ids, page, stop):
-            new_items += added
-            done += looked_at
+    with Workers() as workers:
+        for page in client.item_id_pages(since=since):
+            ids_seen += len(page)
             say(done, ids_seen)
-        done = ids_seen
-        say(done, ids_seen)
+            for added, looked_at in _fetch_unknown(store, account, client, feed_ids, page, stop, workers):
+                new_items += added
+                done += looked_at
+                say(done, ids_seen)
+            done = ids_seen
+            say(done, ids_seen)
 
-    unread = client.unread_ids()
-    starred = client.starred_ids()
-    # Starred or unread items older than ``since`` that the store lacks (purged here, or older
-    # than the reading list reaches on this server): fetched too, so that their state has a row.
-    extra = store.unknown_remote_ids(account.id, sorted(unread | starred))
-    new_items += sum(added for added, _ in _fetch_unknown(store, account, client, feed_ids, extra, stop))
+        unread = client.unread_ids()
+        starred = client.starred_ids()
+        # Starred or unread items older than ``since`` that the store lacks (purged here, or older
+        # than the reading list reaches on this server): fetched too, so that their state has a row.
+        extra = store.unknown_remote_ids(account.id, sorted(unread | starred))
+        fetched = _fetch_unknown(store, account, client, feed_ids, extra, stop, workers)
+        new_items += sum(added for added, _ in fetched)
     read_changed, star_changed = store.reconcile_flags(account.id, unread, starred)
     store.update_account(
         account.id,
@@ -307,6 +314,25 @@ def _sync(
     )
 
 
+#: With at least this many batches to fetch, worker processes make the items into articles;
+#: with fewer, this process does (starting the workers, about 0.2 s, would cost more than they save).
+WORKERS_FOR_BATCHES = 3
+#: Batches asked for ahead of the one being stored when workers make them ready.
+WORKERS_AHEAD = 2
+
+
+def prepare_answer(data: bytes, account: Account, feed_ids: Mapping[str, int]) -> PreparedRemoteArticles | str:
+    """A ``stream/items/contents`` answer made ready to store: decoded, each item through the
+    sanitising path (:func:`item_article`), its text packed (:func:`prepare_remote_articles`).
+    Or, when the answer has no items to give, why (one line, for a :class:`SyncError`). What a
+    sync's worker process runs (pure: no store, no network)."""
+    try:
+        items = decode_items(data)
+    except ValueError as exc:
+        return str(exc)
+    return prepare_remote_articles(_rows(items, account, feed_ids))
+
+
 def _fetch_unknown(
     store: Store,
     account: Account,
@@ -314,31 +340,93 @@ def _fetch_unknown(
     feed_ids: Mapping[str, int],
     ids: Sequence[str],
     stop: threading.Event | None,
+    workers: Workers | None = None,
 ) -> Iterator[tuple[int, int]]:
     """Fetch and store the items of ``ids`` the store lacks, a batch at a time: (new articles,
     ids of the batch) after each batch is committed.
 
-    The next batch is asked for while this one is made into articles and stored, on one helper
-    thread (the only user of ``client`` until it is done): the server's answer time and our own
-    work overlap, and no more than two batches are ever held."""
+    The next batch is asked for while this one is made ready and stored, on one helper thread
+    (the only user of ``client`` until it is done): the server's answer time and our own work
+    overlap, and no more than two batches are ever held. From :data:`WORKERS_FOR_BATCHES`
+    batches on, each answer goes from that thread to a worker process (:func:`prepare_answer`:
+    sanitising and packing were two thirds of a first sync's CPU, all on one core), so that
+    this process only writes, while the next batch is made ready beside it."""
     batches = list(_chunks(store.unknown_remote_ids(account.id, ids), ITEMS_PER_REQUEST))
     if not batches:
         return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-fetch") as pool:
-        coming: Future[list[dict[str, Any]]] | None = pool.submit(client.items, batches[0])
+    pool = workers.pool() if workers is not None and len(batches) >= WORKERS_FOR_BATCHES else None
+
+    def fetch(batch: Sequence[str]) -> bytes | Future[PreparedRemoteArticles | str]:
+        data = client.items_answer(batch)
+        if pool is not None:
+            with contextlib.suppress(RuntimeError, BrokenExecutor):  # (else made ready here)
+                return pool.submit(prepare_answer, data, account, feed_ids)
+        return data
+
+    # Batches asked for ahead of the one being stored: one, or with workers one each, so that
+    # every worker has a batch to make ready while this process writes.
+    ahead = 1 if pool is None else WORKERS_AHEAD
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-fetch") as fetcher:
+        coming: deque[Future[bytes | Future[PreparedRemoteArticles | str]]] = deque(
+            fetcher.submit(fetch, batch) for batch in batches[:ahead]
+        )
         try:
             for number, batch in enumerate(batches):
                 if stop is not None and stop.is_set():
                     raise SyncError(account.name, "cancelled")
-                assert coming is not None
-                items = coming.result()  # a SyncError of the fetch is raised here, in order
-                coming = pool.submit(client.items, batches[number + 1]) if number + 1 < len(batches) else None
-                yield store.add_remote_articles(account.id, _rows(items, account, feed_ids)), len(batch)
+                fetched = coming.popleft().result()  # a SyncError of the fetch is raised here, in order
+                if number + ahead < len(batches):
+                    coming.append(fetcher.submit(fetch, batches[number + ahead]))
+                prepared = _prepared(fetched, account, feed_ids)
+                if isinstance(prepared, str):
+                    raise SyncError(account.name, f"{ITEMS_CALL}: {prepared}")
+                yield store.add_remote_articles(account.id, prepared), len(batch)
         finally:
-            if coming is not None:
-                coming.cancel()
+            for future in coming:
+                future.cancel()
+            for future in coming:
                 with contextlib.suppress(Exception):
-                    coming.result()  # wait for a fetch in flight: the client is ours again after
+                    future.result()  # wait for a fetch in flight: the client is ours again after
+
+
+def _prepared(
+    fetched: bytes | Future[PreparedRemoteArticles | str], account: Account, feed_ids: Mapping[str, int]
+) -> PreparedRemoteArticles | str:
+    if isinstance(fetched, bytes):
+        return prepare_answer(fetched, account, feed_ids)
+    try:
+        return fetched.result()
+    except BrokenExecutor as exc:  # a worker process died: its answer is fetched again next sync
+        return f"a worker process failed ({type(exc).__name__})"
+
+
+class Workers:
+    """Worker processes for :func:`prepare_answer`, for one sync: started when first wanted, as
+    the feed parsers are (from a clean fork server, never forked from this process, which may be
+    the window's; each exits with this process, even killed), and stopped at the end."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+            self._pool = None
+
+    def pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            from reader.feed_pipeline import PARSE_PROCESSES, START_METHOD
+            from reader.feedparse import exit_with_parent
+
+            context = multiprocessing.get_context(START_METHOD)
+            if START_METHOD == "forkserver":
+                # (Taken only by a fork server not running yet: one that is imports these on first use.)
+                context.set_forkserver_preload(["reader.sync.engine", "reader.feedparse", "concurrent.futures.process"])
+            self._pool = ProcessPoolExecutor(PARSE_PROCESSES, mp_context=context, initializer=exit_with_parent)
+        return self._pool
 
 
 def _rows(

@@ -312,8 +312,16 @@ class GReaderClient:
         """The items with these ids (at most :data:`ITEMS_PER_REQUEST`), as the server gives them."""
         if not ids:
             return []
-        answer = self._json("item contents", "reader/api/0/stream/items/contents", form=[("i", i) for i in ids])
-        return [item for item in _list(answer, "items") if isinstance(item, dict)]
+        try:
+            return decode_items(self.items_answer(ids))
+        except ValueError as exc:
+            raise self._fail(f"{ITEMS_CALL}: {exc}") from None
+
+    def items_answer(self, ids: Sequence[str]) -> bytes:
+        """The server's answer (JSON, not decoded) for the items with these ids: what
+        :func:`decode_items` reads, in a sync's worker process (see :mod:`reader.sync.engine`)."""
+        path = "reader/api/0/stream/items/contents"
+        return self._call(ITEMS_CALL, path, [("output", "json")], form=[("i", i) for i in ids]).data
 
     # --- writing --------------------------------------------------------------------------------
 
@@ -349,6 +357,22 @@ class GReaderClient:
         if data.strip() != b"OK":
             said = _short(data.decode("utf-8", "replace")) or "an empty answer"
             raise self._fail(f"{what}: the server did not answer OK ({said})", refusal=f"answered {said!r}, not OK")
+
+
+#: What a failed ``stream/items/contents`` is called in its one line.
+ITEMS_CALL = "item contents"
+
+
+def decode_items(data: bytes) -> list[dict[str, Any]]:
+    """The items of a ``stream/items/contents`` answer, or :class:`ValueError` saying why there
+    are none (the reason only: the caller names the account and the call)."""
+    try:
+        answer = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"the server's answer is not JSON ({_short(exc)})") from None
+    if not isinstance(answer, dict):
+        raise ValueError("the server's answer is not a JSON object")
+    return [item for item in _list(answer, "items") if isinstance(item, dict)]
 
 
 def _list(mapping: Mapping[str, Any], key: str) -> list[Any]:
