@@ -212,3 +212,37 @@ def test_the_sidebars_model_passes_the_model_tester(qtbot: Any) -> None:
         assert sidebar.model().rowCount() == 5  # All, Unread, Starred, the header, the feed
     finally:
         del tester
+
+
+def test_an_older_count_that_ends_after_a_newer_one_is_not_shown(qtbot: Any, window: Any, monkeypatch: Any) -> None:
+    # Counts run on threads of their own: the first one here reads the store, then is held until
+    # a second one, started after a change, has been shown; its older counts must not come back.
+    import threading
+
+    from reader.store import Store
+
+    qtbot.waitUntil(lambda: window.sidebar.count() > 3)
+    recount(qtbot, window)
+    held, release = threading.Event(), threading.Event()
+    accounts = Store.accounts
+
+    def held_once(self: Store) -> Any:
+        found = accounts(self)
+        if not held.is_set():
+            held.set()
+            release.wait(30)
+        return found
+
+    monkeypatch.setattr(Store, "accounts", held_once)
+    before = window.counts_label.text()
+    window.counting.refresh()  # the older count: it has read everything once it is held
+    qtbot.waitUntil(held.is_set)
+    with Store.open(window.counting._db_path) as other:  # (as another job or process would)
+        other.set_read([window.model.article_id(0)])
+    with wait_job(qtbot, window, JobKind.COUNTS):
+        window.counting.refresh()  # the newer count, after the change
+    newer = window.counts_label.text()
+    assert newer != before
+    with wait_job(qtbot, window, JobKind.COUNTS):
+        release.set()
+    assert window.counts_label.text() == newer

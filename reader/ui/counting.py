@@ -55,6 +55,10 @@ class Counting(QObject):
         self._timer.setInterval(COUNTS_DELAY_MS)
         self._timer.timeout.connect(self.refresh)
         self._totals: tuple[int, int, int] | None = None
+        # Each count is numbered: counts run side by side on threads of their own and may end in
+        # any order; only the newest one started is shown (an older one read the store before
+        # a later change, and would put its older counts back in the sidebar).
+        self._generation = 0
         # The query whose results the status bar counts (None: no search, the totals show).
         self._search: Query | None = None
 
@@ -85,7 +89,13 @@ class Counting(QObject):
                     store.hidden_count(),
                 )
 
-        self._jobs.start(JobKind.COUNTS, work, self.show, quiet=True)
+        self._generation += 1
+        generation = self._generation
+        self._jobs.start(JobKind.COUNTS, work, lambda counts: self._counted(generation, counts), quiet=True)
+
+    def _counted(self, generation: int, counts: Counts) -> None:
+        if generation == self._generation:  # (else a newer count is on its way: it is shown instead)
+            self.show(counts)
 
     def show(self, counts: Counts) -> None:
         self._sidebar.populate(
