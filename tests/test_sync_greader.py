@@ -96,8 +96,8 @@ def test_retry_after_is_honoured_by_the_next_sync(server: FeedServer, http: Clie
 
 def test_a_looping_continuation_ends_the_listing(server: FeedServer, http: Client) -> None:
     page = b'{"itemRefs": [{"id": "5"}], "continuation": "5"}'
-    server.add(API + "stream/items/ids?output=json&s=user%2F-%2Fstate%2Fcom.google%2Freading-list&n=1000", page)
-    server.add(API + "stream/items/ids?output=json&s=user%2F-%2Fstate%2Fcom.google%2Freading-list&n=1000&c=5", page)
+    server.add(API + "stream/items/ids?output=json&s=user%2F-%2Fstate%2Fcom.google%2Freading-list&n=10000", page)
+    server.add(API + "stream/items/ids?output=json&s=user%2F-%2Fstate%2Fcom.google%2Freading-list&n=10000&c=5", page)
     with pytest.raises(SyncError, match="the same continuation twice"):
         list(client_of(server, http).item_id_pages())
 

@@ -429,7 +429,8 @@ def _report(readers: Sequence[ReaderRun], boats: Sequence[NewsboatRun], items: i
     add, sync = _median([r.add.seconds for r in readers]), _median([r.first.seconds for r in readers])
     print(
         f"  reader          {first:6.2f} s  {items / first:6.0f} items/s  ({_spread(firsts)}; add "
-        f"{add:.2f} s + sync {sync:.2f} s, its CPU {_median([r.first.cpu for r in readers]):.2f} s)  {reference}"
+        f"{add:.2f} s + sync {sync:.2f} s, its own CPU {_median([r.first.cpu for r in readers]):.2f} s, its worker "
+        f"processes' not counted)  {reference}"
     )
     first_peak = _median([r.first.peak_kib for r in readers]) / 1024
     again_peak = _median([r.again.peak_kib for r in readers]) / 1024
