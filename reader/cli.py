@@ -868,6 +868,7 @@ def cmd_accounts(db_path: StoreTarget, args: argparse.Namespace) -> int:
         with _open(_existing(db_path), args) as store:
             accounts = store.accounts()
             counts = {a.id: store.count(Query(account_id=a.id)) for a in accounts}
+            refused = {a.id: store.refused_changes(a.id) for a in accounts}
             feeds = store.feeds()
         if args.json:
             out = [
@@ -879,6 +880,9 @@ def cmd_accounts(db_path: StoreTarget, args: argparse.Namespace) -> int:
                     "articles": counts[a.id],
                     "last_sync": _iso(a.last_sync),
                     "last_error": a.last_error,
+                    "refused_changes": [
+                        {"remote_id": rid, "change": kind, "reason": reason} for rid, kind, reason in refused[a.id]
+                    ],
                 }
                 for a in accounts
             ]
@@ -892,6 +896,9 @@ def cmd_accounts(db_path: StoreTarget, args: argparse.Namespace) -> int:
                 error = f", error: {a.last_error}" if a.last_error else ""
                 print(f"{a.name}\n  {a.url} (user {a.user})\n  synced {synced}, {counted(n, 'feed')}, "
                       f"{counted(counts[a.id], 'article')}{error}")  # fmt: skip
+                if refused[a.id]:  # kept as set here; the server would not take them
+                    print(f"  {counted(len(refused[a.id]), 'change')} refused by the server "
+                          f"(first: {refused[a.id][0][2]})")  # fmt: skip
             print(f"(login tokens are kept in {credentials.where()})")
         return EXIT_OK
     with Store.open(db_path, create=False) as store:

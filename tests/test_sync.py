@@ -480,6 +480,14 @@ def test_reader_sync_says_how_many_changes_were_refused_in_one_line(
     assert code == 0, err
     refused = "2 changes refused by the server (first: HTTP 400 Bad Request)"
     assert out == f"{account}: {refused}, 0 new articles, 1 change sent\n"
+    # ...and they stay to be seen: accounts list says so too
+    code, out, _ = run(db, "accounts", "list", capsys=capsys, monkeypatch=monkeypatch)
+    assert code == 0 and f"\n  {refused}\n" in out
+    code, out, _ = run(db, "accounts", "list", "--json", capsys=capsys, monkeypatch=monkeypatch)
+    (listed,) = [a for a in json.loads(out) if a["name"] == account]
+    assert listed["refused_changes"] == [
+        {"remote_id": rid, "change": "star", "reason": "HTTP 400 Bad Request"} for rid in sorted(ids)[:2]
+    ]
 
 
 @pytest.mark.parametrize("status", [401, 429, 500, 503])
