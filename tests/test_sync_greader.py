@@ -251,3 +251,32 @@ def test_two_accounts_changed_at_once_both_keep_their_tokens(
         expected = {"alice": "alice/t"}
     assert json.loads(credentials.token_file().read_text(encoding="utf-8")) == expected
     assert credentials.token_file().stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (b"<html>oops", "acc: item contents: the server's answer is not JSON (Expecting value: line 1 column 1 "
+                        "(char 0))"),
+        (b"[1, 2]", "acc: item contents: the server's answer is not a JSON object"),
+        (b'{"items": [{"id": "tag:google.com,2005:reader/item/0000000000000001", "title": "<b>One</b>",'
+         b' "summary": {"content": "<p>Body<script>x()</script></p>"}}]}', None),
+    ],
+)  # fmt: skip
+def test_answers_made_ready_in_worker_processes_are_stored_or_one_line(
+    server: FeedServer, http: Client, store: Store, monkeypatch: pytest.MonkeyPatch, answer: bytes, message: str | None
+) -> None:
+    monkeypatch.setattr(engine, "ITEMS_PER_REQUEST", 1)  # three batches: the worker processes' path
+    server.add(API + "stream/items/contents?output=json", answer)
+    account = store.add_account("acc", server.url("/g"), "alice")
+    with engine.Workers() as workers:
+        fetched = engine._fetch_unknown(store, account, client_of(server, http), {}, ["1", "2", "3"], None, workers)
+        if message is not None:
+            with pytest.raises(SyncError) as failed:
+                list(fetched)
+            assert str(failed.value) == message
+            return
+        assert [n for n, _ in fetched] == [1, 0, 0]  # (the server gave the same item thrice)
+    (row,) = store.iter_rows()
+    article = store.get(row.id)
+    assert article is not None and article.title == "One" and article.body == "Body"
