@@ -347,10 +347,10 @@ def _fetch_unknown(
 
     The next batch is asked for while this one is made ready and stored, on one helper thread
     (the only user of ``client`` until it is done): the server's answer time and our own work
-    overlap, and no more than two batches are ever held. From :data:`WORKERS_FOR_BATCHES`
-    batches on, each answer goes from that thread to a worker process (:func:`prepare_answer`:
-    sanitising and packing were two thirds of a first sync's CPU, all on one core), so that
-    this process only writes, while the next batch is made ready beside it."""
+    overlap, and no more than two batches (three with workers) are ever held. From
+    :data:`WORKERS_FOR_BATCHES` batches on, each answer goes from that thread to a worker process
+    (:func:`prepare_answer`: sanitising and packing were two thirds of a first sync's CPU, all on
+    one core), so that this process only writes, while the next batches are made ready beside it."""
     batches = list(_chunks(store.unknown_remote_ids(account.id, ids), ITEMS_PER_REQUEST))
     if not batches:
         return
@@ -363,8 +363,9 @@ def _fetch_unknown(
                 return pool.submit(prepare_answer, data, account, feed_ids)
         return data
 
-    # Batches asked for ahead of the one being stored: one, or with workers one each, so that
-    # every worker has a batch to make ready while this process writes.
+    # Batches asked for ahead of the one being stored: one, or with workers two, so that two
+    # workers each have a batch to make ready while this process writes (storing is then the
+    # slower part: more ahead would only hold more batches).
     ahead = 1 if pool is None else WORKERS_AHEAD
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-fetch") as fetcher:
         coming: deque[Future[bytes | Future[PreparedRemoteArticles | str]]] = deque(
