@@ -63,9 +63,37 @@ def usable_base(base: str | None) -> str | None:
 
 #: An attribute that nh3 (ammonia) treats as a URL whose value does not start with a scheme: a
 #: relative URL (or one hidden behind an entity), which only a cleaner with a base resolves.
-_RELATIVE_URL = re.compile(
+#: Found by :func:`has_relative_url`, which is this pattern's search, made fast.
+RELATIVE_URL = re.compile(
     r"""\b(?:href|src|action|data|formaction|ping|poster)\s*=(?!\s*["']?\s*[a-z][a-z0-9+.\-]*:)""", re.IGNORECASE
 )
+_URL_ATTRIBUTE = re.compile(r"href|src|action|data|formaction|ping|poster", re.IGNORECASE)
+_ABSOLUTE_VALUE = re.compile(r"""\s*["']?\s*[a-z][a-z0-9+.\-]*:""", re.IGNORECASE)
+
+
+def has_relative_url(fragment: str) -> bool:
+    r"""``RELATIVE_URL.search(fragment)`` is not None, found from each ``=`` instead: that search
+    tries its alternation at every character (about 200 us a kilobyte, more than nh3's cleaning of
+    the same text, which a synced item pays for its body). Before an ``=`` and the whitespace
+    that precedes it, the attribute name the pattern wants is the whole run of word characters
+    (``\b`` before it: no boundary is inside such a run); ``isspace`` and ``isalnum`` or ``_`` are
+    what ``\s`` and ``\w`` match in a str pattern."""
+    at = fragment.find("=")
+    while at >= 0:
+        end = at
+        while end and fragment[end - 1].isspace():
+            end -= 1
+        start = end
+        while start and (fragment[start - 1].isalnum() or fragment[start - 1] == "_"):
+            start -= 1
+        if (
+            start < end
+            and _URL_ATTRIBUTE.fullmatch(fragment, start, end)
+            and not _ABSOLUTE_VALUE.match(fragment, at + 1)
+        ):
+            return True
+        at = fragment.find("=", at + 1)
+    return False
 
 
 def clean_html(fragment: str, base: str | None = None) -> str:
@@ -78,7 +106,7 @@ def clean_html(fragment: str, base: str | None = None) -> str:
     if not fragment:
         return ""
     try:
-        usable = usable_base(base) if base and _RELATIVE_URL.search(fragment) else None
+        usable = usable_base(base) if base and has_relative_url(fragment) else None
         return _cleaner(usable).clean(fragment)
     except (ValueError, TypeError):
         # A base the URL library refuses: clean without resolving rather than lose the entry.
