@@ -128,7 +128,7 @@ def item_article(item: Mapping[str, Any], account: Account, feed_ids: Mapping[st
         published=when,
         body=body,
         body_html=body_html or None,
-        raw=json.dumps(item, ensure_ascii=False, sort_keys=True),  # the record as it came, never lost
+        raw=json.dumps(item, ensure_ascii=False),  # the record as it came (its keys in order), never lost
         origin=f"{account.url}#{stream}" if stream else account.url,
         key=article_key(account, remote_id),
         feed_id=feed_ids.get(stream) if stream else None,
