@@ -419,13 +419,13 @@ class Workers:
 
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            from reader.feed_pipeline import PARSE_PROCESSES, START_METHOD
+            from reader.feed_pipeline import PARSE_PROCESSES, START_METHOD, start_worker_server
             from reader.feedparse import exit_with_parent
 
+            # The process has one fork server, shared with the feed parsers: it preloads what
+            # they need (feedparser, nh3), never the store; each sync worker imports the rest.
+            start_worker_server()
             context = multiprocessing.get_context(START_METHOD)
-            if START_METHOD == "forkserver":
-                # (Taken only by a fork server not running yet: one that is imports these on first use.)
-                context.set_forkserver_preload(["reader.sync.engine", "reader.feedparse", "concurrent.futures.process"])
             self._pool = ProcessPoolExecutor(PARSE_PROCESSES, mp_context=context, initializer=exit_with_parent)
         return self._pool
 
