@@ -866,6 +866,7 @@ def cmd_accounts(db_path: StoreTarget, args: argparse.Namespace) -> int:
 
     if args.accounts_command == "list":
         with _open(_existing(db_path), args) as store:
+            assert isinstance(store, Store)  # (a store file, see _sqlite_only: refused changes are SQLite's)
             accounts = store.accounts()
             counts = {a.id: store.count(Query(account_id=a.id)) for a in accounts}
             refused = {a.id: store.refused_changes(a.id) for a in accounts}
