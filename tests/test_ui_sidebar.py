@@ -246,3 +246,43 @@ def test_an_older_count_that_ends_after_a_newer_one_is_not_shown(qtbot: Any, win
     with wait_job(qtbot, window, JobKind.COUNTS):
         release.set()
     assert window.counts_label.text() == newer
+
+
+def test_an_older_count_that_ends_first_is_shown_at_once(qtbot: Any, window: Any, monkeypatch: Any) -> None:
+    # Two counts after a change: the older one ends first, with the change in it; it is shown
+    # then (not dropped waiting for the newer one), and the newer one is shown after it.
+    import threading
+
+    from reader.store import Store
+
+    qtbot.waitUntil(lambda: window.sidebar.count() > 3)
+    recount(qtbot, window)
+    before = window.counts_label.text()
+    with Store.open(window.counting._db_path) as other:
+        other.set_read([window.model.article_id(0)])
+    held = [threading.Event(), threading.Event()]
+    release = [threading.Event(), threading.Event()]
+    calls: list[int] = []
+    accounts = Store.accounts
+
+    def held_each(self: Store) -> Any:
+        found = accounts(self)
+        n = len(calls)
+        calls.append(n)
+        if n < 2:
+            held[n].set()
+            release[n].wait(30)
+        return found
+
+    monkeypatch.setattr(Store, "accounts", held_each)
+    window.counting.refresh()  # the older count
+    qtbot.waitUntil(held[0].is_set)
+    window.counting.refresh()  # the newer count
+    qtbot.waitUntil(held[1].is_set)
+    with wait_job(qtbot, window, JobKind.COUNTS):
+        release[0].set()
+    after = window.counts_label.text()
+    assert after != before
+    with wait_job(qtbot, window, JobKind.COUNTS):
+        release[1].set()
+    assert window.counts_label.text() == after

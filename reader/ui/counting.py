@@ -56,9 +56,11 @@ class Counting(QObject):
         self._timer.timeout.connect(self.refresh)
         self._totals: tuple[int, int, int] | None = None
         # Each count is numbered: counts run side by side on threads of their own and may end in
-        # any order; only the newest one started is shown (an older one read the store before
-        # a later change, and would put its older counts back in the sidebar).
+        # any order; one that ends after a newer one was shown is dropped (it read the store before
+        # a later change, and would put its older counts back in the sidebar). One that ends first
+        # is shown at once (it is newer than what the sidebar shows), as every count was before.
         self._generation = 0
+        self._shown_generation = 0
         # The query whose results the status bar counts (None: no search, the totals show).
         self._search: Query | None = None
 
@@ -94,7 +96,8 @@ class Counting(QObject):
         self._jobs.start(JobKind.COUNTS, work, lambda counts: self._counted(generation, counts), quiet=True)
 
     def _counted(self, generation: int, counts: Counts) -> None:
-        if generation == self._generation:  # (else a newer count is on its way: it is shown instead)
+        if generation > self._shown_generation:  # (else a newer count is already shown)
+            self._shown_generation = generation
             self.show(counts)
 
     def show(self, counts: Counts) -> None:
