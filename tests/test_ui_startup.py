@@ -65,6 +65,7 @@ def test_the_window_logs_its_first_paint_and_the_work_after_it(
     qtbot.waitUntil(lambda: (tmp_path / "startup.log").exists())
     steps = [line.split("ms", 1)[1].strip() for line in (tmp_path / "startup.log").read_text().splitlines()[1:]]
     assert steps == [
+        "no counts yet (counted after the first paint)",  # (no early counts given: see EarlyCounts)
         "painted, on screen",
         "second stage built (images, dialogs, menus, refresh)",
         "deferred work started (counts, store check, images)",
@@ -73,3 +74,19 @@ def test_the_window_logs_its_first_paint_and_the_work_after_it(
         pass
     assert capsys.readouterr().err == ""
     assert "no window" not in (tmp_path / "startup.log").read_text()
+
+
+def test_early_counts_are_the_sidebars_counts_of_the_store(known_store: Store) -> None:
+    from conftest import KNOWN_COUNT
+
+    counts = startup.EarlyCounts(known_store.path).result(timeout_s=30)
+    assert counts is not None
+    assert counts.totals == (KNOWN_COUNT, KNOWN_COUNT, 0)
+    assert [(s.source, s.total, s.unread) for s in counts.sources] == [("alpha", 20, 20), ("beta", 20, 20)]
+
+
+def test_early_counts_of_a_store_that_cannot_be_read_are_none_and_the_file_is_left(tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-store.sqlite"
+    bad.write_bytes(b"not a database" * 100)
+    assert startup.EarlyCounts(bad).result(timeout_s=30) is None
+    assert bad.read_bytes() == b"not a database" * 100

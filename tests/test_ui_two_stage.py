@@ -17,6 +17,9 @@ from reader.ui.actions import MENUS, Action
 
 pytestmark = OFFSCREEN_SIZE_HINTS
 
+#: The known store's sources in the sidebar, with their unread counts (half the articles each).
+SOURCE_ENTRIES = [("Alpha", KNOWN_COUNT // 2), ("Beta", KNOWN_COUNT // 2)]
+
 #: What the first paint must not wait for: the image service and Qt's network stack, the dialogs,
 #: importing, refreshing, exporting, the browser, and the command line's feed modules. (argparse
 #: itself is imported by PySide6; the command line's parser is not built: see FIRST_PAINT.)
@@ -74,6 +77,9 @@ def paintEvent(self, event):
             seen |= {"every widget class": every_widget_class, "QStyle": "PixelMetric" in enums}
             seen |= {"QIcon": "ThemeIcon" in enums, "QTextFrameFormat": "BorderStyle" in enums}
             seen |= {"sources read": [m for m in scanned if m.startswith("reader")], "all read": len(scanned)}
+            from reader.ui.sidebar import COUNT_ROLE
+            entries = [self.sidebar.item(i) for i in range(self.sidebar.count())]
+            seen |= {"sidebar": [(e.text(), e.data(COUNT_ROLE)) for e in entries], "status": self.counts_label.text()}
             f.write(repr(seen))
     painted(self, event)
 skip = reader.ui.app.skip_pyside_source_scans
@@ -118,6 +124,15 @@ def test_the_first_paint_imports_nothing_it_does_not_show(tmp_path: Path, known_
         "QIcon": False,
         "QTextFrameFormat": False,
         "sources read": [],
+        # The sidebar's counts are in the first paint (counted on a thread while Qt started).
+        "sidebar": [
+            ("All articles", KNOWN_COUNT),
+            ("Unread", KNOWN_COUNT),
+            ("Starred", 0),
+            ("Sources", None),
+            *SOURCE_ENTRIES,
+        ],
+        "status": f"{KNOWN_COUNT} articles · {KNOWN_COUNT} unread · 0 starred",
     }
 
 

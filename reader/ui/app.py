@@ -202,6 +202,11 @@ def _open_upgrading(db_path: Path) -> Store:
     return Store.open(db_path, cache_mb=WINDOW_CACHE_MB)
 
 
+def _on_disk(db_path: Path) -> bool:
+    """Whether another connection sees the same store (an in-memory one is this connection's own)."""
+    return str(db_path) != ":memory:"
+
+
 def run(db_path: Path, argv: list[str] | None = None, *, store: Store | None = None) -> int:
     """Open the window on the store at ``db_path``; ``argv`` is QApplication's (the program's name,
     then Qt's own options such as ``-style fusion``). ``store``: that store, already open and
@@ -215,9 +220,12 @@ def run(db_path: Path, argv: list[str] | None = None, *, store: Store | None = N
             store.close()
         return 2
 
-    from reader.ui.startup import StartupLog, watch
+    from reader.ui.startup import EarlyCounts, StartupLog, watch
 
     log = StartupLog()
+    # Counted from here, on a thread, while Qt starts: the first paint shows the sidebar's counts.
+    # (A store still to be opened may need an upgrade first: its counts start once it is open.)
+    early = EarlyCounts(db_path) if store is not None and _on_disk(db_path) else None
     from PySide6.QtWidgets import QApplication
 
     skip_pyside_source_scans()
@@ -239,8 +247,11 @@ def run(db_path: Path, argv: list[str] | None = None, *, store: Store | None = N
         print(f"reader: {exc}", file=sys.stderr)
         return 2
     log.mark(f"store opened: {db_path}")
+    if early is None and _on_disk(db_path):
+        early = EarlyCounts(db_path)
     window = MainWindow(store, Settings())
     window.startup = log
+    window.early_counts = early
     log.mark("window built")
     if os.environ.get(STARTUP_PROBE):
         _install_startup_probe(window, app)

@@ -79,17 +79,9 @@ class Counting(QObject):
         db_path = self._db_path
 
         def work(progress: Progress, cancel: threading.Event) -> Counts:
-            from reader.ui.results import Counts
+            from reader.ui.results import count_store
 
-            with Store.open(db_path) as store:
-                return Counts(
-                    store.totals(),
-                    tuple(store.sources()),
-                    tuple(store.feeds()),
-                    tuple(store.accounts()),
-                    tuple(store.labels()),
-                    store.hidden_count(),
-                )
+            return count_store(db_path)
 
         self._generation += 1
         generation = self._generation

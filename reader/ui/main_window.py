@@ -60,7 +60,7 @@ from reader.ui.search_bar import SearchBar
 from reader.ui.searching import Searching
 from reader.ui.settings import Settings
 from reader.ui.sidebar import Sidebar, SidebarKey
-from reader.ui.startup import StartupLog
+from reader.ui.startup import EarlyCounts, StartupLog
 from reader.ui.status import status_message
 
 if TYPE_CHECKING:
@@ -159,6 +159,10 @@ class MainWindow(QMainWindow):
         self.built = False
         #: The start-up log, when the window was started by reader.ui.app.run (tests make windows without).
         self.startup: StartupLog | None = None
+        #: The counts reader.ui.app.run started counting with the process: :meth:`start` shows them
+        #: in the first paint when they are there. None: counted after the first paint.
+        self.early_counts: EarlyCounts | None = None
+        self._counted_early = False
         self.setObjectName("mainWindow")
         self.setWindowTitle("Reader")
         self.setAcceptDrops(True)
@@ -431,9 +435,17 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """First page of the start-up view (as many rows as the list shows: the rest of the page
-        comes after the first paint), last article (else the first), focus on the list, counts in
-        the background."""
+        comes after the first paint), the sidebar's counts when :attr:`early_counts` has them (else
+        they are counted in the background after the first paint), last article (else the first),
+        focus on the list."""
         self.listing.set_query(self.start_view.query(), first_page=self.list.visible_rows())
+        counts = self.early_counts.result() if self.early_counts is not None else None
+        if counts is not None:
+            self.counting.show(counts)  # (selects the start view's entry in the sidebar)
+            self._counted_early = True
+        if self.startup is not None:
+            counted = "sidebar counted" if counts is not None else "no counts yet (counted after the first paint)"
+            self.startup.mark(counted)
         self.reading.start()
         self.listing.update_empty_state()
         self.list.setFocus()
@@ -442,10 +454,11 @@ class MainWindow(QMainWindow):
             self.refresh_interval.restore()
 
     def after_first_paint(self) -> None:
-        """Work that can wait until the person sees the window: counts, the store check, the second
-        stage (images among it), the rest of the first page, and finding the last article read when
-        it is not on the first page."""
-        self.counting.refresh()
+        """Work that can wait until the person sees the window: counts (unless the first paint had
+        them), the store check, the second stage (images among it), the rest of the first page, and
+        finding the last article read when it is not on the first page."""
+        if not self._counted_early:  # (counted since the process started: nothing changed since)
+            self.counting.refresh()
         self.finish_building()
         verify_store(self.jobs, self.store.path)
         self.list_images.activate()  # (the shown rows' thumbnails, then the pane's image: latest first)

@@ -27,6 +27,22 @@ class Counts:
     hidden: int = 0
 
 
+def count_store(db_path: Path) -> Counts:
+    """The sidebar's and the status bar's counts of the store at ``db_path``, on a connection of
+    their own (a job's thread, or the start's counting thread: see reader.ui.startup.EarlyCounts)."""
+    from reader.store import Store
+
+    with Store.open(db_path) as store:
+        return Counts(
+            store.totals(),
+            tuple(store.sources()),
+            tuple(store.feeds()),
+            tuple(store.accounts()),
+            tuple(store.labels()),
+            store.hidden_count(),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Refreshed:
     """What a refresh of every feed came to (JobKind.REFRESH)."""
