@@ -483,7 +483,7 @@ def _enclosures(entry: Any, base: str) -> tuple[Enclosure, ...]:
         playable = [i for i, e in enumerate(found) if (e.type or "").startswith(("audio/", "video/"))]
         untyped = [i for i, e in enumerate(found) if e.type is None]
         for i in (playable or untyped)[:1]:
-            found[i] = dataclasses.replace(found[i], duration=duration)
+            found[i] = found[i]._replace(duration=duration)
     return tuple(found)
 
 

@@ -14,7 +14,6 @@ import re
 import sys
 import warnings
 from collections.abc import Callable
-from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -179,7 +178,7 @@ def test_the_given_record() -> None:
 
 def test_articles_are_frozen() -> None:
     (a,) = seedfile.parse((DATA / "good.txt").read_bytes()).articles
-    with pytest.raises(FrozenInstanceError):
+    with pytest.raises(AttributeError):
         a.title = "changed"  # type: ignore[misc]
 
 

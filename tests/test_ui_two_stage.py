@@ -42,6 +42,10 @@ DEFERRED = (
     "platformdirs",
     "json",
     "html",
+    # Nothing before the first paint is a dataclass (defining one compiles its methods: the
+    # records took 8-13 ms), and the display check dlopens Qt's libraries without the ctypes package.
+    "dataclasses",
+    "ctypes",
 )
 
 #: `reader --db STORE` as the desktop starts it, offscreen; at the window's first paint it writes

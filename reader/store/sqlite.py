@@ -17,10 +17,9 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from reader import textpack
 from reader.records import (
@@ -2023,8 +2022,7 @@ class Store:
 APPLICATION_ID = int.from_bytes(b"RdSt", "big")
 
 
-@dataclass(frozen=True, slots=True)
-class _State:
+class _State(NamedTuple):
     application_id: int
     version: int
     tables: frozenset[str]
@@ -2278,8 +2276,7 @@ def _indexed_by(query: Query) -> str:
     return ""
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedArticles:
+class PreparedArticles(NamedTuple):
     """Articles made ready to store (see :func:`prepare_articles`)."""
 
     rows: list[tuple[Any, ...]]

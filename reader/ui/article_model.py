@@ -8,7 +8,6 @@ kept in a bounded cache.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from array import array
 from collections import OrderedDict
@@ -209,8 +208,8 @@ class ArticleListModel(QAbstractListModel):
         starred = self._flags.pending(Flag.STARRED, row.id)
         if (read is None or read == row.read) and (starred is None or starred == row.starred):
             return row
-        return dataclasses.replace(
-            row, read=row.read if read is None else read, starred=row.starred if starred is None else starred
+        return row._replace(
+            read=row.read if read is None else read, starred=row.starred if starred is None else starred
         )
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -303,7 +302,7 @@ class ArticleListModel(QAbstractListModel):
         if self._exhausted:
             return None
         if self._query.view in ("all", "unread") and self._query.order == "newest":
-            page = self._store.page(dataclasses.replace(self._query, view="unread"), self._cursor, 1)
+            page = self._store.page(self._query._replace(view="unread"), self._cursor, 1)
             if not page.rows:
                 return None
             return self.find_row(page.rows[0].id, max_rows=None)
@@ -333,7 +332,7 @@ class ArticleListModel(QAbstractListModel):
             if r is not None:
                 # The flags here are the model's: they may be newer than a block read back later.
                 if r.read != bool(self._read[n]) or r.starred != bool(self._starred[n]):
-                    r = dataclasses.replace(r, read=bool(self._read[n]), starred=bool(self._starred[n]))
+                    r = r._replace(read=bool(self._read[n]), starred=bool(self._starred[n]))
                 self._remember(n, r)
 
     def _remember(self, index: int, row: ArticleRow) -> None:
@@ -419,8 +418,7 @@ class ArticleListModel(QAbstractListModel):
     def _update_cached(self, row: int, *, read: bool | None = None, starred: bool | None = None) -> None:
         cached = self._cache.get(row)
         if cached is not None:
-            self._cache[row] = dataclasses.replace(
-                cached,
+            self._cache[row] = cached._replace(
                 read=cached.read if read is None else read,
                 starred=cached.starred if starred is None else starred,
             )

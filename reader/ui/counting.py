@@ -17,7 +17,8 @@ from reader.ui.jobs import JobKind, JobRunner
 from reader.ui.sidebar import Sidebar
 
 if TYPE_CHECKING:
-    from reader.ui.results import Counts, SearchCount
+    from reader.ui.counts import Counts
+    from reader.ui.results import SearchCount
 
 #: Counts are recomputed at most this often while the person moves through articles.
 COUNTS_DELAY_MS = 400
@@ -79,7 +80,7 @@ class Counting(QObject):
         db_path = self._db_path
 
         def work(progress: Progress, cancel: threading.Event) -> Counts:
-            from reader.ui.results import count_store
+            from reader.ui.counts import count_store
 
             return count_store(db_path)
 

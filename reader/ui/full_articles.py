@@ -5,7 +5,6 @@ fetching and reading, on the job's thread)."""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import urllib.parse
 
@@ -67,7 +66,7 @@ class FullArticles(QObject):
                 store.update_feed(feed.id, full_content=on)
 
         def done(_none: None) -> None:
-            self._feeds[feed.id] = dataclasses.replace(feed, full_content=on)
+            self._feeds[feed.id] = feed._replace(full_content=on)
             self._work.message(
                 f"{feed.name}: "
                 + ("full articles on" if on else "new articles keep the feed's own text (pages fetched stay)")
@@ -108,7 +107,7 @@ class FullArticles(QObject):
             if shown is not None and shown.id == article_id and (html is not None or shown.full_html is None):
                 # The pane's own copy (its flags may not be stored yet), with the page's text (or
                 # why not; a page fetched before stays shown).
-                self._pane.show_article(dataclasses.replace(shown, full_html=html, full_status=status))
+                self._pane.show_article(shown._replace(full_html=html, full_status=status))
             if html is not None and not status:
                 self._work.message(f"Full article from {host}")
             else:
@@ -146,6 +145,6 @@ class FullArticles(QObject):
                 )
             now = self._pane.article
             if html and now is not None and now.id == shown_id:
-                self._pane.show_article(dataclasses.replace(now, full_html=html, full_status=""))
+                self._pane.show_article(now._replace(full_html=html, full_status=""))
 
         self._work.jobs.start(JobKind.FULL_CONTENT, work, done, label="Fetching full articles", quiet=True)

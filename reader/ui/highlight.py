@@ -10,7 +10,7 @@ from __future__ import annotations
 # took ~5 ms before that paint.)
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from reader.store import search_words
 
@@ -28,8 +28,7 @@ def fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
 
 
-@dataclass(frozen=True, slots=True)
-class Terms:
+class Terms(NamedTuple):
     """The folded words of a search: whole words, and the last one as a prefix (or None)."""
 
     words: frozenset[str]

@@ -11,9 +11,8 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar, cast
+from typing import Generic, NamedTuple, TypeVar, cast
 
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
 from PySide6.QtWidgets import QProgressBar, QPushButton
@@ -292,8 +291,7 @@ class JobRunner(QObject):
         self._jobs.clear()
 
 
-@dataclass(frozen=True, slots=True)
-class StoreWork:
+class StoreWork(NamedTuple):
     """What a concern that changes the store in the background is handed: the job runner, the
     store's path (each job opens a connection of its own), what to do once the store changed
     (reload the list, recount), and the status-bar message."""

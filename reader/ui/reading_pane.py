@@ -9,7 +9,6 @@ from __future__ import annotations
 
 # (html is imported where it is used: the window's first paint renders no HTML, and importing it
 # took ~5 ms before that paint.)
-import dataclasses
 import math
 import re
 from typing import Any, Protocol
@@ -182,7 +181,7 @@ class ReadingPane(QTextBrowser):
     def set_starred(self, starred: bool) -> None:
         """Show the article's star as the list has it (the store may not have it yet)."""
         if self._article is not None and self._article.starred != starred:
-            self._article = dataclasses.replace(self._article, starred=starred)
+            self._article = self._article._replace(starred=starred)
             self.refresh_images()
 
     def _on_anchor_clicked(self, url: QUrl) -> None:

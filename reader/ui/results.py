@@ -2,7 +2,7 @@
 
 Imported by the jobs' work functions when they first run (on the job's thread), not when the
 window is built: defining a dataclass costs about 0.3 ms, and the window's first paint waits
-for everything imported before it.
+for everything imported before it. (The counts are counted before it: see reader.ui.counts.)
 """
 
 from __future__ import annotations
@@ -10,37 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reader.records import Account, AddResult, Feed, Query, SourceCount
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """What the sidebar and the status bar count (JobKind.COUNTS)."""
-
-    totals: tuple[int, int, int]  # all, unread, starred
-    sources: tuple[SourceCount, ...]
-    feeds: tuple[Feed, ...]
-    #: The sync accounts: each is a section of the sidebar with its folders and feeds.
-    accounts: tuple[Account, ...] = ()
-    #: The labels rules gave (name, articles, unread), and how many articles they hid.
-    labels: tuple[SourceCount, ...] = ()
-    hidden: int = 0
-
-
-def count_store(db_path: Path) -> Counts:
-    """The sidebar's and the status bar's counts of the store at ``db_path``, on a connection of
-    their own (a job's thread, or the start's counting thread: see reader.ui.startup.EarlyCounts)."""
-    from reader.store import Store
-
-    with Store.open(db_path) as store:
-        return Counts(
-            store.totals(),
-            tuple(store.sources()),
-            tuple(store.feeds()),
-            tuple(store.accounts()),
-            tuple(store.labels()),
-            store.hidden_count(),
-        )
+from reader.records import AddResult, Query
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from PySide6.QtCore import QObject
 
 from reader.records import Query
@@ -56,7 +54,7 @@ class Searching(QObject):
             return
         if was is None:
             self._before = self._reading.place()
-        self._listing.set_query(dataclasses.replace(self._listing.query, search=search))
+        self._listing.set_query(self._listing.query._replace(search=search))
         if search is not None:
             self._reading.show_results()
         elif self._before is not None:

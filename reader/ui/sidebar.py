@@ -10,7 +10,7 @@ the name and never the count ("Harbour Times  (6)" in one label lost its count f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
@@ -180,8 +180,7 @@ class SidebarDelegate(QStyledItemDelegate):
             painter.restore()
 
 
-@dataclass(frozen=True, slots=True)
-class SidebarKey:
+class SidebarKey(NamedTuple):
     view: View = "all"
     source: str | None = None
     feed_id: int | None = None

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from reader import paths
 
 if TYPE_CHECKING:
-    from reader.ui.results import Counts
+    from reader.ui.counts import Counts
 
 #: Seconds after ``show()`` with no window painted on screen before the log says so.
 NO_WINDOW_AFTER_S = 5.0
@@ -113,7 +113,7 @@ def watch(window: Any, log: StartupLog, after_s: float = NO_WINDOW_AFTER_S) -> A
 
 
 class EarlyCounts:
-    """The sidebar's counts (:func:`reader.ui.results.count_store`), counted on a thread started
+    """The sidebar's counts (:func:`reader.ui.counts.count_store`), counted on a thread started
     with the window's start, so that its first paint shows them without waiting for them: at
     100,000 articles they take tens of milliseconds, about as long as Qt's own start-up.
 
@@ -129,7 +129,7 @@ class EarlyCounts:
 
     def _count(self, db_path: Path) -> None:
         try:
-            from reader.ui.results import count_store
+            from reader.ui.counts import count_store
 
             self._counts = count_store(db_path)
         except Exception:  # (StoreError, sqlite3's, OSError): the window counts again after its paint
