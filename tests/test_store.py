@@ -784,3 +784,20 @@ def test_a_snippet_keeps_a_heading_apart_from_the_paragraph_after_it(store: Stor
     store.add_articles([Article(source="s", title="t", body="The quay.\nWhat happened\nCrews worked.\nMore.")])
     (row,) = store.page(Query(), None, 10).rows
     assert row.snippet == "The quay. What happened — Crews worked."
+
+
+def test_counts_in_one_pass_are_the_totals_and_the_sources(store: Store) -> None:
+    """Store.counts (the window's start counts with it) agrees with totals() and sources()."""
+    assert store.counts() == ((0, 0, 0), [])
+    sources = ["Wire", None, "", "beta", "Ärger", "alpha", "Wire"]
+    store.add_articles([art(n, source=sources[n % len(sources)]) for n in range(30)])
+    feed = store.add_feed("https://feed.example/rss")
+    store.add_articles([art(100 + n, source="Wire", feed_id=feed.id, key=f"feed:{feed.id}:{n}") for n in range(5)])
+    rows = store.page(limit=100).rows
+    store.set_read([r.id for r in rows[::3]])
+    for r in rows[::4]:
+        store.set_starred(r.id)
+    totals, by_source = store.counts()
+    assert totals == store.totals() and totals[0] == 35 and 0 < totals[1] < 35 and totals[2] > 0
+    assert by_source == store.sources()
+    assert [s.source for s in by_source][-1] is None  # (and in sources()' order)

@@ -1367,6 +1367,26 @@ class Store:
             ).fetchall()
         return [SourceCount(r[0], r[1], int(r[2])) for r in rows]
 
+    def counts(self) -> tuple[tuple[int, int, int], list[SourceCount]]:
+        """:meth:`totals` and :meth:`sources` together, from one pass over the counts' index
+        instead of two (the window counts both at every start: at 100,000 articles each pass is
+        about 11 ms of CPU)."""
+        with self._errors():
+            rows = self._conn.execute(
+                "WITH g AS MATERIALIZED (SELECT feed_id, source, count(*) AS n, total(read = 0) AS u, "
+                "total(starred = 1) AS s FROM articles GROUP BY feed_id, source) "
+                "SELECT * FROM (SELECT 0 AS part, NULL AS source, sum(n), sum(u), sum(s) FROM g "
+                "UNION ALL SELECT 1, source, n, u, 0 FROM g WHERE feed_id IS NULL) "
+                "ORDER BY part, source IS NULL, lower(source)"
+            ).fetchall()
+            total, unread, starred = (int(n or 0) for n in rows[0][2:])
+            if self._any_hidden():  # (as in totals(): listed only under Hidden, not in the totals)
+                h = self._conn.execute(
+                    "SELECT count(*), total(read = 0), total(starred = 1) FROM articles WHERE hidden = 1"
+                ).fetchone()
+                total, unread, starred = total - h[0], unread - int(h[1]), starred - int(h[2])
+        return (total, unread, starred), [SourceCount(r[1], r[2], int(r[3])) for r in rows[1:]]
+
     def totals(self) -> tuple[int, int, int]:
         """(all, unread, starred) article counts."""
         with self._errors():

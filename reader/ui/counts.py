@@ -32,9 +32,10 @@ def count_store(db_path: Path) -> Counts:
     from reader.store import Store
 
     with Store.open(db_path) as store:
+        totals, sources = store.counts()  # (one pass over the articles for both)
         return Counts(
-            store.totals(),
-            tuple(store.sources()),
+            totals,
+            tuple(sources),
             tuple(store.feeds()),
             tuple(store.accounts()),
             tuple(store.labels()),
