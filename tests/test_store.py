@@ -125,6 +125,7 @@ def test_a_store_of_every_older_version_migrates_to_the_schema_of_a_new_one(
             ("Story number 2", False),
             ("Story number 1", True),
         ]
+        assert s.counts() == (s.totals(), s.sources()) == ((2, 2, 1), s.sources())  # (filled by migration 11)
     assert user_version(old) == user_version(new) == len(store_module.MIGRATIONS)
     assert schema(old) == schema(new)
     assert not Store.needs_upgrade(old)
@@ -801,3 +802,18 @@ def test_counts_in_one_pass_are_the_totals_and_the_sources(store: Store) -> None
     assert totals == store.totals() and totals[0] == 35 and 0 < totals[1] < 35 and totals[2] > 0
     assert by_source == store.sources()
     assert [s.source for s in by_source][-1] is None  # (and in sources()' order)
+    # Kept by triggers (migration 11) through every change: unread again, unstarred, an article
+    # imported again with another source, a feed removed (its articles' feed_id set NULL).
+    store.set_read([r.id for r in rows[::6]], False)
+    store.set_starred(rows[0].id, False)
+    store.add_articles([art(1, source="moved"), art(2, source=None)])
+    assert store.counts() == (store.totals(), store.sources())
+    store.remove_feed(feed.id)
+    assert store.counts() == (store.totals(), store.sources())
+    with pytest.raises(RuntimeError), store.transaction() as conn:  # (rolled back: counted out again)
+        conn.execute("UPDATE articles SET read = 1")
+        assert store.counts()[0][1] == 0
+        raise RuntimeError("roll back")
+    assert store.counts() == (store.totals(), store.sources()) and store.counts()[0][1] > 0
+    store.mark_all_read(Query(source="beta"))
+    assert store.counts() == (store.totals(), store.sources())
