@@ -808,6 +808,9 @@ def test_counts_in_one_pass_are_the_totals_and_the_sources(store: Store) -> None
     store.set_starred(rows[0].id, False)
     store.add_articles([art(1, source="moved"), art(2, source=None)])
     assert store.counts() == (store.totals(), store.sources())
+    counted = store._conn.execute("SELECT count(*), total(read = 0) FROM articles WHERE feed_id = ?", (feed.id,))
+    assert [(f.total, f.unread) for f in store.feeds()] == [tuple(map(int, counted.fetchone()))]
+    assert store.get_feed(feed.id) == store.feeds()[0] and store.feeds()[0].total == 5
     store.remove_feed(feed.id)
     assert store.counts() == (store.totals(), store.sources())
     with pytest.raises(RuntimeError), store.transaction() as conn:  # (rolled back: counted out again)

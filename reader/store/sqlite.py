@@ -1542,9 +1542,12 @@ class Store:
 
     _FEED_SELECT = (
         "SELECT f.id, f.url, f.title, f.site_url, f.etag, f.last_modified, f.added_at, f.updated_at, "
-        "f.last_error, f.dead, count(a.id), total(a.read = 0), f.fresh_until, f.retry_at, "
+        "f.last_error, f.dead, ifnull(c.n, 0), ifnull(c.u, 0), f.fresh_until, f.retry_at, "
         "f.account_id, f.remote_url, f.folder, f.full_content "
-        "FROM feeds f LEFT JOIN articles a ON a.feed_id = f.id"
+        # (Its articles' counts as the triggers keep them, summed over their sources: a feed's
+        # articles are not read. Callers add GROUP BY f.id.)
+        "FROM feeds f LEFT JOIN (SELECT feed_id, sum(total) AS n, sum(unread) AS u FROM article_counts "
+        "WHERE feed_id IS NOT NULL GROUP BY feed_id) c ON c.feed_id = f.id"
     )
 
     def get_feed(self, url_or_id: str | int) -> Feed | None:
