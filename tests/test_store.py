@@ -820,3 +820,110 @@ def test_counts_in_one_pass_are_the_totals_and_the_sources(store: Store) -> None
     assert store.counts() == (store.totals(), store.sources()) and store.counts()[0][1] > 0
     store.mark_all_read(Query(source="beta"))
     assert store.counts() == (store.totals(), store.sources())
+
+
+def counted_directly(store: Store) -> tuple[tuple[int, int, int], list[tuple[Any, ...]], list[tuple[int, int, int]]]:
+    """The totals (the hidden left out), the sources and the feeds' counts, counted from the articles."""
+    conn = store._conn
+    totals = conn.execute("SELECT count(*), total(read = 0), total(starred = 1) FROM articles WHERE hidden = 0")
+    sources = conn.execute(
+        "SELECT source, count(*), total(read = 0) FROM articles WHERE feed_id IS NULL "
+        "GROUP BY source ORDER BY source IS NULL, lower(source)"
+    )
+    feeds = conn.execute(
+        "SELECT f.id, count(a.id), total(a.read = 0) FROM feeds f LEFT JOIN articles a ON a.feed_id = f.id "
+        "GROUP BY f.id ORDER BY f.id"
+    )
+    return (
+        tuple(int(n) for n in totals.fetchone()),  # type: ignore[return-value]
+        [(s, int(n), int(u)) for s, n, u in sources.fetchall()],
+        [(int(i), int(n), int(u)) for i, n, u in feeds.fetchall()],
+    )
+
+
+def test_counts_read_only_the_counts_the_triggers_keep_through_cleanup_rules_full_articles_and_removals(
+    store: Store,
+) -> None:
+    """Store.counts reads article_counts, never the articles (hidden ones included), and the
+    triggers keep it equal to counting the articles through every way an article changes or goes:
+    rules that hide, read, star and label, a full article kept, a cleanup (tombstones), a feed's
+    and a sync account's removal (starred articles kept)."""
+    read_tables: set[str] = set()
+
+    def note(action: int, table: str | None, *_: object) -> int:
+        if action == sqlite3.SQLITE_READ and table:
+            read_tables.add(table)
+        return sqlite3.SQLITE_OK
+
+    def counts() -> tuple[tuple[int, int, int], list[tuple[Any, ...]], list[tuple[int, int, int]]]:
+        read_tables.clear()
+        store._conn.set_authorizer(note)
+        try:
+            totals, by_source = store.counts()
+        finally:
+            store._conn.set_authorizer(None)
+        assert read_tables == {"article_counts"}
+        assert (totals, by_source) == (store.totals(), store.sources())
+        feeds = sorted((f.id, f.total, f.unread) for f in store.feeds())
+        return totals, [tuple(s) for s in by_source], feeds
+
+    old = datetime.now(UTC) - timedelta(days=400)
+    feed = store.add_feed("https://feed.example/rss")
+    other = store.add_feed("https://other.example/rss")
+    store.add_articles(
+        [art(n, source="Desk", published=old, title=f"ferry {n}" if n % 2 else f"storm {n}") for n in range(10)]
+        + [art(20 + n, source=None, published=old, title=f"football {n}") for n in range(4)]
+        + [
+            art(40 + n, feed_id=feed.id, key=f"feed:{feed.id}:{n}", published=old, title=f"ferry f{n}")
+            for n in range(6)
+        ]
+        + [art(60 + n, feed_id=other.id, key=f"feed:{other.id}:{n}", title=f"football o{n}") for n in range(3)]
+    )
+    assert counts() == counted_directly(store)
+    store.add_rule("no sport", "football", "hide")
+    store.add_rule("ferries", "ferry", "star")
+    store.add_rule("storms", "storm", "read")
+    store.add_rule("weather", "storm", "label:Weather")
+    assert store.apply_rules() == {"no sport": 7, "ferries": 11, "storms": 5, "weather": 5}
+    assert store.hidden_count() == 7 and store.totals()[0] == 23 - 7
+    assert counts() == counted_directly(store)
+    hidden = next(store.iter_rows(Query(view="hidden")))
+    store.set_read([hidden.id], False)  # (a hidden article unread again: still out of the totals)
+    assert counts() == counted_directly(store)
+    store.add_articles([art(80, source="Desk", title="football late")])  # (a rule hides it as it is stored)
+    assert store.hidden_count() == 8 and counts() == counted_directly(store)
+    row = next(r for r in store.iter_rows(Query(feed_id=feed.id)))
+    assert store.set_full_content(row.id, "<p>quay text</p>", "quay text", "")
+    assert store.set_full_content(row.id, None, None, "timed out")
+    assert counts() == counted_directly(store)
+    store.set_read([r.id for r in store.iter_rows()])  # (every listed one: the hidden stay as they were)
+    with store.transaction() as conn:  # (as if stored when published: cleanup dates by the later)
+        conn.execute("UPDATE articles SET imported_at = coalesce(published, imported_at)")
+    cleaned = store.cleanup(datetime.now(UTC) - timedelta(days=30))
+    assert cleaned.removed > 0 and cleaned.starred_kept > 0
+    assert counts() == counted_directly(store)
+    cleaned = store.cleanup(datetime.now(UTC) + timedelta(days=1), starred_too=True, unread_too=True)
+    assert counts() == counted_directly(store) == ((0, 0, 0), [], [(feed.id, 0, 0), (other.id, 0, 0)])
+    # A feed's and an account's removal: their starred articles stay, as local ones.
+    store.add_articles(
+        [art(100 + n, feed_id=other.id, key=f"feed:{other.id}:x{n}", title=f"ferry x{n}") for n in range(4)]
+    )
+    account = store.add_account("alice@host", "http://127.0.0.1/api/greader.php", "alice")
+    store.sync_subscriptions(account.id, [("feed/1", "Remote feed", "http://f/feed.xml", None, "News")])
+    remote = store.remote_feeds(account.id)["feed/1"]
+    items = [
+        (
+            rid,
+            art(200 + int(rid), source="Remote feed", key=f"greader:alice@host:{rid}", feed_id=remote.id),
+            False,
+            rid == "2",
+        )
+        for rid in "1234"
+    ]
+    assert store.add_remote_articles(account.id, items) == 4
+    assert counts() == counted_directly(store)
+    store.remove_feed(other.id)
+    assert counts() == counted_directly(store)
+    assert store.remove_account(account.id)[1] == 1
+    assert counts() == counted_directly(store)
+    assert counts()[0] == (store.count(Query()), store.count(Query(view="unread")), store.count(Query(view="starred")))
