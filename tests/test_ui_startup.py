@@ -90,3 +90,49 @@ def test_early_counts_of_a_store_that_cannot_be_read_are_none_and_the_file_is_le
     bad.write_bytes(b"not a database" * 100)
     assert startup.EarlyCounts(bad).result(timeout_s=30) is None
     assert bad.read_bytes() == b"not a database" * 100
+
+
+@OFFSCREEN_SIZE_HINTS
+def test_counts_in_the_first_paint_reach_what_the_second_stage_builds_and_show_labels_and_hidden(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    """Counted early, the counts are not counted again after the first paint: the feed menus
+    (full articles) and the tray, built after it, must have them all the same; the labels and
+    the hidden articles rules made are in the first paint's sidebar."""
+    from conftest import drain_jobs
+
+    from reader.records import Article
+    from reader.ui.jobs import JobKind
+    from reader.ui.main_window import MainWindow
+    from reader.ui.settings import Settings
+    from reader.ui.sidebar import COUNT_ROLE, SidebarKey
+
+    store = Store.open(tmp_path / "store.sqlite")
+    feed = store.add_feed("https://feed.example/rss", "Gazette")
+    store.update_feed(feed.id, full_content=True)
+    store.add_rule("no sport", "football", "hide")
+    store.add_rule("weather", "storm", "label:Weather")
+    store.add_articles(
+        [
+            Article("Gazette", f"{title} {n}", key=f"feed:{feed.id}:{title}{n}", feed_id=feed.id)
+            for n in range(3)
+            for title in ("storm", "football", "quay")
+        ]
+    )
+    window = MainWindow(store, Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(window, before_close_func=lambda w: drain_jobs(qtbot, w))
+    window.early_counts = startup.EarlyCounts(store.path)
+    assert window.early_counts.result(timeout_s=30) is not None
+    counted: list[JobKind] = []
+    window.jobs.job_finished.connect(counted.append)
+    window.show()
+    window.start()
+    entries = {
+        window.sidebar.item(i).text(): window.sidebar.item(i).data(COUNT_ROLE) for i in range(window.sidebar.count())
+    }
+    assert entries["All articles"] == 6 and entries["Hidden"] == 3 and entries["Weather"] == 3
+    qtbot.waitUntil(lambda: window.built)
+    menu = window.full_articles.feed_menu(SidebarKey("all", feed_id=feed.id))
+    assert menu is not None and menu.actions()[0].isChecked()
+    assert window.tray._unread == 6
+    assert JobKind.COUNTS not in counted and not window.jobs.running(JobKind.COUNTS)

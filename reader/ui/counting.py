@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
-from reader.records import Progress, Query, counted
+from reader.records import Feed, Progress, Query, counted
 from reader.store import Store
 from reader.ui.jobs import JobKind, JobRunner
 from reader.ui.sidebar import Sidebar
@@ -62,6 +62,7 @@ class Counting(QObject):
         # is shown at once (it is newer than what the sidebar shows), as every count was before.
         self._generation = 0
         self._shown_generation = 0
+        self._feeds: tuple[Feed, ...] | None = None
         # The query whose results the status bar counts (None: no search, the totals show).
         self._search: Query | None = None
 
@@ -69,6 +70,12 @@ class Counting(QObject):
     def totals(self) -> tuple[int, int, int] | None:
         """(all, unread, starred) as last counted (None: not counted yet)."""
         return self._totals
+
+    @property
+    def feeds(self) -> tuple[Feed, ...] | None:
+        """The feeds as last counted (None: not counted yet), for what is built after they were
+        (the first paint's counts are not counted again after it: see MainWindow.start)."""
+        return self._feeds
 
     def schedule(self) -> None:
         """Recount soon (flags keep landing while the person reads: one count per pause)."""
@@ -97,6 +104,7 @@ class Counting(QObject):
         self._sidebar.populate(
             counts.totals, counts.sources, counts.feeds, counts.accounts, counts.labels, counts.hidden
         )
+        self._feeds = counts.feeds
         self.feeds_counted.emit(counts.feeds)
         self._totals = counts.totals
         if self._search is None:

@@ -279,6 +279,8 @@ class MainWindow(QMainWindow):
         self.rules = Rules(self, self.work, self)
         self.full_articles = FullArticles(self.work, self.pane, self.sidebar, self)
         self.counting.feeds_counted.connect(self.full_articles.on_feeds_counted)
+        if self.counting.feeds is not None:  # (counted before it was built: the first paint's counts)
+            self.full_articles.on_feeds_counted(self.counting.feeds)
         self.keys_help = KeysHelp(self)
         self.about = About(self, self.store.path)
         self.tray = Tray(
