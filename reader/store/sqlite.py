@@ -2367,8 +2367,7 @@ def prepare_articles(
     return PreparedArticles([_article_params(a, now, texts) for a, texts in zip(articles, packed, strict=True)])
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedRemoteArticles:
+class PreparedRemoteArticles(NamedTuple):
     """A server's items made ready to store (see :func:`prepare_remote_articles`)."""
 
     articles: PreparedArticles
