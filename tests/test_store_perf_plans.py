@@ -8,7 +8,6 @@ compared, page by page, with a plain reference query; the SQL trace proves the p
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -374,7 +373,7 @@ def test_a_batch_with_a_key_seen_again_is_still_one_index_segment(tmp_path: Path
     # FTS5 wrote a segment per statement: ~1,000 segments for the 30,000-record corpus, merged
     # again and again. The index is told once per batch.
     articles = make_articles(256)
-    articles[150] = dataclasses.replace(articles[150], url=articles[3].url)
+    articles[150] = articles[150]._replace(url=articles[3].url)
     with Store.open(tmp_path / "store.sqlite") as s:
         assert s.add_articles(articles).added == 255
         assert fts_segments(s._conn) == 1
@@ -386,8 +385,8 @@ def test_an_article_changed_twice_in_one_batch_is_found_by_its_last_text_only(tm
     # takes out the first one's words, then adds its own.
     first = make_articles(3)
     again = [
-        dataclasses.replace(first[1], body="interim wording"),
-        dataclasses.replace(first[1], body="final wording"),
+        first[1]._replace(body="interim wording"),
+        first[1]._replace(body="final wording"),
     ]
     with Store.open(tmp_path / "store.sqlite") as s:
         s.add_articles(first)
