@@ -117,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     flag = p.add_mutually_exclusive_group(required=True)
     for name in ("read", "unread", "star", "unstar"):
         flag.add_argument(f"--{name}", dest="flag", action="store_const", const=name, help=f"mark {name}")
+    flag.add_argument(
+        "--unhide", dest="flag", action="store_const", const="unhidden", help="list again what a rule hid"
+    )
+    flag.add_argument(
+        "--unlabel", dest="unlabel", metavar="NAME", help="take away the label NAME a rule gave (SQLite stores)"
+    )
 
     p = sub.add_parser("accounts", parents=[db_only], help="sync accounts (Google Reader API servers)")
     accounts = p.add_subparsers(dest="accounts_command", metavar="ACTION", parser_class=_Parser, required=True)
@@ -836,7 +842,15 @@ def cmd_mark(db_path: StoreTarget, args: argparse.Namespace) -> int:
     with _open(db_path, args, create=False) as store:
         missing = [i for i in args.ids if store.get(i) is None]
         present = [i for i in args.ids if i not in missing]
-        if args.flag in ("read", "unread"):
+        if args.flag in ("unhidden", None):
+            if not isinstance(store, Store):
+                raise UsageError(f"{db_path}: rules' hiding and labels need a store file for now")
+            if args.flag == "unhidden":
+                changed = store.set_hidden(present, False)
+            else:
+                args.flag = f"without label {args.unlabel}"
+                changed = store.remove_label(present, args.unlabel)
+        elif args.flag in ("read", "unread"):
             changed = store.set_read(present, args.flag == "read")
         else:
             changed = sum(store.set_starred(i, args.flag == "star") for i in present)

@@ -245,3 +245,22 @@ def test_a_rule_meets_what_an_import_brings(db: Path, tmp_path: Path) -> None:
     assert report.problems == []
     with Store.open(db) as store:
         assert store.count(Query(label="Port")) == 1 == store.totals()[0]
+
+
+def test_what_a_rule_did_can_be_undone_from_the_command_line(db: Path) -> None:
+    with Store.open(db) as store:
+        store.add_articles([story("football final"), story("harbour crane")])
+        store.add_rule("no sport", "football", "hide")
+        store.add_rule("cranes", "crane", "label:Port")
+        store.apply_rules()
+        hidden = next(store.iter_rows(Query(view="hidden"))).id
+        labelled = next(store.iter_rows(Query(label="Port"))).id
+    done = reader("--db", str(db), "mark", str(hidden), "--unhide")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "1 article marked unhidden\n"
+    done = reader("--db", str(db), "mark", str(labelled), "--unlabel", "Port")
+    assert done.stdout == "1 article marked without label Port\n"
+    with Store.open(db) as store:
+        assert store.hidden_count() == 0 and store.labels() == []
+        assert titles(store) == ["football final", "harbour crane"]
+        assert store.get(hidden).read  # (hiding marked it read; listing it again leaves that)

@@ -1777,6 +1777,27 @@ class Store:
             )
         return len(ids)
 
+    def set_hidden(self, ids: Sequence[int], hidden: bool = True) -> int:
+        """Hide articles (as a rule does: kept, listed only under Hidden) or list them again; how
+        many changed. Unhidden, an article keeps its read flag."""
+        changed = 0
+        with self.transaction() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                changed += conn.execute(
+                    f"UPDATE articles SET hidden = ? WHERE id IN ({marks}) AND hidden != ?",
+                    [int(hidden), *chunk, int(hidden)],
+                ).rowcount
+        return changed
+
+    def remove_label(self, ids: Sequence[int], label: str) -> int:
+        """Take ``label`` off these articles; how many had it."""
+        with self.transaction() as conn:
+            return sum(
+                conn.execute("DELETE FROM labels WHERE label = ? AND article_id = ?", (label, i)).rowcount for i in ids
+            )
+
     def hidden_count(self) -> int:
         """How many articles rules hid (read off the partial index)."""
         with self._errors():
