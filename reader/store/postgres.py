@@ -18,7 +18,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -37,6 +36,8 @@ from reader.records import (
 )
 from reader.store.sqlite import (
     _ARTICLE_COLUMNS,
+    ACCOUNT_FIELDS,
+    FEED_FIELDS,
     CorruptStoreError,
     PreparedArticles,
     ReadOnlyStoreError,
@@ -48,10 +49,10 @@ from reader.store.sqlite import (
     _enclosures_of,
     _feed,
     _row,
-    _ts,
     _unique_runs,
     prepare_articles,
     search_words,
+    set_clause,
 )
 
 if TYPE_CHECKING:
@@ -677,32 +678,12 @@ class PostgresStore:
             ).fetchall()
         return [_feed(r) for r in rows]
 
-    _FEED_FIELDS = frozenset(
-        {
-            "full_content",
-            "url",
-            "title",
-            "site_url",
-            "etag",
-            "last_modified",
-            "updated_at",
-            "last_error",
-            "dead",
-            "fresh_until",
-            "retry_at",
-        }
-    )
-
     def update_feed(self, feed_id: int, **fields: Any) -> None:
         """Set feed fields (``url`` after a permanent redirect, ``etag``, ``last_error``, ...)."""
-        unknown = set(fields) - self._FEED_FIELDS
-        if unknown:
-            raise TypeError(f"unknown feed fields: {sorted(unknown)}")
-        if not fields:
+        clause = set_clause("feed", fields, FEED_FIELDS, "%s")
+        if clause is None:
             return
-        values = [_ts(v) if isinstance(v, datetime) else v for v in fields.values()]
-        # (names from the fixed set above; values are parameters)
-        assignments = ", ".join(f"{name} = %s" for name in fields)
+        assignments, values = clause
         with self.transaction() as conn:
             conn.execute(f"UPDATE feeds SET {assignments} WHERE id = %s", [*values, feed_id])
 
@@ -751,16 +732,11 @@ class PostgresStore:
             r = conn.execute(f"{self._ACCOUNT_SELECT} WHERE {column} = %s", (name_or_id,)).fetchone()
         return _account(r) if r else None
 
-    _ACCOUNT_FIELDS = frozenset({"last_sync", "since", "retry_at", "last_error"})
-
     def update_account(self, account_id: int, **fields: Any) -> None:
-        unknown = set(fields) - self._ACCOUNT_FIELDS
-        if unknown:
-            raise TypeError(f"unknown account fields: {sorted(unknown)}")
-        if not fields:
+        clause = set_clause("account", fields, ACCOUNT_FIELDS, "%s")
+        if clause is None:
             return
-        values = [_ts(v) if isinstance(v, datetime) else v for v in fields.values()]
-        assignments = ", ".join(f"{name} = %s" for name in fields)  # (names from the fixed set above)
+        assignments, values = clause
         with self.transaction() as conn:
             conn.execute(f"UPDATE accounts SET {assignments} WHERE id = %s", [*values, account_id])
 

@@ -1125,7 +1125,7 @@ class Store:
         index = f"articles a {_walk_index(query)}"
         with self._snapshot():
             # An upper bound on the rows listed, for the estimates (max(id) is one index lookup).
-            total = max(1, self._conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0])
+            total = max(1, self._newest_id(self._conn))
             test = None if query.search is None else _TextTest.of(query.search)
             if test is not None and not _probe_friendly(query.search or ""):
                 raw, floor = self._text_walk(index, test, match, where, params, after, limit, total)
@@ -1452,7 +1452,7 @@ class Store:
         newest (None: only the newest id). Ids only grow as articles are added, so this reads a
         range of the primary key, not the table."""
         with self._errors():
-            newest = int(self._conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0])
+            newest = self._newest_id(self._conn)
             if after_id is None or after_id >= newest:
                 return newest, 0, 0, None
             r = self._conn.execute(
@@ -1565,33 +1565,12 @@ class Store:
             ).fetchall()
         return [_feed(r) for r in rows]
 
-    _FEED_FIELDS = frozenset(
-        {
-            "full_content",
-            "url",
-            "title",
-            "site_url",
-            "etag",
-            "last_modified",
-            "updated_at",
-            "last_error",
-            "dead",
-            "fresh_until",
-            "retry_at",
-        }
-    )
-
     def update_feed(self, feed_id: int, **fields: Any) -> None:
         """Set feed fields (``url`` after a permanent redirect, ``etag``, ``last_error``, ...)."""
-        unknown = set(fields) - self._FEED_FIELDS
-        if unknown:
-            raise TypeError(f"unknown feed fields: {sorted(unknown)}")
-        if not fields:
+        clause = set_clause("feed", fields, FEED_FIELDS, "?", bools_as_ints=True)
+        if clause is None:
             return
-        values = [
-            _ts(v) if isinstance(v, datetime) else (int(v) if isinstance(v, bool) else v) for v in fields.values()
-        ]
-        assignments = ", ".join(f"{name} = ?" for name in fields)
+        assignments, values = clause
         with self.transaction() as conn:
             conn.execute(f"UPDATE feeds SET {assignments} WHERE id = ?", [*values, feed_id])
 
@@ -1904,16 +1883,11 @@ class Store:
             r = self._conn.execute(f"{self._ACCOUNT_SELECT} WHERE {column} = ?", (name_or_id,)).fetchone()
         return _account(r) if r else None
 
-    _ACCOUNT_FIELDS = frozenset({"last_sync", "since", "retry_at", "last_error"})
-
     def update_account(self, account_id: int, **fields: Any) -> None:
-        unknown = set(fields) - self._ACCOUNT_FIELDS
-        if unknown:
-            raise TypeError(f"unknown account fields: {sorted(unknown)}")
-        if not fields:
+        clause = set_clause("account", fields, ACCOUNT_FIELDS, "?")
+        if clause is None:
             return
-        values = [_ts(v) if isinstance(v, datetime) else v for v in fields.values()]
-        assignments = ", ".join(f"{name} = ?" for name in fields)
+        assignments, values = clause
         with self.transaction() as conn:
             conn.execute(f"UPDATE accounts SET {assignments} WHERE id = ?", [*values, account_id])
 
@@ -2430,6 +2404,44 @@ def _article_params(a: Article, now: int, packed: textpack.PackedText | None = N
         # Not stored as such: what the full-text index is given (title, author, description, body).
         (a.title, a.author, a.description, a.body),
     )
+
+
+#: What ``update_feed`` and ``update_account`` may set, on either engine.
+FEED_FIELDS = frozenset(
+    {
+        "full_content",
+        "url",
+        "title",
+        "site_url",
+        "etag",
+        "last_modified",
+        "updated_at",
+        "last_error",
+        "dead",
+        "fresh_until",
+        "retry_at",
+    }
+)
+ACCOUNT_FIELDS = frozenset({"last_sync", "since", "retry_at", "last_error"})
+
+
+def set_clause(
+    what: str, fields: dict[str, Any], allowed: frozenset[str], mark: str, *, bools_as_ints: bool = False
+) -> tuple[str, list[Any]] | None:
+    """An UPDATE's ``name = ?, ...`` for ``fields`` and their values (dates as seconds; with
+    ``bools_as_ints``, flags as 0/1), ``mark`` the engine's placeholder; None when there is none
+    to set. A name outside ``allowed`` is a TypeError (a caller's bug; the names go into the SQL,
+    so only these fixed ones may)."""
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"unknown {what} fields: {sorted(unknown)}")
+    if not fields:
+        return None
+    values = [
+        _ts(v) if isinstance(v, datetime) else (int(v) if bools_as_ints and isinstance(v, bool) else v)
+        for v in fields.values()
+    ]
+    return ", ".join(f"{name} = {mark}" for name in fields), values
 
 
 def _key_range(prefix: str) -> tuple[str, str]:
