@@ -13,16 +13,13 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -30,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from reader.records import Account, Progress, counted
 from reader.store import Store, StoreError
+from reader.ui.dialogs import row_table
 from reader.ui.jobs import JobKind, StoreWork
 from reader.ui.syncing import Syncing
 
@@ -53,15 +51,7 @@ class AccountsDialog(QDialog):
         self._accounts: list[Account] = []
         self._adding = False
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("accountsTable")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_table("accountsTable", COLUMNS)
         self.table.itemSelectionChanged.connect(self.on_selection_changed)
 
         self.url = QLineEdit()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QPlainTextEdit,
@@ -33,6 +35,20 @@ if TYPE_CHECKING:
     from reader.ui.preferences import Appearance, RefreshInterval, RemoteImages, StartView, TextSize
     from reader.ui.retention import Retention
     from reader.ui.tray import Tray
+
+
+def row_table(object_name: str, columns: Sequence[str]) -> QTableWidget:
+    """A read-only table of rows, one picked at a time (the Accounts and Rules dialogs' lists)."""
+    table = QTableWidget(0, len(columns))
+    table.setObjectName(object_name)
+    table.setHorizontalHeaderLabels(list(columns))
+    table.verticalHeader().hide()
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
 
 
 class Ask:

@@ -10,16 +10,13 @@ import threading
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -27,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from reader.records import Feed, Progress, Rule, counted
 from reader.store import Store, StoreError
+from reader.ui.dialogs import row_table
 from reader.ui.jobs import JobKind, StoreWork
 
 #: The table's columns.
@@ -50,15 +48,7 @@ class RulesDialog(QDialog):
         self._work = work
         self.rules: list[Rule] = []
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("rulesTable")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_table("rulesTable", COLUMNS)
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
 
         self.name = QLineEdit()
