@@ -14,7 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from reader import __version__, paths
-from reader.records import Article, ArticleRow, Problem, Query, View, counted, describe_enclosure, is_date_only, utc
+from reader.records import (
+    Article,
+    ArticleRow,
+    Feed,
+    Problem,
+    Query,
+    View,
+    counted,
+    describe_enclosure,
+    is_date_only,
+    utc,
+)
 from reader.store import Store, StoreError, StoreProtocol, StoreTarget, is_database_url, open_store
 
 if TYPE_CHECKING:
@@ -701,14 +712,24 @@ def cmd_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
     return EXIT_REJECTED if missing else EXIT_OK
 
 
-def _set_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
-    db_path = _sqlite_only(db_path, "full articles need")
+def _subscribed(store: StoreProtocol, url: str) -> Feed | None:
+    """The subscription a person named: by its stored address, or by the absolute ``file:`` URL
+    a local feed is stored as."""
     from reader.addresses import feed_url
 
+    return store.get_feed(url) or store.get_feed(feed_url(url))
+
+
+def _full_articles_line(kept: int, failed: Sequence[object]) -> str:
+    return f"{counted(kept, 'full article')} fetched" + (f", {len(failed)} could not be had" if failed else "")
+
+
+def _set_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    db_path = _sqlite_only(db_path, "full articles need")
     missing = []
     with Store.open(db_path, create=False) as store:
         for url in args.urls:
-            feed = store.get_feed(url) or store.get_feed(feed_url(url))
+            feed = _subscribed(store, url)
             if feed is None:
                 missing.append(url)
                 continue
@@ -730,7 +751,7 @@ def cmd_fetch_full(db_path: StoreTarget, args: argparse.Namespace) -> int:
             kept, failed = fullcontent.fetch_pending(store, progress=progress)
     for article_id, reason in failed:
         _err(f"article {article_id}: {reason} (the feed's text stays)")
-    print(f"{counted(kept, 'full article')} fetched" + (f", {len(failed)} could not be had" if failed else ""))
+    print(_full_articles_line(kept, failed))
     return EXIT_REJECTED if failed else EXIT_OK
 
 
@@ -787,7 +808,7 @@ def cmd_refresh(db_path: StoreTarget, args: argparse.Namespace) -> int:
         + (f"; {waiting} not due yet (their servers asked for time; --force fetches them)" if waiting else "")
     )
     if full is not None and (full[0] or full[1]):
-        print(f"{counted(full[0], 'full article')} fetched" + (f", {len(full[1])} could not be had" if full[1] else ""))
+        print(_full_articles_line(*full))
     synced = _sync_accounts(db_path, None) if not is_database_url(db_path) and Path(db_path).exists() else EXIT_OK
     return EXIT_REJECTED if problems or synced != EXIT_OK else EXIT_OK
 
@@ -1022,9 +1043,7 @@ def cmd_rules(db_path: StoreTarget, args: argparse.Namespace) -> int:
         if args.rules_command == "add":
             feed_id = None
             if args.feed is not None:
-                from reader.addresses import feed_url
-
-                feed = store.get_feed(args.feed) or store.get_feed(feed_url(args.feed))
+                feed = _subscribed(store, args.feed)
                 if feed is None:
                     raise UsageError(f"{args.feed}: not subscribed")
                 feed_id = feed.id
