@@ -324,7 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_path: StoreTarget = explicit_db or paths.default_store()
     try:
         if args is None or args.command is None:
-            return _open_window(db_path, default_store=explicit_db is None, qt_options=qt_options)
+            person = getattr(args, "person", None)
+            return _open_window(db_path, default_store=explicit_db is None, qt_options=qt_options, person=person)
         if not is_database_url(db_path) and Store.needs_upgrade(db_path):  # (the window shows its own notice)
             _err(f"{db_path}: updating the store for this version (once; up to about a minute per 100,000 articles)")
         handler = _COMMANDS[args.command]
@@ -834,8 +835,20 @@ def cmd_opml(db_path: StoreTarget, args: argparse.Namespace) -> int:
 # --- the window -------------------------------------------------------------------------------
 
 
-def _open_window(target: StoreTarget, *, default_store: bool, qt_options: Sequence[str] = ()) -> int:
-    db_path = _sqlite_only(target, "the window opens")
+def _open_window(
+    target: StoreTarget, *, default_store: bool, qt_options: Sequence[str] = (), person: str | None = None
+) -> int:
+    # QApplication takes Qt's options (-style, -platform ...) from the argv it is given.
+    argv = [sys.argv[0] if sys.argv and sys.argv[0] else PROG, *qt_options]
+    if is_database_url(target):
+        from reader.ui.app import WINDOW_CACHE_MB, run
+
+        # Opened here, as a file is: a server that is down or a refused login is one line before
+        # any window appears. (A shared store is never seeded with the sample.)
+        return run(target, argv, store=open_store(target, person=person, cache_mb=WINDOW_CACHE_MB))
+    db_path = Path(target)
+    if person is not None:
+        open_store(db_path, person=person)  # (refused: a store file is one person's)
     if default_store and not db_path.exists():
         # First run: the sample a new user sees. Imported before Qt starts (it takes a moment).
         from reader.importer import import_paths
@@ -850,8 +863,7 @@ def _open_window(target: StoreTarget, *, default_store: bool, qt_options: Sequen
     # Opened once, here, for the window (a bad store is reported here, in one line, before any
     # window appears); an upgrade is left to the window, which shows it.
     store = None if upgrade else Store.open(db_path, cache_mb=WINDOW_CACHE_MB)
-    # QApplication takes Qt's options (-style, -platform ...) from the argv it is given.
-    return run(db_path, [sys.argv[0] if sys.argv and sys.argv[0] else PROG, *qt_options], store=store)
+    return run(db_path, argv, store=store)
 
 
 # --- mark, sync accounts -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from conftest import KNOWN_COUNT, OFFSCREEN_SIZE_HINTS, TOPICS, flags_stored, kn
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from reader.store import Query, Store
+from reader.store import Query, Store, StoreAddress
 from reader.ui.article_model import Flag
 from reader.ui.flag_writer import FlagWriter
 from reader.ui.jobs import JobKind
@@ -225,7 +225,7 @@ def test_the_writer_coalesces_what_queues_up_and_stores_it_on_close(
         return real(self, article_ids, read)
 
     monkeypatch.setattr(Store, "set_read", counted)
-    writer = FlagWriter(known_store.path)
+    writer = FlagWriter(StoreAddress(known_store.path))
     with write_lock(known_store.path):
         for n in range(50):
             for article_id in ids:
@@ -283,7 +283,7 @@ def test_flags_that_queued_up_take_one_turn_at_the_store(
             commits.append("commit")
 
     monkeypatch.setattr(Store, "transaction", counted)
-    writer = FlagWriter(known_store.path)
+    writer = FlagWriter(StoreAddress(known_store.path))
     with write_lock(known_store.path):
         writer.write(Flag.STARRED, ids[0], True, was=False)
         writer.write(Flag.STARRED, ids[1], True, was=False)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import OFFSCREEN_SIZE_HINTS
 
-from reader.store import Store
+from reader.store import Store, StoreAddress
 from reader.ui import startup
 from reader.ui.startup import StartupLog
 
@@ -79,7 +79,7 @@ def test_the_window_logs_its_first_paint_and_the_work_after_it(
 def test_early_counts_are_the_sidebars_counts_of_the_store(known_store: Store) -> None:
     from conftest import KNOWN_COUNT
 
-    counts = startup.EarlyCounts(known_store.path).result(timeout_s=30)
+    counts = startup.EarlyCounts(StoreAddress(known_store.path)).result(timeout_s=30)
     assert counts is not None
     assert counts.totals == (KNOWN_COUNT, KNOWN_COUNT, 0)
     assert [(s.source, s.total, s.unread) for s in counts.sources] == [("alpha", 20, 20), ("beta", 20, 20)]
@@ -88,7 +88,7 @@ def test_early_counts_are_the_sidebars_counts_of_the_store(known_store: Store) -
 def test_early_counts_of_a_store_that_cannot_be_read_are_none_and_the_file_is_left(tmp_path: Path) -> None:
     bad = tmp_path / "not-a-store.sqlite"
     bad.write_bytes(b"not a database" * 100)
-    assert startup.EarlyCounts(bad).result(timeout_s=30) is None
+    assert startup.EarlyCounts(StoreAddress(bad)).result(timeout_s=30) is None
     assert bad.read_bytes() == b"not a database" * 100
 
 
@@ -121,7 +121,7 @@ def test_counts_in_the_first_paint_reach_what_the_second_stage_builds_and_show_l
     )
     window = MainWindow(store, Settings(tmp_path / "settings.ini"))
     qtbot.addWidget(window, before_close_func=lambda w: drain_jobs(qtbot, w))
-    window.early_counts = startup.EarlyCounts(store.path)
+    window.early_counts = startup.EarlyCounts(StoreAddress(store.path))
     assert window.early_counts.result(timeout_s=30) is not None
     counted: list[JobKind] = []
     window.jobs.job_finished.connect(counted.append)

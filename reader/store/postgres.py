@@ -887,6 +887,24 @@ class PostgresStore:
                 "DELETE FROM pending_changes WHERE person = %s AND id = ANY(%s)", (self.person, list(change_ids))
             )
 
+    # the window's (reader.ui): what arrived since it last looked
+
+    def arrivals(self, after_id: int | None) -> tuple[int, int, int, int | None]:
+        """(newest article id, feed articles above ``after_id`` unread for this person, the feeds
+        they are in, one of those feeds): see :meth:`reader.store.sqlite.Store.arrivals`."""
+        with self._reading() as conn:
+            newest = int(_one(conn.execute("SELECT coalesce(max(id), 0) FROM articles"))[0])
+            if after_id is None or after_id >= newest:
+                return newest, 0, 0, None
+            r = _one(
+                conn.execute(
+                    f"SELECT count(*), count(DISTINCT a.feed_id), min(a.feed_id) FROM {self._STATE_JOIN} "
+                    "WHERE a.id > %s AND a.feed_id IS NOT NULL AND NOT coalesce(s.read, false)",
+                    (self.person, after_id),
+                )
+            )
+        return newest, int(r[0]), int(r[1]), r[2]
+
 
 # --- helpers ----------------------------------------------------------------------------------
 

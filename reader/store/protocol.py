@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from reader.records import Account, AddResult, Article, ArticleRow, Cursor, Feed, Page, Query, SourceCount
 
@@ -52,6 +52,7 @@ class StoreProtocol(Protocol):
     def count(self, query: Query = ...) -> int: ...
     def sources(self) -> list[SourceCount]: ...
     def totals(self) -> tuple[int, int, int]: ...
+    def arrivals(self, after_id: int | None) -> tuple[int, int, int, int | None]: ...
 
     # read and star state
     def set_read(self, ids: Sequence[int], read: bool = True) -> int: ...
@@ -101,6 +102,44 @@ def open_store(
     if person is not None:
         raise StoreError(f"{target}: --user names a person in a shared PostgreSQL store; a store file is one person's")
     return Store.open(target, create=create, cache_mb=cache_mb)
+
+
+#: What the window says of a feature a shared store does not have yet (rules, cleanup, full
+#: articles): ``{what}`` names it.
+NOT_ON_POSTGRES = "{what} a store file for now (not yet a PostgreSQL store)"
+
+
+class StoreAddress(NamedTuple):
+    """Where a store is and whose read and star state is meant: what the window's background
+    jobs open the store from, each on a connection of its own. ``person`` is None for a store
+    file (one person's), else the person the window was opened for (``--user``, else the role)."""
+
+    target: StoreTarget
+    person: str | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Whether this is a shared (PostgreSQL) store."""
+        return is_database_url(self.target)
+
+    def open(self, *, create: bool = True, cache_mb: int = 16) -> StoreProtocol:
+        return open_store(self.target, create=create, person=self.person, cache_mb=cache_mb)
+
+    def shown(self) -> str:
+        """The store as a person is shown it: a file's path; a URL without its password, and whose."""
+        if not self.shared:
+            return str(self.target)
+        from reader.store.postgres import shown
+
+        return shown(str(self.target)) + (f" (as {self.person})" if self.person else "")
+
+    @classmethod
+    def of(cls, store: object) -> StoreAddress:
+        """The address of an open store (its URL and person on PostgreSQL, its file on SQLite)."""
+        url = getattr(store, "url", None)
+        if is_database_url(url):
+            return cls(str(url), getattr(store, "person", None))
+        return cls(Path(getattr(store, "path")))  # noqa: B009 (both engines have one; the protocol does not say)
 
 
 if TYPE_CHECKING:  # mypy proves both engines are stores of the protocol

@@ -15,7 +15,7 @@ class About:
     """Owns Help > About Reader: the small dialog saying the name, version, store and Qt versions
     (what a bug report needs, and which store this window is on)."""
 
-    def __init__(self, parent: QWidget, store_path: Path) -> None:
+    def __init__(self, parent: QWidget, store_path: Path | str) -> None:
         self._parent = parent
         self._store_path = store_path
         #: The dialog, once shown.

@@ -9,6 +9,7 @@ waits on the network on the GUI thread, and ``reader.sync`` is imported by the j
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
@@ -26,9 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from reader.records import Account, Progress, counted
-from reader.store import Store, StoreError
+from reader.store import StoreError, StoreProtocol
 from reader.ui.dialogs import row_table
-from reader.ui.jobs import JobKind, StoreWork
+from reader.ui.jobs import JobKind, StoreWork, shared_store_lacks, store_file
 from reader.ui.syncing import Syncing
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ COLUMNS = ("Account", "Server", "Last sync", "Last error")
 class AccountsDialog(QDialog):
     """The accounts' table, the form to add one, and Remove / Sync now."""
 
-    def __init__(self, store: Store, work: StoreWork, syncing: Syncing, parent: QWidget | None = None) -> None:
+    def __init__(self, store: StoreProtocol, work: StoreWork, syncing: Syncing, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("accountsDialog")
         self.setWindowTitle("Accounts")
@@ -177,13 +178,13 @@ class AccountsDialog(QDialog):
         self._adding = True
         self.add_button.setEnabled(False)
         self.say(f"Logging in to {url}…")
-        db_path = self._work.db_path
+        db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> Added | str:
             from reader.sync.accounts import AccountError, add_account  # not before it is used
 
             try:
-                return add_account(db_path, url, user, password)
+                return add_account(Path(db.target), url, user, password)  # (a file: see show_accounts)
             except (AccountError, StoreError) as exc:
                 return str(exc)
 
@@ -219,13 +220,13 @@ class AccountsDialog(QDialog):
             self.say(f"{name} is syncing: remove it once that sync has ended.")
             return
         self._syncing.hold(name)
-        db_path = self._work.db_path
+        db = self._work.db
         account_id = account.id
 
         def work(progress: Progress, cancel: threading.Event) -> str:
             from reader.sync import credentials  # not before it is used
 
-            with Store.open(db_path) as store:
+            with store_file(db) as store:
                 removed, kept, feeds = store.remove_account(account_id)
             credentials.delete_token(name)
             return f"Removed account {name}: {counted(feeds, 'feed')} and {counted(removed, 'article')}" + (
@@ -248,7 +249,7 @@ class Accounts(QObject):
     """Owns File > Accounts…: one dialog, kept once shown."""
 
     def __init__(
-        self, window: QWidget, store: Store, work: StoreWork, syncing: Syncing, parent: QObject | None = None
+        self, window: QWidget, store: StoreProtocol, work: StoreWork, syncing: Syncing, parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
         self._window = window
@@ -259,6 +260,9 @@ class Accounts(QObject):
         self.dialog: AccountsDialog | None = None
 
     def show_accounts(self) -> None:
+        if self._work.db.shared:
+            self._work.message(shared_store_lacks("Sync accounts need"))
+            return
         if self.dialog is None:
             self.dialog = AccountsDialog(self._store, self._work, self._syncing, self._window)
         else:

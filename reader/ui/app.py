@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from reader.store import Store
+    from reader.store import StoreAddress, StoreProtocol, StoreTarget
 
 # Libraries Qt's xcb platform plugin loads (by soname), and the Debian packages that carry them.
 XCB_LIBRARIES = {
@@ -188,10 +188,14 @@ def _platform_option(argv: list[str] | None) -> str | None:
 WINDOW_CACHE_MB = 4
 
 
-def _open_upgrading(db_path: Path) -> Store:
-    """The store at ``db_path``, upgraded first behind the busy dialog when it needs it."""
+def _open_upgrading(db: StoreAddress) -> StoreProtocol:
+    """The store at ``db``, a store file upgraded first behind the busy dialog when it needs it
+    (a shared store's steps are quick: opening it takes them)."""
     from reader.store import Store, StoreError
 
+    if db.shared:
+        return db.open(cache_mb=WINDOW_CACHE_MB)
+    db_path = Path(db.target)
     if Store.needs_upgrade(db_path):
         try:
             upgrade_showing_progress(db_path)
@@ -204,16 +208,25 @@ def _open_upgrading(db_path: Path) -> Store:
     return Store.open(db_path, cache_mb=WINDOW_CACHE_MB)
 
 
-def _on_disk(db_path: Path) -> bool:
+def _on_disk(db: StoreAddress) -> bool:
     """Whether another connection sees the same store (an in-memory one is this connection's own)."""
-    return str(db_path) != ":memory:"
+    return str(db.target) != ":memory:"
 
 
-def run(db_path: Path, argv: list[str] | None = None, *, store: Store | None = None) -> int:
-    """Open the window on the store at ``db_path``; ``argv`` is QApplication's (the program's name,
-    then Qt's own options such as ``-style fusion``). ``store``: that store, already open and
-    current (the command line opened it to report a bad one): not checked or opened again. The
-    window closes it."""
+def run(
+    target: StoreTarget,
+    argv: list[str] | None = None,
+    *,
+    store: StoreProtocol | None = None,
+    person: str | None = None,
+) -> int:
+    """Open the window on the store ``target`` names (a file, or a PostgreSQL URL, for ``person``);
+    ``argv`` is QApplication's (the program's name, then Qt's own options such as ``-style
+    fusion``). ``store``: that store, already open and current (the command line opened it to
+    report a bad one): not checked or opened again. The window closes it."""
+    from reader.store.protocol import StoreAddress
+
+    db = StoreAddress.of(store) if store is not None else StoreAddress(target, person)
     platform = _platform_option(argv)
     problem = platform_problem(os.environ if platform is None else {**os.environ, "QT_QPA_PLATFORM": platform})
     if problem:
@@ -227,7 +240,7 @@ def run(db_path: Path, argv: list[str] | None = None, *, store: Store | None = N
     log = StartupLog()
     # Counted from here, on a thread, while Qt starts: the first paint shows the sidebar's counts.
     # (A store still to be opened may need an upgrade first: its counts start once it is open.)
-    early = EarlyCounts(db_path) if store is not None and _on_disk(db_path) else None
+    early = EarlyCounts(db) if store is not None and _on_disk(db) else None
     from PySide6.QtWidgets import QApplication
 
     skip_pyside_source_scans()
@@ -244,13 +257,13 @@ def run(db_path: Path, argv: list[str] | None = None, *, store: Store | None = N
     app.setDesktopFileName("reader-desktop")
     try:
         if store is None:
-            store = _open_upgrading(db_path)
+            store = _open_upgrading(db)
     except StoreError as exc:
         print(f"reader: {exc}", file=sys.stderr)
         return 2
-    log.mark(f"store opened: {db_path}")
-    if early is None and _on_disk(db_path):
-        early = EarlyCounts(db_path)
+    log.mark(f"store opened: {db.shown()}")
+    if early is None and _on_disk(db):
+        early = EarlyCounts(db)
     window = MainWindow(store, Settings())
     window.startup = log
     window.early_counts = early

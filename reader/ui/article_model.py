@@ -18,7 +18,7 @@ from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QObject,
 from PySide6.QtGui import QPixmap
 
 from reader.records import ArticleRow, Cursor, Query
-from reader.store import Store
+from reader.store import StoreProtocol
 
 #: Rows per store page; a page is one indexed keyset query (a few ms even at row 100,000).
 PAGE_SIZE = 200
@@ -90,7 +90,7 @@ class ArticleListModel(QAbstractListModel):
 
     def __init__(
         self,
-        store: Store,
+        store: StoreProtocol,
         parent: QObject | None = None,
         *,
         page_size: int = PAGE_SIZE,

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
 from reader.records import Feed, Progress, Query, counted
-from reader.store import Store
+from reader.store import StoreAddress
 from reader.ui.jobs import JobKind, JobRunner
 from reader.ui.sidebar import Sidebar
 
@@ -39,7 +38,7 @@ class Counting(QObject):
     def __init__(
         self,
         jobs: JobRunner,
-        db_path: Path,
+        db: StoreAddress,
         sidebar: Sidebar,
         label: QLabel,
         set_title: Callable[[str], None],
@@ -47,7 +46,7 @@ class Counting(QObject):
     ) -> None:
         super().__init__(parent)
         self._jobs = jobs
-        self._db_path = db_path
+        self._db = db
         self._sidebar = sidebar
         self._label = label
         self._set_title = set_title
@@ -84,12 +83,12 @@ class Counting(QObject):
     def refresh(self) -> None:
         """Recount now, in the background."""
         self._timer.stop()
-        db_path = self._db_path
+        db = self._db
 
         def work(progress: Progress, cancel: threading.Event) -> Counts:
             from reader.ui.counts import count_store
 
-            return count_store(db_path)
+            return count_store(db)
 
         self._generation += 1
         generation = self._generation
@@ -131,12 +130,12 @@ class Counting(QObject):
         if query != self._search:  # (a reload of the same search keeps its count until recounted)
             self._label.setText(f"Searching for “{query.search}”…")
         self._search = query
-        db_path = self._db_path
+        db = self._db
 
         def work(progress: Progress, cancel: threading.Event) -> SearchCount:
             from reader.ui.results import SearchCount
 
-            with Store.open(db_path) as store:
+            with db.open() as store:
                 return SearchCount(query, store.count(query))
 
         self._jobs.start(JobKind.SEARCH_COUNT, work, self.show_results, quiet=True)

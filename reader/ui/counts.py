@@ -7,10 +7,12 @@ for that than it must (a NamedTuple is defined in well under a millisecond, a da
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from reader.records import Account, Feed, SourceCount
+
+if TYPE_CHECKING:
+    from reader.store import StoreAddress
 
 
 class Counts(NamedTuple):
@@ -26,12 +28,15 @@ class Counts(NamedTuple):
     hidden: int = 0
 
 
-def count_store(db_path: Path) -> Counts:
-    """The sidebar's and the status bar's counts of the store at ``db_path``, on a connection of
-    their own (a job's thread, or the start's counting thread: see reader.ui.startup.EarlyCounts)."""
+def count_store(db: StoreAddress) -> Counts:
+    """The sidebar's and the status bar's counts of the store at ``db``, on a connection of
+    their own (a job's thread, or the start's counting thread: see reader.ui.startup.EarlyCounts).
+    A shared store has no rules yet: no labels, nothing hidden."""
     from reader.store import Store
 
-    with Store.open(db_path) as store:
+    with db.open() as store:
+        if not isinstance(store, Store):
+            return Counts(store.totals(), tuple(store.sources()), tuple(store.feeds()), tuple(store.accounts()))
         totals, sources = store.counts()  # (one pass over the articles for both)
         return Counts(
             totals,

@@ -136,7 +136,7 @@ class AboutDialog(QDialog):
     """Help > About Reader: the name, the version, what it is, the store this window is on, and the
     Qt and PySide versions (what a bug report asks for)."""
 
-    def __init__(self, store_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, store_path: Path | str, parent: QWidget | None = None) -> None:
         import PySide6
         from PySide6.QtCore import qVersion
 

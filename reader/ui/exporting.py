@@ -10,7 +10,6 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from reader.records import Progress, counted
-from reader.store import Store
 from reader.ui.jobs import JobKind, StoreWork
 
 if TYPE_CHECKING:
@@ -33,14 +32,14 @@ class Exporting(QObject):
         name = Ask.opml_file(self._window)
         if not name:
             return
-        db_path = self._work.db_path
+        db = self._work.db
         target = Path(name)
 
         def work(progress: Progress, cancel: threading.Event) -> Exported:
             from reader import subscriptions
             from reader.ui.results import Exported
 
-            with Store.open(db_path) as store:
+            with db.open() as store:
                 data = subscriptions.export_opml(store)
                 count = len(store.feeds())
             try:

@@ -27,12 +27,11 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Mapping
-from pathlib import Path
 from typing import NamedTuple
 
 from PySide6.QtCore import QObject, Signal
 
-from reader.store import Store, StoreError
+from reader.store import StoreAddress, StoreError, StoreProtocol
 from reader.ui.article_model import Flag
 
 #: How long closing the window waits for the queued flags to be stored: one write that waits
@@ -91,11 +90,11 @@ class FlagWriter(QObject):
     idle = Signal()
     _settled = Signal(object)  # an _Outcome, from the writer thread (queued to the GUI thread)
 
-    def __init__(self, db_path: Path, parent: QObject | None = None, *, direct: Store | None = None) -> None:
+    def __init__(self, db: StoreAddress, parent: QObject | None = None, *, direct: StoreProtocol | None = None) -> None:
         """``direct``: write on this store on the calling thread instead (an in-memory store has
         no second connection to write on, and no other writer to wait for)."""
         super().__init__(parent)
-        self._db_path = db_path
+        self._db = db
         self._direct = direct
         self._seq = 0
         self._pending: dict[_Key, _Pending] = {}
@@ -175,14 +174,14 @@ class FlagWriter(QObject):
     # --- the writer thread ---
 
     def _run(self) -> None:
-        store: Store | None = None
+        store: StoreProtocol | None = None
         try:
             while True:
                 batch, stop = self._next_batch()
                 if batch:
                     try:
                         if store is None:
-                            store = Store.open(self._db_path, create=False, cache_mb=1)
+                            store = self._db.open(create=False, cache_mb=1)
                         outcome = _store_batch(store, batch)
                     except Exception as exc:  # opening the store failed, or a bug: say so, go on
                         outcome = _refused_all(batch, _describe(exc))
@@ -276,7 +275,7 @@ def _last_writes(batch: list[_Write]) -> dict[_Key, _Write]:
     return last
 
 
-def _store_batch(store: Store, batch: list[_Write]) -> _Outcome:
+def _store_batch(store: StoreProtocol, batch: list[_Write]) -> _Outcome:
     """Store ``batch`` on ``store`` in one transaction (one ``set_read`` per value, one
     ``set_starred`` per article, one commit): however many flags queued up behind another
     writer's lock, they take one turn at it. A batch the store refuses is read back, so the list
@@ -304,7 +303,7 @@ def _store_batch(store: Store, batch: list[_Write]) -> _Outcome:
     return outcome
 
 
-def _read_back(store: Store, writes: list[_Write]) -> dict[_Key, bool]:
+def _read_back(store: StoreProtocol, writes: list[_Write]) -> dict[_Key, bool]:
     try:
         rows = store.rows_by_id([w.article_id for w in writes])
     except Exception:  # the store cannot be read either: the last state known to be stored is shown

@@ -13,8 +13,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
 from reader.records import Feed, Progress, counted
-from reader.store import Store
-from reader.ui.jobs import JobKind, StoreWork
+from reader.ui.jobs import JobKind, StoreWork, shared_store_lacks, store_file
 from reader.ui.reading_pane import ReadingPane
 from reader.ui.sidebar import Sidebar, SidebarKey
 
@@ -39,7 +38,7 @@ class FullArticles(QObject):
     def feed_menu(self, key: SidebarKey | None) -> QMenu | None:
         """The context menu of a feed's entry (None for other entries): full articles on or off."""
         feed = self._feeds.get(key.feed_id) if key is not None and key.feed_id is not None else None
-        if feed is None:
+        if feed is None or self._work.db.shared:
             return None
         menu = QMenu(self._sidebar)
         menu.setObjectName("feedMenu")
@@ -59,10 +58,10 @@ class FullArticles(QObject):
 
     def set_full_content(self, feed: Feed, on: bool) -> None:
         """Set ``feed`` to full articles (then fetch them) or back to the feed's text."""
-        db_path = self._work.db_path
+        db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> None:
-            with Store.open(db_path) as store:
+            with store_file(db) as store:
                 store.update_feed(feed.id, full_content=on)
 
         def done(_none: None) -> None:
@@ -78,6 +77,9 @@ class FullArticles(QObject):
 
     def fetch_shown(self) -> None:
         """``g``: the article in the pane, from its page (again if it was fetched before)."""
+        if self._work.db.shared:
+            self._work.message(shared_store_lacks("Full articles need"))
+            return
         article = self._pane.article
         if article is None or article.id is None:
             self._work.message("No article to fetch: select one first.")
@@ -86,12 +88,12 @@ class FullArticles(QObject):
             self._work.message("This article has no page to fetch (no link).")
             return
         article_id, url = article.id, article.url
-        db_path = self._work.db_path
+        db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> tuple[str | None, str]:
             from reader import fullcontent
 
-            with Store.open(db_path) as store:
+            with store_file(db) as store:
                 _kept, failed = fullcontent.fetch_articles(store, [article_id], stop=cancel)
                 if failed:  # (this time's reason: a page fetched before, if any, stays)
                     return None, failed[0][1]
@@ -122,14 +124,16 @@ class FullArticles(QObject):
     def fetch_pending(self) -> None:
         """The pages of the articles of feeds set to full articles that were not tried yet; the
         article in the pane shows its page's text once it has it."""
-        db_path = self._work.db_path
+        db = self._work.db
+        if db.shared:
+            return
         shown = self._pane.article
         shown_id = shown.id if shown is not None and shown.full_status is None else None
 
         def work(progress: Progress, cancel: threading.Event) -> tuple[int, int, str | None]:
             from reader import fullcontent
 
-            with Store.open(db_path) as store:
+            with store_file(db) as store:
                 if not any(feed.full_content for feed in store.feeds()):
                     return 0, 0, None
                 kept, failed = fullcontent.fetch_pending(store, progress=progress, stop=cancel)

@@ -55,13 +55,13 @@ class Importing(QObject):
             self.import_paths([url], what="Adding feed")
 
     def import_paths(self, inputs: Sequence[str], what: str = "Importing") -> None:
-        db_path = self._work.db_path
+        target = self._work.db.target
         items = list(inputs)
 
         def work(progress: Progress, cancel: threading.Event) -> ImportReport:
             from reader.importer import import_paths  # not before it is needed: start-up stays quick
 
-            return import_paths(db_path, items, progress=progress, cancel=cancel)
+            return import_paths(target, items, progress=progress, cancel=cancel)
 
         def done(report: ImportReport) -> None:
             r = report.result

@@ -11,14 +11,13 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar, cast
 
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
 from PySide6.QtWidgets import QProgressBar, QPushButton
 
 from reader.records import Progress
-from reader.store import Store, StoreError
+from reader.store import NOT_ON_POSTGRES, Store, StoreAddress, StoreError
 from reader.ui.status import Message
 
 T = TypeVar("T")
@@ -293,23 +292,38 @@ class JobRunner(QObject):
 
 class StoreWork(NamedTuple):
     """What a concern that changes the store in the background is handed: the job runner, the
-    store's path (each job opens a connection of its own), what to do once the store changed
-    (reload the list, recount), and the status-bar message."""
+    store's address (its file, or its URL and person: each job opens a connection of its own),
+    what to do once the store changed (reload the list, recount), and the status-bar message."""
 
     jobs: JobRunner
-    db_path: Path
+    db: StoreAddress
     reload: Callable[[], None]
     refresh_counts: Callable[[], None]
     message: Message
 
 
-def verify_store(jobs: JobRunner, db_path: Path) -> Job[None]:
+def shared_store_lacks(what: str) -> str:
+    """The status-bar line for a feature a shared store does not have yet (``what`` names it:
+    "Rules need")."""
+    return NOT_ON_POSTGRES.format(what=what) + "."
+
+
+def store_file(db: StoreAddress) -> Store:
+    """The store file of a feature that works on SQLite only so far (rules, cleanup, full articles,
+    sync accounts): their entry points check :attr:`StoreAddress.shared` first and say so; this is
+    the last guard (a URL is never opened as a file name)."""
+    if db.shared:
+        raise StoreError(f"{db.shown()}: " + NOT_ON_POSTGRES.format(what="this needs"))
+    return Store.open(db.target)
+
+
+def verify_store(jobs: JobRunner, db: StoreAddress) -> Job[None]:
     """Check the store's pages once, off the GUI thread: every write checks a store it has not
     checked yet first (a damaged one is never written), and the person's first ``j`` must not
     wait for that. A damaged store is said in the status bar (as the job's failure)."""
 
     def work(progress: Progress, cancel: threading.Event) -> None:
-        with Store.open(db_path) as store:
+        with db.open() as store:
             store.verify()
 
     return jobs.start(JobKind.VERIFY, work, lambda _none: None, label="Checking the store", quiet=True)

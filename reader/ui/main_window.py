@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from reader.records import Feed
-from reader.store import Store
+from reader.store import StoreAddress, StoreProtocol
 from reader.ui.actions import MENUS, Action, ActionRegistry, Handler
 from reader.ui.article_model import ArticleListModel
 from reader.ui.article_view import ArticleListView
@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        store: Store,
+        store: StoreProtocol,
         settings: Settings,
         parent: QWidget | None = None,
         *,
@@ -149,6 +149,8 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.store = store
+        #: Where the store is, for the background jobs (each opens it on a connection of its own).
+        self.db = StoreAddress.of(store)
         self.settings = settings
         self._given_images = images
         self._owns_images = images is None
@@ -184,11 +186,10 @@ class MainWindow(QMainWindow):
     # --- building ---
 
     def _build_widgets(self) -> None:
-        db_path = self.store.path
         # Flags are stored off the GUI thread, on the writer's own connection; an in-memory store
         # has no second connection (and no other writer to wait for): it is written directly.
-        direct = self.store if str(db_path) == ":memory:" else None
-        self.flags = FlagWriter(db_path, self, direct=direct)
+        direct = self.store if str(self.db.target) == ":memory:" else None
+        self.flags = FlagWriter(self.db, self, direct=direct)
         self.sidebar = Sidebar()
         self.search = SearchBar()
         self.model = ArticleListModel(self.store, self, flags=self.flags)
@@ -228,13 +229,13 @@ class MainWindow(QMainWindow):
 
     def _build_concerns(self) -> None:
         message = status_message(self.statusBar())
-        db_path = self.store.path
+        db = self.db
         self.jobs = JobRunner(StatusProgress(self.progress, self.cancel_button, message, self), message, self)
         self.listing = Listing(self.model, self.list, self.list_stack, self.empty_label, message, self)
-        self.counting = Counting(self.jobs, db_path, self.sidebar, self.counts_label, self.setWindowTitle, self)
+        self.counting = Counting(self.jobs, db, self.sidebar, self.counts_label, self.setWindowTitle, self)
         self.reading = Reading(self.store, self.model, self.list, self.pane, self.settings, message, self)
         reload, recount = self.listing.reload_keeping_place, self.counting.refresh
-        self.work = StoreWork(self.jobs, db_path, reload, recount, message)
+        self.work = StoreWork(self.jobs, db, reload, recount, message)
         self.marking = MarkingAllRead(self.model, self.work, self.flags, self)
         self.searching = Searching(self.search, self.list, self.listing, self.reading, message, self)
         self.text_size = TextSize(self.pane, self.settings, message, self)
@@ -282,11 +283,11 @@ class MainWindow(QMainWindow):
         if self.counting.feeds is not None:  # (counted before it was built: the first paint's counts)
             self.full_articles.on_feeds_counted(self.counting.feeds)
         self.keys_help = KeysHelp(self)
-        self.about = About(self, self.store.path)
+        self.about = About(self, self.db.shown())
         self.tray = Tray(
             self,
             self.jobs,
-            self.store.path,
+            self.db,
             self.settings,
             self.show_view,
             self.refreshing.refresh_feeds,
@@ -462,7 +463,7 @@ class MainWindow(QMainWindow):
         if not self._counted_early:  # (counted since the process started: nothing changed since)
             self.counting.refresh()
         self.finish_building()
-        verify_store(self.jobs, self.store.path)
+        verify_store(self.jobs, self.db)
         self.list_images.activate()  # (the shown rows' thumbnails, then the pane's image: latest first)
         if self.model.canFetchMore(QModelIndex()):
             self.model.fetchMore(QModelIndex())

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QUrl
 
 from reader.records import NO_SOURCE, Article, Progress, Query, counted
-from reader.store import Store
+from reader.store import StoreProtocol
 from reader.ui.article_model import ArticleListModel, ArticleRole
 from reader.ui.article_view import ArticleListView
 from reader.ui.flag_writer import Corrections, FlagWriter
@@ -50,7 +50,7 @@ class Reading(QObject):
 
     def __init__(
         self,
-        store: Store,
+        store: StoreProtocol,
         model: ArticleListModel,
         view: ArticleListView,
         pane: ReadingPane,
@@ -302,7 +302,7 @@ class MarkingAllRead(QObject):
             self._work.message("Still undoing the last mark all read.")
             return
         query = self._model.query
-        db_path = self._work.db_path
+        db = self._work.db
         flags = self._flags
         before = flags.last_seq
         self._undo = None  # only the last mark-all is undone, and this one is not done yet
@@ -314,7 +314,7 @@ class MarkingAllRead(QObject):
             # must not land after "all read" and undo it. (Not cancelled by closing the window:
             # the writer needs nothing from the GUI thread, so this ends within a write.)
             flags.wait_stored(before)
-            with Store.open(db_path) as store:
+            with db.open() as store:
                 return MarkedRead(tuple(store.mark_all_read_ids(query)))
 
         def done(result: MarkedRead) -> None:
@@ -338,13 +338,13 @@ class MarkingAllRead(QObject):
             self._work.message("Nothing to undo.")
             return
         (query, ids), self._undo = self._undo, None
-        db_path = self._work.db_path
+        db = self._work.db
         flags = self._flags
         before = flags.last_seq
 
         def work(progress: Progress, cancel: threading.Event) -> int:
             flags.wait_stored(before)  # as for Shift+A: flags set before it land before it
-            with Store.open(db_path) as store:
+            with db.open() as store:
                 return store.set_read(ids, False)
 
         def done(_changed: int) -> None:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from reader.records import Progress
-from reader.store import Store
 from reader.ui.jobs import JobKind, StoreWork
 
 if TYPE_CHECKING:
@@ -52,14 +51,14 @@ class Refreshing(QObject):
         self.requested.emit()
 
     def _start_refresh(self) -> None:
-        db_path = self._work.db_path
+        db = self._work.db
         interval = self._interval_s
 
         def work(progress: Progress, cancel: threading.Event) -> Refreshed | bool | None:
             from reader import subscriptions  # not before it is needed: start-up stays quick
             from reader.ui.results import Refreshed
 
-            with Store.open(db_path) as store:
+            with db.open() as store:
                 if not any(feed.account_id is None for feed in store.feeds()):
                     # No feed of ours (an account's server fetches its own): False when accounts
                     # sync instead, and their sync says what it did.

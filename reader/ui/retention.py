@@ -12,8 +12,7 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import QObject
 
 from reader.records import Cleaned, Progress, counted
-from reader.store import Store
-from reader.ui.jobs import JobKind, StoreWork
+from reader.ui.jobs import JobKind, StoreWork, store_file
 from reader.ui.settings import Settings
 
 
@@ -40,13 +39,13 @@ class Retention(QObject):
 
     def clean_up(self) -> None:
         """One cleanup now, in the background (none while one runs)."""
-        if self._work.jobs.running(JobKind.CLEANUP):
-            return
+        if self._work.jobs.running(JobKind.CLEANUP) or self._work.db.shared:
+            return  # (a shared store keeps its articles: see Preferences, where the choice is off)
         days = self.days
-        db_path = self._work.db_path
+        db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> Cleaned:
-            with Store.open(db_path) as store:
+            with store_file(db) as store:
                 return store.cleanup(datetime.now(UTC) - timedelta(days=days))
 
         def done(result: Cleaned) -> None:

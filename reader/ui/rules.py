@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from reader.records import Feed, Progress, Rule, counted
-from reader.store import Store, StoreError
+from reader.store import StoreError
 from reader.ui.dialogs import row_table
-from reader.ui.jobs import JobKind, StoreWork
+from reader.ui.jobs import JobKind, StoreWork, shared_store_lacks, store_file
 
 #: The table's columns.
 COLUMNS = ("Rule", "Finds", "Then")
@@ -111,10 +111,10 @@ class RulesDialog(QDialog):
 
     def reload(self) -> None:
         """Read the rules again, in the background."""
-        db_path = self._work.db_path
+        db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> tuple[list[Rule], list[Feed]]:
-            with Store.open(db_path) as store:
+            with store_file(db) as store:
                 return store.rules(), store.feeds()
 
         def done(found: tuple[list[Rule], list[Feed]]) -> None:
@@ -161,10 +161,10 @@ class RulesDialog(QDialog):
         kind_of_scope, _, scope = str(self.scope.currentData() or "").partition(":")
         feed_id = int(scope) if kind_of_scope == "feed" else None
         folder = scope if kind_of_scope == "folder" else None
-        db_path = self._work.db_path
+        db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> list[Rule] | str:
-            with Store.open(db_path) as store:
+            with store_file(db) as store:
                 try:
                     store.add_rule(name, query, action, feed_id, folder)
                 except StoreError as exc:
@@ -188,10 +188,10 @@ class RulesDialog(QDialog):
         rule = self._selected()
         if rule is None:
             return
-        db_path = self._work.db_path
+        db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> list[Rule]:
-            with Store.open(db_path) as store:
+            with store_file(db) as store:
                 store.remove_rule(rule.name)
                 return store.rules()
 
@@ -202,10 +202,10 @@ class RulesDialog(QDialog):
         self._work.jobs.start(JobKind.RULES, work, done, quiet=True)
 
     def on_apply_clicked(self) -> None:
-        db_path = self._work.db_path
+        db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> dict[str, int]:
-            with Store.open(db_path) as store:
+            with store_file(db) as store:
                 return store.apply_rules()
 
         def done(applied: dict[str, int]) -> None:
@@ -232,6 +232,9 @@ class Rules(QObject):
         self.dialog: RulesDialog | None = None
 
     def show_rules(self) -> None:
+        if self._work.db.shared:
+            self._work.message(shared_store_lacks("Rules need"))
+            return
         if self.dialog is None:
             self.dialog = RulesDialog(self._work, self._window)
             self.dialog.setModal(False)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from reader import paths
 
 if TYPE_CHECKING:
+    from reader.store import StoreAddress
     from reader.ui.counts import Counts
 
 #: Seconds after ``show()`` with no window painted on screen before the log says so.
@@ -121,17 +122,17 @@ class EarlyCounts:
     None, and the window counts after its first paint as it does later on.
     """
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db: StoreAddress) -> None:
         self._done = threading.Event()
         self._counts: Counts | None = None
-        self._thread = threading.Thread(target=self._count, args=(db_path,), name="reader-early-counts", daemon=True)
+        self._thread = threading.Thread(target=self._count, args=(db,), name="reader-early-counts", daemon=True)
         self._thread.start()
 
-    def _count(self, db_path: Path) -> None:
+    def _count(self, db: StoreAddress) -> None:
         try:
             from reader.ui.counts import count_store
 
-            self._counts = count_store(db_path)
+            self._counts = count_store(db)
         except Exception:  # (StoreError, sqlite3's, OSError): the window counts again after its paint
             self._counts = None
         finally:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from reader.records import Account, Progress
-from reader.store import Store
-from reader.ui.jobs import JobKind, StoreWork
+from reader.store import StoreProtocol
+from reader.ui.jobs import JobKind, StoreWork, store_file
 from reader.ui.refreshing import Refreshing
 from reader.ui.status import reports_store_errors
 
@@ -33,7 +33,9 @@ class Syncing(QObject):
 
     synced = Signal(str)
 
-    def __init__(self, store: Store, work: StoreWork, refreshing: Refreshing, parent: QObject | None = None) -> None:
+    def __init__(
+        self, store: StoreProtocol, work: StoreWork, refreshing: Refreshing, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._store = store
         self._work = work
@@ -50,6 +52,8 @@ class Syncing(QObject):
     def sync_accounts(self) -> None:
         """Sync every account, one after another (nothing without accounts). The accounts table
         is a few rows: read here; the syncs run on the job's thread."""
+        if self._work.db.shared:
+            return
         for account in self._store.accounts():
             self.sync_account(account.name)
 
@@ -77,14 +81,14 @@ class Syncing(QObject):
             self.current = None
             return
         name = self.current = self._queue.popleft()
-        db_path = self._work.db_path
+        db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> Synced:
             from reader.sync import credentials, engine  # not before an account is synced
             from reader.sync.greader import GReaderClient, SyncError
             from reader.ui.results import Synced
 
-            with Store.open(db_path) as store:
+            with store_file(db) as store:
                 account: Account | None = store.get_account(name)
                 if account is None:
                     return Synced(name, f"{name}: removed before it was synced", ok=False, changed=False)

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QSystemTrayIcon
 
 from reader.records import Progress
-from reader.store import Store
+from reader.store import StoreAddress
 from reader.ui.jobs import JobKind, JobRunner
 from reader.ui.settings import Settings
 from reader.ui.sidebar import SidebarKey
@@ -83,7 +82,7 @@ class Tray(QObject):
         self,
         window: QMainWindow,
         jobs: JobRunner,
-        db_path: Path,
+        db: StoreAddress,
         settings: Settings,
         go_to: Callable[[SidebarKey], None],
         refresh: Callable[[], None],
@@ -93,7 +92,7 @@ class Tray(QObject):
         super().__init__(parent)
         self._window = window
         self._jobs = jobs
-        self._db_path = db_path
+        self._db = db
         self._settings = settings
         self._go_to = go_to
         self._refresh = refresh
@@ -220,10 +219,10 @@ class Tray(QObject):
             return
         self._counting = True
         after = self._seen
-        db_path = self._db_path
+        db = self._db
 
         def work(progress: Progress, cancel: threading.Event) -> tuple[int, int, int, int | None]:
-            with Store.open(db_path) as store:
+            with db.open() as store:
                 return store.arrivals(after)
 
         def done(result: tuple[int, int, int, int | None]) -> None:

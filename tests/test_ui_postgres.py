@@ -1,0 +1,171 @@
+"""The window on a shared PostgreSQL store (tests/postgres.py's real server): the list, moving,
+search, read and star state (the person's own), import, feeds added and refreshed from a loopback
+server, all through the window's own background jobs, which open the store from its URL and
+person; and what a shared store does not have yet, refused in one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import KNOWN_COUNT, OFFSCREEN_SIZE_HINTS, TOPICS, all_titles, known_articles, wait_job, write_seed
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from reader.records import Query
+from reader.store import StoreAddress, StoreProtocol, open_store
+from reader.ui.jobs import JobKind
+
+pytestmark = OFFSCREEN_SIZE_HINTS
+
+
+@pytest.fixture
+def shared(postgres_url: str) -> Iterator[Callable[..., StoreProtocol]]:
+    """open(person=None): a store on the test's database (the known articles in it), closed at the end."""
+    opened: list[StoreProtocol] = []
+
+    def open_(person: str | None = None) -> StoreProtocol:
+        store = open_store(postgres_url, person=person)
+        opened.append(store)
+        return store
+
+    open_().add_articles(known_articles())
+    yield open_
+    for store in opened:
+        store.close()
+
+
+def press(qtbot: Any, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    focused = QApplication.focusWidget()
+    assert focused is not None
+    qtbot.keyClick(focused, key, modifier)
+
+
+def flags_stored(qtbot: Any, window: Any) -> None:
+    qtbot.waitUntil(lambda: not window.flags.any_pending(), timeout=15000)
+
+
+def test_the_window_lists_moves_searches_and_keeps_flags_per_person(
+    qtbot: Any, window_factory: Any, shared: Callable[..., StoreProtocol], postgres_url: str
+) -> None:
+    ann = shared("ann")
+    window = window_factory(ann)
+    assert window.db == StoreAddress(postgres_url, "ann"), "the jobs reopen the database, as ann"
+    assert window.model.rowCount() > 0
+    assert window.model.row(0).title == known_articles()[0].title
+    # The counts are counted by a job on a connection of its own.
+    qtbot.waitUntil(lambda: f"{KNOWN_COUNT} articles · {KNOWN_COUNT} unread" in window.counts_label.text())
+    flags_stored(qtbot, window)
+    second = window.model.row(1).id
+    press(qtbot, Qt.Key.Key_J)
+    assert window.list.current_row() == 1 and window.pane.article.id == second
+    press(qtbot, Qt.Key.Key_S)
+    flags_stored(qtbot, window)
+    bob = shared("bob")
+    got = ann.get(second)
+    assert got is not None and (got.read, got.starred) == (True, True), "stored by the flag writer, as ann"
+    theirs = bob.get(second)
+    assert theirs is not None and (theirs.read, theirs.starred) == (False, False), "bob's state is his own"
+    qtbot.waitUntil(lambda: f"{KNOWN_COUNT - 1} unread · 1 starred" in window.counts_label.text(), timeout=15000)
+    # Shift+A marks ann's list read (a job on its own connection), nobody else's.
+    with wait_job(qtbot, window, JobKind.MARK_ALL_READ):
+        press(qtbot, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
+    assert (ann.count(Query(view="unread")), bob.count(Query(view="unread"))) == (0, KNOWN_COUNT)
+    # Search as you type, on the server's index, and its count from a job.
+    press(qtbot, Qt.Key.Key_Slash)
+    with qtbot.waitSignal(window.search.search_changed, timeout=5000):
+        qtbot.keyClicks(window.search, TOPICS[0][:4])
+    titles = [window.model.row(r).title for r in range(window.model.rowCount())]
+    assert len(titles) == KNOWN_COUNT // len(TOPICS) and all(TOPICS[0] in t for t in titles)
+    qtbot.waitUntil(lambda: f"{KNOWN_COUNT // len(TOPICS)} results" in window.counts_label.text(), timeout=15000)
+
+
+def test_import_and_feeds_added_and_refreshed_land_in_the_database(
+    qtbot: Any, window_factory: Any, shared: Callable[..., StoreProtocol], feed_server: Any, tmp_path: Path
+) -> None:
+    from test_ui_feeds import rss, sidebar_items
+
+    from reader.ui.sidebar import COUNT_ROLE
+
+    store = shared()
+    window = window_factory(store)
+    seed = write_seed(tmp_path / "seed.txt", "Gazette story from a file", "https://gazette.example/1")
+    with wait_job(qtbot, window, JobKind.IMPORT):
+        window.importing.import_paths([str(seed)])
+    assert "1 new" in window.statusBar().currentMessage()
+    assert "Gazette story from a file" in all_titles(window)
+    assert store.count() == KNOWN_COUNT + 1
+    assert not any(p.name.startswith("postgresql") for p in Path.cwd().iterdir()), "no file named like the URL"
+
+    url = feed_server.add("/gazette.rss", rss(("a", "First harbour story")).encode())
+    with wait_job(qtbot, window, JobKind.IMPORT):
+        window.importing.import_paths([url], what="Adding feed")
+    assert "First harbour story" in all_titles(window)
+    feed_server.add("/gazette.rss", rss(("a", "First harbour story"), ("b", "Second harbour story")).encode())
+    window.list.setFocus()
+    with wait_job(qtbot, window, JobKind.REFRESH):
+        press(qtbot, Qt.Key.Key_R)
+    assert "Feeds refreshed: 1 new" in window.statusBar().currentMessage()
+    assert "Second harbour story" in all_titles(window)
+    assert [(f.url, f.total) for f in store.feeds()] == [(url, 2)]
+
+    def gazette_unread() -> int | None:
+        item = sidebar_items(window).get("Harbour Gazette")
+        return None if item is None else item.data(COUNT_ROLE)
+
+    qtbot.waitUntil(lambda: gazette_unread() == 2, timeout=15000)  # (its unread, counted by a job)
+
+
+@pytest.mark.parametrize(
+    ("action", "said"),
+    [
+        ("RULES", "Rules need a store file for now (not yet a PostgreSQL store)."),
+        ("ACCOUNTS", "Sync accounts need a store file for now (not yet a PostgreSQL store)."),
+        ("FETCH_FULL", "Full articles need a store file for now (not yet a PostgreSQL store)."),
+    ],
+)
+def test_what_a_shared_store_lacks_is_one_line_in_the_status_bar(
+    qtbot: Any, window_factory: Any, shared: Callable[..., StoreProtocol], action: str, said: str
+) -> None:
+    from reader.ui.actions import Action
+
+    window = window_factory(shared())
+    window.action_registry[Action[action]].trigger()
+    assert window.statusBar().currentMessage() == said
+    assert window.full_articles.feed_menu(None) is None
+
+
+def test_no_cleanup_runs_after_a_refresh_on_a_shared_store(
+    qtbot: Any, window_factory: Any, shared: Callable[..., StoreProtocol]
+) -> None:
+    store = shared()
+    window = window_factory(store)
+    window.retention.set_days(1)
+    with wait_job(qtbot, window, JobKind.REFRESH):
+        window.refreshing.refresh_feeds()
+    assert not window.jobs.running(JobKind.CLEANUP)
+    assert store.count() == KNOWN_COUNT
+
+
+def test_reader_db_url_opens_the_window(postgres_url: str, shared: Callable[..., StoreProtocol]) -> None:
+    """``reader --db URL`` (and ``READER_DB=URL``) opens the window: its first paint comes."""
+    for args, env in (
+        (["--db", postgres_url], {}),
+        (["--db", postgres_url, "--user", "ann"], {}),
+        ([], {"READER_DB": postgres_url}),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "reader", "-platform", "offscreen", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "READER_STARTUP_PROBE": "visible", **env},
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("visible "), (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
