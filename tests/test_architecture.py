@@ -119,6 +119,7 @@ LAYERS: dict[str, int] = {
     "reader.store.sqlite": 3,
     "reader.store.protocol": 3,
     "reader.store.postgres": 3,
+    "reader.store.changes": 3,
     "reader.feed_pipeline": 4,
     "reader.subscriptions": 5,
     "reader.fullcontent": 5,
@@ -132,13 +133,15 @@ LAYERS: dict[str, int] = {
 }
 #: Imports between modules of one layer beyond the pure leaf modules: the store package re-exports
 #: its engines' names; the protocol opens either engine; PostgreSQL's shares SQLite's errors and
-#: search words.
+#: search words, and sends the changes its listener (reader.store.changes) hears.
 SAME_LAYER = {
     ("reader.store", "reader.store.sqlite"),
     ("reader.store", "reader.store.protocol"),
     ("reader.store.protocol", "reader.store.sqlite"),
     ("reader.store.protocol", "reader.store.postgres"),
     ("reader.store.postgres", "reader.store.sqlite"),
+    ("reader.store.postgres", "reader.store.changes"),
+    ("reader.store.changes", "reader.store.postgres"),
 }
 #: Modules that must never import the store (they parse, fetch or batch; their callers write).
 NEVER_THE_STORE = [

@@ -169,3 +169,83 @@ def test_reader_db_url_opens_the_window(postgres_url: str, shared: Callable[...,
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("visible "), (args, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+# --- what other processes change, heard through LISTEN/NOTIFY -----------------------------------------
+
+
+def listening(qtbot: Any, window: Any) -> Any:
+    live = window.live
+    assert live is not None, "a window on a shared store listens"
+    qtbot.waitUntil(live.listener.listening.is_set, timeout=15000)
+    return live
+
+
+def test_an_import_by_another_process_shows_up_in_an_open_window_keeping_the_place(
+    qtbot: Any, window_factory: Any, shared: Callable[..., StoreProtocol], postgres_url: str, tmp_path: Path
+) -> None:
+    from test_cli import reader
+
+    window = window_factory(shared("ann"))
+    live = listening(qtbot, window)
+    applied: list[None] = []
+    live.applied.connect(lambda: applied.append(None))
+    window.list.select_row(5)
+    current = window.model.article_id(window.list.current_row())
+    seed = write_seed(tmp_path / "seed.txt", "Breaking story from the command line", "https://gazette.example/cli")
+    done = reader("--db", postgres_url, "import", str(seed))
+    assert done.returncode == 0, done.stderr
+    qtbot.waitUntil(lambda: window.model.row(0).title == "Breaking story from the command line", timeout=10000)
+    assert window.model.article_id(window.list.current_row()) == current, "the place is kept"
+    qtbot.waitUntil(lambda: f"{KNOWN_COUNT + 1} articles" in window.counts_label.text(), timeout=10000)
+    assert len(applied) == 1, "one import, one reload"
+
+
+def test_another_persons_flags_are_not_this_windows_business_but_its_own_are(
+    qtbot: Any, window_factory: Any, shared: Callable[..., StoreProtocol], postgres_url: str
+) -> None:
+    from test_cli import reader
+
+    window = window_factory(shared("ann"))
+    live = listening(qtbot, window)
+    heard: list[Any] = []
+    applied: list[None] = []
+    live.heard.connect(heard.append)
+    live.applied.connect(lambda: applied.append(None))
+    qtbot.waitUntil(lambda: f"{KNOWN_COUNT} unread" in window.counts_label.text(), timeout=15000)
+    first, second = window.model.row(0).id, window.model.row(1).id
+    assert reader("--db", postgres_url, "--user", "bob", "mark", str(first), "--read").returncode == 0
+    qtbot.waitUntil(lambda: any(c.person == "bob" for c in heard), timeout=10000)
+    assert applied == [] and not live._timer.isActive(), "bob's read state changes nothing ann is shown"
+    assert reader("--db", postgres_url, "--user", "ann", "mark", str(second), "--read").returncode == 0
+    qtbot.waitUntil(lambda: window.model.is_read(1), timeout=10000)
+    assert not window.model.is_read(0)
+    qtbot.waitUntil(lambda: f"{KNOWN_COUNT - 1} unread" in window.counts_label.text(), timeout=10000)
+    assert len(applied) == 1
+
+
+def test_a_lost_listening_connection_is_one_line_and_comes_back(
+    qtbot: Any, window_factory: Any, shared: Callable[..., StoreProtocol], postgres_url: str, tmp_path: Path
+) -> None:
+    import psycopg
+    from test_cli import reader
+
+    window = window_factory(shared())
+    live = listening(qtbot, window)
+    said: list[str] = []
+    window.statusBar().messageChanged.connect(said.append)
+    applied: list[None] = []
+    live.applied.connect(lambda: applied.append(None))
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        (ended,) = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'"
+        ).fetchone()  # type: ignore[misc]
+    assert ended == 1
+    qtbot.waitUntil(lambda: "Reconnected to the database server." in said, timeout=15000)
+    lost = [line for line in said if line.endswith("; reconnecting…")]
+    assert len(lost) == 1 and "\n" not in lost[0] and lost[0].startswith("postgresql://")
+    qtbot.waitUntil(lambda: len(applied) == 1, timeout=10000)  # (listed again: a change may have gone unheard)
+    seed = write_seed(tmp_path / "seed.txt", "Heard after the reconnection", "https://gazette.example/again")
+    assert reader("--db", postgres_url, "import", str(seed)).returncode == 0
+    qtbot.waitUntil(lambda: window.model.row(0).title == "Heard after the reconnection", timeout=10000)
+    assert len(applied) == 2

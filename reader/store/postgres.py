@@ -365,6 +365,8 @@ class PostgresStore:
                     new, changed = self._insert(conn, run[start : start + ROWS_PER_BATCH], update)
                     added += new
                     updated += changed
+            if added or updated:
+                self._notify(conn, "articles")
         return AddResult(added=added, updated=updated, unchanged=len(given) - added - updated)
 
     def _insert(self, conn: psycopg.Connection[Any], batch: Sequence[tuple[Any, ...]], update: bool) -> tuple[int, int]:
@@ -572,12 +574,16 @@ class PostgresStore:
         with self.transaction() as conn:
             changed = self._set_flag(conn, "read", list(ids), read)
             self._queue_changes(conn, changed, "read" if read else "unread")
+            if changed:
+                self._notify(conn, "state")
         return len(changed)
 
     def set_starred(self, article_id: int, starred: bool = True) -> bool:
         with self.transaction() as conn:
             changed = self._set_flag(conn, "starred", [article_id], starred)
             self._queue_changes(conn, changed, "star" if starred else "unstar")
+            if changed:
+                self._notify(conn, "state")
         return bool(changed)
 
     def _set_flag(
@@ -640,6 +646,8 @@ class PostgresStore:
             ]
             changed = self._set_flag(conn, "read", ids, True) if ids else []
             self._queue_changes(conn, changed, "read")
+            if changed:
+                self._notify(conn, "state")
         return [int(i) for i, _ in changed]
 
     # feeds
@@ -705,6 +713,7 @@ class PostgresStore:
                 f"DELETE FROM articles WHERE feed_id = %s AND NOT {starred_by_anyone}", (feed.id,)
             ).rowcount
             conn.execute("DELETE FROM feeds WHERE id = %s", (feed.id,))
+            self._notify(conn, "removed")
         return removed, int(kept)
 
     # sync accounts (reader.sync): the account rows, their feeds and articles, the queue of changes
@@ -763,6 +772,7 @@ class PostgresStore:
             conn.execute("UPDATE articles SET account_id = NULL, remote_id = NULL WHERE account_id = %s", (account_id,))
             feeds = conn.execute("DELETE FROM feeds WHERE account_id = %s", (account_id,)).rowcount
             conn.execute("DELETE FROM accounts WHERE id = %s", (account_id,))
+            self._notify(conn, "removed")
         return removed, int(kept), feeds
 
     def sync_subscriptions(
@@ -793,6 +803,8 @@ class PostgresStore:
             for feed_id in known.values():  # gone from the server
                 conn.execute(f"DELETE FROM articles WHERE feed_id = %s AND NOT {self._STARRED_BY_ANYONE}", (feed_id,))
                 conn.execute("DELETE FROM feeds WHERE id = %s", (feed_id,))
+            if known:
+                self._notify(conn, "removed")
         return added, len(known)
 
     def remote_feeds(self, account_id: int) -> dict[str, Feed]:
@@ -869,6 +881,8 @@ class PostgresStore:
                         (self.person, ids, self.person, account_id, ids, self.person, *kinds),
                     ).rowcount
                 )
+            if any(changed):
+                self._notify(conn, "state")
         return changed[0], changed[1]
 
     def pending_changes(self, account_id: int | None = None) -> list[tuple[int, str, str]]:
@@ -904,6 +918,15 @@ class PostgresStore:
                 )
             )
         return newest, int(r[0]), int(r[1]), r[2]
+
+    # the other windows (reader.store.changes): told at commit what changed
+
+    def _notify(self, conn: psycopg.Connection[Any], kind: str) -> None:
+        """Tell the windows listening (:mod:`reader.store.changes`) that this transaction changed
+        ``kind`` (articles, removed, state): sent by the server if, and when, it commits."""
+        from reader.store.changes import CHANNEL, NOTIFY_SQL, ORIGIN
+
+        conn.execute(NOTIFY_SQL, (CHANNEL, kind, self.person, ORIGIN))
 
 
 # --- helpers ----------------------------------------------------------------------------------

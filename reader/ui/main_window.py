@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from reader.ui.full_articles import FullArticles
     from reader.ui.importing import Importing
     from reader.ui.list_images import ListImages
+    from reader.ui.live import LiveUpdates
     from reader.ui.preferences import PreferencesWindow, RefreshInterval, RemoteImages
     from reader.ui.refreshing import Refreshing
     from reader.ui.retention import Retention
@@ -165,6 +166,8 @@ class MainWindow(QMainWindow):
         #: in the first paint when they are there. None: counted after the first paint.
         self.early_counts: EarlyCounts | None = None
         self._counted_early = False
+        #: On a shared store: what others change, followed (built by the second stage; else None).
+        self.live: LiveUpdates | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle("Reader")
         self.setAcceptDrops(True)
@@ -282,6 +285,11 @@ class MainWindow(QMainWindow):
         self.counting.feeds_counted.connect(self.full_articles.on_feeds_counted)
         if self.counting.feeds is not None:  # (counted before it was built: the first paint's counts)
             self.full_articles.on_feeds_counted(self.counting.feeds)
+        if self.db.shared:
+            from reader.ui.live import LiveUpdates
+
+            self.live = LiveUpdates(self.db, self.listing.reload_keeping_place, self.counting.refresh, message, self)
+            self.live.start()
         self.keys_help = KeysHelp(self)
         self.about = About(self, self.db.shown())
         self.tray = Tray(
@@ -522,6 +530,8 @@ class MainWindow(QMainWindow):
         if self.built:
             self.tray.close()
             self.refreshing.stop()
+            if self.live is not None:
+                self.live.stop()
         self.jobs.close()
         self.flags.close()
         if self.built and self._owns_images:
