@@ -810,7 +810,8 @@ def cmd_refresh(db_path: StoreTarget, args: argparse.Namespace) -> int:
     )
     if full is not None and (full[0] or full[1]):
         print(_full_articles_line(*full))
-    synced = _sync_accounts(db_path, None) if not is_database_url(db_path) and Path(db_path).exists() else EXIT_OK
+    there = is_database_url(db_path) or Path(db_path).exists()
+    synced = _sync_accounts(db_path, None, getattr(args, "person", None)) if there else EXIT_OK
     return EXIT_REJECTED if problems or synced != EXIT_OK else EXIT_OK
 
 
@@ -906,14 +907,12 @@ def _account(store: StoreProtocol, name: str) -> Any:
 
 
 def cmd_accounts(db_path: StoreTarget, args: argparse.Namespace) -> int:
-    db_path = _sqlite_only(db_path, "sync accounts need")
     if args.accounts_command == "add":
         return _add_account(db_path, args)
     from reader.sync import credentials
 
     if args.accounts_command == "list":
         with _open(_existing(db_path), args) as store:
-            assert isinstance(store, Store)  # (a store file, see _sqlite_only: refused changes are SQLite's)
             accounts = store.accounts()
             counts = {a.id: store.count(Query(account_id=a.id)) for a in accounts}
             refused = {a.id: store.refused_changes(a.id) for a in accounts}
@@ -949,7 +948,7 @@ def cmd_accounts(db_path: StoreTarget, args: argparse.Namespace) -> int:
                           f"(first: {refused[a.id][0][2]})")  # fmt: skip
             print(f"(login tokens are kept in {credentials.where()})")
         return EXIT_OK
-    with Store.open(db_path, create=False) as store:
+    with _open(db_path, args, create=False) as store:
         account = _account(store, args.name)
         removed, kept, gone = store.remove_account(account.id)
     credentials.delete_token(account.name)
@@ -960,7 +959,7 @@ def cmd_accounts(db_path: StoreTarget, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_account(db_path: Path, args: argparse.Namespace) -> int:
+def _add_account(db_path: StoreTarget, args: argparse.Namespace) -> int:
     from reader.sync import accounts
 
     url, user = args.url.strip(), args.user.strip()
@@ -971,7 +970,7 @@ def _add_account(db_path: Path, args: argparse.Namespace) -> int:
     except accounts.AccountError as exc:
         raise UsageError(str(exc)) from None
     name = args.name or accounts.default_name(user, host, port)
-    with Store.open(db_path) as store:  # checked before the password is asked for
+    with _open(db_path, args) as store:  # checked before the password is asked for
         if store.get_account(name) is not None:
             raise UsageError(f"{name}: already added (remove it first, or give another --name)")
     if args.password_stdin:
@@ -988,7 +987,9 @@ def _add_account(db_path: Path, args: argparse.Namespace) -> int:
     if not password:
         raise UsageError(f"{name}: no password given; nothing saved")
     try:
-        added = accounts.add_account(db_path, url, user, password, name=name, allow_http=args.allow_http)
+        added = accounts.add_account(
+            db_path, url, user, password, name=name, allow_http=args.allow_http, person=getattr(args, "person", None)
+        )
     except accounts.AccountError as exc:
         _err(str(exc))
         return EXIT_ERROR
@@ -999,13 +1000,14 @@ def _add_account(db_path: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_sync(db_path: StoreTarget, args: argparse.Namespace) -> int:
-    return _sync_accounts(db_path, args.account)
+    return _sync_accounts(db_path, args.account, getattr(args, "person", None))
 
 
-def _sync_accounts(db_path: StoreTarget, only: str | None) -> int:
-    db_path = _sqlite_only(db_path, "sync accounts need")
-    """Sync each account (or ``only``): one line each; 1 when any failed (the others still sync)."""
-    with Store.open(db_path, create=only is not None) as store:
+def _sync_accounts(db_path: StoreTarget, only: str | None, person: str | None = None) -> int:
+    """Sync each account (or ``only``): one line each; 1 when any failed (the others still sync).
+    On a shared store the queue pushed is ``person``'s (the one running the sync: ``--user``, else
+    the database role), and the server's read and star state becomes theirs."""
+    with open_store(db_path, create=only is not None, person=person) as store:
         accounts = [_account(store, only)] if only is not None else store.accounts()
         if not accounts:
             return EXIT_OK

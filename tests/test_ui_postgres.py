@@ -125,7 +125,6 @@ def test_import_and_feeds_added_and_refreshed_land_in_the_database(
     ("action", "said"),
     [
         ("RULES", "Rules need a store file for now (not yet a PostgreSQL store)."),
-        ("ACCOUNTS", "Sync accounts need a store file for now (not yet a PostgreSQL store)."),
         ("FETCH_FULL", "Full articles need a store file for now (not yet a PostgreSQL store)."),
     ],
 )

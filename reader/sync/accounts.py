@@ -8,10 +8,9 @@ from __future__ import annotations
 import ipaddress
 import urllib.parse
 from dataclasses import dataclass
-from pathlib import Path
 
 from reader.records import Account, counted
-from reader.store import Store
+from reader.store import StoreTarget, open_store
 from reader.sync import credentials
 from reader.sync.engine import describe_subscriptions
 from reader.sync.greader import GReaderClient, SyncError
@@ -73,16 +72,24 @@ def default_name(user: str, host: str, port: int | None) -> str:
 
 
 def add_account(
-    db_path: Path, url: str, user: str, password: str, *, name: str | None = None, allow_http: bool = False
+    db_path: StoreTarget,
+    url: str,
+    user: str,
+    password: str,
+    *,
+    name: str | None = None,
+    allow_http: bool = False,
+    person: str | None = None,
 ) -> Added:
-    """Log in to ``url`` as ``user`` and keep the account (its token, never the password). Any
-    failure is one :class:`AccountError` line and leaves nothing saved."""
+    """Log in to ``url`` as ``user`` and keep the account (its token, never the password) in the
+    store ``db_path`` names (a file, or a shared store, opened for ``person``). Any failure is one
+    :class:`AccountError` line and leaves nothing saved."""
     url, user = url.strip(), user.strip()
     if not user:
         raise AccountError(f"{url or 'the account'}: no user name given")
     host, port = check_url(url, allow_http=allow_http)
     name = name or default_name(user, host, port)
-    with Store.open(db_path) as store:
+    with open_store(db_path, person=person) as store:
         if store.get_account(name) is not None:
             raise AccountError(f"{name}: already added (remove it first)")
     client = GReaderClient(url, account=name)
@@ -91,7 +98,7 @@ def add_account(
         feeds, folders = describe_subscriptions(client)
     except SyncError as exc:
         raise AccountError(str(exc)) from None
-    with Store.open(db_path) as store:
+    with open_store(db_path, person=person) as store:
         account = store.add_account(name, url, user)
         try:
             credentials.save_token(name, token)

@@ -38,7 +38,7 @@ from typing import Any
 
 from reader import sanitize
 from reader.records import Account, Article, Enclosure, Progress, counted
-from reader.store import PreparedRemoteArticles, Store, prepare_remote_articles
+from reader.store import PreparedRemoteArticles, StoreProtocol, prepare_remote_articles
 from reader.sync.greader import (
     ITEMS_CALL,
     ITEMS_PER_REQUEST,
@@ -197,7 +197,7 @@ class Pushed:
     reason: str | None = None
 
 
-def push(store: Store, account: Account, client: GReaderClient) -> Pushed:
+def push(store: StoreProtocol, account: Account, client: GReaderClient) -> Pushed:
     """Send the queued changes (see the module's docstring, step 1)."""
     pending = store.pending_changes(account.id)
     by_kind: dict[str, list[tuple[int, str]]] = {}
@@ -211,7 +211,7 @@ def push(store: Store, account: Account, client: GReaderClient) -> Pushed:
 
 
 def _push_batch(
-    store: Store, client: GReaderClient, kind: str, batch: Sequence[tuple[int, str]], pushed: Pushed
+    store: StoreProtocol, client: GReaderClient, kind: str, batch: Sequence[tuple[int, str]], pushed: Pushed
 ) -> None:
     """One edit-tag of ``batch``; refused for good, its halves each on their own (a refused
     change alone is set aside): ``2k log n`` more requests for ``k`` refused changes of ``n``."""
@@ -235,7 +235,7 @@ def _push_batch(
 
 
 def sync(
-    store: Store,
+    store: StoreProtocol,
     account: Account,
     client: GReaderClient,
     *,
@@ -260,7 +260,7 @@ def sync(
 
 
 def _sync(
-    store: Store, account: Account, client: GReaderClient, say: Progress, stop: threading.Event | None
+    store: StoreProtocol, account: Account, client: GReaderClient, say: Progress, stop: threading.Event | None
 ) -> SyncReport:
     pushed = push(store, account, client)
 
@@ -334,7 +334,7 @@ def prepare_answer(data: bytes, account: Account, feed_ids: Mapping[str, int]) -
 
 
 def _fetch_unknown(
-    store: Store,
+    store: StoreProtocol,
     account: Account,
     client: GReaderClient,
     feed_ids: Mapping[str, int],
@@ -444,7 +444,7 @@ def _rows(
     return rows
 
 
-def subscribe(store: Store, account: Account, client: GReaderClient, feed_url: str) -> tuple[str, int]:
+def subscribe(store: StoreProtocol, account: Account, client: GReaderClient, feed_url: str) -> tuple[str, int]:
     """Subscribe on the server (``subscription/quickadd``; the server fetches the feed), then take
     the server's list and the new feed's items: (its stream id, new articles)."""
     stream_id = client.quickadd(feed_url)
@@ -457,7 +457,7 @@ def subscribe(store: Store, account: Account, client: GReaderClient, feed_url: s
     return stream_id, added
 
 
-def unsubscribe(store: Store, account: Account, client: GReaderClient, stream_id: str) -> tuple[int, int]:
+def unsubscribe(store: StoreProtocol, account: Account, client: GReaderClient, stream_id: str) -> tuple[int, int]:
     """Unsubscribe on the server (``subscription/edit``, ``ac=unsubscribe``), then here: the
     feed's articles go, starred ones are kept. (articles removed, starred kept)."""
     client.unsubscribe(stream_id)

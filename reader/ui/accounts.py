@@ -9,7 +9,6 @@ waits on the network on the GUI thread, and ``reader.sync`` is imported by the j
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
 from reader.records import Account, Progress, counted
 from reader.store import StoreError, StoreProtocol
 from reader.ui.dialogs import row_table
-from reader.ui.jobs import JobKind, StoreWork, shared_store_lacks, store_file
+from reader.ui.jobs import JobKind, StoreWork
 from reader.ui.syncing import Syncing
 
 if TYPE_CHECKING:
@@ -184,7 +183,7 @@ class AccountsDialog(QDialog):
             from reader.sync.accounts import AccountError, add_account  # not before it is used
 
             try:
-                return add_account(Path(db.target), url, user, password)  # (a file: see show_accounts)
+                return add_account(db.target, url, user, password, person=db.person)
             except (AccountError, StoreError) as exc:
                 return str(exc)
 
@@ -226,7 +225,7 @@ class AccountsDialog(QDialog):
         def work(progress: Progress, cancel: threading.Event) -> str:
             from reader.sync import credentials  # not before it is used
 
-            with store_file(db) as store:
+            with db.open() as store:
                 removed, kept, feeds = store.remove_account(account_id)
             credentials.delete_token(name)
             return f"Removed account {name}: {counted(feeds, 'feed')} and {counted(removed, 'article')}" + (
@@ -260,9 +259,6 @@ class Accounts(QObject):
         self.dialog: AccountsDialog | None = None
 
     def show_accounts(self) -> None:
-        if self._work.db.shared:
-            self._work.message(shared_store_lacks("Sync accounts need"))
-            return
         if self.dialog is None:
             self.dialog = AccountsDialog(self._store, self._work, self._syncing, self._window)
         else:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from reader.records import Account, Progress
 from reader.store import StoreProtocol
-from reader.ui.jobs import JobKind, StoreWork, store_file
+from reader.ui.jobs import JobKind, StoreWork
 from reader.ui.refreshing import Refreshing
 from reader.ui.status import reports_store_errors
 
@@ -52,8 +52,6 @@ class Syncing(QObject):
     def sync_accounts(self) -> None:
         """Sync every account, one after another (nothing without accounts). The accounts table
         is a few rows: read here; the syncs run on the job's thread."""
-        if self._work.db.shared:
-            return
         for account in self._store.accounts():
             self.sync_account(account.name)
 
@@ -88,7 +86,7 @@ class Syncing(QObject):
             from reader.sync.greader import GReaderClient, SyncError
             from reader.ui.results import Synced
 
-            with store_file(db) as store:
+            with db.open() as store:
                 account: Account | None = store.get_account(name)
                 if account is None:
                     return Synced(name, f"{name}: removed before it was synced", ok=False, changed=False)
