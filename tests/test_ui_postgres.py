@@ -248,3 +248,19 @@ def test_a_lost_listening_connection_is_one_line_and_comes_back(
     assert reader("--db", postgres_url, "import", str(seed)).returncode == 0
     qtbot.waitUntil(lambda: window.model.row(0).title == "Heard after the reconnection", timeout=10000)
     assert len(applied) == 2
+
+
+def test_a_window_on_a_server_that_is_not_there_is_one_line_and_no_window() -> None:
+    from postgres import free_port
+
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/reader"
+    done = subprocess.run(
+        [sys.executable, "-m", "reader", "-platform", "offscreen", "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "READER_STARTUP_PROBE": "visible"},
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"reader: {url}: the database server is not running or not reachable (")
+    assert done.stderr.count("\n") == 1
