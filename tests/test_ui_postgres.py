@@ -149,6 +149,11 @@ def test_no_cleanup_runs_after_a_refresh_on_a_shared_store(
         window.refreshing.refresh_feeds()
     assert not window.jobs.running(JobKind.CLEANUP)
     assert store.count() == KNOWN_COUNT
+    window.preferences.show_preferences()
+    days = window.preferences.dialog.cleanup_days
+    assert not days.isEnabled()
+    assert days.toolTip() == "Cleanup needs a store file for now (not yet a PostgreSQL store)."
+    window.preferences.dialog.close()
 
 
 def test_reader_db_url_opens_the_window(postgres_url: str, shared: Callable[..., StoreProtocol]) -> None:

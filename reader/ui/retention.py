@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import QObject
 
 from reader.records import Cleaned, Progress, counted
-from reader.ui.jobs import JobKind, StoreWork, store_file
+from reader.ui.jobs import JobKind, StoreWork, shared_store_lacks, store_file
 from reader.ui.settings import Settings
 
 
@@ -29,6 +29,11 @@ class Retention(QObject):
     def days(self) -> int:
         """Read articles older than this many days are removed after a refresh (0: never)."""
         return self._settings.cleanup_days
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why cleanups cannot run on this store (a shared one: not yet), or None."""
+        return shared_store_lacks("Cleanup needs") if self._work.db.shared else None
 
     def set_days(self, days: int) -> None:
         self._settings.cleanup_days = days
