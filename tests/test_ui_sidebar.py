@@ -237,7 +237,7 @@ def test_an_older_count_that_ends_after_a_newer_one_is_not_shown(qtbot: Any, win
     before = window.counts_label.text()
     window.counting.refresh()  # the older count: it has read everything once it is held
     qtbot.waitUntil(held.is_set)
-    with Store.open(window.counting._db_path) as other:  # (as another job or process would)
+    with Store.open(window.db.target) as other:  # (as another job or process would)
         other.set_read([window.model.article_id(0)])
     with wait_job(qtbot, window, JobKind.COUNTS):
         window.counting.refresh()  # the newer count, after the change
@@ -258,7 +258,7 @@ def test_an_older_count_that_ends_first_is_shown_at_once(qtbot: Any, window: Any
     qtbot.waitUntil(lambda: window.sidebar.count() > 3)
     recount(qtbot, window)
     before = window.counts_label.text()
-    with Store.open(window.counting._db_path) as other:
+    with Store.open(window.db.target) as other:
         other.set_read([window.model.article_id(0)])
     held = [threading.Event(), threading.Event()]
     release = [threading.Event(), threading.Event()]
