@@ -452,6 +452,20 @@ MIGRATIONS: list[list[str]] = [
             {_COUNTS_ADD.format(row="new")}
         END""",
     ],
+    # 12: arrivals, the ids each storing of articles gave out, numbered by a sequence that never
+    # goes back (AUTOINCREMENT). Article ids do go back: without AUTOINCREMENT (which the articles
+    # table cannot gain without being rebuilt) SQLite gives max(id) + 1, so once the newest
+    # articles are removed (a feed unsubscribed, a cleanup) the next ones get their ids again, and
+    # "ids above the newest seen" missed them (the tray's notification). Articles stored after
+    # arrival N are those with an id in the range of an arrival above N: every id in a range was
+    # new when it was recorded, so one there now came then or later. Instant: a new, empty table.
+    [
+        """CREATE TABLE arrivals (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            first_id INTEGER NOT NULL,
+            last_id INTEGER NOT NULL
+        )""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The schema from which long text is packed (migration 4).
@@ -875,7 +889,7 @@ class Store:
             if removed:  # removed by a cleanup: a feed that still lists them does not bring them back
                 given = [row for row in given if row[0] not in removed]
             wanted = self.rules() if rules and self._has_rules(conn) else []
-            newest = self._newest_id(conn) if wanted else 0
+            newest = self._newest_id(conn)
             self._tune_fts(conn)
             # Many rows per INSERT statement (multi-row VALUES), not one statement per row
             # (executemany), for two reasons measured on the seed import:
@@ -902,6 +916,8 @@ class Store:
                     added += new
                     updated += changed
             self._index_all(conn, index)
+            if added:
+                self._record_arrival(conn, newest)
             if wanted and added:
                 # New articles only (ids above the newest before), in this transaction (and after
                 # the index was told of them: a rule is a full-text query): a rule's article is
@@ -909,6 +925,18 @@ class Store:
                 for rule in wanted:
                     self._apply_rule(conn, rule, after_id=newest)
         return AddResult(added=added, updated=updated, unchanged=len(given) + len(removed) - added - updated)
+
+    #: Arrivals kept (migration 12): the tray counts what came since it last looked, a few
+    #: storings ago; an import of 100,000 records is about 50 of them.
+    ARRIVALS_KEPT = 1000
+
+    def _record_arrival(self, conn: sqlite3.Connection, newest_before: int) -> None:
+        """Note the ids this transaction gave out (all above ``newest_before``) as one arrival."""
+        seq = conn.execute(
+            "INSERT INTO arrivals (first_id, last_id) VALUES (?, ?) RETURNING seq",
+            (newest_before + 1, self._newest_id(conn)),
+        ).fetchone()[0]
+        conn.execute("DELETE FROM arrivals WHERE seq <= ?", (seq - self.ARRIVALS_KEPT,))
 
     def _tombstoned(self, keys: Sequence[str]) -> set[str]:
         """Which of ``keys`` a cleanup removed (one probe when it never removed any)."""
@@ -1446,19 +1474,32 @@ class Store:
                 r = (r[0] - h[0], r[1] - h[1], r[2] - h[2])
         return int(r[0]), int(r[1]), int(r[2])
 
-    def arrivals(self, after_id: int | None) -> tuple[int, int, int, int | None]:
-        """(newest article id, unread feed articles with an id above ``after_id``, the feeds they
-        are in, one of those feeds): what a refresh or a sync brought since ``after_id`` was the
-        newest (None: only the newest id). Ids only grow as articles are added, so this reads a
-        range of the primary key, not the table."""
+    def arrivals(self, after: int | None) -> tuple[int, int, int, int | None]:
+        """(newest arrival, unread feed articles stored after arrival ``after``, the feeds they
+        are in, one of those feeds): what a refresh or a sync brought since ``after`` was the
+        newest (None: only the newest arrival). An arrival is one storing of new articles, numbered
+        by a sequence that only grows (migration 12: article ids do not, once the newest articles
+        are removed); its articles are read through ranges of the primary key, not the table."""
         with self._errors():
-            newest = self._newest_id(self._conn)
-            if after_id is None or after_id >= newest:
+            c = self._conn
+            newest = int(c.execute("SELECT coalesce(max(seq), 0) FROM arrivals").fetchone()[0])
+            if after is None or after >= newest:
                 return newest, 0, 0, None
-            r = self._conn.execute(
+            ranges: list[list[int]] = []
+            for first, last in c.execute(
+                "SELECT first_id, last_id FROM arrivals WHERE seq > ? ORDER BY first_id", (after,)
+            ):
+                if ranges and first <= ranges[-1][1] + 1:  # (overlapping or touching: one range)
+                    ranges[-1][1] = max(ranges[-1][1], last)
+                else:
+                    ranges.append([first, last])
+            if not ranges:
+                return newest, 0, 0, None
+            within = " OR ".join(["id BETWEEN ? AND ?"] * len(ranges))
+            r = c.execute(
                 "SELECT count(*), count(DISTINCT feed_id), min(feed_id) FROM articles "
-                "WHERE id > ? AND feed_id IS NOT NULL AND read = 0",
-                (after_id,),
+                f"WHERE ({within}) AND feed_id IS NOT NULL AND read = 0",
+                [v for pair in ranges for v in pair],
             ).fetchone()
         return newest, int(r[0]), int(r[1]), r[2]
 
