@@ -35,6 +35,11 @@ EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_ERROR = 2
 PROG = "reader"
+#: The search syntax (reader.store.sqlite.parse_search), said once for --search and rules' --match.
+SEARCH_HELP = (
+    'full-text search: every word must match (the last from its third letter as a prefix); "a phrase"; '
+    "title:, author:, body: or source: before a word or a phrase look only there"
+)
 
 
 class UsageError(Exception):
@@ -88,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", metavar="S", help="only articles from source S")
     p.add_argument("--account", metavar="NAME", help="only articles of sync account NAME")
     p.add_argument("--folder", metavar="NAME", help="only articles of the sync feeds in folder NAME")
-    p.add_argument("--search", metavar="Q", help="full-text search")
+    p.add_argument("--search", metavar="Q", help=SEARCH_HELP)
     p.add_argument("--limit", type=_positive_int, metavar="N", help="at most N articles")
 
     p = sub.add_parser("show", parents=[db], help="one article with its cleaned body")
@@ -160,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules = p.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=_Parser, required=True)
     rp = rules.add_parser("add", parents=[db], help="add a rule (it applies to new articles as they arrive)")
     rp.add_argument("name", metavar="NAME")
-    rp.add_argument("--match", required=True, metavar="QUERY", help="what it finds, as in the search field")
+    rp.add_argument("--match", required=True, metavar="QUERY", help="what it finds, as --search: " + SEARCH_HELP)
     rp.add_argument("--action", required=True, metavar="ACTION", help="read, star, hide or label:NAME")
     limit = rp.add_mutually_exclusive_group()
     limit.add_argument("--feed", metavar="URL", help="only this feed's articles")

@@ -195,6 +195,40 @@ def test_reader_rules_from_the_command_line(db: Path) -> None:
     assert "cranes" not in reader("--db", str(db), "rules", "list").stdout
 
 
+def test_a_rule_matches_the_source_a_phrase_and_a_field_as_the_search_field_does(store: Store) -> None:
+    store.add_articles([story("harbour crane", source="Ars Technica"), story("black hole", source="Le Monde")])
+    store.add_rule("ars", "source:ars", "label:Tech")  # sources only: no full-text query at all
+    store.add_rule("monde harbour", 'source:"le monde" title:harbour', "star")
+    store.add_rule("holes", '"black hole"', "read")
+    assert store.apply_rules() == {"ars": 1, "holes": 1, "monde harbour": 0}
+    store.add_articles(
+        [
+            story("harbour light", source="Ars Technica"),
+            story("harbour fog", source="Le Monde"),
+            story("hole in the black fence", source="Le Monde"),  # both words, not the phrase
+            story("fog", body="harbour words", source="Le Monde"),  # harbour, not in the title
+        ]
+    )
+    assert titles(store, Query(label="Tech")) == ["harbour crane", "harbour light"]
+    assert {t for t, (_, starred) in flags(store).items() if starred} == {"harbour fog"}
+    assert {t for t, (read, _) in flags(store).items() if read} == {"black hole"}
+    for query in ("source:!!", '""', 'title:""'):
+        with pytest.raises(StoreError, match="has no word to match"):
+            store.add_rule("x", query, "read")
+
+
+def test_a_rule_on_a_source_from_the_command_line(db: Path) -> None:
+    with Store.open(db) as store:
+        store.add_articles([story("crane one", source="Ars Technica"), story("crane two", source="Le Monde")])
+    added = reader("--db", str(db), "rules", "add", "t", "--match", 'source:"ars technica"', "--action", "hide")
+    assert added.returncode == 0, added.stderr
+    assert reader("--db", str(db), "rules", "apply").stdout == "t: 1 article changed\n"
+    shown = json.loads(reader("--db", str(db), "list", "--json").stdout)
+    assert [a["source"] for a in shown] == ["Le Monde"]
+    listed = json.loads(reader("--db", str(db), "list", "--search", "source:monde crane", "--json").stdout)
+    assert [a["source"] for a in listed] == ["Le Monde"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -522,25 +522,115 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 MIN_PREFIX = 3
 
 
+#: The field prefixes of the search syntax (``title:word``, ``author:"a name"``): the index's
+#: columns each one limits a term to (an FTS5 column filter), or None for ``source:``, which the
+#: index does not hold (:meth:`Store._source_filter` matches it against the sources stored: a
+#: few hundred names at most, where indexing it would mean rebuilding the index).
+SEARCH_FIELDS: dict[str, str | None] = {
+    "title": "{title}",
+    "author": "{author}",
+    "body": "{description body}",
+    "source": None,
+}
+
+#: One term of a search: an optional known field prefix, then a phrase in double quotes (to the
+#: closing quote, or to the end while it is being typed) or a run of anything else but spaces and
+#: quotes (its words each a term). "http://x" or "note:" are text: only the fields above prefix.
+_SEARCH_TERM = re.compile(
+    r"(?:(?P<field>" + "|".join(SEARCH_FIELDS) + r'):(?=[^\s]))?(?:"(?P<phrase>[^"]*)(?P<closed>")?|(?P<run>[^\s"]+))',
+    re.IGNORECASE,
+)
+
+
+class SearchTerm(NamedTuple):
+    """Words that must be in the text in this order, next to each other (one word: anywhere), in
+    ``field`` (None: title, author, description or body)."""
+
+    field: str | None
+    words: tuple[str, ...]
+
+
+class Search(NamedTuple):
+    """What a person typed in the search field (or a rule's query), parsed: every term must match;
+    the last term's last word is a prefix when ``prefix`` (search as you type)."""
+
+    terms: tuple[SearchTerm, ...]
+    prefix: bool
+
+    @property
+    def empty(self) -> bool:
+        """No word to match: nothing is found."""
+        return not self.terms
+
+    @property
+    def plain(self) -> bool:
+        """Only words, anywhere: the syntax before fields and phrases (the fast walks know it)."""
+        return all(t.field is None and len(t.words) == 1 for t in self.terms)
+
+    def indexed_words(self) -> list[str]:
+        """The words the full-text index must have (every term's but the source's)."""
+        return [w for t in self.terms if t.field != "source" for w in t.words]
+
+    def match(self) -> str | None:
+        """The FTS5 query of the terms the index holds; None when there are none."""
+        return self._query(lambda t: t.field != "source", columns=True)
+
+    def source_match(self) -> str | None:
+        """The FTS5 query the source must match (for a one-column index of sources); None: any."""
+        return self._query(lambda t: t.field == "source", columns=False)
+
+    def _query(self, wanted: Callable[[SearchTerm], bool], *, columns: bool) -> str | None:
+        parts = []
+        for i, term in enumerate(self.terms):
+            if not wanted(term):
+                continue
+            part = '"' + " ".join(w.replace('"', '""') for w in term.words) + '"'
+            if self.prefix and i == len(self.terms) - 1:
+                part += "*"
+            column = SEARCH_FIELDS.get(term.field or "")
+            parts.append(f"{column} : {part}" if columns and column else part)
+        return " ".join(parts) or None
+
+
+def parse_search(text: str) -> Search:
+    """The terms of what a person typed: words (all must match, wherever they are), "a phrase"
+    (its words next to each other, in this order), each with an optional field prefix (``title:``,
+    ``author:``, ``body:``, ``source:``: only there). The last word is a prefix from
+    :data:`MIN_PREFIX` letters on, unless a space or a closing quote follows it. FTS5's operators
+    are text."""
+    terms: list[SearchTerm] = []
+    last_open = False
+    for m in _SEARCH_TERM.finditer(text):
+        field = m.group("field")
+        field = field.lower() if field else None
+        if m.group("run") is not None:
+            terms += [SearchTerm(field, (w,)) for w in _WORD.findall(m.group("run"))]
+            last_open = True
+        else:
+            words = tuple(_WORD.findall(m.group("phrase")))
+            if words:
+                terms.append(SearchTerm(field, words))
+            last_open = m.group("closed") is None
+    prefix = bool(terms) and last_open and not text[-1:].isspace() and len(terms[-1].words[-1]) >= MIN_PREFIX
+    return Search(tuple(terms), prefix)
+
+
 def search_words(text: str) -> tuple[list[str], bool]:
-    """The words of what a person typed, and whether the last one is a prefix (see
-    :func:`fts_query`; the list and the pane highlight these same words)."""
-    words = _WORD.findall(text)
-    return words, bool(words) and not text[-1:].isspace() and len(words[-1]) >= MIN_PREFIX
+    """The words of what a person typed that the index must have, and whether the last one is a
+    prefix (see :func:`parse_search`; the pane highlights these same words)."""
+    search = parse_search(text)
+    words = search.indexed_words()
+    return words, bool(words) and search.prefix and search.terms[-1].field != "source"
 
 
 def fts_query(text: str) -> str | None:
-    """What a person typed -> a safe FTS5 query: every word must match, the last one (from
-    :data:`MIN_PREFIX` letters on) as a prefix, for search as you type. A shorter last word is a
-    whole word: "AI" finds AI, not air and aid; at one or two letters a prefix matches nearly every
-    article anyway. Operators and quotes are taken as text. None when there are no words."""
-    words, prefix = search_words(text)
-    if not words:
-        return None
-    terms = ['"' + w.replace('"', '""') + '"' for w in words]
-    if prefix:
-        terms[-1] += "*"
-    return " ".join(terms)
+    """What a person typed -> a safe FTS5 query (:func:`parse_search`): every word must match, the
+    last one (from :data:`MIN_PREFIX` letters on) as a prefix, for search as you type. A shorter
+    last word is a whole word: "AI" finds AI, not air and aid; at one or two letters a prefix
+    matches nearly every article anyway. A phrase is an FTS5 phrase, a field an FTS5 column
+    filter; operators are taken as text. None when the index has no terms to match (none at all,
+    or only ``source:`` ones: see :meth:`Store._source_filter`)."""
+    return parse_search(text).match()
 
 
 #: A queued change and the one it undoes (either replaces the other in the queue).
@@ -582,9 +672,10 @@ class _TextTest:
 
     @classmethod
     def of(cls, text: str) -> _TextTest | None:
-        """The test for what a person typed; None when a word is not ASCII letters and digits."""
+        """The test for what a person typed; None when a word is not ASCII letters and digits, or
+        the search has a phrase or a field (FTS5 tells those)."""
         words, prefix = search_words(text)
-        if not words or not all(_ASCII_WORD.match(w) for w in words):
+        if not words or not all(_ASCII_WORD.match(w) for w in words) or not parse_search(text).plain:
             return None
         return cls(words, prefix)
 
@@ -1057,11 +1148,12 @@ class Store:
     )
 
     def page(self, query: Query = Query(), after: Cursor | None = None, limit: int = 100) -> Page:
-        """One page of list rows, newest first (or most relevant first), starting after ``after``."""
-        where, params = self._filters(query)
-        match = fts_query(query.search) if query.search else None
-        if query.search and match is None:
+        """One page of list rows, newest first (or most relevant first), starting after ``after``.
+        A search of sources only (``source:``) is a filter: its rows come newest first."""
+        filters = self._filters_searching(query)
+        if filters is None:
             return Page([], None)
+        where, params, match = filters
         with self._errors():
             if match is not None and query.order == "relevance":
                 raw = self._relevance_rows(match, where, params, after, limit)
@@ -1379,15 +1471,62 @@ class Store:
 
     def _filters_matching(self, query: Query) -> tuple[list[str], list[Any]] | None:
         """:meth:`_filters` plus the full-text match of ``query.search`` (a plain membership test:
-        :meth:`page` picks its own search plans); None when the search has no words to match."""
-        where, params = self._filters(query)
-        if query.search:
-            match = fts_query(query.search)
-            if match is None:
-                return None
+        :meth:`page` picks its own search plans); None when the search can find nothing."""
+        filters = self._filters_searching(query)
+        if filters is None:
+            return None
+        where, params, match = filters
+        if match is not None:
             where.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
             params.append(match)
         return where, params
+
+    def _filters_searching(self, query: Query) -> tuple[list[str], list[Any], str | None] | None:
+        """:meth:`_filters` with the search's source condition, and its full-text query (None: the
+        index is not asked); None when the search can find nothing (no word, no source matches)."""
+        where, params = self._filters(query)
+        if not query.search:
+            return where, params, None
+        search = parse_search(query.search)
+        if search.empty:
+            return None
+        with self._errors():
+            source = self._source_filter(search)
+        if source is None:
+            return None
+        return where + source[0], params + source[1], search.match()
+
+    def _source_filter(self, search: Search) -> tuple[list[str], list[Any]] | None:
+        """The condition on ``a.source`` that ``search``'s ``source:`` terms make ([] when it has
+        none; None when no source matches them). They are matched by FTS5 itself, as the index
+        matches words (same tokenizer), against the sources stored, put in a scratch index: the
+        article counts list each once (a few hundred at most; well under a millisecond)."""
+        match = search.source_match()
+        if match is None:
+            return [], []
+        c = self._conn
+        sources = [
+            r[0] for r in c.execute("SELECT DISTINCT source FROM article_counts WHERE source IS NOT NULL AND total > 0")
+        ]
+        if not sources:
+            return None
+        c.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.source_text USING fts5(text, tokenize='{FTS_TOKENIZE}')")
+        try:
+            for start in range(0, len(sources), 500):
+                chunk = sources[start : start + 500]
+                c.execute(
+                    f"INSERT INTO temp.source_text(rowid, text) VALUES {', '.join(['(?, ?)'] * len(chunk))}",
+                    [v for i, name in enumerate(chunk, start) for v in (i, name)],
+                )
+            found = [
+                sources[r[0]]
+                for r in c.execute("SELECT rowid FROM temp.source_text WHERE source_text MATCH ?", (match,))
+            ]
+        finally:
+            c.execute("DELETE FROM temp.source_text")
+        if not found:
+            return None
+        return [f"a.source IN ({', '.join('?' * len(found))})"], found
 
     def get(self, article_id: int) -> Article | None:
         """The whole article, cleaned body and raw text included."""
@@ -1705,7 +1844,7 @@ class Store:
         name = name.strip()
         if not name:
             raise StoreError("a rule needs a name")
-        if fts_query(query) is None:
+        if parse_search(query).empty:
             raise StoreError(f"rule {name}: the query {query!r} has no word to match")
         action = action.strip()
         kind, _, label = action.partition(":")
@@ -1747,15 +1886,23 @@ class Store:
     def _apply_rule(self, conn: sqlite3.Connection, rule: Rule, after_id: int | None = None) -> int:
         """Do what ``rule`` says to the articles it finds (above ``after_id``, when given) that are
         not so yet: one full-text query, then one statement a chunk of 500. How many it changed."""
-        match = fts_query(rule.query)
-        if match is None:  # (add_rule refuses such a query; a rule written by hand may still have one)
+        search = parse_search(rule.query)
+        # (add_rule refuses a query with no word; a rule written by hand may still have one)
+        source = None if search.empty else self._source_filter(search)
+        if source is None:
             return 0
-        if after_id is None:
-            where = ["a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"]
-            params: list[Any] = [match]
+        where, params = source
+        match = search.match()
+        if match is None:  # (sources only: their index, then the new rows' ids)
+            if after_id is not None:
+                where.append("a.id > ?")
+                params.append(after_id)
+        elif after_id is None:
+            where.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+            params.append(match)
         else:  # (the bound inside the match: FTS5 reads only the new rows' entries, not every match)
-            where = ["a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND rowid > ?)"]
-            params = [match, after_id]
+            where.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND rowid > ?)")
+            params += [match, after_id]
         if rule.feed_id is not None:
             where.append("a.feed_id = ?")
             params.append(rule.feed_id)

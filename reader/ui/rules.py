@@ -55,7 +55,7 @@ class RulesDialog(QDialog):
         self.name.setObjectName("ruleName")
         self.match = QLineEdit()
         self.match.setObjectName("ruleMatch")
-        self.match.setPlaceholderText("words, as in the search field: every one must match")
+        self.match.setPlaceholderText('as in the search field: words, "a phrase", title:, author:, body:, source:')
         self.action = QComboBox()
         self.action.setObjectName("ruleAction")
         for text, value in ACTIONS:
