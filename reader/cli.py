@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--unhide", dest="flag", action="store_const", const="unhidden", help="list again what a rule hid"
     )
     flag.add_argument(
+        "--label", dest="label", metavar="NAME", help="give the label NAME, as a rule does (SQLite stores)"
+    )
+    flag.add_argument(
         "--unlabel", dest="unlabel", metavar="NAME", help="take away the label NAME a rule gave (SQLite stores)"
     )
 
@@ -873,6 +876,9 @@ def cmd_mark(db_path: StoreTarget, args: argparse.Namespace) -> int:
                 raise UsageError(f"{db_path}: rules' hiding and labels need a store file for now")
             if args.flag == "unhidden":
                 changed = store.set_hidden(present, False)
+            elif args.label is not None:
+                args.flag = f"with label {args.label.strip()}"
+                changed = store.add_label(present, args.label)
             else:
                 args.flag = f"without label {args.unlabel}"
                 changed = store.remove_label(present, args.unlabel)

@@ -136,6 +136,36 @@ def test_a_synced_articles_change_is_queued_for_its_server(store: Store) -> None
     assert sorted(kind for _, _, kind in store.pending_changes(account.id)) == ["read", "star"]
 
 
+def test_a_label_given_to_a_synced_article_is_queued_for_its_server(store: Store) -> None:
+    account = store.add_account("alice", "https://rss.example/api/greader.php", "alice")
+    store.sync_subscriptions(account.id, [("feed/1", "Remote", "https://r.example/feed", None, None)])
+    feed = store.remote_feeds(account.id)["feed/1"]
+    store.add_rule("ferries", "ferry", "label:Boats")
+    store.add_remote_articles(
+        account.id,
+        [
+            ("item/1", Article(None, "ferry news", key="greader:alice:1", feed_id=feed.id), False, False),
+            ("item/2", Article(None, "storm news", key="greader:alice:2", feed_id=feed.id), False, False),
+        ],
+    )
+    store.add_articles([story("ferry here")])  # a local article: labelled, nothing to tell a server
+    assert titles(store, Query(label="Boats")) == ["ferry here", "ferry news"]
+    assert [(rid, kind) for _, rid, kind in store.pending_changes(account.id)] == [("item/1", "label:Boats")]
+    ids = {row.title: row.id for row in store.iter_rows()}
+    # Taken away before the server heard of it: the server is told the newest, once.
+    assert store.remove_label([ids["ferry news"], ids["ferry here"]], "Boats") == 2
+    assert [(rid, kind) for _, rid, kind in store.pending_changes(account.id)] == [("item/1", "unlabel:Boats")]
+    assert store.add_label([ids["storm news"], ids["ferry news"]], " Weather ") == 2
+    assert store.add_label([ids["storm news"]], "Weather") == 0  # had it
+    assert sorted((rid, kind) for _, rid, kind in store.pending_changes(account.id)) == [
+        ("item/1", "label:Weather"),
+        ("item/1", "unlabel:Boats"),
+        ("item/2", "label:Weather"),
+    ]
+    with pytest.raises(StoreError, match="a label needs a name"):
+        store.add_label([ids["storm news"]], " ")
+
+
 def test_a_rule_limited_to_a_sync_folder(store: Store) -> None:
     account = store.add_account("alice", "https://rss.example/api/greader.php", "alice")
     store.sync_subscriptions(

@@ -220,6 +220,19 @@ _COUNTS_TAKE = (
     "AND hidden = {row}.hidden;"
 )
 
+
+def _change_queue(table: str, more: str = "") -> str:
+    """A queue of changes for sync servers as migration 13 makes it: the kind a flag ('read',
+    'unread', 'star', 'unstar') or a label given or taken ('label:NAME', 'unlabel:NAME')."""
+    return (
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, "
+        "article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE, "
+        "kind TEXT NOT NULL CHECK (kind IN ('read', 'unread', 'star', 'unstar') "
+        "OR kind GLOB 'label:?*' OR kind GLOB 'unlabel:?*'), "
+        f"queued_at INTEGER NOT NULL{more})"
+    )
+
+
 MIGRATIONS: list[list[str]] = [
     # 1: articles, feeds, full-text index.
     [
@@ -466,6 +479,23 @@ MIGRATIONS: list[list[str]] = [
             last_id INTEGER NOT NULL
         )""",
     ],
+    # 13: labels pushed to sync servers: a label given to (or taken from) a synced article is a
+    # queued change like read and star, kind 'label:NAME' or 'unlabel:NAME' (the server's user
+    # label user/-/label/NAME). SQLite cannot change a CHECK constraint, so both queues are made
+    # again with the new one (they hold a few changes at most: instant).
+    [
+        _change_queue("pending_changes_v13"),
+        "INSERT INTO pending_changes_v13 SELECT id, article_id, kind, queued_at FROM pending_changes ORDER BY id",
+        "DROP TABLE pending_changes",
+        "ALTER TABLE pending_changes_v13 RENAME TO pending_changes",
+        "CREATE INDEX pending_changes_article ON pending_changes(article_id)",
+        _change_queue("refused_changes_v13", ", refused_at INTEGER NOT NULL, reason TEXT NOT NULL"),
+        "INSERT INTO refused_changes_v13 SELECT id, article_id, kind, queued_at, refused_at, reason "
+        "FROM refused_changes ORDER BY id",
+        "DROP TABLE refused_changes",
+        "ALTER TABLE refused_changes_v13 RENAME TO refused_changes",
+        "CREATE INDEX refused_changes_article ON refused_changes(article_id)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The schema from which long text is packed (migration 4).
@@ -635,6 +665,15 @@ def fts_query(text: str) -> str | None:
 
 #: A queued change and the one it undoes (either replaces the other in the queue).
 _OPPOSITE_CHANGE = {"read": "unread", "unread": "read", "star": "unstar", "unstar": "star"}
+
+
+def _opposite_change(kind: str) -> str:
+    """The change that undoes ``kind``: a flag's (:data:`_OPPOSITE_CHANGE`), or a label's
+    ('label:NAME' and 'unlabel:NAME')."""
+    if kind in _OPPOSITE_CHANGE:
+        return _OPPOSITE_CHANGE[kind]
+    action, _, label = kind.partition(":")
+    return f"{'unlabel' if action == 'label' else 'label'}:{label}"
 
 
 #: The tokenizer of the full-text index (migration 4), which the walk's scratch index repeats.
@@ -1680,7 +1719,7 @@ class Store:
         for table in ("pending_changes", "refused_changes"):  # (a refused one is superseded too)
             conn.executemany(
                 f"DELETE FROM {table} WHERE article_id = ? AND kind IN (?, ?)",
-                [(a, kind, _OPPOSITE_CHANGE[kind]) for (a,) in synced],
+                [(a, kind, _opposite_change(kind)) for (a,) in synced],
             )
         now = int(time.time())
         conn.executemany(
@@ -1939,9 +1978,7 @@ class Store:
                 ).fetchall()
             self._queue_changes(conn, changed, "star")
         else:
-            conn.executemany(
-                "INSERT OR IGNORE INTO labels (article_id, label) VALUES (?, ?)", [(i, label) for i in ids]
-            )
+            self._add_label(conn, ids, label)
         return len(ids)
 
     def set_hidden(self, ids: Sequence[int], hidden: bool = True) -> int:
@@ -1958,12 +1995,53 @@ class Store:
                 ).rowcount
         return changed
 
-    def remove_label(self, ids: Sequence[int], label: str) -> int:
-        """Take ``label`` off these articles; how many had it."""
+    def add_label(self, ids: Sequence[int], label: str) -> int:
+        """Give these articles ``label`` (as a rule does); how many did not have it. Raises
+        StoreError for an empty label."""
+        label = label.strip()
+        if not label:
+            raise StoreError("a label needs a name")
         with self.transaction() as conn:
-            return sum(
-                conn.execute("DELETE FROM labels WHERE label = ? AND article_id = ?", (label, i)).rowcount for i in ids
-            )
+            return self._add_label(conn, ids, label)
+
+    def _add_label(self, conn: sqlite3.Connection, ids: Sequence[int], label: str) -> int:
+        """``label`` given to the articles ``ids`` that lack it; for a sync account's article, the
+        server's user label is queued too, like a read or star change."""
+        changed: list[tuple[int]] = []
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            changed += conn.execute(
+                "INSERT INTO labels (label, article_id) SELECT ?, id FROM articles "
+                f"WHERE id IN ({', '.join('?' * len(chunk))}) "
+                "ON CONFLICT DO NOTHING RETURNING article_id",
+                [label, *chunk],
+            ).fetchall()
+        self._queue_labelled(conn, [i for (i,) in changed], f"label:{label}")
+        return len(changed)
+
+    def _queue_labelled(self, conn: sqlite3.Connection, ids: Sequence[int], kind: str) -> None:
+        """Queue ``kind`` (a label given or taken) for those of ``ids`` that belong to an account."""
+        changed: list[tuple[int, int | None]] = []
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            changed += conn.execute(
+                f"SELECT id, account_id FROM articles WHERE id IN ({', '.join('?' * len(chunk))}) "
+                "AND account_id IS NOT NULL",
+                chunk,
+            ).fetchall()
+        self._queue_changes(conn, changed, kind)
+
+    def remove_label(self, ids: Sequence[int], label: str) -> int:
+        """Take ``label`` off these articles; how many had it (a sync account's article: queued
+        for its server too)."""
+        with self.transaction() as conn:
+            gone = [
+                i
+                for i in ids
+                if conn.execute("DELETE FROM labels WHERE label = ? AND article_id = ?", (label, i)).rowcount
+            ]
+            self._queue_labelled(conn, gone, f"unlabel:{label}")
+        return len(gone)
 
     def hidden_count(self) -> int:
         """How many articles rules hid (read off the partial index)."""
