@@ -742,7 +742,11 @@ def _set_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
                 missing.append(url)
                 continue
             store.update_feed(feed.id, full_content=args.full_content == "on")
-            print(f"{feed.name}: full articles {args.full_content}")
+            dropped = store.drop_full_content(feed.id) if args.full_content == "off" else 0
+            print(
+                f"{feed.name}: full articles {args.full_content}"
+                + (f" ({counted(dropped, 'page')} dropped: the feed's text is shown again)" if dropped else "")
+            )
     for url in missing:
         _err(f"{url}: not subscribed")
     return EXIT_REJECTED if missing else EXIT_OK

@@ -242,3 +242,81 @@ def test_a_page_that_fails_for_now_is_tried_again_next_time(feed_server: FeedSer
     feed_server.add("/busy", QUAY, content_type="text/html")
     assert fullcontent.fetch_pending(store)[0] == 1
     assert store.wanting_full_content() == []
+
+
+@pytest.fixture
+def two_quays(feed_server: FeedServer) -> tuple[FeedServer, str]:
+    """A feed of two articles whose pages both have a main text (and one that has none)."""
+    for path in ("/quay", "/quay-too"):
+        feed_server.add(path, QUAY, content_type="text/html; charset=utf-8")
+    feed_server.add("/sign-in", SIGN_IN, content_type="text/html")
+    url = rss(
+        feed_server,
+        [
+            ("q", "Grain quay to close", "/quay"),
+            ("t", "Quay asked for", "/quay-too"),
+            ("s", "Members only", "/sign-in"),
+        ],
+    )
+    return feed_server, url
+
+
+def test_a_feed_turned_off_shows_its_own_text_again_but_keeps_the_pages_asked_for(
+    two_quays: tuple[FeedServer, str], db: Path
+) -> None:
+    server, url = two_quays
+    assert reader("--db", str(db), "feeds", "add", url).returncode == 0
+    with Store.open(db) as store:
+        ids = {row.title: row.id for row in store.iter_rows()}
+    asked = reader("--db", str(db), "fetch-full", str(ids["Quay asked for"]))  # `g`, from the command line
+    assert asked.stdout == "1 full article fetched\n", asked.stderr
+    reader("--db", str(db), "feeds", "set", url, "--full-content", "on")
+    assert reader("--db", str(db), "fetch-full").stdout == "1 full article fetched, 1 could not be had\n"
+
+    off = reader("--db", str(db), "feeds", "set", url, "--full-content", "off")
+    assert off.returncode == 0, off.stderr
+    assert off.stdout == "Harbour Gazette: full articles off (1 page dropped: the feed's text is shown again)\n"
+    with Store.open(db) as store:
+        dropped = store.get(ids["Grain quay to close"])
+        assert dropped.full_html is None and dropped.full_status is None  # the pane shows the summary
+        assert store.get(ids["Members only"]).full_status is None  # (turned on again: tried again)
+        kept = store.get(ids["Quay asked for"])
+        assert kept.full_html is not None and "shipworm" in kept.full_html and kept.full_status == ""
+        # The index says what is shown: the dropped page's words no longer find its article.
+        assert [r.title for r in store.page(Query(search="shipworm")).rows] == ["Quay asked for"]
+        index_is_whole(store)
+    assert reader("--db", str(db), "feeds", "set", url, "--full-content", "off").stdout == (
+        "Harbour Gazette: full articles off\n"
+    )
+    reader("--db", str(db), "feeds", "set", url, "--full-content", "on")
+    assert reader("--db", str(db), "fetch-full").stdout == "1 full article fetched, 1 could not be had\n"
+    assert len(server.hits("/quay")) == 2 and len(server.hits("/quay-too")) == 1
+
+
+@OFFSCREEN_SIZE_HINTS
+def test_the_feed_menu_turning_full_articles_off_shows_the_feeds_text_in_the_pane(
+    qtbot: Any, window_factory: Any, two_quays: tuple[FeedServer, str], store: Store
+) -> None:
+    from conftest import import_inputs
+
+    from reader.ui.sidebar import SidebarKey
+
+    _server, url = two_quays
+    import_inputs(store, [("feed", url)])
+    feed = store.feeds()[0]
+    store.update_feed(feed.id, full_content=True)
+    assert fullcontent.fetch_pending(store)[0] == 2
+    window = window_factory(store)
+    row = next(i for i in range(window.model.rowCount()) if window.model.index(i).data() == "Grain quay to close")
+    window.list.select_row(row)
+    assert "shipworm" in window.pane.toPlainText()
+    with wait_job(qtbot, window, JobKind.COUNTS):
+        window.counting.refresh()
+    (action,) = window.full_articles.feed_menu(SidebarKey("all", feed_id=feed.id)).actions()
+    assert action.isChecked()
+    with wait_job(qtbot, window, JobKind.FULL_CONTENT):
+        action.setChecked(False)
+    text = window.pane.toPlainText()
+    assert "shipworm" not in text and "Grain quay to close: a summary." in text
+    assert "full articles off" in window.statusBar().currentMessage()
+    assert store.get_feed(feed.id).full_content is False

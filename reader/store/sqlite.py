@@ -496,6 +496,10 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE refused_changes_v13 RENAME TO refused_changes",
         "CREATE INDEX refused_changes_article ON refused_changes(article_id)",
     ],
+    # 14: whether the person asked for an article's page (``g``, ``reader fetch-full ID``): a feed
+    # turned back off from full articles drops the pages fetched because of it (the feed's text
+    # is shown and indexed again) and keeps these. Instant: a column added.
+    ["ALTER TABLE articles ADD COLUMN full_asked INTEGER NOT NULL DEFAULT 0"],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The schema from which long text is packed (migration 4).
@@ -1828,10 +1832,14 @@ class Store:
             ).fetchall()
         return [(int(i), str(u)) for i, u in rows]
 
-    def set_full_content(self, article_id: int, html: str | None, text: str | None, status: str) -> bool:
+    def set_full_content(
+        self, article_id: int, html: str | None, text: str | None, status: str, *, asked: bool = False
+    ) -> bool:
         """Keep the page's main text for ``article_id`` (sanitised ``html`` for the pane, ``text`` for
         search: the index's entry is made again with it), or with ``html`` None only ``status``, why
-        it could not be had (the feed's text is what the pane shows then). False: no such article."""
+        it could not be had (the feed's text is what the pane shows then). ``asked``: the person
+        asked for this article's page (kept when its feed is turned off, :meth:`drop_full_content`).
+        False: no such article."""
         with self.transaction() as conn:
             r = conn.execute(
                 "SELECT title, author, description, body_z, full_body_z FROM articles WHERE id = ?", (article_id,)
@@ -1851,13 +1859,37 @@ class Store:
             )
             full_z = textpack.pack(text or "")
             conn.execute(
-                "UPDATE articles SET full_html_z = ?, full_body_z = ?, full_status = ? WHERE id = ?",
-                (textpack.pack(html), full_z, status, article_id),
+                "UPDATE articles SET full_html_z = ?, full_body_z = ?, full_status = ?, "
+                "full_asked = max(full_asked, ?) WHERE id = ?",
+                (textpack.pack(html), full_z, status, int(asked), article_id),
             )
             self._index(
                 conn, [(article_id, title, author, description, self._indexed_body(body_z, article_id, full_z))]
             )
         return True
+
+    def drop_full_content(self, feed_id: int) -> int:
+        """What full articles fetched for feed ``feed_id`` (turned off): their pages' text goes,
+        from the store and the index (the feed's text is shown and found again), and so do the
+        reasons a page could not be had (turned on again, its pages are tried again); the pages
+        the person asked for one by one stay. How many pages' text went."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, title, author, description, body_z, full_body_z FROM articles "
+                "WHERE feed_id = ? AND full_status IS NOT NULL AND full_asked = 0",
+                (feed_id,),
+            ).fetchall()
+            paged = [r for r in rows if r[5] is not None]
+            self._index(conn, [(i, t, a, d, self._indexed_body(b, i, f)) for i, t, a, d, b, f in paged], delete=True)
+            for start in range(0, len(rows), 500):
+                chunk = [r[0] for r in rows[start : start + 500]]
+                conn.execute(
+                    "UPDATE articles SET full_html_z = NULL, full_body_z = NULL, full_status = NULL "
+                    f"WHERE id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+            self._index(conn, [(i, t, a, d, self._indexed_body(b, i, None)) for i, t, a, d, b, _ in paged])
+        return len(paged)
 
     # rules (reader rules)
 

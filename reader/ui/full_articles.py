@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
-from reader.records import Feed, Progress, counted
+from reader.records import Article, Feed, Progress, counted
 from reader.store import Store
 from reader.ui.jobs import JobKind, StoreWork
 from reader.ui.reading_pane import ReadingPane
@@ -58,19 +58,34 @@ class FullArticles(QObject):
             menu.deleteLater()
 
     def set_full_content(self, feed: Feed, on: bool) -> None:
-        """Set ``feed`` to full articles (then fetch them) or back to the feed's text."""
+        """Set ``feed`` to full articles (then fetch them) or back to the feed's text: the pages
+        fetched because of it go (the article in the pane shows the feed's text again), those the
+        person fetched with ``g`` stay."""
         db_path = self._work.db_path
+        shown = self._pane.article
+        shown_id = shown.id if shown is not None and shown.feed_id == feed.id else None
 
-        def work(progress: Progress, cancel: threading.Event) -> None:
+        def work(progress: Progress, cancel: threading.Event) -> tuple[int, Article | None]:
             with Store.open(db_path) as store:
                 store.update_feed(feed.id, full_content=on)
+                dropped = 0 if on else store.drop_full_content(feed.id)
+                return dropped, store.get(shown_id) if dropped and shown_id is not None else None
 
-        def done(_none: None) -> None:
+        def done(result: tuple[int, Article | None]) -> None:
+            dropped, stored = result
             self._feeds[feed.id] = feed._replace(full_content=on)
             self._work.message(
                 f"{feed.name}: "
-                + ("full articles on" if on else "new articles keep the feed's own text (pages fetched stay)")
+                + (
+                    "full articles on"
+                    if on
+                    else "full articles off: the feed's own text is shown"
+                    + (f" again ({counted(dropped, 'page')} dropped; those fetched with g stay)" if dropped else "")
+                )
             )
+            now = self._pane.article
+            if stored is not None and now is not None and now.id == stored.id:
+                self._pane.show_article(now._replace(full_html=stored.full_html, full_status=stored.full_status))
             if on:
                 self.fetch_pending()
 
