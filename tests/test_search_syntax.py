@@ -53,6 +53,8 @@ def test_a_phrase_needs_its_words_together_in_order(filled: Store) -> None:
     assert found(filled, '"black ho') == []  # typing: still open, its last word a whole word...
     assert found(filled, '"black hol') == ["black hole imaged"]  # ... and from 3 letters a prefix
     assert found(filled, '"harb"') == []  # a closed quote ends the word: no prefix
+    # A quote just typed opens nothing yet: the term before it stays as it was.
+    assert fts_query('"black hole" "') == '"black hole"' and fts_query('harb "') == '"harb"*'
     assert search_words('"black hole" imaged') == (["black", "hole", "imaged"], True)
 
 

@@ -637,14 +637,17 @@ def parse_search(text: str) -> Search:
     for m in _SEARCH_TERM.finditer(text):
         field = m.group("field")
         field = field.lower() if field else None
+        # (A part without words, "!!" or a quote just typed, leaves the last term as it was.)
         if m.group("run") is not None:
-            terms += [SearchTerm(field, (w,)) for w in _WORD.findall(m.group("run"))]
-            last_open = True
-        else:
-            words = tuple(_WORD.findall(m.group("phrase")))
+            words = _WORD.findall(m.group("run"))
             if words:
-                terms.append(SearchTerm(field, words))
-            last_open = m.group("closed") is None
+                terms += [SearchTerm(field, (w,)) for w in words]
+                last_open = True
+        else:
+            phrase = tuple(_WORD.findall(m.group("phrase")))
+            if phrase:
+                terms.append(SearchTerm(field, phrase))
+                last_open = m.group("closed") is None
     prefix = bool(terms) and last_open and not text[-1:].isspace() and len(terms[-1].words[-1]) >= MIN_PREFIX
     return Search(tuple(terms), prefix)
 
