@@ -1038,16 +1038,20 @@ class PostgresStore:
 
     def _apply_rule(self, conn: psycopg.Connection[Any], rule: Rule, after_id: int | None = None) -> int:
         """Do what ``rule`` says to the articles it finds (above ``after_id``, when given) that are
-        not so yet: one search of the vectors' index (with ``after_id``, the new ids' range of the
-        primary key, the planner's choice), then one statement. How many it changed."""
+        not so yet: one search of the vectors' index, then one statement. How many it changed.
+        With ``after_id`` (new articles) the search reads only the new rows, taken first by the
+        primary key's range (materialised: the planner must not search the index for every match
+        of a common word and then keep the few new ones)."""
         tsquery = ts_query(rule.query)
         if tsquery is None:  # (add_rule refuses such a query; a rule written by hand may still have one)
             return 0
+        source = self._STATE_JOIN
+        head: list[Any] = [self.person]
+        if after_id is not None:
+            source = "new a LEFT JOIN article_state s ON s.article_id = a.id AND s.person = %s"
+            head = [after_id, self.person]
         where = [f"a.tsv @@ {_MATCH}"]
         params: list[Any] = [tsquery]
-        if after_id is not None:
-            where.append("a.id > %s")
-            params.append(after_id)
         if rule.feed_id is not None:
             where.append("a.feed_id = %s")
             params.append(rule.feed_id)
@@ -1064,10 +1068,15 @@ class PostgresStore:
         else:
             where.append("NOT EXISTS (SELECT 1 FROM labels l WHERE l.label = %s AND l.article_id = a.id)")
             params.append(label)
+        new = (
+            ""
+            if after_id is None
+            else "WITH new AS MATERIALIZED (SELECT id, feed_id, hidden, tsv FROM articles WHERE id > %s) "
+        )
         ids = [
             int(r[0])
             for r in conn.execute(
-                f"SELECT a.id FROM {self._STATE_JOIN} WHERE {' AND '.join(where)}", [self.person, *params]
+                f"{new}SELECT a.id FROM {source} WHERE {' AND '.join(where)}", [*head, *params]
             ).fetchall()
         ]
         if not ids:
