@@ -423,3 +423,17 @@ def test_reader_cleanup_on_a_postgresql_store_vacuums_and_says_what_that_does(po
     assert done.stdout.startswith("removed 10 articles") and "database " in done.stdout and " MB -> " in done.stdout
     assert "VACUUM FULL would give the space back to the disk" in done.stderr
     assert json.loads(reader("--db", postgres_url, "list", "--json").stdout) == []
+
+
+def test_the_sidebars_counts_of_a_shared_store_are_the_persons(postgres_url: str) -> None:
+    """What the window's start counts (reader.ui.counts.count_store, EarlyCounts) opens a URL too."""
+    from reader.ui.counts import count_store
+
+    with open_store(postgres_url) as store:
+        store.add_rule("no sport", "football", "hide")
+        store.add_rule("weather", "storm", "label:Weather")
+        store.add_articles([Article("Desk", t, body=t) for t in ("football", "storm", "calm")])
+    counts = count_store(postgres_url)
+    assert counts.totals == (2, 2, 0) and counts.hidden == 1
+    assert [(c.source, c.total, c.unread) for c in counts.labels] == [("Weather", 1, 1)]
+    assert [(c.source, c.total, c.unread) for c in counts.sources] == [("Desk", 3, 2)]
