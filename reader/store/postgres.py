@@ -345,7 +345,7 @@ class PostgresStore:
 
     @staticmethod
     def needs_upgrade(url: str) -> bool:
-        return False  # (migrations here are quick: the first version is the only one)
+        return False  # (migrations here are quick: no step rewrites a table)
 
     def verify(self) -> None:
         """(The server checks its own pages.)"""
