@@ -437,3 +437,28 @@ def test_the_sidebars_counts_of_a_shared_store_are_the_persons(postgres_url: str
     assert counts.totals == (2, 2, 0) and counts.hidden == 1
     assert [(c.source, c.total, c.unread) for c in counts.labels] == [("Weather", 1, 1)]
     assert [(c.source, c.total, c.unread) for c in counts.sources] == [("Desk", 3, 2)]
+
+
+def test_a_shared_store_of_the_first_schema_gains_the_daily_features(
+    postgres_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from reader.store import postgres
+
+    url = postgres_server.new_database(empty=True)
+    with monkeypatch.context() as patched:
+        patched.setattr(postgres, "SCHEMA_VERSION", 1)
+        open_store(url).close()  # as the first release made it
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO articles (key, title, sort_ts, imported_at, tsv) "
+            "VALUES ('k', 'harbour before', 1, 1, to_tsvector('simple', 'harbour before'))"
+        )
+    with open_store(url) as store:
+        (row,) = store.page().rows
+        store.add_rule("r", "harbour", "label:Harbour")
+        assert store.apply_rules() == {"r": 1}
+        assert [r.title for r in store.iter_rows(Query(label="Harbour"))] == ["harbour before"]
+        assert store.set_full_content(row.id, "<p>quay text</p>", "quay text", "")
+        assert [r.id for r in store.page(Query(search="quay harbour")).rows] == [row.id]
