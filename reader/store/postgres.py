@@ -8,7 +8,12 @@ this module only when a PostgreSQL URL is opened: SQLite users never import it.
 Search means what it means on SQLite (:func:`reader.store.sqlite.search_words`): every word must
 match, the last one from its third letter as a prefix, diacritics folded. The vector is computed
 when an article is written (``unaccent`` is not IMMUTABLE, so no generated column or expression
-index could use it) and stored in ``articles.tsv`` with a GIN index.
+index could use it) and stored in ``articles.tsv`` with a GIN index; a full article's page text
+joins it (kept apart too, in ``full_tsv``).
+
+Rules, the labels they give and the articles they hide are shared like the articles; what a rule
+marks read or stars is the state of the person whose store met the articles (see the block of
+the daily features at the end of :class:`PostgresStore`).
 """
 
 from __future__ import annotations
