@@ -136,12 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     flag.add_argument(
         "--unhide", dest="flag", action="store_const", const="unhidden", help="list again what a rule hid"
     )
-    flag.add_argument(
-        "--label", dest="label", metavar="NAME", help="give the label NAME, as a rule does (SQLite stores)"
-    )
-    flag.add_argument(
-        "--unlabel", dest="unlabel", metavar="NAME", help="take away the label NAME a rule gave (SQLite stores)"
-    )
+    flag.add_argument("--label", dest="label", metavar="NAME", help="give the label NAME, as a rule does")
+    flag.add_argument("--unlabel", dest="unlabel", metavar="NAME", help="take away the label NAME a rule gave")
 
     p = sub.add_parser("accounts", parents=[db_only], help="sync accounts (Google Reader API servers)")
     accounts = p.add_subparsers(dest="accounts_command", metavar="ACTION", parser_class=_Parser, required=True)
@@ -733,9 +729,8 @@ def _full_articles_line(kept: int, failed: Sequence[object]) -> str:
 
 
 def _set_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
-    db_path = _sqlite_only(db_path, "full articles need")
     missing = []
-    with Store.open(db_path, create=False) as store:
+    with _open(db_path, args, create=False) as store:
         for url in args.urls:
             feed = _subscribed(store, url)
             if feed is None:
@@ -753,10 +748,9 @@ def _set_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
 
 
 def cmd_fetch_full(db_path: StoreTarget, args: argparse.Namespace) -> int:
-    db_path = _sqlite_only(db_path, "full articles need")
     from reader import fullcontent
 
-    with Store.open(db_path, create=False) as store, _progress("fetching pages") as progress:
+    with _open(db_path, args, create=False) as store, _progress("fetching pages") as progress:
         if args.ids:
             kept, failed = fullcontent.fetch_articles(store, args.ids, progress=progress)
         else:
@@ -809,8 +803,7 @@ def cmd_refresh(db_path: StoreTarget, args: argparse.Namespace) -> int:
         waiting = sum(1 for feed in store.feeds() if not feed.dead and feed.account_id is None) - len(due)
         result, problems = subscriptions.refresh(store, progress=progress, force=args.force)
         full = None
-        # (full articles: a store file's for now)
-        if isinstance(store, Store) and any(feed.full_content for feed in store.feeds()):
+        if any(feed.full_content for feed in store.feeds()):
             from reader import fullcontent
 
             full = fullcontent.fetch_pending(store, progress=progress)
@@ -876,8 +869,6 @@ def cmd_mark(db_path: StoreTarget, args: argparse.Namespace) -> int:
         missing = [i for i in args.ids if store.get(i) is None]
         present = [i for i in args.ids if i not in missing]
         if args.flag in ("unhidden", None):
-            if not isinstance(store, Store):
-                raise UsageError(f"{db_path}: rules' hiding and labels need a store file for now")
             if args.flag == "unhidden":
                 changed = store.set_hidden(present, False)
             elif args.label is not None:
@@ -1036,9 +1027,8 @@ def _sync_accounts(db_path: StoreTarget, only: str | None) -> int:
 
 
 def cmd_rules(db_path: StoreTarget, args: argparse.Namespace) -> int:
-    db_path = _sqlite_only(db_path, "rules need")
     if args.rules_command == "list":
-        with Store.open(_existing(db_path)) as store:
+        with _open(_existing(db_path), args) as store:
             rules = store.rules()
         if args.json:
             _print_json(
@@ -1054,7 +1044,7 @@ def cmd_rules(db_path: StoreTarget, args: argparse.Namespace) -> int:
             print(f"{r.name}: {r.query!r} -> {r.action}" + (f" (only {only})" if only else ""))
         return EXIT_OK
     # (A rule for a feed needs the feed, so a store: none is made for a rule that is refused.)
-    with Store.open(db_path, create=args.rules_command == "add" and args.feed is None) as store:
+    with _open(db_path, args, create=args.rules_command == "add" and args.feed is None) as store:
         if args.rules_command == "add":
             feed_id = None
             if args.feed is not None:
@@ -1088,11 +1078,11 @@ def cmd_rules(db_path: StoreTarget, args: argparse.Namespace) -> int:
 
 
 def cmd_cleanup(db_path: StoreTarget, args: argparse.Namespace) -> int:
-    db_path = _sqlite_only(db_path, "cleanup needs")
     from datetime import UTC, timedelta
 
     cutoff = datetime.now(UTC) - timedelta(seconds=args.older_than)
-    with Store.open(db_path, create=False) as store:
+    shared = is_database_url(db_path)
+    with _open(db_path, args, create=False) as store:
         result = store.cleanup(
             cutoff, starred_too=not args.keep_starred, unread_too=args.include_unread, dry_run=args.dry_run
         )
@@ -1105,7 +1095,18 @@ def cmd_cleanup(db_path: StoreTarget, args: argparse.Namespace) -> int:
         if not result.removed:
             return EXIT_OK
         if not args.compact:
-            print(f"{_mb(result.free_bytes)} free inside the store, reused by new articles")
+            if shared:
+                print("their space is reused by new articles once PostgreSQL's autovacuum has passed")
+            else:
+                print(f"{_mb(result.free_bytes)} free inside the store, reused by new articles")
+            return EXIT_OK
+        if shared:
+            # A plain VACUUM: the space is reusable at once, nobody waits. Giving it back to the
+            # disk is VACUUM FULL, which locks the shared tables: left to the database's owner.
+            print("vacuuming the articles (VACUUM; VACUUM FULL would give the space back to the disk "
+                  "but locks every reader)…", file=sys.stderr, flush=True)  # fmt: skip
+            before, after = store.compact()
+            print(f"database {_mb(before)} -> {_mb(after)} (the space freed is reused by new articles)")
             return EXIT_OK
         # VACUUM writes the store anew: the space goes back to the disk, but it needs about the
         # store's size free meanwhile, and waits for (and holds off) every other writer.

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from reader import sanitize
 from reader.http import FETCH_TIMEOUT, default_client
 from reader.records import Progress
-from reader.store import Store
+from reader.store import StoreProtocol
 
 #: Pages fetched and read at once, in all, and of one host.
 WORKERS = 8
@@ -127,7 +127,9 @@ def fetch_many(
                 yield future.result()
 
 
-def store_all(store: Store, results: Iterator[Extracted], *, asked: bool = False) -> tuple[int, list[tuple[int, str]]]:
+def store_all(
+    store: StoreProtocol, results: Iterator[Extracted], *, asked: bool = False
+) -> tuple[int, list[tuple[int, str]]]:
     """Keep each page's text (or why not) as it comes; (pages kept, [(article id, why not)]). A
     failure for now (:attr:`Extracted.transient`) is not kept: the page is tried again next time.
     ``asked``: the person asked for these pages (they stay when their feed is turned off)."""
@@ -144,7 +146,7 @@ def store_all(store: Store, results: Iterator[Extracted], *, asked: bool = False
 
 
 def fetch_pending(
-    store: Store, *, limit: int = 500, progress: Progress | None = None, stop: threading.Event | None = None
+    store: StoreProtocol, *, limit: int = 500, progress: Progress | None = None, stop: threading.Event | None = None
 ) -> tuple[int, list[tuple[int, str]]]:
     """The pages of the articles whose feed asks for full articles and that were not tried yet
     (newest first, at most ``limit``)."""
@@ -152,7 +154,7 @@ def fetch_pending(
 
 
 def fetch_articles(
-    store: Store, ids: Sequence[int], *, progress: Progress | None = None, stop: threading.Event | None = None
+    store: StoreProtocol, ids: Sequence[int], *, progress: Progress | None = None, stop: threading.Event | None = None
 ) -> tuple[int, list[tuple[int, str]]]:
     """The pages of these articles, fetched again if they were before (``g`` in the window,
     ``reader fetch-full ID``): asked for, so they stay when their feed is turned off."""

@@ -7,23 +7,36 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import OFFSCREEN_SIZE_HINTS, wait_job
+from conftest import OFFSCREEN_SIZE_HINTS, SQLITE_ONLY, wait_job
 from feed_server import FeedServer
 from test_cli import reader
 
 from reader import fullcontent, subscriptions
 from reader.fullcontent import Extracted, ExtractError, extract
 from reader.records import Query
-from reader.store import Store
+from reader.store import Store, open_store
 from reader.ui.jobs import JobKind
 
 PAGES = Path(__file__).parent / "data" / "pages"
 QUAY = (PAGES / "harbour-quay.html").read_bytes()
 SIGN_IN = (PAGES / "sign-in.html").read_bytes()
+
+
+@pytest.fixture
+def db(either_db: Path | str) -> Path | str:
+    """Each engine's store (tests/conftest.py): these tests run on SQLite and on PostgreSQL."""
+    return either_db
+
+
+@pytest.fixture
+def store(db: Path | str) -> Iterator[Any]:
+    with open_store(db) as s:
+        yield s
 
 
 def rss(server: FeedServer, items: list[tuple[str, str, str]]) -> str:
@@ -40,9 +53,22 @@ def rss(server: FeedServer, items: list[tuple[str, str, str]]) -> str:
     return server.add("/feed.xml", body.encode())
 
 
-def index_is_whole(store: Store) -> None:
-    """FTS5's own check that the index says what the articles say (body: the feed's, then the page's)."""
-    store._conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
+def index_is_whole(store: Any) -> None:
+    """FTS5's own check that the index says what the articles say (body: the feed's, then the page's);
+    on PostgreSQL, that each stored vector is the feed's text's and then the page's, made again."""
+    if isinstance(store, Store):
+        store._conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
+        return
+    from reader import textpack
+    from reader.store.postgres import _STORED_VECTOR
+
+    with store.transaction() as conn:
+        for article_id, body_z in conn.execute("SELECT id, body_z FROM articles").fetchall():
+            (same,) = conn.execute(
+                f"SELECT tsv = {_STORED_VECTOR} || coalesce(full_tsv, ''::tsvector) FROM articles WHERE id = %s",
+                (textpack.unpack(bytes(body_z)), article_id),
+            ).fetchone()
+            assert same, f"article {article_id}: its vector is not its text's"
 
 
 def test_the_main_text_is_kept_and_the_page_around_it_left() -> None:
@@ -99,7 +125,7 @@ def test_reader_fetches_full_articles_for_the_feeds_set_to_them(gazette: tuple[F
     assert any("not an HTML page (application/pdf)" in line for line in lines)
     assert any("404" in line for line in lines)
 
-    with Store.open(db) as store:
+    with open_store(db) as store:
         by_title = {row.title: row.id for row in store.iter_rows()}
         quay = store.get(by_title["Grain quay to close"])
         assert quay.full_html is not None and "shipworm" in quay.full_html and quay.full_status == ""
@@ -185,6 +211,7 @@ def test_at_most_two_pages_of_one_host_at_once() -> None:
     assert crowded == []
 
 
+@SQLITE_ONLY
 @OFFSCREEN_SIZE_HINTS
 def test_g_shows_the_full_article_and_the_feed_menu_turns_it_on(
     qtbot: Any, window_factory: Any, gazette: tuple[FeedServer, str], store: Store

@@ -5,7 +5,9 @@ one, each as one full-text query; synced articles' changes are queued for their 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import import_inputs, older_store
@@ -13,7 +15,19 @@ from test_cli import reader
 
 from reader import subscriptions
 from reader.records import Article, Query
-from reader.store import SCHEMA_VERSION, Store, StoreError
+from reader.store import SCHEMA_VERSION, Store, StoreError, open_store
+
+
+@pytest.fixture
+def db(either_db: Path | str) -> Path | str:
+    """Each engine's store (tests/conftest.py): these tests run on SQLite and on PostgreSQL."""
+    return either_db
+
+
+@pytest.fixture
+def store(db: Path | str) -> Iterator[Any]:
+    with open_store(db) as s:
+        yield s
 
 
 def story(title: str, body: str = "", source: str = "Desk", **fields: object) -> Article:
@@ -197,7 +211,7 @@ def test_a_store_of_the_previous_schema_gains_rules(tmp_path: Path) -> None:
 
 
 def test_reader_rules_from_the_command_line(db: Path) -> None:
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_articles([story("harbour crane"), story("football final"), story("valley walk")])
     added = reader("--db", str(db), "rules", "add", "no sport", "--match", "football", "--action", "hide")
     assert added.returncode == 0, added.stderr
@@ -271,12 +285,12 @@ def test_a_rule_on_a_source_from_the_command_line(db: Path) -> None:
     ],
 )
 def test_a_bad_rules_command_is_one_line_and_changes_nothing(db: Path, args: list[str], message: str) -> None:
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_articles([story("storm")])
     done = reader("--db", str(db), "rules", *args)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and message in done.stderr and "Traceback" not in done.stderr
-    with Store.open(db) as store:
+    with open_store(db) as store:
         assert store.rules() == [] and flags(store) == {"storm": (False, False)}
 
 
@@ -297,7 +311,7 @@ def test_star_and_hide_act_on_stored_articles_too_and_the_totals_leave_the_hidde
 def test_a_rule_meets_what_an_import_brings(db: Path, tmp_path: Path) -> None:
     from reader.importer import import_paths
 
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_rule("cranes", "crane", "label:Port")
     seed = tmp_path / "cranes.txt"
     seed.write_text(
@@ -307,12 +321,12 @@ def test_a_rule_meets_what_an_import_brings(db: Path, tmp_path: Path) -> None:
     )
     report = import_paths(db, [str(seed)])
     assert report.problems == []
-    with Store.open(db) as store:
+    with open_store(db) as store:
         assert store.count(Query(label="Port")) == 1 == store.totals()[0]
 
 
 def test_what_a_rule_did_can_be_undone_from_the_command_line(db: Path) -> None:
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_articles([story("football final"), story("harbour crane")])
         store.add_rule("no sport", "football", "hide")
         store.add_rule("cranes", "crane", "label:Port")
@@ -324,7 +338,7 @@ def test_what_a_rule_did_can_be_undone_from_the_command_line(db: Path) -> None:
     assert done.stdout == "1 article marked unhidden\n"
     done = reader("--db", str(db), "mark", str(labelled), "--unlabel", "Port")
     assert done.stdout == "1 article marked without label Port\n"
-    with Store.open(db) as store:
+    with open_store(db) as store:
         assert store.hidden_count() == 0 and store.labels() == []
         assert titles(store) == ["football final", "harbour crane"]
         assert store.get(hidden).read  # (hiding marked it read; listing it again leaves that)

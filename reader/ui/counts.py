@@ -26,12 +26,13 @@ class Counts(NamedTuple):
     hidden: int = 0
 
 
-def count_store(db_path: Path) -> Counts:
-    """The sidebar's and the status bar's counts of the store at ``db_path``, on a connection of
-    their own (a job's thread, or the start's counting thread: see reader.ui.startup.EarlyCounts)."""
-    from reader.store import Store
+def count_store(db_path: Path | str) -> Counts:
+    """The sidebar's and the status bar's counts of the store at ``db_path`` (a file, or a shared
+    store's URL), on a connection of their own (a job's thread, or the start's counting thread: see
+    reader.ui.startup.EarlyCounts)."""
+    from reader.store.protocol import open_store
 
-    with Store.open(db_path) as store:
+    with open_store(db_path) as store:
         totals, sources = store.counts()  # (one pass over the articles for both)
         return Counts(
             totals,

@@ -24,7 +24,7 @@ from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPainterPath, QPixma
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QSystemTrayIcon
 
 from reader.records import Progress
-from reader.store import Store
+from reader.store import open_store
 from reader.ui.jobs import JobKind, JobRunner
 from reader.ui.settings import Settings
 from reader.ui.sidebar import SidebarKey
@@ -225,7 +225,7 @@ class Tray(QObject):
         db_path = self._db_path
 
         def work(progress: Progress, cancel: threading.Event) -> tuple[int, int, int, int | None]:
-            with Store.open(db_path) as store:
+            with open_store(db_path) as store:  # (a store file or a shared store's URL)
                 return store.arrivals(after)
 
         def done(result: tuple[int, int, int, int | None]) -> None:
