@@ -35,6 +35,11 @@ EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_ERROR = 2
 PROG = "reader"
+#: The search syntax (reader.store.sqlite.parse_search), said once for --search and rules' --match.
+SEARCH_HELP = (
+    'full-text search: every word must match (the last from its third letter as a prefix); "a phrase"; '
+    "title:, author:, body: or source: before a word or a phrase look only there"
+)
 
 
 class UsageError(Exception):
@@ -88,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", metavar="S", help="only articles from source S")
     p.add_argument("--account", metavar="NAME", help="only articles of sync account NAME")
     p.add_argument("--folder", metavar="NAME", help="only articles of the sync feeds in folder NAME")
-    p.add_argument("--search", metavar="Q", help="full-text search")
+    p.add_argument("--search", metavar="Q", help=SEARCH_HELP)
     p.add_argument("--limit", type=_positive_int, metavar="N", help="at most N articles")
 
     p = sub.add_parser("show", parents=[db], help="one article with its cleaned body")
@@ -131,9 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     flag.add_argument(
         "--unhide", dest="flag", action="store_const", const="unhidden", help="list again what a rule hid"
     )
-    flag.add_argument(
-        "--unlabel", dest="unlabel", metavar="NAME", help="take away the label NAME a rule gave (SQLite stores)"
-    )
+    flag.add_argument("--label", dest="label", metavar="NAME", help="give the label NAME, as a rule does")
+    flag.add_argument("--unlabel", dest="unlabel", metavar="NAME", help="take away the label NAME a rule gave")
 
     p = sub.add_parser("accounts", parents=[db_only], help="sync accounts (Google Reader API servers)")
     accounts = p.add_subparsers(dest="accounts_command", metavar="ACTION", parser_class=_Parser, required=True)
@@ -160,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules = p.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=_Parser, required=True)
     rp = rules.add_parser("add", parents=[db], help="add a rule (it applies to new articles as they arrive)")
     rp.add_argument("name", metavar="NAME")
-    rp.add_argument("--match", required=True, metavar="QUERY", help="what it finds, as in the search field")
+    rp.add_argument("--match", required=True, metavar="QUERY", help="what it finds, as --search: " + SEARCH_HELP)
     rp.add_argument("--action", required=True, metavar="ACTION", help="read, star, hide or label:NAME")
     limit = rp.add_mutually_exclusive_group()
     limit.add_argument("--feed", metavar="URL", help="only this feed's articles")
@@ -370,13 +374,6 @@ def _existing(db_path: StoreTarget) -> StoreTarget:
 def _open(target: StoreTarget, args: argparse.Namespace, *, create: bool = True) -> StoreProtocol:
     """The store ``target`` names, for the person ``--user`` names (a shared store's)."""
     return open_store(target, create=create, person=getattr(args, "person", None))
-
-
-def _sqlite_only(target: StoreTarget, what: str) -> Path:
-    """The store file of a command that does not work on a shared store yet."""
-    if is_database_url(target):
-        raise StoreError(f"{target}: {what} a store file for now (not yet a PostgreSQL store)")
-    return Path(target)
 
 
 def _print_json(value: Any) -> None:
@@ -726,26 +723,28 @@ def _full_articles_line(kept: int, failed: Sequence[object]) -> str:
 
 
 def _set_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
-    db_path = _sqlite_only(db_path, "full articles need")
     missing = []
-    with Store.open(db_path, create=False) as store:
+    with _open(db_path, args, create=False) as store:
         for url in args.urls:
             feed = _subscribed(store, url)
             if feed is None:
                 missing.append(url)
                 continue
             store.update_feed(feed.id, full_content=args.full_content == "on")
-            print(f"{feed.name}: full articles {args.full_content}")
+            dropped = store.drop_full_content(feed.id) if args.full_content == "off" else 0
+            print(
+                f"{feed.name}: full articles {args.full_content}"
+                + (f" ({counted(dropped, 'page')} dropped: the feed's text is shown again)" if dropped else "")
+            )
     for url in missing:
         _err(f"{url}: not subscribed")
     return EXIT_REJECTED if missing else EXIT_OK
 
 
 def cmd_fetch_full(db_path: StoreTarget, args: argparse.Namespace) -> int:
-    db_path = _sqlite_only(db_path, "full articles need")
     from reader import fullcontent
 
-    with Store.open(db_path, create=False) as store, _progress("fetching pages") as progress:
+    with _open(db_path, args, create=False) as store, _progress("fetching pages") as progress:
         if args.ids:
             kept, failed = fullcontent.fetch_articles(store, args.ids, progress=progress)
         else:
@@ -757,13 +756,12 @@ def cmd_fetch_full(db_path: StoreTarget, args: argparse.Namespace) -> int:
 
 
 def _account_feeds(db_path: StoreTarget, args: argparse.Namespace) -> int:
-    db_path = _sqlite_only(db_path, "sync accounts need")
     """``feeds add|remove --account NAME``: subscribe or unsubscribe on the server, then here."""
     from reader.sync import credentials, engine
     from reader.sync.greader import GReaderClient, SyncError
 
     failed = False
-    with Store.open(db_path, create=False) as store:
+    with _open(db_path, args, create=False) as store:
         account = _account(store, args.account)
         token = credentials.load_token(account.name)
         if token is None:
@@ -798,8 +796,7 @@ def cmd_refresh(db_path: StoreTarget, args: argparse.Namespace) -> int:
         waiting = sum(1 for feed in store.feeds() if not feed.dead and feed.account_id is None) - len(due)
         result, problems = subscriptions.refresh(store, progress=progress, force=args.force)
         full = None
-        # (full articles: a store file's for now)
-        if isinstance(store, Store) and any(feed.full_content for feed in store.feeds()):
+        if any(feed.full_content for feed in store.feeds()):
             from reader import fullcontent
 
             full = fullcontent.fetch_pending(store, progress=progress)
@@ -877,10 +874,11 @@ def cmd_mark(db_path: StoreTarget, args: argparse.Namespace) -> int:
         missing = [i for i in args.ids if store.get(i) is None]
         present = [i for i in args.ids if i not in missing]
         if args.flag in ("unhidden", None):
-            if not isinstance(store, Store):
-                raise UsageError(f"{db_path}: rules' hiding and labels need a store file for now")
             if args.flag == "unhidden":
                 changed = store.set_hidden(present, False)
+            elif args.label is not None:
+                args.flag = f"with label {args.label.strip()}"
+                changed = store.add_label(present, args.label)
             else:
                 args.flag = f"without label {args.unlabel}"
                 changed = store.remove_label(present, args.unlabel)
@@ -1035,9 +1033,8 @@ def _sync_accounts(db_path: StoreTarget, only: str | None, person: str | None = 
 
 
 def cmd_rules(db_path: StoreTarget, args: argparse.Namespace) -> int:
-    db_path = _sqlite_only(db_path, "rules need")
     if args.rules_command == "list":
-        with Store.open(_existing(db_path)) as store:
+        with _open(_existing(db_path), args) as store:
             rules = store.rules()
         if args.json:
             _print_json(
@@ -1053,7 +1050,7 @@ def cmd_rules(db_path: StoreTarget, args: argparse.Namespace) -> int:
             print(f"{r.name}: {r.query!r} -> {r.action}" + (f" (only {only})" if only else ""))
         return EXIT_OK
     # (A rule for a feed needs the feed, so a store: none is made for a rule that is refused.)
-    with Store.open(db_path, create=args.rules_command == "add" and args.feed is None) as store:
+    with _open(db_path, args, create=args.rules_command == "add" and args.feed is None) as store:
         if args.rules_command == "add":
             feed_id = None
             if args.feed is not None:
@@ -1087,11 +1084,11 @@ def cmd_rules(db_path: StoreTarget, args: argparse.Namespace) -> int:
 
 
 def cmd_cleanup(db_path: StoreTarget, args: argparse.Namespace) -> int:
-    db_path = _sqlite_only(db_path, "cleanup needs")
     from datetime import UTC, timedelta
 
     cutoff = datetime.now(UTC) - timedelta(seconds=args.older_than)
-    with Store.open(db_path, create=False) as store:
+    shared = is_database_url(db_path)
+    with _open(db_path, args, create=False) as store:
         result = store.cleanup(
             cutoff, starred_too=not args.keep_starred, unread_too=args.include_unread, dry_run=args.dry_run
         )
@@ -1104,7 +1101,18 @@ def cmd_cleanup(db_path: StoreTarget, args: argparse.Namespace) -> int:
         if not result.removed:
             return EXIT_OK
         if not args.compact:
-            print(f"{_mb(result.free_bytes)} free inside the store, reused by new articles")
+            if shared:
+                print("their space is reused by new articles once PostgreSQL's autovacuum has passed")
+            else:
+                print(f"{_mb(result.free_bytes)} free inside the store, reused by new articles")
+            return EXIT_OK
+        if shared:
+            # A plain VACUUM: the space is reusable at once, nobody waits. Giving it back to the
+            # disk is VACUUM FULL, which locks the shared tables: left to the database's owner.
+            print("vacuuming the articles (VACUUM; VACUUM FULL would give the space back to the disk "
+                  "but locks every reader)…", file=sys.stderr, flush=True)  # fmt: skip
+            before, after = store.compact()
+            print(f"database {_mb(before)} -> {_mb(after)} (the space freed is reused by new articles)")
             return EXIT_OK
         # VACUUM writes the store anew: the space goes back to the disk, but it needs about the
         # store's size free meanwhile, and waits for (and holds off) every other writer.

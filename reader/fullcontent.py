@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from reader import sanitize
 from reader.http import FETCH_TIMEOUT, default_client
 from reader.records import Progress
-from reader.store import Store
+from reader.store import StoreProtocol
 
 #: Pages fetched and read at once, in all, and of one host.
 WORKERS = 8
@@ -127,14 +127,17 @@ def fetch_many(
                 yield future.result()
 
 
-def store_all(store: Store, results: Iterator[Extracted]) -> tuple[int, list[tuple[int, str]]]:
+def store_all(
+    store: StoreProtocol, results: Iterator[Extracted], *, asked: bool = False
+) -> tuple[int, list[tuple[int, str]]]:
     """Keep each page's text (or why not) as it comes; (pages kept, [(article id, why not)]). A
-    failure for now (:attr:`Extracted.transient`) is not kept: the page is tried again next time."""
+    failure for now (:attr:`Extracted.transient`) is not kept: the page is tried again next time.
+    ``asked``: the person asked for these pages (they stay when their feed is turned off)."""
     kept = 0
     failed: list[tuple[int, str]] = []
     for result in results:
         if not result.transient:
-            store.set_full_content(result.article_id, result.html, result.text, result.status)
+            store.set_full_content(result.article_id, result.html, result.text, result.status, asked=asked)
         if result.html is None:
             failed.append((result.article_id, result.status))
         else:
@@ -143,7 +146,7 @@ def store_all(store: Store, results: Iterator[Extracted]) -> tuple[int, list[tup
 
 
 def fetch_pending(
-    store: Store, *, limit: int = 500, progress: Progress | None = None, stop: threading.Event | None = None
+    store: StoreProtocol, *, limit: int = 500, progress: Progress | None = None, stop: threading.Event | None = None
 ) -> tuple[int, list[tuple[int, str]]]:
     """The pages of the articles whose feed asks for full articles and that were not tried yet
     (newest first, at most ``limit``)."""
@@ -151,9 +154,10 @@ def fetch_pending(
 
 
 def fetch_articles(
-    store: Store, ids: Sequence[int], *, progress: Progress | None = None, stop: threading.Event | None = None
+    store: StoreProtocol, ids: Sequence[int], *, progress: Progress | None = None, stop: threading.Event | None = None
 ) -> tuple[int, list[tuple[int, str]]]:
-    """The pages of these articles, fetched again if they were before (``g`` in the window)."""
+    """The pages of these articles, fetched again if they were before (``g`` in the window,
+    ``reader fetch-full ID``): asked for, so they stay when their feed is turned off."""
     targets: list[tuple[int, str]] = []
     failed: list[tuple[int, str]] = []
     for article_id in ids:
@@ -164,5 +168,5 @@ def fetch_articles(
             failed.append((article_id, "the article has no page to fetch (no link)"))
         else:
             targets.append((article_id, article.url))
-    kept, more = store_all(store, fetch_many(targets, progress=progress, stop=stop))
+    kept, more = store_all(store, fetch_many(targets, progress=progress, stop=stop), asked=True)
     return kept, failed + more

@@ -502,3 +502,16 @@ def postgres_server() -> Iterator[Any]:
 def postgres_url(postgres_server: Any) -> str:
     """An empty store on :func:`postgres_server` (the current schema, no rows, ids from 1)."""
     return str(postgres_server.emptied_database())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def either_db(request: pytest.FixtureRequest, store_path: Path) -> Path | str:
+    """A new store of each engine, by what names it: :func:`store_path` or an emptied database's
+    URL on :func:`postgres_server`. A module whose tests run on both makes its ``db`` this one
+    (and its ``store`` a store over it); :data:`SQLITE_ONLY` keeps one test on SQLite."""
+    return store_path if request.param == "sqlite" else str(request.getfixturevalue("postgres_url"))
+
+
+#: For a test of a module whose ``db`` is :func:`either_db` that only a store file can run (the
+#: window, SQLite's own index or file).
+SQLITE_ONLY = pytest.mark.parametrize("either_db", ["sqlite"], indirect=True)

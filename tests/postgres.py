@@ -41,7 +41,17 @@ PASSWORD_ROLE = "locked"
 TEMPLATE = "reader_template"
 #: The database emptied for each test (see :meth:`PostgresServer.emptied_database`), and its tables.
 REUSED = "reader_tests"
-TABLES = ("article_state", "pending_changes", "refused_changes", "articles", "feeds", "accounts")
+TABLES = (
+    "article_state",
+    "pending_changes",
+    "refused_changes",
+    "articles",
+    "feeds",
+    "accounts",
+    "rules",
+    "labels",
+    "tombstones",
+)
 
 
 def missing_requirements() -> str | None:

@@ -7,22 +7,35 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import OFFSCREEN_SIZE_HINTS, all_titles, import_inputs, older_store, wait_job
+from conftest import OFFSCREEN_SIZE_HINTS, SQLITE_ONLY, all_titles, import_inputs, older_store, wait_job
 from test_cli import reader
 
 from reader import subscriptions
 from reader.records import Article, Query
-from reader.store import SCHEMA_VERSION, Store
+from reader.store import SCHEMA_VERSION, Store, open_store
 from reader.ui.jobs import JobKind
 
 NOW = datetime.now(UTC)
 OLD = NOW - timedelta(days=200)
 RECENT = NOW - timedelta(days=10)
+
+
+@pytest.fixture
+def db(either_db: Path | str) -> Path | str:
+    """Each engine's store (tests/conftest.py): these tests run on SQLite and on PostgreSQL."""
+    return either_db
+
+
+@pytest.fixture
+def store(db: Path | str) -> Iterator[Any]:
+    with open_store(db) as s:
+        yield s
 
 
 def rss_file(path: Path, items: list[tuple[str, str, datetime]]) -> Path:
@@ -139,8 +152,9 @@ def test_a_store_of_the_previous_schema_gains_the_tombstones(tmp_path: Path) -> 
         assert store.cleanup(NOW).removed == 1
 
 
+@SQLITE_ONLY
 def test_reader_cleanup_removes_and_gives_the_space_back(db: Path) -> None:
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_articles([seed(f"story {i}", OLD, words(400, i)) for i in range(300)])
         store.add_articles([seed("fresh", RECENT)])
         stored_when_published(store)
@@ -161,8 +175,9 @@ def test_reader_cleanup_removes_and_gives_the_space_back(db: Path) -> None:
     assert [a["title"] for a in listed] == ["fresh"]
 
 
+@SQLITE_ONLY
 def test_reader_cleanup_no_compact_leaves_the_space_inside(db: Path) -> None:
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_articles([seed(f"story {i}", OLD, words(400, i)) for i in range(100)])
         stored_when_published(store)
         store.set_read(list(ids_by_title(store).values()))
@@ -177,13 +192,13 @@ def test_reader_cleanup_no_compact_leaves_the_space_inside(db: Path) -> None:
 
 @pytest.mark.parametrize("age", ["9x", "d", "-3d", "ninety"])
 def test_a_malformed_age_is_one_line_and_changes_nothing(db: Path, age: str) -> None:
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_articles([seed("old", OLD)])
         store.set_read(list(ids_by_title(store).values()))
     done = reader("--db", str(db), "cleanup", f"--older-than={age}")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "not a duration" in done.stderr and "Traceback" not in done.stderr
-    with Store.open(db) as store:
+    with open_store(db) as store:
         assert len(ids_by_title(store)) == 1
 
 
@@ -194,6 +209,7 @@ def test_reader_cleanup_on_a_missing_store_says_so(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
 
 
+@SQLITE_ONLY
 @OFFSCREEN_SIZE_HINTS
 def test_the_window_removes_old_read_articles_after_a_refresh_when_asked(
     qtbot: Any, window_factory: Any, store: Store, tmp_path: Path
@@ -221,7 +237,7 @@ def test_the_window_removes_old_read_articles_after_a_refresh_when_asked(
 
 @pytest.mark.parametrize("age", ["3000y", "99999999999d"])
 def test_an_age_beyond_any_date_is_one_line(db: Path, age: str) -> None:
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_articles([seed("old", OLD)])
     done = reader("--db", str(db), "cleanup", f"--older-than={age}")
     assert done.returncode == 2

@@ -7,23 +7,36 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import OFFSCREEN_SIZE_HINTS, wait_job
+from conftest import OFFSCREEN_SIZE_HINTS, SQLITE_ONLY, wait_job
 from feed_server import FeedServer
 from test_cli import reader
 
 from reader import fullcontent, subscriptions
 from reader.fullcontent import Extracted, ExtractError, extract
 from reader.records import Query
-from reader.store import Store
+from reader.store import Store, open_store
 from reader.ui.jobs import JobKind
 
 PAGES = Path(__file__).parent / "data" / "pages"
 QUAY = (PAGES / "harbour-quay.html").read_bytes()
 SIGN_IN = (PAGES / "sign-in.html").read_bytes()
+
+
+@pytest.fixture
+def db(either_db: Path | str) -> Path | str:
+    """Each engine's store (tests/conftest.py): these tests run on SQLite and on PostgreSQL."""
+    return either_db
+
+
+@pytest.fixture
+def store(db: Path | str) -> Iterator[Any]:
+    with open_store(db) as s:
+        yield s
 
 
 def rss(server: FeedServer, items: list[tuple[str, str, str]]) -> str:
@@ -40,9 +53,22 @@ def rss(server: FeedServer, items: list[tuple[str, str, str]]) -> str:
     return server.add("/feed.xml", body.encode())
 
 
-def index_is_whole(store: Store) -> None:
-    """FTS5's own check that the index says what the articles say (body: the feed's, then the page's)."""
-    store._conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
+def index_is_whole(store: Any) -> None:
+    """FTS5's own check that the index says what the articles say (body: the feed's, then the page's);
+    on PostgreSQL, that each stored vector is the feed's text's and then the page's, made again."""
+    if isinstance(store, Store):
+        store._conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
+        return
+    from reader import textpack
+    from reader.store.postgres import _STORED_VECTOR
+
+    with store.transaction() as conn:
+        for article_id, body_z in conn.execute("SELECT id, body_z FROM articles").fetchall():
+            (same,) = conn.execute(
+                f"SELECT tsv = {_STORED_VECTOR} || coalesce(full_tsv, ''::tsvector) FROM articles WHERE id = %s",
+                (textpack.unpack(bytes(body_z)), article_id),
+            ).fetchone()
+            assert same, f"article {article_id}: its vector is not its text's"
 
 
 def test_the_main_text_is_kept_and_the_page_around_it_left() -> None:
@@ -99,7 +125,7 @@ def test_reader_fetches_full_articles_for_the_feeds_set_to_them(gazette: tuple[F
     assert any("not an HTML page (application/pdf)" in line for line in lines)
     assert any("404" in line for line in lines)
 
-    with Store.open(db) as store:
+    with open_store(db) as store:
         by_title = {row.title: row.id for row in store.iter_rows()}
         quay = store.get(by_title["Grain quay to close"])
         assert quay.full_html is not None and "shipworm" in quay.full_html and quay.full_status == ""
@@ -185,6 +211,7 @@ def test_at_most_two_pages_of_one_host_at_once() -> None:
     assert crowded == []
 
 
+@SQLITE_ONLY
 @OFFSCREEN_SIZE_HINTS
 def test_g_shows_the_full_article_and_the_feed_menu_turns_it_on(
     qtbot: Any, window_factory: Any, gazette: tuple[FeedServer, str], store: Store
@@ -242,3 +269,81 @@ def test_a_page_that_fails_for_now_is_tried_again_next_time(feed_server: FeedSer
     feed_server.add("/busy", QUAY, content_type="text/html")
     assert fullcontent.fetch_pending(store)[0] == 1
     assert store.wanting_full_content() == []
+
+
+@pytest.fixture
+def two_quays(feed_server: FeedServer) -> tuple[FeedServer, str]:
+    """A feed of two articles whose pages both have a main text (and one that has none)."""
+    for path in ("/quay", "/quay-too"):
+        feed_server.add(path, QUAY, content_type="text/html; charset=utf-8")
+    feed_server.add("/sign-in", SIGN_IN, content_type="text/html")
+    url = rss(
+        feed_server,
+        [
+            ("q", "Grain quay to close", "/quay"),
+            ("t", "Quay asked for", "/quay-too"),
+            ("s", "Members only", "/sign-in"),
+        ],
+    )
+    return feed_server, url
+
+
+def test_a_feed_turned_off_shows_its_own_text_again_but_keeps_the_pages_asked_for(
+    two_quays: tuple[FeedServer, str], db: Path
+) -> None:
+    server, url = two_quays
+    assert reader("--db", str(db), "feeds", "add", url).returncode == 0
+    with Store.open(db) as store:
+        ids = {row.title: row.id for row in store.iter_rows()}
+    asked = reader("--db", str(db), "fetch-full", str(ids["Quay asked for"]))  # `g`, from the command line
+    assert asked.stdout == "1 full article fetched\n", asked.stderr
+    reader("--db", str(db), "feeds", "set", url, "--full-content", "on")
+    assert reader("--db", str(db), "fetch-full").stdout == "1 full article fetched, 1 could not be had\n"
+
+    off = reader("--db", str(db), "feeds", "set", url, "--full-content", "off")
+    assert off.returncode == 0, off.stderr
+    assert off.stdout == "Harbour Gazette: full articles off (1 page dropped: the feed's text is shown again)\n"
+    with Store.open(db) as store:
+        dropped = store.get(ids["Grain quay to close"])
+        assert dropped.full_html is None and dropped.full_status is None  # the pane shows the summary
+        assert store.get(ids["Members only"]).full_status is None  # (turned on again: tried again)
+        kept = store.get(ids["Quay asked for"])
+        assert kept.full_html is not None and "shipworm" in kept.full_html and kept.full_status == ""
+        # The index says what is shown: the dropped page's words no longer find its article.
+        assert [r.title for r in store.page(Query(search="shipworm")).rows] == ["Quay asked for"]
+        index_is_whole(store)
+    assert reader("--db", str(db), "feeds", "set", url, "--full-content", "off").stdout == (
+        "Harbour Gazette: full articles off\n"
+    )
+    reader("--db", str(db), "feeds", "set", url, "--full-content", "on")
+    assert reader("--db", str(db), "fetch-full").stdout == "1 full article fetched, 1 could not be had\n"
+    assert len(server.hits("/quay")) == 2 and len(server.hits("/quay-too")) == 1
+
+
+@OFFSCREEN_SIZE_HINTS
+def test_the_feed_menu_turning_full_articles_off_shows_the_feeds_text_in_the_pane(
+    qtbot: Any, window_factory: Any, two_quays: tuple[FeedServer, str], store: Store
+) -> None:
+    from conftest import import_inputs
+
+    from reader.ui.sidebar import SidebarKey
+
+    _server, url = two_quays
+    import_inputs(store, [("feed", url)])
+    feed = store.feeds()[0]
+    store.update_feed(feed.id, full_content=True)
+    assert fullcontent.fetch_pending(store)[0] == 2
+    window = window_factory(store)
+    row = next(i for i in range(window.model.rowCount()) if window.model.index(i).data() == "Grain quay to close")
+    window.list.select_row(row)
+    assert "shipworm" in window.pane.toPlainText()
+    with wait_job(qtbot, window, JobKind.COUNTS):
+        window.counting.refresh()
+    (action,) = window.full_articles.feed_menu(SidebarKey("all", feed_id=feed.id)).actions()
+    assert action.isChecked()
+    with wait_job(qtbot, window, JobKind.FULL_CONTENT):
+        action.setChecked(False)
+    text = window.pane.toPlainText()
+    assert "shipworm" not in text and "Grain quay to close: a summary." in text
+    assert "full articles off" in window.statusBar().currentMessage()
+    assert store.get_feed(feed.id).full_content is False

@@ -5,7 +5,9 @@ one, each as one full-text query; synced articles' changes are queued for their 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import import_inputs, older_store
@@ -13,7 +15,19 @@ from test_cli import reader
 
 from reader import subscriptions
 from reader.records import Article, Query
-from reader.store import SCHEMA_VERSION, Store, StoreError
+from reader.store import SCHEMA_VERSION, Store, StoreError, open_store
+
+
+@pytest.fixture
+def db(either_db: Path | str) -> Path | str:
+    """Each engine's store (tests/conftest.py): these tests run on SQLite and on PostgreSQL."""
+    return either_db
+
+
+@pytest.fixture
+def store(db: Path | str) -> Iterator[Any]:
+    with open_store(db) as s:
+        yield s
 
 
 def story(title: str, body: str = "", source: str = "Desk", **fields: object) -> Article:
@@ -136,6 +150,36 @@ def test_a_synced_articles_change_is_queued_for_its_server(store: Store) -> None
     assert sorted(kind for _, _, kind in store.pending_changes(account.id)) == ["read", "star"]
 
 
+def test_a_label_given_to_a_synced_article_is_queued_for_its_server(store: Store) -> None:
+    account = store.add_account("alice", "https://rss.example/api/greader.php", "alice")
+    store.sync_subscriptions(account.id, [("feed/1", "Remote", "https://r.example/feed", None, None)])
+    feed = store.remote_feeds(account.id)["feed/1"]
+    store.add_rule("ferries", "ferry", "label:Boats")
+    store.add_remote_articles(
+        account.id,
+        [
+            ("item/1", Article(None, "ferry news", key="greader:alice:1", feed_id=feed.id), False, False),
+            ("item/2", Article(None, "storm news", key="greader:alice:2", feed_id=feed.id), False, False),
+        ],
+    )
+    store.add_articles([story("ferry here")])  # a local article: labelled, nothing to tell a server
+    assert titles(store, Query(label="Boats")) == ["ferry here", "ferry news"]
+    assert [(rid, kind) for _, rid, kind in store.pending_changes(account.id)] == [("item/1", "label:Boats")]
+    ids = {row.title: row.id for row in store.iter_rows()}
+    # Taken away before the server heard of it: the server is told the newest, once.
+    assert store.remove_label([ids["ferry news"], ids["ferry here"]], "Boats") == 2
+    assert [(rid, kind) for _, rid, kind in store.pending_changes(account.id)] == [("item/1", "unlabel:Boats")]
+    assert store.add_label([ids["storm news"], ids["ferry news"]], " Weather ") == 2
+    assert store.add_label([ids["storm news"]], "Weather") == 0  # had it
+    assert sorted((rid, kind) for _, rid, kind in store.pending_changes(account.id)) == [
+        ("item/1", "label:Weather"),
+        ("item/1", "unlabel:Boats"),
+        ("item/2", "label:Weather"),
+    ]
+    with pytest.raises(StoreError, match="a label needs a name"):
+        store.add_label([ids["storm news"]], " ")
+
+
 def test_a_rule_limited_to_a_sync_folder(store: Store) -> None:
     account = store.add_account("alice", "https://rss.example/api/greader.php", "alice")
     store.sync_subscriptions(
@@ -167,7 +211,7 @@ def test_a_store_of_the_previous_schema_gains_rules(tmp_path: Path) -> None:
 
 
 def test_reader_rules_from_the_command_line(db: Path) -> None:
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_articles([story("harbour crane"), story("football final"), story("valley walk")])
     added = reader("--db", str(db), "rules", "add", "no sport", "--match", "football", "--action", "hide")
     assert added.returncode == 0, added.stderr
@@ -195,6 +239,40 @@ def test_reader_rules_from_the_command_line(db: Path) -> None:
     assert "cranes" not in reader("--db", str(db), "rules", "list").stdout
 
 
+def test_a_rule_matches_the_source_a_phrase_and_a_field_as_the_search_field_does(store: Store) -> None:
+    store.add_articles([story("harbour crane", source="Ars Technica"), story("black hole", source="Le Monde")])
+    store.add_rule("ars", "source:ars", "label:Tech")  # sources only: no full-text query at all
+    store.add_rule("monde harbour", 'source:"le monde" title:harbour', "star")
+    store.add_rule("holes", '"black hole"', "read")
+    assert store.apply_rules() == {"ars": 1, "holes": 1, "monde harbour": 0}
+    store.add_articles(
+        [
+            story("harbour light", source="Ars Technica"),
+            story("harbour fog", source="Le Monde"),
+            story("hole in the black fence", source="Le Monde"),  # both words, not the phrase
+            story("fog", body="harbour words", source="Le Monde"),  # harbour, not in the title
+        ]
+    )
+    assert titles(store, Query(label="Tech")) == ["harbour crane", "harbour light"]
+    assert {t for t, (_, starred) in flags(store).items() if starred} == {"harbour fog"}
+    assert {t for t, (read, _) in flags(store).items() if read} == {"black hole"}
+    for query in ("source:!!", '""', 'title:""'):
+        with pytest.raises(StoreError, match="has no word to match"):
+            store.add_rule("x", query, "read")
+
+
+def test_a_rule_on_a_source_from_the_command_line(db: Path) -> None:
+    with Store.open(db) as store:
+        store.add_articles([story("crane one", source="Ars Technica"), story("crane two", source="Le Monde")])
+    added = reader("--db", str(db), "rules", "add", "t", "--match", 'source:"ars technica"', "--action", "hide")
+    assert added.returncode == 0, added.stderr
+    assert reader("--db", str(db), "rules", "apply").stdout == "t: 1 article changed\n"
+    shown = json.loads(reader("--db", str(db), "list", "--json").stdout)
+    assert [a["source"] for a in shown] == ["Le Monde"]
+    listed = json.loads(reader("--db", str(db), "list", "--search", "source:monde crane", "--json").stdout)
+    assert [a["source"] for a in listed] == ["Le Monde"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -207,12 +285,12 @@ def test_reader_rules_from_the_command_line(db: Path) -> None:
     ],
 )
 def test_a_bad_rules_command_is_one_line_and_changes_nothing(db: Path, args: list[str], message: str) -> None:
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_articles([story("storm")])
     done = reader("--db", str(db), "rules", *args)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and message in done.stderr and "Traceback" not in done.stderr
-    with Store.open(db) as store:
+    with open_store(db) as store:
         assert store.rules() == [] and flags(store) == {"storm": (False, False)}
 
 
@@ -233,7 +311,7 @@ def test_star_and_hide_act_on_stored_articles_too_and_the_totals_leave_the_hidde
 def test_a_rule_meets_what_an_import_brings(db: Path, tmp_path: Path) -> None:
     from reader.importer import import_paths
 
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_rule("cranes", "crane", "label:Port")
     seed = tmp_path / "cranes.txt"
     seed.write_text(
@@ -243,12 +321,12 @@ def test_a_rule_meets_what_an_import_brings(db: Path, tmp_path: Path) -> None:
     )
     report = import_paths(db, [str(seed)])
     assert report.problems == []
-    with Store.open(db) as store:
+    with open_store(db) as store:
         assert store.count(Query(label="Port")) == 1 == store.totals()[0]
 
 
 def test_what_a_rule_did_can_be_undone_from_the_command_line(db: Path) -> None:
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_articles([story("football final"), story("harbour crane")])
         store.add_rule("no sport", "football", "hide")
         store.add_rule("cranes", "crane", "label:Port")
@@ -260,7 +338,7 @@ def test_what_a_rule_did_can_be_undone_from_the_command_line(db: Path) -> None:
     assert done.stdout == "1 article marked unhidden\n"
     done = reader("--db", str(db), "mark", str(labelled), "--unlabel", "Port")
     assert done.stdout == "1 article marked without label Port\n"
-    with Store.open(db) as store:
+    with open_store(db) as store:
         assert store.hidden_count() == 0 and store.labels() == []
         assert titles(store) == ["football final", "harbour crane"]
         assert store.get(hidden).read  # (hiding marked it read; listing it again leaves that)

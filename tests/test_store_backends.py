@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ from test_sync_store import (  # noqa: F401
 
 from reader.records import Article, Query
 from reader.store import StoreError, StoreVersionError
+from reader.store.postgres import SCHEMA_VERSION
 from reader.store.protocol import StoreProtocol, open_store
 
 
@@ -115,8 +116,6 @@ def test_a_schema_newer_than_the_program_is_refused_and_left_alone(postgres_serv
         store.add_articles(seeds(3))
     database = url.rsplit("/", 1)[1]
     postgres_server.sql("UPDATE reader_schema SET version = version + 1", database)
-    from reader.store.postgres import SCHEMA_VERSION
-
     newer = rf"written by a newer Reader \(schema {SCHEMA_VERSION + 1}, this one knows {SCHEMA_VERSION}\)"
     with pytest.raises(StoreVersionError, match=newer) as err:
         open_store(url)
@@ -220,13 +219,9 @@ def test_user_names_whose_read_state_the_commands_use(postgres_url: str) -> None
     assert (unread("--user", "ann"), unread("--user", "bob"), unread()) == (0, 1, 1)
 
 
-def test_commands_a_shared_store_cannot_do_yet_say_so_in_one_line(postgres_url: str, tmp_path: Path) -> None:
+def test_user_names_a_person_only_in_a_shared_store(tmp_path: Path) -> None:
     from test_cli import reader
 
-    for args, what in ((["rules", "list"], "rules need"), (["cleanup", "--older-than", "30d"], "cleanup needs")):
-        done = reader("--db", postgres_url, *args)
-        assert done.returncode == 2
-        assert done.stderr == f"reader: {postgres_url}: {what} a store file for now (not yet a PostgreSQL store)\n"
     done = reader("--db", str(tmp_path / "reader.sqlite"), "--user", "ann", "list")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "one person's" in done.stderr
 
@@ -338,3 +333,125 @@ def test_enclosures_come_back_and_an_update_that_changes_only_them_is_an_update(
     assert store.add_articles([with_file], update=True).updated == 1
     (row,) = store.page().rows
     assert store.get(row.id).enclosures == (episode,)
+
+
+# --- the daily features on a shared store: what is everyone's and what is a person's -----------------
+
+
+def test_a_rules_read_and_star_are_the_persons_its_labels_and_hiding_everyones(postgres_url: str) -> None:
+    """The rules are the corpus's: stored by Ann, new articles meet them as her state (read, star);
+    the label and the hiding are everyone's; Bob applying them gets the read and star as his."""
+    with open_store(postgres_url, person="ann") as ann, open_store(postgres_url, person="bob") as bob:
+        ann.add_rule("quiet harbour", "harbour", "read")
+        ann.add_rule("ferries", "ferry", "star")
+        bob.add_rule("no sport", "football", "hide")
+        bob.add_rule("weather", "storm", "label:Weather")
+        ann.add_articles(
+            [Article("Desk", t, body=f"{t} text") for t in ("harbour news", "ferry times", "football", "storm")]
+        )
+        assert [r.name for r in bob.rules()] == ["ferries", "no sport", "quiet harbour", "weather"]
+
+        def state(store: Any) -> dict[str | None, tuple[bool, bool]]:
+            return {r.title: (r.read, r.starred) for r in store.iter_rows()}
+
+        assert state(ann) == {"harbour news": (True, False), "ferry times": (False, True), "storm": (False, False)}
+        assert state(bob) == {"harbour news": (False, False), "ferry times": (False, False), "storm": (False, False)}
+        assert [r.title for r in bob.iter_rows(Query(view="hidden"))] == ["football"]
+        assert bob.totals() == (3, 3, 0) and ann.totals() == (3, 2, 1)  # the hidden one is out of both
+        assert bob.count(Query(search="football")) == 0
+        storm = next(r.id for r in ann.iter_rows(Query(label="Weather")))
+        ann.set_read([storm])
+        assert [(c.source, c.total, c.unread) for c in ann.labels()] == [("Weather", 1, 0)]
+        assert [(c.source, c.total, c.unread) for c in bob.labels()] == [("Weather", 1, 1)]
+        assert bob.apply_rules() == {"ferries": 1, "no sport": 0, "quiet harbour": 1, "weather": 0}
+        assert state(bob)["harbour news"] == (True, False) and state(bob)["ferry times"] == (False, True)
+        assert bob.counts() == (bob.totals(), bob.sources())
+
+
+def test_one_persons_cleanup_removes_only_what_everyone_has_read(postgres_url: str) -> None:
+    from test_cleanup import NOW, OLD, seed, stored_when_published
+
+    with open_store(postgres_url, person="ann") as ann, open_store(postgres_url, person="bob") as bob:
+        ann.add_articles([seed(t, OLD) for t in ("both read", "ann read", "both read, bob starred")])
+        stored_when_published(ann)
+        ids = {r.title: r.id for r in ann.iter_rows()}
+        ann.set_read(list(ids.values()))
+        bob.set_read([ids["both read"], ids["both read, bob starred"]])
+        bob.set_starred(ids["both read, bob starred"])
+        cutoff = NOW - timedelta(days=90)
+        assert ann.cleanup(cutoff, dry_run=True)[:2] == (1, 1)
+        assert ann.cleanup(cutoff)[:2] == (1, 1)
+        assert sorted(r.title for r in bob.iter_rows()) == ["ann read", "both read, bob starred"]
+        assert ann.cleanup(cutoff, unread_too=True).removed == 1  # asked: what Bob has not read too
+        assert [r.title for r in bob.iter_rows()] == ["both read, bob starred"]
+
+
+def test_arrivals_are_the_persons_unread_ones(postgres_url: str) -> None:
+    with open_store(postgres_url, person="ann") as ann, open_store(postgres_url, person="bob") as bob:
+        feed = ann.add_feed("https://feed.example/a.xml", "A")
+        newest, *_ = ann.arrivals(None)
+        ann.add_articles([Article(None, f"a{i}", key=f"feed:{feed.id}:{i}", feed_id=feed.id) for i in range(3)])
+        ann.set_read([r.id for r in ann.iter_rows()][:2])
+        assert ann.arrivals(newest) == (newest + 3, 1, 1, feed.id)
+        assert bob.arrivals(newest) == (newest + 3, 3, 1, feed.id)
+
+
+def test_reader_cleanup_on_a_postgresql_store_vacuums_and_says_what_that_does(postgres_url: str) -> None:
+    from test_cleanup import OLD, seed, stored_when_published
+    from test_cli import reader
+
+    with open_store(postgres_url) as store:
+        store.add_articles([seed(f"story {i}", OLD) for i in range(30)])
+        stored_when_published(store)
+        store.set_read([r.id for r in store.iter_rows()][:20])
+    kept = reader("--db", postgres_url, "cleanup", "--no-compact", "--older-than", "90d")
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout.startswith("removed 20 articles dated before ")
+    assert "reused by new articles once PostgreSQL's autovacuum has passed" in kept.stdout
+    with open_store(postgres_url) as store:
+        store.set_read([r.id for r in store.iter_rows()])
+    done = reader("--db", postgres_url, "cleanup")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("removed 10 articles") and "database " in done.stdout and " MB -> " in done.stdout
+    assert "VACUUM FULL would give the space back to the disk" in done.stderr
+    assert json.loads(reader("--db", postgres_url, "list", "--json").stdout) == []
+
+
+def test_the_sidebars_counts_of_a_shared_store_are_the_persons(postgres_url: str) -> None:
+    """What the window's start counts (reader.ui.counts.count_store, EarlyCounts) opens a URL too."""
+    from reader.store import StoreAddress
+    from reader.ui.counts import count_store
+
+    with open_store(postgres_url) as store:
+        store.add_rule("no sport", "football", "hide")
+        store.add_rule("weather", "storm", "label:Weather")
+        store.add_articles([Article("Desk", t, body=t) for t in ("football", "storm", "calm")])
+    counts = count_store(StoreAddress(postgres_url))
+    assert counts.totals == (2, 2, 0) and counts.hidden == 1
+    assert [(c.source, c.total, c.unread) for c in counts.labels] == [("Weather", 1, 1)]
+    assert [(c.source, c.total, c.unread) for c in counts.sources] == [("Desk", 3, 2)]
+
+
+def test_a_shared_store_of_the_first_schema_gains_the_daily_features(
+    postgres_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from reader.store import postgres
+
+    url = postgres_server.new_database(empty=True)
+    with monkeypatch.context() as patched:
+        patched.setattr(postgres, "SCHEMA_VERSION", 1)
+        open_store(url).close()  # as the first release made it
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO articles (key, title, sort_ts, imported_at, tsv) "
+            "VALUES ('k', 'harbour before', 1, 1, to_tsvector('simple', 'harbour before'))"
+        )
+    with open_store(url) as store:
+        (row,) = store.page().rows
+        store.add_rule("r", "harbour", "label:Harbour")
+        assert store.apply_rules() == {"r": 1}
+        assert [r.title for r in store.iter_rows(Query(label="Harbour"))] == ["harbour before"]
+        assert store.set_full_content(row.id, "<p>quay text</p>", "quay text", "")
+        assert [r.id for r in store.page(Query(search="quay harbour")).rows] == [row.id]

@@ -345,6 +345,41 @@ def test_read_and_star_made_in_reader_reach_the_server(
         assert store.pending_changes() == []
 
 
+def test_labels_given_in_reader_reach_the_server_as_user_labels(
+    freshrss: FreshRSS, db: Path, account: str, capsys: Any, monkeypatch: Any
+) -> None:
+    url, stream, _ = new_feed(freshrss, 3)
+    name = url.rsplit("/", 1)[-1].removesuffix(".xml")
+    label = f"Label {uuid.uuid4().hex[:6]}"
+    code, _, err = run(
+        db, "rules", "add", "first", "--match", f"{name} item 0", "--action", f"label:{label}",
+        capsys=capsys, monkeypatch=monkeypatch,
+    )  # fmt: skip
+    assert code == 0, err
+    sync_now(db, account)  # the rule labels item 0 as it is stored: queued for the server
+    with Store.open(db) as store:
+        acc = store.get_account(account)
+        assert acc is not None
+        feed = store.remote_feeds(acc.id)[stream]
+        by_title = {r.title: r.id for r in store.iter_rows(Query(feed_id=feed.id))}
+        remote = dict(
+            store._conn.execute("SELECT id, remote_id FROM articles WHERE feed_id = ?", (feed.id,)).fetchall()
+        )
+    first, second = by_title[f"{name} item 0"], by_title[f"{name} item 1"]
+    code, out, _ = run(db, "mark", str(second), "--label", label, capsys=capsys, monkeypatch=monkeypatch)
+    assert (code, out) == (0, f"1 article marked with label {label}\n")
+    api = freshrss.api()
+    on_server = "user/-/label/" + label
+    assert sync_now(db, account).pushed == 2
+    assert api.ids(on_server) == {remote[first], remote[second]}
+    run(db, "mark", str(first), "--unlabel", label, capsys=capsys, monkeypatch=monkeypatch)
+    assert sync_now(db, account).pushed == 1
+    assert api.ids(on_server) == {remote[second]}
+    with Store.open(db) as store:
+        assert store.pending_changes() == []
+        assert [r.id for r in store.iter_rows(Query(label=label))] == [second]
+
+
 def test_mark_all_read_in_reader_is_pushed(freshrss: FreshRSS, db: Path, account: str) -> None:
     new_feed(freshrss, 3)
     sync_now(db, account)

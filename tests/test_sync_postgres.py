@@ -179,12 +179,14 @@ def test_the_window_on_a_url_syncs_and_its_marks_reach_the_server(
         store.close()
 
 
-def test_a_database_of_the_first_schema_gets_the_refused_changes_table(postgres_server: Any) -> None:
+def test_a_database_of_the_schema_before_gets_the_refused_changes_table(postgres_server: Any) -> None:
     from reader.store.postgres import SCHEMA_VERSION
 
     url = postgres_server.new_database()
     database = url.rsplit("/", 1)[1]
-    postgres_server.sql("DROP TABLE refused_changes; UPDATE reader_schema SET version = 1", database)
+    postgres_server.sql(
+        f"DROP TABLE refused_changes; UPDATE reader_schema SET version = {SCHEMA_VERSION - 1}", database
+    )
     with open_store(url) as store:
         assert store.refused_changes() == []
     with psycopg.connect(url) as conn:

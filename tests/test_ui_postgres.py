@@ -85,10 +85,24 @@ def test_the_window_lists_moves_searches_and_keeps_flags_per_person(
     qtbot.waitUntil(lambda: f"{KNOWN_COUNT // len(TOPICS)} results" in window.counts_label.text(), timeout=15000)
 
 
+def untouched_file_named_like(url: str) -> Callable[[], bool]:
+    """Whether no job made (or wrote) the SQLite file ``Store.open(url)`` would have made, since now."""
+    stray = Path.cwd() / Path(url)
+    before = stray.stat().st_mtime_ns if stray.exists() else None
+    return lambda: (stray.stat().st_mtime_ns if stray.exists() else None) == before
+
+
 def test_import_and_feeds_added_and_refreshed_land_in_the_database(
-    qtbot: Any, window_factory: Any, shared: Callable[..., StoreProtocol], feed_server: Any, tmp_path: Path
+    qtbot: Any,
+    window_factory: Any,
+    shared: Callable[..., StoreProtocol],
+    feed_server: Any,
+    tmp_path: Path,
+    postgres_url: str,
 ) -> None:
     from test_ui_feeds import rss, sidebar_items
+
+    untouched = untouched_file_named_like(postgres_url)
 
     from reader.ui.sidebar import COUNT_ROLE
 
@@ -100,7 +114,7 @@ def test_import_and_feeds_added_and_refreshed_land_in_the_database(
     assert "1 new" in window.statusBar().currentMessage()
     assert "Gazette story from a file" in all_titles(window)
     assert store.count() == KNOWN_COUNT + 1
-    assert not any(p.name.startswith("postgresql") for p in Path.cwd().iterdir()), "no file named like the URL"
+    assert untouched(), "no file named like the URL"
 
     url = feed_server.add("/gazette.rss", rss(("a", "First harbour story")).encode())
     with wait_job(qtbot, window, JobKind.IMPORT):
@@ -121,39 +135,26 @@ def test_import_and_feeds_added_and_refreshed_land_in_the_database(
     qtbot.waitUntil(lambda: gazette_unread() == 2, timeout=15000)  # (its unread, counted by a job)
 
 
-@pytest.mark.parametrize(
-    ("action", "said"),
-    [
-        ("RULES", "Rules need a store file for now (not yet a PostgreSQL store)."),
-        ("FETCH_FULL", "Full articles need a store file for now (not yet a PostgreSQL store)."),
-    ],
-)
-def test_what_a_shared_store_lacks_is_one_line_in_the_status_bar(
-    qtbot: Any, window_factory: Any, shared: Callable[..., StoreProtocol], action: str, said: str
+def test_rules_and_cleanup_run_in_the_window_on_a_shared_store(
+    qtbot: Any, window_factory: Any, shared: Callable[..., StoreProtocol], postgres_url: str
 ) -> None:
+    """The daily features the shared store has (rules, cleanup) run from the window through its
+    jobs too, on the database: not refused, not on a file named like the URL."""
     from reader.ui.actions import Action
 
-    window = window_factory(shared())
-    window.action_registry[Action[action]].trigger()
-    assert window.statusBar().currentMessage() == said
-    assert window.full_articles.feed_menu(None) is None
-
-
-def test_no_cleanup_runs_after_a_refresh_on_a_shared_store(
-    qtbot: Any, window_factory: Any, shared: Callable[..., StoreProtocol]
-) -> None:
+    untouched = untouched_file_named_like(postgres_url)
     store = shared()
     window = window_factory(store)
+    window.action_registry[Action.RULES].trigger()
+    dialog = window.rules.dialog
+    assert dialog is not None and dialog.isVisible()
+    qtbot.waitUntil(lambda: not window.jobs.running(JobKind.RULES), timeout=15000)
+    dialog.close()
     window.retention.set_days(1)
-    with wait_job(qtbot, window, JobKind.REFRESH):
-        window.refreshing.refresh_feeds()
-    assert not window.jobs.running(JobKind.CLEANUP)
-    assert store.count() == KNOWN_COUNT
-    window.preferences.show_preferences()
-    days = window.preferences.dialog.cleanup_days
-    assert not days.isEnabled()
-    assert days.toolTip() == "Cleanup needs a store file for now (not yet a PostgreSQL store)."
-    window.preferences.dialog.close()
+    with wait_job(qtbot, window, JobKind.CLEANUP):
+        window.refreshing.refresh_feeds()  # (a refresh is followed by the cleanup)
+    assert store.count() == KNOWN_COUNT, "unread articles stay"
+    assert untouched()
 
 
 def test_reader_db_url_opens_the_window(postgres_url: str, shared: Callable[..., StoreProtocol]) -> None:

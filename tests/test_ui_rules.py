@@ -119,3 +119,37 @@ def test_hidden_articles_leave_the_lists_and_have_an_entry(qtbot: Any, window: A
     with wait_job(qtbot, window, JobKind.RULES):
         dialog.remove_button.click()
     assert dialog.rules == [] and "what it did stays done" in dialog.status.text()
+
+
+def test_the_article_menu_undoes_a_rules_hiding_and_label(qtbot: Any, window: Any, known_store: Store) -> None:
+    dialog = open_rules(qtbot, window)
+    add_rule(qtbot, window, dialog, "no comets", "comet", "hide")
+    add_rule(qtbot, window, dialog, "volcanoes", "volcano", "label", "Fire")
+    with wait_job(qtbot, window, JobKind.COUNTS), wait_job(qtbot, window, JobKind.RULES):
+        dialog.apply_button.click()
+    hidden, labelled = known_store.hidden_count(), known_store.count(Query(label="Fire"))
+    assert window.rules.article_menu(0) is None  # All articles: nothing a rule did to undo here
+
+    window.sidebar.setCurrentItem(sidebar_entry(window, "Hidden"))
+    qtbot.waitUntil(lambda: len(all_titles(window)) == hidden)
+    comet = window.model.row(0)
+    (unhide,) = window.rules.article_menu(0).actions()
+    assert unhide.text() == "Unhide"
+    with wait_job(qtbot, window, JobKind.COUNTS), wait_job(qtbot, window, JobKind.RULES):
+        unhide.trigger()
+    assert known_store.hidden_count() == hidden - 1
+    assert window.statusBar().currentMessage() == "Unhid 1 article"
+    qtbot.waitUntil(lambda: len(all_titles(window)) == hidden - 1)
+    assert comet.id in [r.id for r in known_store.iter_rows(Query(view="all"))]  # listed again
+
+    window.sidebar.setCurrentItem(sidebar_entry(window, "Fire"))
+    qtbot.waitUntil(lambda: len(all_titles(window)) == labelled)
+    volcano = window.model.row(0)
+    (remove,) = window.rules.article_menu(0).actions()
+    assert remove.text() == "Remove label “Fire”"
+    with wait_job(qtbot, window, JobKind.COUNTS), wait_job(qtbot, window, JobKind.RULES):
+        remove.trigger()
+    assert volcano.id not in [r.id for r in known_store.iter_rows(Query(label="Fire"))]
+    assert known_store.count(Query(label="Fire")) == labelled - 1
+    assert sidebar_entry(window, "Fire").data(COUNT_ROLE) == labelled - 1
+    qtbot.waitUntil(lambda: len(all_titles(window)) == labelled - 1)

@@ -213,3 +213,14 @@ def test_results_without_the_article_shown_show_the_first_result(qtbot: Any, win
         qtbot.keyClicks(window.search, "zzzqqq")
     assert window.model.rowCount() == 0
     assert window.pane.article is None, "no results: the pane shows no article"
+
+
+def test_the_search_field_takes_phrases_and_fields(qtbot: Any, window: Any) -> None:
+    """The search syntax of tests/test_search_syntax.py, typed: a source and a phrase."""
+    qtbot.keyClick(window.list, Qt.Key.Key_Slash)
+    with qtbot.waitSignal(window.search.search_changed, timeout=5000):
+        qtbot.keyClicks(window.search, 'source:beta "about the comet"')
+    rows = [window.model.row(r) for r in range(window.model.rowCount())]
+    assert rows and {r.source for r in rows} == {"beta"}
+    # known_articles: the comet is every fourth body from the fourth, the odd ones are beta's
+    assert len(rows) == len([i for i in range(3, 40, 4) if i % 2 == 1])

@@ -172,12 +172,13 @@ def test_closing_to_the_tray_hides_the_window_and_quit_closes_it(
     assert QApplication.instance().quitOnLastWindowClosed()
 
 
-def test_arrivals_counts_unread_feed_articles_above_an_id(store: Store) -> None:
+def test_arrivals_counts_unread_feed_articles_stored_after_an_arrival(store: Store) -> None:
     assert store.arrivals(None) == (0, 0, 0, None)
     feed = store.add_feed("https://feed.example/a.xml", "A")
     other = store.add_feed("https://feed.example/b.xml", "B")
     store.add_articles([Article("Desk", "seed", key="s:1")])
     newest, *_ = store.arrivals(None)
+    assert newest == 1
     store.add_articles(
         [
             Article(None, "a1", key="a:1", feed_id=feed.id),
@@ -187,10 +188,28 @@ def test_arrivals_counts_unread_feed_articles_above_an_id(store: Store) -> None:
         ]
     )
     last, articles, feeds, one = store.arrivals(newest)
-    assert (last, articles, feeds) == (newest + 4, 3, 2)
+    assert (last, articles, feeds) == (newest + 1, 3, 2)
     assert one in (feed.id, other.id)
     read = store.page(Query(feed_id=other.id)).rows[0].id
     store.set_read([read])
     assert store.arrivals(newest)[1:3] == (2, 1)  # read on arrival (a synced article read elsewhere): not news
     assert store.arrivals(newest)[3] == feed.id
     assert store.arrivals(last) == (last, 0, 0, None)
+
+
+def test_arrivals_are_counted_when_removed_articles_ids_are_given_again(store: Store) -> None:
+    # Without AUTOINCREMENT SQLite gives the next article max(id) + 1: once the newest articles
+    # are gone (a feed unsubscribed), the next ones get their ids again. Counted by id above the
+    # newest seen, they were no news: the notification was missed.
+    kept = store.add_feed("https://feed.example/kept.xml", "Kept")
+    gone = store.add_feed("https://feed.example/gone.xml", "Gone")
+    store.add_articles([Article(None, "k1", key="k:1", feed_id=kept.id)])
+    store.add_articles([Article(None, f"g{i}", key=f"g:{i}", feed_id=gone.id) for i in range(3)])
+    seen, *_ = store.arrivals(None)
+    ids_before = {r.id for r in store.iter_rows()}
+    store.unsubscribe(gone.id)  # the three newest ids are free again
+    store.add_articles([Article(None, f"k{i}", key=f"k:{i}", feed_id=kept.id) for i in range(2, 4)])
+    assert {r.id for r in store.iter_rows()} <= ids_before  # (the ids were given again)
+    newest, articles, feeds, one = store.arrivals(seen)
+    assert (newest, articles, feeds, one) == (seen + 1, 2, 1, kept.id)
+    assert store.arrivals(newest) == (newest, 0, 0, None)

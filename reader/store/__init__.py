@@ -4,7 +4,7 @@ the embedded default (one file per person); ``reader.store.postgres`` a shared d
 from ``reader.store`` are re-exported here."""
 
 from reader.records import AddResult, Feed, Query
-from reader.store.protocol import NOT_ON_POSTGRES, StoreAddress, StoreProtocol, StoreTarget, is_database_url, open_store
+from reader.store.protocol import StoreAddress, StoreProtocol, StoreTarget, is_database_url, open_store
 from reader.store.sqlite import (
     MAX_ROWS_PER_INSERT,
     MIN_PREFIX,
@@ -29,7 +29,6 @@ from reader.store.sqlite import (
 __all__ = [
     "MAX_ROWS_PER_INSERT",
     "MIN_PREFIX",
-    "NOT_ON_POSTGRES",
     "SCHEMA_VERSION",
     "UNKNOWN_TS",
     "AddResult",

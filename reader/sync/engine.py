@@ -1,6 +1,7 @@
 """One sync of one account: the server (:mod:`reader.sync.greader`) and the store, in this order:
 
-1. push: the changes queued in ``pending_changes`` (read, unread, star, unstar), batched by kind
+1. push: the changes queued in ``pending_changes`` (read, unread, star, unstar, a label given or
+   taken: the server's user label ``user/-/label/NAME``), batched by kind
    into ``edit-tag`` calls; each batch leaves the queue only after the server answered ``OK``.
    A batch the server refuses for good (HTTP 400, 403, 404, 410, or an answer that is not ``OK``)
    is split in halves until the refused changes are found, so that the others still land; those
@@ -42,6 +43,7 @@ from reader.store import PreparedRemoteArticles, StoreProtocol, prepare_remote_a
 from reader.sync.greader import (
     ITEMS_CALL,
     ITEMS_PER_REQUEST,
+    LABEL,
     READ,
     STARRED,
     GReaderClient,
@@ -59,6 +61,15 @@ DESCRIPTION_CHARS = 600
 
 #: kind -> (add, remove) for edit-tag.
 _EDITS = {"read": (READ, None), "unread": (None, READ), "star": (STARRED, None), "unstar": (None, STARRED)}
+
+
+def _edit(kind: str) -> tuple[str | None, str | None]:
+    """What ``edit-tag`` adds and removes for a queued change: a state (:data:`_EDITS`), or for
+    'label:NAME' and 'unlabel:NAME' the user label ``user/-/label/NAME``."""
+    if kind in _EDITS:
+        return _EDITS[kind]
+    action, _, name = kind.partition(":")
+    return (LABEL + name, None) if action == "label" else (None, LABEL + name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +226,7 @@ def _push_batch(
 ) -> None:
     """One edit-tag of ``batch``; refused for good, its halves each on their own (a refused
     change alone is set aside): ``2k log n`` more requests for ``k`` refused changes of ``n``."""
-    add, remove = _EDITS[kind]
+    add, remove = _edit(kind)
     try:
         client.edit_tag([rid for _, rid in batch], add=add, remove=remove)
     except SyncError as exc:

@@ -29,14 +29,10 @@ class Counts(NamedTuple):
 
 
 def count_store(db: StoreAddress) -> Counts:
-    """The sidebar's and the status bar's counts of the store at ``db``, on a connection of
-    their own (a job's thread, or the start's counting thread: see reader.ui.startup.EarlyCounts).
-    A shared store has no rules yet: no labels, nothing hidden."""
-    from reader.store import Store
-
+    """The sidebar's and the status bar's counts of the store at ``db`` (a file, or a shared
+    store's URL and person), on a connection of their own (a job's thread, or the start's counting thread: see
+    reader.ui.startup.EarlyCounts)."""
     with db.open() as store:
-        if not isinstance(store, Store):
-            return Counts(store.totals(), tuple(store.sources()), tuple(store.feeds()), tuple(store.accounts()))
         totals, sources = store.counts()  # (one pass over the articles for both)
         return Counts(
             totals,

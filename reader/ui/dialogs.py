@@ -239,9 +239,6 @@ class PreferencesDialog(QDialog):
         self.cleanup_days.setValue(retention.days)
         self.cleanup_days.setToolTip("After each refresh; starred and unread articles always stay")
         self.cleanup_days.valueChanged.connect(retention.set_days)
-        if retention.unavailable is not None:
-            self.cleanup_days.setEnabled(False)
-            self.cleanup_days.setToolTip(retention.unavailable)
         self.tray_icon = QCheckBox("Show an icon in the system tray", self)
         self.tray_icon.setObjectName("trayIconCheck")
         self.tray_icon.setChecked(tray.shown)

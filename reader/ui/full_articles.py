@@ -12,8 +12,8 @@ from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
-from reader.records import Feed, Progress, counted
-from reader.ui.jobs import JobKind, StoreWork, shared_store_lacks, store_file
+from reader.records import Article, Feed, Progress, counted
+from reader.ui.jobs import JobKind, StoreWork
 from reader.ui.reading_pane import ReadingPane
 from reader.ui.sidebar import Sidebar, SidebarKey
 
@@ -38,7 +38,7 @@ class FullArticles(QObject):
     def feed_menu(self, key: SidebarKey | None) -> QMenu | None:
         """The context menu of a feed's entry (None for other entries): full articles on or off."""
         feed = self._feeds.get(key.feed_id) if key is not None and key.feed_id is not None else None
-        if feed is None or self._work.db.shared:
+        if feed is None:
             return None
         menu = QMenu(self._sidebar)
         menu.setObjectName("feedMenu")
@@ -57,19 +57,34 @@ class FullArticles(QObject):
             menu.deleteLater()
 
     def set_full_content(self, feed: Feed, on: bool) -> None:
-        """Set ``feed`` to full articles (then fetch them) or back to the feed's text."""
+        """Set ``feed`` to full articles (then fetch them) or back to the feed's text: the pages
+        fetched because of it go (the article in the pane shows the feed's text again), those the
+        person fetched with ``g`` stay."""
         db = self._work.db
+        shown = self._pane.article
+        shown_id = shown.id if shown is not None and shown.feed_id == feed.id else None
 
-        def work(progress: Progress, cancel: threading.Event) -> None:
-            with store_file(db) as store:
+        def work(progress: Progress, cancel: threading.Event) -> tuple[int, Article | None]:
+            with db.open() as store:
                 store.update_feed(feed.id, full_content=on)
+                dropped = 0 if on else store.drop_full_content(feed.id)
+                return dropped, store.get(shown_id) if dropped and shown_id is not None else None
 
-        def done(_none: None) -> None:
+        def done(result: tuple[int, Article | None]) -> None:
+            dropped, stored = result
             self._feeds[feed.id] = feed._replace(full_content=on)
             self._work.message(
                 f"{feed.name}: "
-                + ("full articles on" if on else "new articles keep the feed's own text (pages fetched stay)")
+                + (
+                    "full articles on"
+                    if on
+                    else "full articles off: the feed's own text is shown"
+                    + (f" again ({counted(dropped, 'page')} dropped; those fetched with g stay)" if dropped else "")
+                )
             )
+            now = self._pane.article
+            if stored is not None and now is not None and now.id == stored.id:
+                self._pane.show_article(now._replace(full_html=stored.full_html, full_status=stored.full_status))
             if on:
                 self.fetch_pending()
 
@@ -77,9 +92,6 @@ class FullArticles(QObject):
 
     def fetch_shown(self) -> None:
         """``g``: the article in the pane, from its page (again if it was fetched before)."""
-        if self._work.db.shared:
-            self._work.message(shared_store_lacks("Full articles need"))
-            return
         article = self._pane.article
         if article is None or article.id is None:
             self._work.message("No article to fetch: select one first.")
@@ -93,7 +105,7 @@ class FullArticles(QObject):
         def work(progress: Progress, cancel: threading.Event) -> tuple[str | None, str]:
             from reader import fullcontent
 
-            with store_file(db) as store:
+            with db.open() as store:
                 _kept, failed = fullcontent.fetch_articles(store, [article_id], stop=cancel)
                 if failed:  # (this time's reason: a page fetched before, if any, stays)
                     return None, failed[0][1]
@@ -125,15 +137,13 @@ class FullArticles(QObject):
         """The pages of the articles of feeds set to full articles that were not tried yet; the
         article in the pane shows its page's text once it has it."""
         db = self._work.db
-        if db.shared:
-            return
         shown = self._pane.article
         shown_id = shown.id if shown is not None and shown.full_status is None else None
 
         def work(progress: Progress, cancel: threading.Event) -> tuple[int, int, str | None]:
             from reader import fullcontent
 
-            with store_file(db) as store:
+            with db.open() as store:
                 if not any(feed.full_content for feed in store.feeds()):
                     return 0, 0, None
                 kept, failed = fullcontent.fetch_pending(store, progress=progress, stop=cancel)

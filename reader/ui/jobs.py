@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
 from PySide6.QtWidgets import QProgressBar, QPushButton
 
 from reader.records import Progress
-from reader.store import NOT_ON_POSTGRES, Store, StoreAddress, StoreError
+from reader.store import StoreAddress, StoreError
 from reader.ui.status import Message
 
 T = TypeVar("T")
@@ -300,21 +300,6 @@ class StoreWork(NamedTuple):
     reload: Callable[[], None]
     refresh_counts: Callable[[], None]
     message: Message
-
-
-def shared_store_lacks(what: str) -> str:
-    """The status-bar line for a feature a shared store does not have yet (``what`` names it:
-    "Rules need")."""
-    return NOT_ON_POSTGRES.format(what=what) + "."
-
-
-def store_file(db: StoreAddress) -> Store:
-    """The store file of a feature that works on SQLite only so far (rules, cleanup, full articles,
-    sync accounts): their entry points check :attr:`StoreAddress.shared` first and say so; this is
-    the last guard (a URL is never opened as a file name)."""
-    if db.shared:
-        raise StoreError(f"{db.shown()}: " + NOT_ON_POSTGRES.format(what="this needs"))
-    return Store.open(db.target)
 
 
 def verify_store(jobs: JobRunner, db: StoreAddress) -> Job[None]:

@@ -280,7 +280,7 @@ class MainWindow(QMainWindow):
         self.remote_images = RemoteImages(self.list_images, self.settings, message, self)
         self.refresh_interval = RefreshInterval(self.refreshing, self.settings, self)
         self.retention = Retention(self.work, self.settings, self)
-        self.rules = Rules(self, self.work, self)
+        self.rules = Rules(self, self.work, self, articles=self.list, model=self.model)
         self.full_articles = FullArticles(self.work, self.pane, self.sidebar, self)
         self.counting.feeds_counted.connect(self.full_articles.on_feeds_counted)
         if self.counting.feeds is not None:  # (counted before it was built: the first paint's counts)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import QObject
 
 from reader.records import Cleaned, Progress, counted
-from reader.ui.jobs import JobKind, StoreWork, shared_store_lacks, store_file
+from reader.ui.jobs import JobKind, StoreWork
 from reader.ui.settings import Settings
 
 
@@ -30,11 +30,6 @@ class Retention(QObject):
         """Read articles older than this many days are removed after a refresh (0: never)."""
         return self._settings.cleanup_days
 
-    @property
-    def unavailable(self) -> str | None:
-        """Why cleanups cannot run on this store (a shared one: not yet), or None."""
-        return shared_store_lacks("Cleanup needs") if self._work.db.shared else None
-
     def set_days(self, days: int) -> None:
         self._settings.cleanup_days = days
 
@@ -44,13 +39,13 @@ class Retention(QObject):
 
     def clean_up(self) -> None:
         """One cleanup now, in the background (none while one runs)."""
-        if self._work.jobs.running(JobKind.CLEANUP) or self._work.db.shared:
-            return  # (a shared store keeps its articles: see Preferences, where the choice is off)
+        if self._work.jobs.running(JobKind.CLEANUP):
+            return
         days = self.days
         db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> Cleaned:
-            with store_file(db) as store:
+            with db.open() as store:
                 return store.cleanup(datetime.now(UTC) - timedelta(days=days))
 
         def done(result: Cleaned) -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QPoint, Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -16,6 +17,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListView,
+    QMenu,
     QPushButton,
     QTableWidgetItem,
     QVBoxLayout,
@@ -24,8 +27,9 @@ from PySide6.QtWidgets import (
 
 from reader.records import Feed, Progress, Rule, counted
 from reader.store import StoreError
+from reader.ui.article_model import ArticleListModel
 from reader.ui.dialogs import row_table
-from reader.ui.jobs import JobKind, StoreWork, shared_store_lacks, store_file
+from reader.ui.jobs import JobKind, StoreWork
 
 #: The table's columns.
 COLUMNS = ("Rule", "Finds", "Then")
@@ -55,7 +59,7 @@ class RulesDialog(QDialog):
         self.name.setObjectName("ruleName")
         self.match = QLineEdit()
         self.match.setObjectName("ruleMatch")
-        self.match.setPlaceholderText("words, as in the search field: every one must match")
+        self.match.setPlaceholderText('as in the search field: words, "a phrase", title:, author:, body:, source:')
         self.action = QComboBox()
         self.action.setObjectName("ruleAction")
         for text, value in ACTIONS:
@@ -114,7 +118,7 @@ class RulesDialog(QDialog):
         db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> tuple[list[Rule], list[Feed]]:
-            with store_file(db) as store:
+            with db.open() as store:
                 return store.rules(), store.feeds()
 
         def done(found: tuple[list[Rule], list[Feed]]) -> None:
@@ -164,7 +168,7 @@ class RulesDialog(QDialog):
         db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> list[Rule] | str:
-            with store_file(db) as store:
+            with db.open() as store:
                 try:
                     store.add_rule(name, query, action, feed_id, folder)
                 except StoreError as exc:
@@ -191,7 +195,7 @@ class RulesDialog(QDialog):
         db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> list[Rule]:
-            with store_file(db) as store:
+            with db.open() as store:
                 store.remove_rule(rule.name)
                 return store.rules()
 
@@ -205,7 +209,7 @@ class RulesDialog(QDialog):
         db = self._work.db
 
         def work(progress: Progress, cancel: threading.Event) -> dict[str, int]:
-            with store_file(db) as store:
+            with db.open() as store:
                 return store.apply_rules()
 
         def done(applied: dict[str, int]) -> None:
@@ -223,18 +227,82 @@ class RulesDialog(QDialog):
 
 
 class Rules(QObject):
-    """Owns File > Rules…: the dialog (one, kept)."""
+    """Owns File > Rules…: the dialog (one, kept); and the article list's context menu, which
+    undoes what a rule did to an article: "Unhide" under Hidden, "Remove label" under a label."""
 
-    def __init__(self, window: QWidget, work: StoreWork, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        window: QWidget,
+        work: StoreWork,
+        parent: QObject | None = None,
+        *,
+        articles: QListView | None = None,
+        model: ArticleListModel | None = None,
+    ) -> None:
         super().__init__(parent)
         self._window = window
         self._work = work
+        self._articles = articles
+        self._model = model
         self.dialog: RulesDialog | None = None
+        if articles is not None:
+            articles.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            articles.customContextMenuRequested.connect(self._on_context_menu)
+
+    def article_menu(self, row: int) -> QMenu | None:
+        """The context menu of the article at ``row`` (None when there is nothing to undo in this
+        view): the rule's hiding or label taken back from it."""
+        model, articles = self._model, self._articles
+        article = model.row(row) if model is not None else None
+        if article is None or model is None or articles is None:
+            return None
+        query = model.query
+        menu = QMenu(articles)
+        menu.setObjectName("articleMenu")
+        if query.view == "hidden":
+            unhide = QAction("Unhide", menu)
+            unhide.setToolTip("List it again where it was before a rule hid it (it stays read)")
+            unhide.triggered.connect(lambda: self.undo(article.id, "Unhid 1 article", hidden=True))
+            menu.addAction(unhide)
+        if query.label is not None:
+            label = query.label
+            remove = QAction(f"Remove label “{label}”", menu)
+            remove.triggered.connect(lambda: self.undo(article.id, f"Label “{label}” taken off 1 article", label=label))
+            menu.addAction(remove)
+        if menu.isEmpty():
+            menu.deleteLater()
+            return None
+        return menu
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        articles = self._articles
+        assert articles is not None
+        index = articles.indexAt(pos)
+        menu = self.article_menu(index.row()) if index.isValid() else None
+        if menu is not None:
+            menu.exec(articles.viewport().mapToGlobal(pos))
+            menu.deleteLater()
+
+    def undo(self, article_id: int, said: str, *, hidden: bool = False, label: str | None = None) -> None:
+        """Take back a rule's hiding (``hidden``) or ``label`` from one article, on a job thread
+        (a synced article's label taken: queued for its server); the list and counts follow."""
+        db = self._work.db
+
+        def work(progress: Progress, cancel: threading.Event) -> int:
+            with db.open() as store:
+                if hidden:
+                    return store.set_hidden([article_id], False)
+                return store.remove_label([article_id], label or "")
+
+        def done(changed: int) -> None:
+            if changed:
+                self._work.message(said)
+                self._work.reload()
+                self._work.refresh_counts()
+
+        self._work.jobs.start(JobKind.RULES, work, done, quiet=True)
 
     def show_rules(self) -> None:
-        if self._work.db.shared:
-            self._work.message(shared_store_lacks("Rules need"))
-            return
         if self.dialog is None:
             self.dialog = RulesDialog(self._work, self._window)
             self.dialog.setModal(False)

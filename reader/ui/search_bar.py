@@ -25,6 +25,10 @@ class SearchBar(QLineEdit):
         super().__init__(parent)
         self.setObjectName("searchBar")
         self.setPlaceholderText("Search all articles  (/)")
+        self.setToolTip(
+            'Every word must match. "a phrase": its words together. title:, author:, body: or source:'
+            ' before a word or a phrase: only there (source:"le monde" title:rocket)'
+        )
         # (The clear button, about 10 ms of icon lookup, comes with the window's second stage: it
         # shows only once there is text.)
         self._emitted = ""

@@ -5,10 +5,12 @@ closing the window keeps Reader running in the tray.
 Where the platform has no tray (Xvfb without a tray host, offscreen, some Wayland desktops) there
 is no icon and no notification, and closing the window quits, exactly as without this module.
 
-What arrived is counted by article id: ids only grow as articles are added, so "unread feed
-articles with an id above the newest one seen at the last count" is what a refresh or a sync
-brought, read through the primary key's range (:meth:`reader.store.Store.arrivals`). What the
-person imported or subscribed to themselves is not announced: they asked for it.
+What arrived is counted by arrival: each storing of new articles is numbered by a sequence that
+only grows (article ids do not: once the newest articles are removed, the next ones get their
+ids again), so "unread feed articles stored after the newest arrival seen at the last count" is
+what a refresh or a sync brought, read through ranges of the primary key
+(:meth:`reader.store.Store.arrivals`). What the person imported or subscribed to themselves is
+not announced: they asked for it.
 """
 
 from __future__ import annotations
