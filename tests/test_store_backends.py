@@ -57,7 +57,10 @@ from test_sync_store import (  # noqa: F401
     test_the_queue_is_written_in_the_flags_transaction,
     test_the_server_state_never_overwrites_a_change_still_queued,
 )
-from test_ui_tray import test_arrivals_counts_unread_feed_articles_above_an_id  # noqa: F401
+from test_ui_tray import (  # noqa: F401
+    test_arrivals_are_counted_when_removed_articles_ids_are_given_again,
+    test_arrivals_counts_unread_feed_articles_stored_after_an_arrival,
+)
 
 from reader.records import Article, Query
 from reader.store import StoreError, StoreVersionError
