@@ -136,3 +136,21 @@ def test_counts_in_the_first_paint_reach_what_the_second_stage_builds_and_show_l
     assert menu is not None and menu.actions()[0].isChecked()
     assert window.tray._unread == 6
     assert JobKind.COUNTS not in counted and not window.jobs.running(JobKind.COUNTS)
+
+
+def test_fontconfig_sets_itself_up_on_a_thread_and_the_log_says_so(tmp_path: Path) -> None:
+    """The window's start has fontconfig read its configuration on a thread while Qt is imported
+    (Qt would do it on the UI thread at the window's first text); with its own C call, not the
+    ctypes package (see reader.ui.app._loadable)."""
+    log = StartupLog(tmp_path / "startup.log")
+    thread = startup.set_up_fonts(log)
+    assert thread is not None  # (this machine has fontconfig: Qt's xcb and offscreen fonts need it)
+    thread.join(60)
+    assert not thread.is_alive()
+    done = [line for line in log.lines if "fonts set up on a thread in" in line]
+    assert len(done) == 1 and "failed" not in done[0]
+
+
+def test_no_fontconfig_no_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(startup, "FONTCONFIG", "libno-such-fontconfig.so.1")
+    assert startup.set_up_fonts(StartupLog(tmp_path / "startup.log")) is None

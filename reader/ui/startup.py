@@ -12,10 +12,12 @@ The log is written after the first paint (a few hundred bytes), never before it.
 The sidebar's counts are in the first paint: :class:`EarlyCounts` counts them on a thread of their
 own from the start of :func:`reader.ui.app.run`, while Qt and the window's modules are imported and
 the window is built (SQLite lets go of the GIL while it counts: the second core does the work).
+Fontconfig sets itself up on another (:func:`set_up_fonts`) meanwhile.
 """
 
 from __future__ import annotations
 
+import _ctypes
 import os
 import sys
 import threading
@@ -142,3 +144,44 @@ class EarlyCounts:
         (or counting failed)."""
         self._done.wait(timeout_s)
         return self._counts if self._done.is_set() else None
+
+
+#: The library Qt's font database reads on Linux (and the other Unix desktops).
+FONTCONFIG = "libfontconfig.so.1"
+
+
+class _Int(_ctypes._SimpleCData):
+    _type_ = "i"  # (ctypes.c_int: the ctypes package is not imported before the first paint)
+
+
+class _CFunction(_ctypes.CFuncPtr):
+    """A C function returning an int, called without arguments; the GIL is let go meanwhile."""
+
+    _flags_ = _ctypes.FUNCFLAG_CDECL
+    _restype_ = _Int
+
+
+def set_up_fonts(log: StartupLog) -> threading.Thread | None:
+    """Fontconfig's set-up (``FcInit``: its configuration files and font caches read), on a thread
+    of its own, started with the window's start while Qt and the window's modules are imported.
+
+    Qt has it done on the UI thread at the window's first text otherwise (the search field, in the
+    window's build): 10-20 ms that the first paint waited for, and 1-2 ms once done (a bare window
+    pays them too, in its first paint). Fontconfig sets itself up once per process, safely from
+    two threads at once (the second does the work again and keeps the first's); Qt's call then
+    finds it done. The C call lets go of the GIL: the second core does the work. Returns the
+    thread, or None where there is no fontconfig (Windows, macOS)."""
+    try:
+        function = _CFunction(_ctypes.dlsym(_ctypes.dlopen(FONTCONFIG, os.RTLD_LOCAL), "FcInit"))
+    except (AttributeError, OSError):  # (no dlopen on Windows; no such library)
+        return None
+
+    def set_up() -> None:
+        began = time.monotonic()
+        done = function()
+        said = "" if done else " (it failed: Qt tries again)"
+        log.mark(f"fonts set up on a thread in {(time.monotonic() - began) * 1000:.0f} ms{said}")
+
+    thread = threading.Thread(target=set_up, name="reader-fonts", daemon=True)
+    thread.start()
+    return thread
