@@ -836,6 +836,9 @@ def cmd_opml(db_path: StoreTarget, args: argparse.Namespace) -> int:
 
 def _open_window(target: StoreTarget, *, default_store: bool, qt_options: Sequence[str] = ()) -> int:
     db_path = _sqlite_only(target, "the window opens")
+    from reader.ui.startup import warm_up
+
+    warm_up()  # Qt's libraries load on a thread while the store opens (see WarmUp)
     if default_store and not db_path.exists():
         # First run: the sample a new user sees. Imported before Qt starts (it takes a moment).
         from reader.importer import import_paths

@@ -138,19 +138,32 @@ def test_counts_in_the_first_paint_reach_what_the_second_stage_builds_and_show_l
     assert JobKind.COUNTS not in counted and not window.jobs.running(JobKind.COUNTS)
 
 
-def test_fontconfig_sets_itself_up_on_a_thread_and_the_log_says_so(tmp_path: Path) -> None:
-    """The window's start has fontconfig read its configuration on a thread while Qt is imported
-    (Qt would do it on the UI thread at the window's first text); with its own C call, not the
+def test_the_warm_up_loads_qt_and_sets_fontconfig_up_on_a_thread_and_the_log_says_so(tmp_path: Path) -> None:
+    """The window's start has Qt's libraries loaded and fontconfig set up on a thread while the
+    store opens and PySide6 is imported (the UI thread did both); with its own C calls, not the
     ctypes package (see reader.ui.app._loadable)."""
+    warming = startup.WarmUp()
+    warming.thread.join(60)
+    assert not warming.thread.is_alive()
     log = StartupLog(tmp_path / "startup.log")
-    thread = startup.set_up_fonts(log)
-    assert thread is not None  # (this machine has fontconfig: Qt's xcb and offscreen fonts need it)
-    thread.join(60)
-    assert not thread.is_alive()
-    done = [line for line in log.lines if "fonts set up on a thread in" in line]
-    assert len(done) == 1 and "failed" not in done[0]
+    log.mark("a step here")
+    log.elsewhere = warming.steps
+    log.write()
+    lines = (tmp_path / "startup.log").read_text().splitlines()
+    steps = [line.split("ms", 1)[1].strip() for line in lines[1:]]
+    qt = f"Qt's libraries loaded on a thread ({len(startup.QT_LIBRARIES)} of {len(startup.QT_LIBRARIES)}) in "
+    assert steps[0].startswith(qt) and steps[1].startswith("fonts set up on a thread in ")
+    assert steps[2] == "a step here"  # (in their place by time: the warm-up was done first)
+    assert "failed" not in lines[2]
 
 
-def test_no_fontconfig_no_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_fontconfig_and_no_qt_libraries_leave_it_to_qt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(startup, "FONTCONFIG", "libno-such-fontconfig.so.1")
-    assert startup.set_up_fonts(StartupLog(tmp_path / "startup.log")) is None
+    monkeypatch.setattr(startup, "QT_LIBRARIES", ("libno-such-qt.so.6", *startup.QT_LIBRARIES))
+    warming = startup.WarmUp()
+    warming.thread.join(60)
+    assert [step for _, step in warming.steps] == [
+        f"Qt's libraries loaded on a thread (0 of {len(startup.QT_LIBRARIES)}) in "
+        + warming.steps[0][1].rsplit(" in ", 1)[1],
+        "no fontconfig: Qt finds its fonts its own way",
+    ]

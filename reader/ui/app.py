@@ -225,10 +225,13 @@ def run(db_path: Path, argv: list[str] | None = None, *, store: Store | None = N
             store.close()
         return 2
 
-    from reader.ui.startup import EarlyCounts, StartupLog, set_up_fonts, watch
+    from reader.ui.startup import EarlyCounts, StartupLog, warm_up, watch
 
     log = StartupLog()
-    set_up_fonts(log)  # (on a thread: the window's first text would wait for it)
+    # Qt's libraries and fontconfig on a thread (started by the command line already, as a rule).
+    warming = warm_up()
+    if warming is not None:
+        log.elsewhere = warming.steps
     # Counted from here, on a thread, while Qt starts: the first paint shows the sidebar's counts.
     # (A store still to be opened may need an upgrade first: its counts start once it is open.)
     early = EarlyCounts(db_path) if store is not None and _on_disk(db_path) else None
