@@ -18,6 +18,7 @@ Qt's libraries load and fontconfig sets itself up on another (:class:`WarmUp`) m
 from __future__ import annotations
 
 import _ctypes
+import contextlib
 import os
 import sys
 import threading
@@ -189,10 +190,12 @@ class WarmUp:
     """What the window's start hands to the second core, on a thread started as the command line
     sees that the window opens, before anything imports Qt:
 
-    - *Qt's libraries loaded* (:data:`QT_LIBRARIES`): loading and relocating them was 20-60 ms of
-      the import of PySide6 on the UI thread (which then finds them loaded: the dynamic loader
-      hands the same libraries to PySide6's modules; one that is still loading, it waits for).
-      Only where their Python bindings will load them anyway: nothing of Qt runs before them.
+    - *Qt's libraries loaded* (:data:`QT_LIBRARIES`; first, with a display, the X libraries the
+      display check of :func:`reader.ui.app.platform_problem` loads): loading and relocating them
+      was 20-60 ms of the import of PySide6 on the UI thread (which then finds them loaded: the
+      dynamic loader hands the same libraries to PySide6's modules; one that is still loading, it
+      waits for). Only where their Python bindings will load them anyway: nothing of Qt runs
+      before them.
     - *Fontconfig set up* (``FcInit``: its configuration files and font caches read): Qt has it
       done on the UI thread at the window's first text otherwise (the search field, in the window's
       build): 10-20 ms, and 1-2 ms once done. Fontconfig sets itself up once per process, safely
@@ -210,6 +213,12 @@ class WarmUp:
 
     def _run(self) -> None:
         began = time.monotonic()
+        if os.environ.get("DISPLAY"):
+            from reader.ui.app import XCB_LIBRARIES
+
+            for soname in XCB_LIBRARIES:  # (the display check's: it finds them loaded)
+                with contextlib.suppress(OSError):  # (the check names the missing ones)
+                    _ctypes.dlopen(soname, os.RTLD_LOCAL)
         folder = _qt_library_folder()
         loaded = 0
         for name in QT_LIBRARIES:
