@@ -94,6 +94,8 @@ def paintEvent(self, event):
             seen |= {"warm-up": warm_ups, "records' ForwardRefs": forward.count("reader.records")}
             seen |= {"every widget class": every_widget_class, "QStyle": "PixelMetric" in enums}
             seen |= {"QIcon": "ThemeIcon" in enums, "QTextFrameFormat": "BorderStyle" in enums}
+            seen |= {"QUrl": "UrlFormattingOption" in enums, "QImage": "InvertMode" in enums}
+            seen |= {"QThread": "QualityOfService" in enums}
             seen |= {"sources read": [m for m in scanned if m.startswith("reader")], "all read": len(scanned)}
             from reader.ui.sidebar import COUNT_ROLE
             entries = [self.sidebar.item(i) for i in range(self.sidebar.count())]
@@ -141,6 +143,10 @@ def test_the_first_paint_imports_nothing_it_does_not_show(tmp_path: Path, known_
         "QStyle": False,
         "QIcon": False,
         "QTextFrameFormat": False,
+        # Nor QUrl, QImage (the blank pane has no link, no image) or QThread (no job runs before it).
+        "QUrl": False,
+        "QImage": False,
+        "QThread": False,
         "sources read": [],
         # Started by the command line, before the store opens; run() finds it started.
         "warm-up": ["WarmUp", "WarmUp"],
