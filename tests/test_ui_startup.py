@@ -167,3 +167,38 @@ def test_no_fontconfig_and_no_qt_libraries_leave_it_to_qt(monkeypatch: pytest.Mo
         + warming.steps[0][1].rsplit(" in ", 1)[1],
         "no fontconfig: Qt finds its fonts its own way",
     ]
+
+
+@OFFSCREEN_SIZE_HINTS
+def test_the_garbage_collector_paused_for_the_start_is_back_on_after_the_first_paint(
+    qtbot: Any, tmp_path: Path, known_store: Store
+) -> None:
+    import gc
+
+    from reader.ui.main_window import MainWindow
+    from reader.ui.settings import Settings
+
+    window = MainWindow(known_store, Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(window)
+    startup.pause_collection()
+    try:
+        assert not gc.isenabled()
+        window.show()
+        window.start()
+        qtbot.waitUntil(lambda: window.built)  # (after the first paint)
+        assert gc.isenabled()
+    finally:
+        startup.resume_collection()
+        gc.enable()
+
+
+def test_a_collector_someone_else_turned_off_stays_off() -> None:
+    import gc
+
+    gc.disable()
+    try:
+        startup.pause_collection()
+        startup.resume_collection()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -92,6 +92,8 @@ def paintEvent(self, event):
             every_widget_class = "WizardButton" in enums  # QWizard's: no window of Reader's has one
             seen = {"imported": imported, "built": built, "parser built": bool(parsers)}
             seen |= {"warm-up": warm_ups, "records' ForwardRefs": forward.count("reader.records")}
+            import gc
+            seen |= {"garbage collector paused": not gc.isenabled()}
             seen |= {"every widget class": every_widget_class, "QStyle": "PixelMetric" in enums}
             seen |= {"QIcon": "ThemeIcon" in enums, "QTextFrameFormat": "BorderStyle" in enums}
             seen |= {"QUrl": "UrlFormattingOption" in enums, "QImage": "InvertMode" in enums}
@@ -152,6 +154,8 @@ def test_the_first_paint_imports_nothing_it_does_not_show(tmp_path: Path, known_
         "warm-up": ["WarmUp", "WarmUp"],
         # The records' field annotations are objects, not strings to compile (~0.4 ms a class).
         "records' ForwardRefs": 0,
+        # It went over the hundreds of thousands of objects the imports make again and again.
+        "garbage collector paused": True,
         # The sidebar's counts are in the first paint (counted on a thread while Qt started).
         "sidebar": [
             ("All articles", KNOWN_COUNT),

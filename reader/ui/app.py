@@ -194,8 +194,10 @@ WINDOW_CACHE_MB = 4
 def _open_upgrading(db_path: Path) -> Store:
     """The store at ``db_path``, upgraded first behind the busy dialog when it needs it."""
     from reader.store import Store, StoreError
+    from reader.ui.startup import pause_collection, resume_collection
 
     if Store.needs_upgrade(db_path):
+        resume_collection()  # (an upgrade may take minutes: not without the garbage collector)
         try:
             upgrade_showing_progress(db_path)
         except StoreError as exc:
@@ -204,6 +206,8 @@ def _open_upgrading(db_path: Path) -> Store:
 
             QMessageBox.critical(None, "Reader", f"The store could not be updated:\n{exc}")
             raise
+        finally:
+            pause_collection()
     return Store.open(db_path, cache_mb=WINDOW_CACHE_MB)
 
 
@@ -217,6 +221,16 @@ def run(db_path: Path, argv: list[str] | None = None, *, store: Store | None = N
     then Qt's own options such as ``-style fusion``). ``store``: that store, already open and
     current (the command line opened it to report a bad one): not checked or opened again. The
     window closes it."""
+    from reader.ui.startup import pause_collection, resume_collection
+
+    pause_collection()  # until the first paint (paused by the command line already, as a rule)
+    try:
+        return _run(db_path, argv, store)
+    finally:
+        resume_collection()
+
+
+def _run(db_path: Path, argv: list[str] | None, store: Store | None) -> int:
     platform = _platform_option(argv)
     problem = platform_problem(os.environ if platform is None else {**os.environ, "QT_QPA_PLATFORM": platform})
     if problem:
