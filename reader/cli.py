@@ -841,6 +841,10 @@ def cmd_opml(db_path: StoreTarget, args: argparse.Namespace) -> int:
 
 def _open_window(target: StoreTarget, *, default_store: bool, qt_options: Sequence[str] = ()) -> int:
     db_path = _sqlite_only(target, "the window opens")
+    from reader.ui.app import WINDOW_CACHE_MB, run
+    from reader.ui.startup import warm_up
+
+    warm_up()  # Qt's libraries load on a thread while the store opens (see WarmUp)
     if default_store and not db_path.exists():
         # First run: the sample a new user sees. Imported before Qt starts (it takes a moment).
         from reader.importer import import_paths
@@ -850,8 +854,6 @@ def _open_window(target: StoreTarget, *, default_store: bool, qt_options: Sequen
         upgrade = False
     else:
         upgrade = Store.needs_upgrade(db_path)
-    from reader.ui.app import WINDOW_CACHE_MB, run
-
     # Opened once, here, for the window (a bad store is reported here, in one line, before any
     # window appears); an upgrade is left to the window, which shows it.
     store = None if upgrade else Store.open(db_path, cache_mb=WINDOW_CACHE_MB)
