@@ -365,6 +365,14 @@ def test_a_destination_of_a_newer_schema_or_another_program_is_refused_in_one_li
         2,
         f"reader: {foreign}: not a Reader store (an SQLite database of another program); left untouched\n",
     )
+    theirs = postgres_server.new_database(empty=True)
+    postgres_server.sql("CREATE TABLE notes (x text)", theirs.rsplit("/", 1)[1])
+    done = reader("store", "copy", str(source), theirs)
+    assert (done.returncode, done.stderr) == (
+        2,
+        f"reader: {theirs}: not a Reader store (a database of another program: 1 tables and no Reader schema); "
+        "left untouched\n",
+    )
 
 
 def test_copying_a_store_onto_itself_or_from_nowhere_is_refused(tmp_path: Path) -> None:
