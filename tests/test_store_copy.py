@@ -395,3 +395,39 @@ def test_the_copy_says_nothing_of_progress_when_stderr_is_not_a_terminal(tmp_pat
     done = reader("store", "copy", str(source), str(tmp_path / "copy.sqlite"))
     assert (done.stdout, done.stderr) == (f"copied 3 articles into {tmp_path / 'copy.sqlite'}\n", "")
     assert json.loads(reader("--db", str(tmp_path / "copy.sqlite"), "list", "--json").stdout)[0]["title"] == "Story 2"
+
+
+def test_on_a_terminal_the_copy_shows_a_progress_bar_of_the_rows_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from test_cli import Terminal
+
+    from reader import cli
+
+    source = tmp_path / "source.sqlite"
+    with Store.open(source) as store:
+        store.add_articles(many(30))
+    drawn = threading.Event()
+
+    class AtOnce(cli.DelayedBar):  # (no half-second wait before the bar)
+        def __init__(self, description: str, stream: Any, delay: float = 0.0, unit: str = "file") -> None:
+            super().__init__(description, stream, 0.0, unit)
+
+        def _show(self) -> None:
+            super()._show()
+            if self._bar is not None:
+                drawn.set()
+
+    def second_batch(batch: int) -> None:
+        if batch == 2:  # the first was counted: the bar is drawn before the copy goes on
+            assert drawn.wait(10)
+
+    terminal = Terminal()
+    monkeypatch.setattr(cli, "DelayedBar", AtOnce)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(copy_module, "BATCH_ROWS", 10)
+    monkeypatch.setattr(copy_module, "batch_written", second_batch)
+    assert cli.main(["store", "copy", str(source), str(tmp_path / "copy.sqlite")]) == 0
+    assert "copying" in terminal.getvalue() and "/30 " in terminal.getvalue() and "row/s" in terminal.getvalue()
