@@ -319,6 +319,7 @@ def test_a_destination_with_other_articles_is_refused_and_left_as_it_was(tmp_pat
     source = tmp_path / "source.sqlite"
     with Store.open(source) as store:
         store.add_articles(many(5))
+        store.add_account("ann@host", "http://127.0.0.1:1/api/greader.php", "ann")
     with open_store(postgres_url) as shared:
         shared.add_articles([Article(source="other", title="Theirs", url="https://other.example/1")])
     done = reader("store", "copy", str(source), postgres_url)
@@ -329,6 +330,7 @@ def test_a_destination_with_other_articles_is_refused_and_left_as_it_was(tmp_pat
     )
     with open_store(postgres_url) as shared:
         assert [r.title for r in shared.page().rows] == ["Theirs"]
+        assert shared.accounts() == [], "refused before anything was written"
     other = tmp_path / "other.sqlite"
     with Store.open(other) as store:
         store.add_feed("https://other.example/feed.xml")

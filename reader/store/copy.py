@@ -150,7 +150,7 @@ class _Side:
     def __init__(self, store: StoreProtocol) -> None:
         self.store = store
         self.sqlite = isinstance(store, Store)
-        self.person: str | None = None if self.sqlite else str(getattr(store, "person"))  # noqa: B009
+        self.person: str | None = None if self.sqlite else str(getattr(store, "person", None))
         self.name = str(getattr(store, "path", "the store"))
         self._columns: dict[str, dict[str, str]] = {}
 
@@ -189,11 +189,12 @@ class _Side:
             self._columns[table] = found
         return self._columns[table]
 
-    def has(self, table: Table | str, *columns: str) -> bool:
-        name = table if isinstance(table, str) else table.name
-        names = (*(() if isinstance(table, str) else table.columns), *columns)
-        have = self.columns(name)
-        return bool(have) and all(c.strip('"') in have for c in names)
+    def has(self, table: Table | str) -> bool:
+        """Whether this side has the table (given as an entry: with all of the entry's columns)."""
+        if isinstance(table, str):
+            return bool(self.columns(table))
+        have = self.columns(table.name)
+        return bool(have) and all(c.strip('"') in have for c in table.columns)
 
     def value(self, table: str, column: str, value: Any) -> Any:
         """``value`` as this side's ``column`` takes it (a SQLite 0/1 flag is a PostgreSQL boolean)."""
@@ -214,9 +215,11 @@ def copy_store(
     src, dst = _Side(source), _Side(target)
     report = CopyReport()
     tables = [t for t in TABLES if src.has(t)]
-    total = sum(int(src.rows(f"SELECT count(*) FROM {t.name}")[0][0]) for t in tables)
+    total = sum(_source_count(src, t) for t in tables)
+    # (Everything that can refuse the destination, before anything is written to it.)
     for table in (ACCOUNTS, FEEDS):
         _check_same(src, dst, table, "name" if table is ACCOUNTS else "url")
+    start = _resume_point(src, dst)
     done = 0
 
     def advanced(n: int) -> None:
@@ -227,7 +230,7 @@ def copy_store(
 
     for table in tables:
         if table is ARTICLES:
-            _copy_articles(src, dst, report, advanced)
+            _copy_articles(src, dst, start, report, advanced)
         elif not dst.has(table):
             n = _source_count(src, table)
             if n:
@@ -243,9 +246,10 @@ def _source_count(side: _Side, table: Table) -> int:
     return int(side.rows(f"SELECT count(*) FROM {table.name}{where}", params)[0][0])
 
 
-def _person_filter(side: _Side, table: str, alias: str = "") -> tuple[str, list[Any]]:
+def _person_filter(side: _Side, table: str) -> tuple[str, list[Any]]:
+    """On PostgreSQL, where a table holds everyone's rows: the person's only."""
     if side.person is not None and PERSON in side.columns(table):
-        return f" WHERE {alias}{PERSON} = ?", [side.person]
+        return f" WHERE {PERSON} = ?", [side.person]
     return "", []
 
 
@@ -322,9 +326,10 @@ def _identity_past(conn: Any, side: _Side, table: str) -> None:
 # --- articles ----------------------------------------------------------------------------------
 
 
-def _copy_articles(src: _Side, dst: _Side, report: CopyReport, advanced: Callable[[int], None]) -> None:
+def _copy_articles(src: _Side, dst: _Side, start: int, report: CopyReport, advanced: Callable[[int], None]) -> None:
     """Articles with their packed text as it is, this person's read and star state, and what of
-    the newer columns both sides have; batch after batch from where an earlier run stopped."""
+    the newer columns both sides have; batch after batch after ``start`` (where an earlier run
+    stopped: :func:`_resume_point`)."""
     extras = [c for c, _, _ in ARTICLE_EXTRAS if c in src.columns("articles")]
     copied_extras = [c for c in extras if c in dst.columns("articles")]
     for column, noun, test in ARTICLE_EXTRAS:
@@ -332,7 +337,6 @@ def _copy_articles(src: _Side, dst: _Side, report: CopyReport, advanced: Callabl
             (n,) = src.rows(f"SELECT count(*) FROM articles WHERE {test}")[0]
             if n:
                 report.not_copied.append(f"not copied: {counted(int(n), noun)} (not in {dst.engine()} yet)")
-    start = _resume_point(src, dst)
     done_before = int(src.rows("SELECT count(*) FROM articles WHERE id <= ?", (start,))[0][0])
     report.already += done_before
     advanced(done_before)
