@@ -1138,10 +1138,10 @@ def cmd_store(db_path: StoreTarget, args: argparse.Namespace) -> int:
             raise StoreError(f"{target}: the store is read-only; nothing was copied")
         with _progress("copying", unit="row") as progress:
             report = copy_store(src, dst, progress=progress)
-    for line in report.not_copied:
+    for line in [*report.damaged, *report.not_copied]:
         _err(line)
     print(f"{report.summary()} into {target}")
-    return EXIT_REJECTED if report.not_copied else EXIT_OK
+    return EXIT_REJECTED if report.not_copied or report.damaged else EXIT_OK
 
 
 def _same_store(a: StoreTarget, b: StoreTarget) -> bool:

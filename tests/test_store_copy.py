@@ -19,7 +19,7 @@ from test_cli import SEEDS, reader
 
 from reader.importer import import_paths
 from reader.records import Article, Enclosure, Query
-from reader.store import Store
+from reader.store import Store, StoreError
 from reader.store import copy as copy_module
 from reader.store.protocol import StoreProtocol, open_store
 
@@ -433,3 +433,25 @@ def test_on_a_terminal_the_copy_shows_a_progress_bar_of_the_rows_copied(
     monkeypatch.setattr(copy_module, "batch_written", second_batch)
     assert cli.main(["store", "copy", str(source), str(tmp_path / "copy.sqlite")]) == 0
     assert "copying" in terminal.getvalue() and "/30 " in terminal.getvalue() and "row/s" in terminal.getvalue()
+
+
+def test_an_article_whose_body_is_damaged_is_copied_as_it_is_and_named(tmp_path: Path, postgres_url: str) -> None:
+    from test_store import damage_body
+
+    source = tmp_path / "source.sqlite"
+    with Store.open(source) as store:
+        store.add_articles(many(3))
+    damage_body(source, 2)
+    for target in (postgres_url, str(tmp_path / "copy.sqlite")):
+        done = reader("store", "copy", str(source), target)
+        assert done.returncode == 1
+        assert done.stderr == (
+            f"reader: {source}: article 2: damaged packed text; copied as it is, its body left out of the "
+            "search index\n"
+        )
+        assert done.stdout == f"copied 3 articles into {target}\n"
+        with open_store(target) as copied:
+            assert copied.get(1).raw == "r0"  # type: ignore[union-attr]
+            assert [r.id for r in copied.page(Query(search="story 0")).rows] == [1]
+            with pytest.raises(StoreError, match="article 2: damaged packed text"):
+                copied.get(2)

@@ -134,6 +134,9 @@ class CopyReport:
     copied: dict[str, int] = field(default_factory=dict)
     already: int = 0
     not_copied: list[str] = field(default_factory=list)
+    #: Articles whose packed body cannot be read: copied as they are, their body's words not in
+    #: the destination's search index (one line each).
+    damaged: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         parts = [counted(n, noun) for noun, n in self.copied.items() if n]
@@ -354,10 +357,15 @@ def _copy_articles(src: _Side, dst: _Side, start: int, report: CopyReport, advan
         if not rows:
             break
         batch += 1
+        damaged: list[int] = []
         with dst.store.transaction() as conn:
-            write(conn, dst, rows, copied_extras)
+            write(conn, dst, rows, copied_extras, damaged)
             if batch_written is not None:
                 batch_written(batch)
+        report.damaged += [
+            f"{src.name}: article {i}: damaged packed text; copied as it is, its body left out of the search index"
+            for i in damaged
+        ]
         copied += len(rows)
         after = rows[-1][0]
         advanced(len(rows))
@@ -385,14 +393,20 @@ def _resume_point(src: _Side, dst: _Side) -> int:
 _OTHER_ARTICLES = "holds other articles (an id or a key of the source's is there already); copy into an empty store"
 
 
-def _index_text(row: Sequence[Any], extras: Sequence[str]) -> str:
+def _index_text(row: Sequence[Any], extras: Sequence[str], damaged: list[int]) -> str:
     """The body as the destination's search index is given it: the feed's text, then the page's
-    when a full article was fetched (and the destination keeps it)."""
-    body = textpack.unpack(_bytes(row[11]))
-    if "full_body_z" in extras:
-        full = row[len(ARTICLES.columns) + 2 + extras.index("full_body_z")]
-        if full is not None:
-            body += "\n" + textpack.unpack(_bytes(full))
+    when a full article was fetched (and the destination keeps it). A body that cannot be
+    unpacked (damaged) is copied as it is, and gives the index nothing: its id goes in
+    ``damaged``."""
+    try:
+        body = textpack.unpack(_bytes(row[11]))
+        if "full_body_z" in extras:
+            full = row[len(ARTICLES.columns) + 2 + extras.index("full_body_z")]
+            if full is not None:
+                body += "\n" + textpack.unpack(_bytes(full))
+    except textpack.PackError:
+        damaged.append(int(row[0]))
+        return ""
     return body
 
 
@@ -400,7 +414,9 @@ def _bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else bytes(value)
 
 
-def _write_sqlite(conn: Any, dst: _Side, rows: Sequence[Sequence[Any]], extras: Sequence[str]) -> None:
+def _write_sqlite(
+    conn: Any, dst: _Side, rows: Sequence[Sequence[Any]], extras: Sequence[str], damaged: list[int]
+) -> None:
     store: Store = dst.store  # type: ignore[assignment]
     columns = [*ARTICLES.columns, "read", "starred", *extras]
     try:
@@ -411,7 +427,7 @@ def _write_sqlite(conn: Any, dst: _Side, rows: Sequence[Sequence[Any]], extras: 
     except sqlite3.IntegrityError:  # (an id or a key there already: not an earlier run's)
         raise StoreError(f"{dst.name}: {_OTHER_ARTICLES}") from None
     store._tune_fts(conn)
-    store._index(conn, [(r[0], r[4], r[5], r[6], _index_text(r, extras)) for r in rows])
+    store._index(conn, [(r[0], r[4], r[5], r[6], _index_text(r, extras, damaged)) for r in rows])
 
 
 #: The staging table a batch is copied into on PostgreSQL, then stored with its search vector.
@@ -433,7 +449,9 @@ _PG_TYPES = {
 }
 
 
-def _write_postgres(conn: Any, dst: _Side, rows: Sequence[Sequence[Any]], extras: Sequence[str]) -> None:
+def _write_postgres(
+    conn: Any, dst: _Side, rows: Sequence[Sequence[Any]], extras: Sequence[str], damaged: list[int]
+) -> None:
     import psycopg
 
     from reader.store.postgres import _VECTOR, _text
@@ -452,7 +470,7 @@ def _write_postgres(conn: Any, dst: _Side, rows: Sequence[Sequence[Any]], extras
                 bool(v) if c in ("read", "starred") else _text(dst.value("articles", c, v))
                 for c, v in zip(columns, r, strict=True)
             ]
-            copy.write_row((*values, _text(_index_text(r, extras))))
+            copy.write_row((*values, _text(_index_text(r, extras, damaged))))
     stored = [c for c in columns if c not in ("read", "starred")]
     try:
         conn.execute(
