@@ -455,3 +455,28 @@ def test_an_article_whose_body_is_damaged_is_copied_as_it_is_and_named(tmp_path:
             assert [r.id for r in copied.page(Query(search="story 0")).rows] == [1]
             with pytest.raises(StoreError, match="article 2: damaged packed text"):
                 copied.get(2)
+
+
+def test_a_database_copied_to_another_keeps_the_named_persons_state_and_queue(
+    postgres_url: str, postgres_server: Any
+) -> None:
+    from test_sync_store import remote
+
+    with open_store(postgres_url, person="ann") as ann:
+        ann.add_articles(many(4))
+        account = ann.add_account("ann@host", "http://127.0.0.1:1/api/greader.php", "ann")
+        ann.add_remote_articles(
+            account.id, [(rid, remote("ann@host", rid, f"Remote {rid}"), False, False) for rid in "12"]
+        )
+        ann.set_read([1])
+        ann.set_starred(2)
+        ann.set_read([ann.page(Query(account_id=account.id)).rows[0].id])  # queued for the server
+        before = snapshot(ann)
+    with open_store(postgres_url, person="bob") as bob:
+        bob.set_starred(3)
+    other = postgres_server.new_database()
+    done = reader("store", "copy", "--user", "ann", postgres_url, other)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    with open_store(other, person="ann") as ann, open_store(other, person="bob") as bob:
+        assert snapshot(ann) == before and ann.pending_changes() != []
+        assert bob.totals() == (6, 6, 0) and bob.pending_changes() == [], "only ann's state and queue"
