@@ -198,6 +198,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-compact", dest="compact", action="store_false", help="leave the freed space inside the store (no VACUUM)"
     )
 
+    p = sub.add_parser("store", help="the store itself: copy it into another (SQLite file or PostgreSQL)")
+    store_cmd = p.add_subparsers(dest="store_command", metavar="ACTION", parser_class=_Parser, required=True)
+    sp = store_cmd.add_parser(
+        "copy", help="copy everything one store holds into another, empty one (run again after an interruption)"
+    )
+    sp.add_argument("source", type=store_target, metavar="SRC", help="a store file or a postgresql:// URL")
+    sp.add_argument("target", type=store_target, metavar="DST", help="a store file or a postgresql:// URL (created)")
+    sp.add_argument(
+        "--user",
+        dest="person",
+        metavar="NAME",
+        help="whose read and star state goes into or comes out of a PostgreSQL store (default: the database role)",
+    )
+
     p = sub.add_parser("opml", parents=[db], help="OPML export")
     opml = p.add_subparsers(dest="opml_command", metavar="ACTION", parser_class=_Parser, required=True)
     op = opml.add_parser("export", parents=[db], help="write subscriptions as OPML 2.0")
@@ -836,11 +850,13 @@ def cmd_opml(db_path: StoreTarget, args: argparse.Namespace) -> int:
 def _open_window(
     target: StoreTarget, *, default_store: bool, qt_options: Sequence[str] = (), person: str | None = None
 ) -> int:
+    from reader.ui.app import WINDOW_CACHE_MB, run
+    from reader.ui.startup import warm_up
+
     # QApplication takes Qt's options (-style, -platform ...) from the argv it is given.
     argv = [sys.argv[0] if sys.argv and sys.argv[0] else PROG, *qt_options]
+    warm_up()  # Qt's libraries load on a thread while the store opens (see WarmUp)
     if is_database_url(target):
-        from reader.ui.app import WINDOW_CACHE_MB, run
-
         # Opened here, as a file is: a server that is down or a refused login is one line before
         # any window appears. (A shared store is never seeded with the sample.)
         return run(target, argv, store=open_store(target, person=person, cache_mb=WINDOW_CACHE_MB))
@@ -856,8 +872,6 @@ def _open_window(
         upgrade = False
     else:
         upgrade = Store.needs_upgrade(db_path)
-    from reader.ui.app import WINDOW_CACHE_MB, run
-
     # Opened once, here, for the window (a bad store is reported here, in one line, before any
     # window appears); an upgrade is left to the window, which shows it.
     store = None if upgrade else Store.open(db_path, cache_mb=WINDOW_CACHE_MB)
@@ -1122,6 +1136,45 @@ def cmd_cleanup(db_path: StoreTarget, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_store(db_path: StoreTarget, args: argparse.Namespace) -> int:
+    """``reader store copy SRC DST`` (the only action so far)."""
+    from reader.store.copy import copy_store
+
+    source, target = args.source, args.target
+    if _same_store(source, target):
+        raise UsageError(f"{target}: is the source itself; copy into another store")
+    shared = [t for t in (source, target) if is_database_url(t)]
+    if args.person is not None and not shared:
+        raise UsageError("--user names a person in a PostgreSQL store; neither store is one")
+    if not is_database_url(source) and not Path(source).exists():
+        raise StoreError(f"{source}: no such store")
+
+    def person(t: StoreTarget) -> str | None:
+        return args.person if is_database_url(t) else None
+
+    with (
+        open_store(source, create=False, person=person(source)) as src,
+        open_store(target, person=person(target)) as dst,
+    ):
+        if dst.readonly:
+            raise StoreError(f"{target}: the store is read-only; nothing was copied")
+        with _progress("copying", unit="row") as progress:
+            report = copy_store(src, dst, progress=progress)
+    for line in [*report.damaged, *report.not_copied]:
+        _err(line)
+    print(f"{report.summary()} into {target}")
+    return EXIT_REJECTED if report.not_copied or report.damaged else EXIT_OK
+
+
+def _same_store(a: StoreTarget, b: StoreTarget) -> bool:
+    if is_database_url(a) or is_database_url(b):
+        return str(a) == str(b)
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
 def _mb(size: int) -> str:
     return f"{size / 1e6:,.1f} MB"
 
@@ -1140,6 +1193,7 @@ _COMMANDS: dict[str, Callable[[StoreTarget, argparse.Namespace], int]] = {
     "cleanup": cmd_cleanup,
     "rules": cmd_rules,
     "fetch-full": cmd_fetch_full,
+    "store": cmd_store,
 }
 
 

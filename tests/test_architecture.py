@@ -120,6 +120,7 @@ LAYERS: dict[str, int] = {
     "reader.store.protocol": 3,
     "reader.store.postgres": 3,
     "reader.store.changes": 3,
+    "reader.store.copy": 3,
     "reader.feed_pipeline": 4,
     "reader.subscriptions": 5,
     "reader.fullcontent": 5,
@@ -142,6 +143,9 @@ SAME_LAYER = {
     ("reader.store.postgres", "reader.store.sqlite"),
     ("reader.store.postgres", "reader.store.changes"),
     ("reader.store.changes", "reader.store.postgres"),
+    ("reader.store.copy", "reader.store.protocol"),
+    ("reader.store.copy", "reader.store.sqlite"),
+    ("reader.store.copy", "reader.store.postgres"),
 }
 #: Modules that must never import the store (they parse, fetch or batch; their callers write).
 NEVER_THE_STORE = [

@@ -293,7 +293,7 @@ def test_a_feed_turned_off_shows_its_own_text_again_but_keeps_the_pages_asked_fo
 ) -> None:
     server, url = two_quays
     assert reader("--db", str(db), "feeds", "add", url).returncode == 0
-    with Store.open(db) as store:
+    with open_store(db) as store:
         ids = {row.title: row.id for row in store.iter_rows()}
     asked = reader("--db", str(db), "fetch-full", str(ids["Quay asked for"]))  # `g`, from the command line
     assert asked.stdout == "1 full article fetched\n", asked.stderr
@@ -303,7 +303,7 @@ def test_a_feed_turned_off_shows_its_own_text_again_but_keeps_the_pages_asked_fo
     off = reader("--db", str(db), "feeds", "set", url, "--full-content", "off")
     assert off.returncode == 0, off.stderr
     assert off.stdout == "Harbour Gazette: full articles off (1 page dropped: the feed's text is shown again)\n"
-    with Store.open(db) as store:
+    with open_store(db) as store:
         dropped = store.get(ids["Grain quay to close"])
         assert dropped.full_html is None and dropped.full_status is None  # the pane shows the summary
         assert store.get(ids["Members only"]).full_status is None  # (turned on again: tried again)
@@ -320,6 +320,7 @@ def test_a_feed_turned_off_shows_its_own_text_again_but_keeps_the_pages_asked_fo
     assert len(server.hits("/quay")) == 2 and len(server.hits("/quay-too")) == 1
 
 
+@SQLITE_ONLY
 @OFFSCREEN_SIZE_HINTS
 def test_the_feed_menu_turning_full_articles_off_shows_the_feeds_text_in_the_pane(
     qtbot: Any, window_factory: Any, two_quays: tuple[FeedServer, str], store: Store

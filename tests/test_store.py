@@ -1,4 +1,11 @@
-"""The SQLite store: schema and migrations, WAL, identity, keyset pages, FTS5, state, and bad files."""
+"""The SQLite store: schema and migrations, WAL, identity, keyset pages, FTS5, state, and bad files.
+
+The tests that need only a store (the ``store``, ``big`` and ``news`` fixtures) run on PostgreSQL
+too: tests/test_store_backends.py collects them again over both engines. Those left here alone
+are SQLite's by nature: its file (WAL, pages, user_version, an empty or foreign or damaged file, a
+folder), its migrations of schemas 1-11 and packing in place with VACUUM, its SQLite version, and
+the counts its triggers keep (read through ``_conn``). Their database counterparts (another
+program's database, a migration step that fails or keeps data, a damaged body) are there too."""
 
 from __future__ import annotations
 

@@ -57,9 +57,13 @@ from test_sync_store import (  # noqa: F401
     test_the_queue_is_written_in_the_flags_transaction,
     test_the_server_state_never_overwrites_a_change_still_queued,
 )
+from test_ui_tray import (  # noqa: F401
+    test_arrivals_are_counted_when_removed_articles_ids_are_given_again,
+    test_arrivals_counts_unread_feed_articles_stored_after_an_arrival,
+)
 
 from reader.records import Article, Query
-from reader.store import StoreError, StoreVersionError
+from reader.store import CorruptStoreError, NotADatabaseError, StoreError, StoreVersionError
 from reader.store.postgres import SCHEMA_VERSION
 from reader.store.protocol import StoreProtocol, open_store
 
@@ -455,3 +459,142 @@ def test_a_shared_store_of_the_first_schema_gains_the_daily_features(
         assert [r.title for r in store.iter_rows(Query(label="Harbour"))] == ["harbour before"]
         assert store.set_full_content(row.id, "<p>quay text</p>", "quay text", "")
         assert [r.id for r in store.page(Query(search="quay harbour")).rows] == [row.id]
+
+
+# --- test_store.py's and test_store_safety.py's tests of the store file, for a database -------------
+# (The others there are about a file and SQLite themselves: WAL, page checks, VACUUM, a file of
+# another kind, a read-only folder, a full disk. Their counterparts for a database are here.)
+
+
+def fetch(url: str, sql: str) -> list[Any]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(sql.encode()).fetchall()
+
+
+def test_a_database_of_another_program_is_refused_and_left_untouched(postgres_server: Any) -> None:
+    url = postgres_server.new_database(empty=True)
+    database = url.rsplit("/", 1)[1]
+    postgres_server.sql("CREATE TABLE notes (x text); INSERT INTO notes VALUES ('theirs')", database)
+    with pytest.raises(NotADatabaseError) as err:
+        open_store(url)
+    assert str(err.value) == (
+        f"{url}: not a Reader store (a database of another program: 1 tables and no Reader schema); left untouched"
+    )
+    tables = fetch(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+    assert tables == [("notes",)], "nothing of Reader's was made there"
+
+
+def test_a_failing_migration_step_changes_nothing_in_the_database(
+    postgres_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reader.store import postgres as pg
+
+    url = postgres_server.new_database()
+    with open_store(url) as store:
+        store.add_articles(seeds(1))
+    monkeypatch.setattr(pg, "MIGRATIONS", [*pg.MIGRATIONS, ["ALTER TABLE articles ADD COLUMN lang text", "NOT SQL"]])
+    monkeypatch.setattr(pg, "SCHEMA_VERSION", pg.SCHEMA_VERSION + 1)
+    with pytest.raises(StoreError) as err:
+        open_store(url)
+    assert str(err.value).startswith(url + ": ") and "\n" not in str(err.value)
+    # One transaction a step: its first statement was rolled back with the second.
+    assert fetch(url, "SELECT version FROM reader_schema") == [(pg.SCHEMA_VERSION - 1,)]
+    assert fetch(url, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'lang'") == [(0,)]
+    monkeypatch.undo()
+    with open_store(url) as store:
+        assert store.count() == 1
+
+
+def test_a_later_version_migrates_the_database_and_keeps_its_data(
+    postgres_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reader.store import postgres as pg
+
+    url = postgres_server.new_database()
+    with open_store(url) as store:
+        store.add_articles(seeds(3))
+        store.set_read([store.page().rows[0].id])
+    step = ["ALTER TABLE articles ADD COLUMN lang text", "UPDATE articles SET lang = 'en'"]
+    monkeypatch.setattr(pg, "MIGRATIONS", [*pg.MIGRATIONS, step])
+    monkeypatch.setattr(pg, "SCHEMA_VERSION", pg.SCHEMA_VERSION + 1)
+    with open_store(url) as store:
+        assert store.totals() == (3, 2, 0)
+    assert fetch(url, "SELECT version FROM reader_schema") == [(pg.SCHEMA_VERSION,)]
+    assert fetch(url, "SELECT DISTINCT lang FROM articles") == [("en",)]
+
+
+def test_a_damaged_body_in_the_database_stops_neither_a_refresh_nor_a_removal(postgres_url: str) -> None:
+    from test_store import art
+
+    def damage(article_id: int) -> None:
+        fetch(postgres_url, f"UPDATE articles SET body_z = '\\x01deadbeef' WHERE id = {article_id} RETURNING id")
+
+    with open_store(postgres_url) as s:
+        feed = s.add_feed("https://wire.example/feed")
+        s.add_articles([art(n, feed_id=feed.id) for n in range(1, 4)])
+        damage(2)
+        again = s.add_articles([art(1, feed_id=feed.id), art(3, feed_id=feed.id, title="New title")], update=True)
+        assert (again.updated, again.unchanged) == (1, 1)
+        assert s.add_articles([art(2, feed_id=feed.id, body="Written again.")], update=True).updated == 1
+        article = s.get(2)
+        assert article is not None and article.body == "Written again."
+        assert [r.id for r in s.page(Query(search="written again")).rows] == [2]
+        damage(1)
+        assert s.remove_feed(feed.id)
+        assert s.count() == 0 and s.feeds() == []
+        s.add_articles([art(9)])
+        (new_id,) = [r.id for r in s.page(Query()).rows]
+        damage(new_id)
+        with pytest.raises(CorruptStoreError, match=f"article {new_id}: damaged packed text"):
+            s.get(new_id)  # reading a damaged article says which, and why
+
+
+READ_ONLY_ROLE = "reader_reads"
+
+
+def test_a_role_that_may_only_read_reads_and_its_writes_are_refused_in_one_line(postgres_server: Any) -> None:
+    """The database's counterpart of a read-only store file: every reading command works, a
+    write is one line (permission denied) and changes nothing."""
+    from test_cli import SEEDS, reader
+    from test_store_safety import READS
+
+    url = postgres_server.new_database()
+    with open_store(url) as store:
+        store.add_articles(seeds(5))
+        store.add_feed("https://example.org/feed.xml")
+    database = url.rsplit("/", 1)[1]
+    postgres_server.sql(
+        f"DO $$BEGIN CREATE ROLE {READ_ONLY_ROLE} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$"
+    )
+    postgres_server.sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {READ_ONLY_ROLE}", database)
+    reading = postgres_server.url(database, READ_ONLY_ROLE)
+    for argv in READS:
+        done = reader("--db", reading, *argv)
+        assert (done.returncode, done.stderr) == (0, ""), argv
+        assert done.stdout, argv
+    for argv in (["import", str(SEEDS)], ["mark", "1", "--read"], ["feeds", "remove", "https://example.org/feed.xml"]):
+        done = reader("--db", reading, *argv)
+        assert done.returncode == 2, argv
+        assert done.stderr.startswith(f"reader: {reading}: permission denied (") and done.stderr.count("\n") == 1
+    with open_store(url) as store:
+        assert (store.count(), store.totals(), len(store.feeds())) == (5, (5, 5, 0), 1)
+
+
+def test_many_processes_creating_one_new_database_store_at_once_all_get_it(postgres_server: Any) -> None:
+    from test_store_safety import python_with_pipes
+
+    url = postgres_server.new_database(empty=True)
+    code = (
+        "import sys; from reader.store.protocol import open_store; sys.stdin.readline(); "
+        "s = open_store(sys.argv[1]); print(s.add_articles([]).added); s.close()"
+    )
+    starters = [python_with_pipes(code, url) for _ in range(6)]
+    for process in starters:  # all are waiting on their stdin: let them go together
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    results = [process.communicate(timeout=60) for process in starters]
+    assert [p.returncode for p in starters] == [0] * 6, [err for _, err in results]
+    assert fetch(url, "SELECT version FROM reader_schema") == [(SCHEMA_VERSION,)]

@@ -2,6 +2,11 @@
 
 These are the reliability cases found by trying hostile and unlucky setups: a command line run beside
 an open window, another program's database, a newer or damaged store, a read-only folder, a full disk.
+
+They are SQLite's by nature (its file, WAL, locks, page checks, result codes, mounts). What of them a
+PostgreSQL store has too runs in tests/test_store_backends.py: another program's database and a
+newer schema refused and left untouched, a role that may only read (the read-only store), many
+processes creating one new store at once, a server that goes away.
 """
 
 from __future__ import annotations

@@ -136,3 +136,69 @@ def test_counts_in_the_first_paint_reach_what_the_second_stage_builds_and_show_l
     assert menu is not None and menu.actions()[0].isChecked()
     assert window.tray._unread == 6
     assert JobKind.COUNTS not in counted and not window.jobs.running(JobKind.COUNTS)
+
+
+def test_the_warm_up_loads_qt_and_sets_fontconfig_up_on_a_thread_and_the_log_says_so(tmp_path: Path) -> None:
+    """The window's start has Qt's libraries loaded and fontconfig set up on a thread while the
+    store opens and PySide6 is imported (the UI thread did both); with its own C calls, not the
+    ctypes package (see reader.ui.app._loadable)."""
+    warming = startup.WarmUp()
+    warming.thread.join(60)
+    assert not warming.thread.is_alive()
+    log = StartupLog(tmp_path / "startup.log")
+    log.mark("a step here")
+    log.elsewhere = warming.steps
+    log.write()
+    lines = (tmp_path / "startup.log").read_text().splitlines()
+    steps = [line.split("ms", 1)[1].strip() for line in lines[1:]]
+    qt = f"Qt's libraries loaded on a thread ({len(startup.QT_LIBRARIES)} of {len(startup.QT_LIBRARIES)}) in "
+    assert steps[0].startswith(qt) and steps[1].startswith("fonts set up on a thread in ")
+    assert steps[2] == "a step here"  # (in their place by time: the warm-up was done first)
+    assert "failed" not in lines[2]
+
+
+def test_no_fontconfig_and_no_qt_libraries_leave_it_to_qt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(startup, "FONTCONFIG", "libno-such-fontconfig.so.1")
+    monkeypatch.setattr(startup, "QT_LIBRARIES", ("libno-such-qt.so.6", *startup.QT_LIBRARIES))
+    warming = startup.WarmUp()
+    warming.thread.join(60)
+    assert [step for _, step in warming.steps] == [
+        f"Qt's libraries loaded on a thread (0 of {len(startup.QT_LIBRARIES)}) in "
+        + warming.steps[0][1].rsplit(" in ", 1)[1],
+        "no fontconfig: Qt finds its fonts its own way",
+    ]
+
+
+@OFFSCREEN_SIZE_HINTS
+def test_the_garbage_collector_paused_for_the_start_is_back_on_after_the_first_paint(
+    qtbot: Any, tmp_path: Path, known_store: Store
+) -> None:
+    import gc
+
+    from reader.ui.main_window import MainWindow
+    from reader.ui.settings import Settings
+
+    window = MainWindow(known_store, Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(window)
+    startup.pause_collection()
+    try:
+        assert not gc.isenabled()
+        window.show()
+        window.start()
+        qtbot.waitUntil(lambda: window.built)  # (after the first paint)
+        assert gc.isenabled()
+    finally:
+        startup.resume_collection()
+        gc.enable()
+
+
+def test_a_collector_someone_else_turned_off_stays_off() -> None:
+    import gc
+
+    gc.disable()
+    try:
+        startup.pause_collection()
+        startup.resume_collection()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

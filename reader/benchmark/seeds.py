@@ -1,4 +1,4 @@
-"""Seed import and search benchmark: ``python -m reader.benchmark seeds [--records N] [--keep DIR] [--busy]``.
+"""Seed import and search benchmark: ``python -m reader.benchmark seeds [--records N] [--runs N] [--busy]``.
 
 Generates the synthetic corpus (:mod:`reader.benchmark.corpus`), imports it into a fresh store with
 :func:`reader.importer.import_paths` (FTS index built as it goes, as in real use) and reports
@@ -7,6 +7,8 @@ the same files (:func:`naive_import`: read a file, ``ast.literal_eval`` the head
 5,000 rows at a time into one table with an FTS5 external-content index kept by a trigger) and the
 ratios: Reader's records/s over the naive loop's, and the store's bytes over the records' bytes.
 ``--busy`` runs a second process that burns a core during both imports (the machine has two).
+``--runs N`` imports N times, Reader and the naive loop in turn (which goes first alternates), and
+prints each run's figures and their medians: records/s, the ratio, the store-size ratio.
 Then it times the first page of searches as a person types them, newest first and ranked by
 relevance, for common, middling and rare words and for a name typed letter by letter, and checks
 the figures against the budgets in DESIGN.md.
@@ -92,9 +94,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--busy", action="store_true", help="a second process burns a CPU core during both imports")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive reference import")
     parser.add_argument("--no-search", action="store_true", help="skip the search timings")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="import N times, Reader and the naive loop in turn (alternating which goes first); medians too",
+    )
     args = parser.parse_args(argv)
     if args.search_only and args.keep is None:
         parser.error("--search-only needs --keep DIR")
+    if args.runs < 1:
+        parser.error(f"--runs {args.runs}: at least 1")
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="reader-bench-seeds-"))
     try:
@@ -113,53 +124,7 @@ def _run(args: argparse.Namespace, work: Path) -> int:
 
     if not args.search_only:
         _ensure_corpus(folder, args.records, args.seed)
-        # A kept store from an earlier run is moved aside and deleted after the figures: deleting a
-        # file of a gigabyte and more makes the file system busy for a while (discard), which would
-        # slow this import down.
-        previous = work / "previous"
-        previous.mkdir(exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            if Path(f"{store_path}{suffix}").exists():
-                Path(f"{store_path}{suffix}").replace(previous / f"store.sqlite{suffix}")
-        record_bytes = _record_bytes(folder)
-        with second_core_busy(args.busy):
-            began = time.perf_counter()
-            report = import_paths(store_path, [str(folder)])
-            seconds = time.perf_counter() - began
-        rate = report.records / seconds
-        store_bytes = _store_bytes(store_path)
-        size_ratio = store_bytes / record_bytes
-        print(
-            f"import      {report.records:,} records from {report.files:,} files in {seconds:.1f} s: "
-            f"{rate:,.0f} records/s  (added {report.result.added:,}, unchanged {report.result.unchanged:,}, "
-            f"problems {len(report.problems)}){'  [second core busy]' if args.busy else ''}"
-        )
-        print(
-            f"store       {store_bytes / 1e6:,.0f} MB for {record_bytes / 1e6:,.0f} MB of records: "
-            f"{size_ratio:.2f}x the records (budget <= {SIZE_RATIO_BUDGET}x)"
-        )
-        print(f"peak RSS    {_peak_rss_mb():,.0f} MB (import, this process)")
-        if rate < IMPORT_BUDGET:
-            failures.append(f"import {rate:,.0f} records/s < {IMPORT_BUDGET:,.0f}")
-        if size_ratio > SIZE_RATIO_BUDGET:
-            failures.append(f"store {size_ratio:.2f}x the records > {SIZE_RATIO_BUDGET}x")
-        if not args.no_naive:
-            naive_path = work / "naive.sqlite"
-            with second_core_busy(args.busy):
-                naive_records, naive_seconds = naive_import(folder, naive_path)
-            naive_rate = naive_records / naive_seconds
-            ratio = rate / naive_rate
-            print(
-                f"naive       {naive_records:,} records in {naive_seconds:.1f} s: {naive_rate:,.0f} records/s "
-                f"(one thread, literal_eval, executemany 5,000, FTS5 trigger; "
-                f"store {_store_bytes(naive_path) / record_bytes:.2f}x the records)"
-            )
-            print(f"ratio       Reader {ratio:.2f}x the naive import (budget >= {IMPORT_RATIO_BUDGET}x)")
-            if ratio < IMPORT_RATIO_BUDGET:
-                failures.append(f"import {ratio:.2f}x the naive reference < {IMPORT_RATIO_BUDGET}x")
-            remove_store(naive_path)
-        if args.baseline:
-            _baseline(folder, work / "baseline.sqlite", args.baseline)
+        _imports(args, folder, store_path, work / "previous", failures)
 
     timings = [] if args.no_search else _searches(store_path, args.seed, args.repeat)
     shutil.rmtree(work / "previous", ignore_errors=True)  # after the searches: its discard would disturb them
@@ -183,6 +148,109 @@ def _run(args: argparse.Namespace, work: Path) -> int:
         passed += [f"newest-first p95 < {NEWEST_BUDGET_MS:.0f} ms", f"relevance p95 < {RELEVANCE_BUDGET_MS:.0f} ms"]
     print(f"PASS  {', '.join(passed)}")
     return 0
+
+
+@dataclass
+class ImportRun:
+    """One run's figures: Reader's import and, unless skipped, the naive loop's in the same run."""
+
+    rate: float  # records/s
+    size_ratio: float  # store bytes over record bytes
+    naive_rate: float | None = None
+    naive_size_ratio: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        """Reader's records/s over the naive loop's."""
+        return None if self.naive_rate is None else self.rate / self.naive_rate
+
+
+def _imports(args: argparse.Namespace, folder: Path, store_path: Path, previous: Path, failures: list[str]) -> None:
+    """``args.runs`` imports of ``folder``, Reader's and (unless ``--no-naive``) the naive loop's in
+    turn, the one that goes first alternating from run to run (a change in the machine's load falls
+    on both alike); each run's figures, then their medians, which the budgets are checked against.
+    The last run's store is left at ``store_path`` for the searches."""
+    record_bytes = _record_bytes(folder)
+    # A kept store from an earlier run (or run) is moved aside and deleted after the figures:
+    # deleting a file of a gigabyte and more makes the file system busy for a while (discard),
+    # which would slow the next import down.
+    previous.mkdir(exist_ok=True)
+    runs: list[ImportRun] = []
+    for number in range(1, args.runs + 1):
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{store_path}{suffix}").exists():
+                Path(f"{store_path}{suffix}").replace(previous / f"store-{number}.sqlite{suffix}")
+        prefix = f"run {number}/{args.runs}  " if args.runs > 1 else ""
+        run = ImportRun(0.0, 0.0)
+        reader = functools.partial(_reader_run, args, folder, store_path, record_bytes, run, prefix)
+        naive_path = store_path.with_name("naive.sqlite")
+        naive = functools.partial(_naive_run, args, folder, naive_path, record_bytes, run, prefix)
+        steps = [reader] if args.no_naive else [reader, naive] if number % 2 else [naive, reader]
+        for step in steps:
+            step()
+        if run.ratio is not None:
+            print(f"{prefix}ratio       Reader {run.ratio:.2f}x the naive import (budget >= {IMPORT_RATIO_BUDGET}x)")
+        runs.append(run)
+    rate = statistics.median(r.rate for r in runs)
+    size_ratio = statistics.median(r.size_ratio for r in runs)
+    ratios = [r.ratio for r in runs if r.ratio is not None]
+    ratio = statistics.median(ratios) if ratios else None
+    if args.runs > 1:
+        naive_rates = [r.naive_rate for r in runs if r.naive_rate is not None]
+        naive_sizes = [r.naive_size_ratio for r in runs if r.naive_size_ratio is not None]
+        print(f"medians of {args.runs} runs (load average {_load()})")
+        print(f"  Reader      {rate:,.0f} records/s, store {size_ratio:.2f}x the records")
+        if ratio is not None:
+            print(
+                f"  naive       {statistics.median(naive_rates):,.0f} records/s, "
+                f"store {statistics.median(naive_sizes):.2f}x the records"
+            )
+            print(f"  ratio       Reader {ratio:.2f}x the naive import (budget >= {IMPORT_RATIO_BUDGET}x)")
+    if rate < IMPORT_BUDGET:
+        failures.append(f"import {rate:,.0f} records/s < {IMPORT_BUDGET:,.0f}")
+    if size_ratio > SIZE_RATIO_BUDGET:
+        failures.append(f"store {size_ratio:.2f}x the records > {SIZE_RATIO_BUDGET}x")
+    if ratio is not None and ratio < IMPORT_RATIO_BUDGET:
+        failures.append(f"import {ratio:.2f}x the naive reference < {IMPORT_RATIO_BUDGET}x")
+    if args.baseline:
+        _baseline(folder, store_path.with_name("baseline.sqlite"), args.baseline)
+
+
+def _reader_run(
+    args: argparse.Namespace, folder: Path, store_path: Path, record_bytes: int, run: ImportRun, prefix: str
+) -> None:
+    with second_core_busy(args.busy):
+        began = time.perf_counter()
+        report = import_paths(store_path, [str(folder)])
+        seconds = time.perf_counter() - began
+    run.rate = report.records / seconds
+    store_bytes = _store_bytes(store_path)
+    run.size_ratio = store_bytes / record_bytes
+    print(
+        f"{prefix}import      {report.records:,} records from {report.files:,} files in {seconds:.1f} s: "
+        f"{run.rate:,.0f} records/s  (added {report.result.added:,}, unchanged {report.result.unchanged:,}, "
+        f"problems {len(report.problems)}){'  [second core busy]' if args.busy else ''}"
+    )
+    print(
+        f"{prefix}store       {store_bytes / 1e6:,.0f} MB for {record_bytes / 1e6:,.0f} MB of records: "
+        f"{run.size_ratio:.2f}x the records (budget <= {SIZE_RATIO_BUDGET}x)"
+    )
+    print(f"{prefix}peak RSS    {_peak_rss_mb():,.0f} MB (import, this process)")
+
+
+def _naive_run(
+    args: argparse.Namespace, folder: Path, naive_path: Path, record_bytes: int, run: ImportRun, prefix: str
+) -> None:
+    with second_core_busy(args.busy):
+        naive_records, naive_seconds = naive_import(folder, naive_path)
+    run.naive_rate = naive_records / naive_seconds
+    run.naive_size_ratio = _store_bytes(naive_path) / record_bytes
+    print(
+        f"{prefix}naive       {naive_records:,} records in {naive_seconds:.1f} s: {run.naive_rate:,.0f} records/s "
+        f"(one thread, literal_eval, executemany 5,000, FTS5 trigger; "
+        f"store {run.naive_size_ratio:.2f}x the records)"
+    )
+    remove_store(naive_path)
 
 
 def _ensure_corpus(folder: Path, records: int, seed: int) -> None:

@@ -4,7 +4,9 @@
 itself when ``DISPLAY`` is unset and Xvfb is installed).
 
 - *Visible*: from starting ``python -m reader --db STORE`` to the window's first paint, in a fresh
-  process, against a bare PySide6 window measured the same way (median of several runs).
+  process, against a bare PySide6 window measured the same way (median of several runs, the two
+  started in turn); and the CPU time each process had used by its first paint (less swayed by the
+  machine's load than the clock).
 - *Next article*: an in-process window on the same store; ``j`` is sent with QTest, and the clock
   stops when the reading pane has painted the new article (median and p95 over many presses).
 - *Memory*: resident set size after scrolling the list from the first to the last row (every page
@@ -28,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from reader.benchmark import compile_reader, second_core_busy
 
@@ -174,14 +177,22 @@ class Probe(QObject):
         if w.windowHandle() is None or not w.windowHandle().isExposed():
             w.installEventFilter(self)
             return
-        print(f"{os.environ['READER_STARTUP_PROBE']} {time.monotonic():.6f}", flush=True)
+        print(f"{os.environ['READER_STARTUP_PROBE']} {time.monotonic():.6f} {time.process_time():.6f}", flush=True)
         app.quit()
 probe = Probe(); w.installEventFilter(probe); w.show(); app.exec()
 """
 
 
-def time_to_visible_once(command: list[str], env: dict[str, str]) -> float:
-    """Seconds from starting ``command`` to its probe line (the window painted and on screen)."""
+class Start(NamedTuple):
+    """One timed start: seconds from starting the command to its window's first paint on screen,
+    and the CPU seconds its process (every thread) had used by then."""
+
+    seconds: float
+    cpu: float
+
+
+def time_to_visible_once(command: list[str], env: dict[str, str]) -> Start:
+    """One start of ``command`` to its probe line (the window painted and on screen)."""
     t0 = time.monotonic()
     out = subprocess.run(command, env={**env, PROBE_ENV: "visible"}, capture_output=True, text=True, timeout=120)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("visible ")), None)
@@ -190,18 +201,20 @@ def time_to_visible_once(command: list[str], env: dict[str, str]) -> float:
             f"window benchmark: no window painted by {' '.join(command[:3])} (exit {out.returncode}): "
             f"{out.stderr.strip()[-2000:] or 'nothing on stderr'}"
         )
-    return float(line.split()[1]) - t0
+    fields = line.split()
+    return Start(float(fields[1]) - t0, float(fields[2]))
 
 
-def time_both(reader: list[str], bare: list[str], env: dict[str, str], runs: int) -> tuple[list[float], list[float]]:
+def time_both(reader: list[str], bare: list[str], env: dict[str, str], runs: int) -> tuple[list[Start], list[Start]]:
     """Reader and the bare window started in turn, ``runs`` times each (alternating, so that a
     change in the machine's load falls on both alike)."""
-    reader_times, bare_times = [], []
+    reader_starts: list[Start] = []
+    bare_starts: list[Start] = []
     for i in range(runs):
-        pair = [(reader, reader_times), (bare, bare_times)]
-        for command, times in pair if i % 2 == 0 else reversed(pair):
-            times.append(time_to_visible_once(command, env))
-    return reader_times, bare_times
+        pair = [(reader, reader_starts), (bare, bare_starts)]
+        for command, starts in pair if i % 2 == 0 else reversed(pair):
+            starts.append(time_to_visible_once(command, env))
+    return reader_starts, bare_starts
 
 
 def in_process(db: Path, presses: int) -> tuple[list[float], float, float, int]:
@@ -275,6 +288,13 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -318,13 +338,15 @@ def main(argv: list[str]) -> int:
         home = Path(tempfile.mkdtemp(prefix="reader-bench-home-"))
         env.update(DISPLAY=disp, QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(home / "config"))
         with second_core_busy(args.busy):
-            reader_times, bare_times = time_both(
+            reader_starts, bare_starts = time_both(
                 [sys.executable, "-m", "reader", "--db", str(db)], [sys.executable, "-c", _BARE_WINDOW], env, args.runs
             )
         shutil.rmtree(home, ignore_errors=True)
-        visible = statistics.median(reader_times)
-        bare = statistics.median(bare_times)
-        print(f"store: {db}{' (a second process busy)' if args.busy else ''}")
+        visible = statistics.median(s.seconds for s in reader_starts)
+        bare = statistics.median(s.seconds for s in bare_starts)
+        cpu = statistics.median(s.cpu for s in reader_starts)
+        bare_cpu = statistics.median(s.cpu for s in bare_starts)
+        print(f"store: {db}{' (a second process busy)' if args.busy else ''}; load average {_load()}")
         print(
             f"{'window visible, median of ' + str(args.runs):<44}{visible * 1000:>11.0f} ms{'< 450 ms':>12}  "
             f"{_verdict(visible < BUDGET_VISIBLE_S)}"
@@ -333,8 +355,14 @@ def main(argv: list[str]) -> int:
         print(f"{'  ratio':<44}{visible / bare:>12.2f}x{'<= 1.20x':>12}  {_verdict(visible / bare <= 1.2)}")
         print(
             f"{'  every start (reader / bare, ms)':<44}"
-            + " ".join(f"{r * 1000:.0f}/{b * 1000:.0f}" for r, b in zip(reader_times, bare_times, strict=True))
+            + " ".join(
+                f"{r.seconds * 1000:.0f}/{b.seconds * 1000:.0f}"
+                for r, b in zip(reader_starts, bare_starts, strict=True)
+            )
         )
+        print(f"{'CPU time to the first paint, median':<44}{cpu * 1000:>11.0f} ms")
+        print(f"{'  bare PySide6 window':<44}{bare_cpu * 1000:>11.0f} ms")
+        print(f"{'  ratio (less swayed by the load)':<44}{cpu / bare_cpu:>12.2f}x")
         if args.visible_only:
             return 0
         os.environ["DISPLAY"] = disp

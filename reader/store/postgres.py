@@ -47,6 +47,7 @@ from reader.store.sqlite import (
     ACCOUNT_FIELDS,
     FEED_FIELDS,
     CorruptStoreError,
+    NotADatabaseError,
     PreparedArticles,
     PreparedRemoteArticles,
     ReadOnlyStoreError,
@@ -1477,6 +1478,8 @@ def _migrate(conn: psycopg.Connection[Any], url: str, create: bool) -> str:
                 _check_version(url, now)
                 if now > number:
                     continue
+                if now == 0:
+                    _check_empty(conn, url)
                 for statement in MIGRATIONS[number]:
                     conn.execute(statement)  # (fixed text, no input in it)
                 conn.execute("DELETE FROM reader_schema")
@@ -1484,6 +1487,24 @@ def _migrate(conn: psycopg.Connection[Any], url: str, create: bool) -> str:
         except psycopg.Error as exc:
             raise _wrap(url, exc) from None
     return role
+
+
+def _check_empty(conn: psycopg.Connection[Any], url: str) -> None:
+    """Refuse to make a store in a database that holds another program's tables (as the SQLite
+    store refuses another program's file): Reader's tables beside them would mix two programs'
+    data, and a table of the same name would be another program's. Raised inside the step's
+    transaction, so nothing is left of it."""
+    (tables,) = _one(
+        conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "
+            "AND table_name <> 'reader_schema'"
+        )
+    )
+    if tables:
+        raise NotADatabaseError(
+            f"{shown(url)}: not a Reader store (a database of another program: {tables} tables and no Reader "
+            "schema); left untouched"
+        )
 
 
 def _version(conn: psycopg.Connection[Any]) -> int:

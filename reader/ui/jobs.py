@@ -9,16 +9,20 @@ them when the window closes. The GUI thread never waits on the network or on a b
 from __future__ import annotations
 
 import enum
+import functools
 import threading
 from collections.abc import Callable
-from typing import Generic, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar, cast
 
-from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
+from PySide6.QtCore import QObject, Signal, SignalInstance
 from PySide6.QtWidgets import QProgressBar, QPushButton
 
 from reader.records import Progress
 from reader.store import StoreAddress, StoreError
 from reader.ui.status import Message
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QThread
 
 T = TypeVar("T")
 
@@ -86,7 +90,7 @@ class Job(Generic[T]):
         self._work = work
         self._done = done
         self.signals = _JobSignals()
-        self._thread = _JobThread(self._run)
+        self._thread = _job_thread()(self._run)
         self._thread.setObjectName(f"reader-{kind.value}")
 
     def start(self) -> None:
@@ -131,14 +135,22 @@ class Job(Generic[T]):
             pass
 
 
-class _JobThread(QThread):
-    def __init__(self, run: Callable[[], None]) -> None:
-        super().__init__()
-        self._target = run
+@functools.cache
+def _job_thread() -> Callable[[Callable[[], None]], QThread]:
+    """The QThread a job runs on (made with the first job, after the window's first paint: QThread's
+    Python type and enums took about a millisecond to set up before it)."""
+    from PySide6.QtCore import QThread
 
-    def run(self) -> None:
-        """Override QThread.run."""
-        self._target()
+    class JobThread(QThread):
+        def __init__(self, run: Callable[[], None]) -> None:
+            super().__init__()
+            self._target = run
+
+        def run(self) -> None:
+            """Override QThread.run."""
+            self._target()
+
+    return JobThread
 
 
 class StatusProgress(QObject):

@@ -60,7 +60,7 @@ from reader.ui.search_bar import SearchBar
 from reader.ui.searching import Searching
 from reader.ui.settings import Settings
 from reader.ui.sidebar import Sidebar, SidebarKey
-from reader.ui.startup import EarlyCounts, StartupLog
+from reader.ui.startup import EarlyCounts, StartupLog, resume_collection
 from reader.ui.status import status_message
 
 if TYPE_CHECKING:
@@ -477,6 +477,7 @@ class MainWindow(QMainWindow):
             self.model.fetchMore(QModelIndex())
         self.reading.after_first_paint()
         self.syncing.sync_accounts()  # (none: nothing; the accounts table is a few rows)
+        resume_collection()  # (paused since the start: see pause_collection)
         if self.startup is not None:
             self.startup.mark("deferred work started (counts, store check, images)")
             self.startup.write()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QUrl
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex
 
 from reader.records import NO_SOURCE, Article, Progress, Query, counted
 from reader.store import StoreProtocol
@@ -19,6 +19,8 @@ from reader.ui.settings import Settings
 from reader.ui.status import Message, reports_store_errors
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QUrl  # (imported where it is used: see reader.ui.reading_pane)
+
     from reader.ui.results import MarkedRead
 
 
@@ -231,6 +233,8 @@ class Reading(QObject):
         if row >= 0 and not self._model.is_read(row):
             self._model.set_read(row, True)  # opening the original is reading it
         self._unasked = None
+        from PySide6.QtCore import QUrl
+
         self.open_link(QUrl(item.url))
 
     def open_link(self, url: QUrl | str) -> None:
@@ -241,7 +245,7 @@ class Reading(QObject):
         if error:
             self.message(error[:1].upper() + error[1:])
         else:
-            text = url.toString() if isinstance(url, QUrl) else url
+            text = url if isinstance(url, str) else url.toString()
             self.message(f"Opened {text}")
 
     # --- flags ---

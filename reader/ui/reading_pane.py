@@ -11,17 +11,23 @@ from __future__ import annotations
 # took ~5 ms before that paint.)
 import math
 import re
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, unquote
 
-from PySide6.QtCore import QEvent, QSize, QTimer, QUrl, Signal
-from PySide6.QtGui import QFont, QFontInfo, QFontMetricsF, QImage, QPalette, QPixmap, QResizeEvent, QTextDocument
+from PySide6.QtCore import QEvent, QSize, QTimer, Signal
+from PySide6.QtGui import QFont, QFontInfo, QFontMetricsF, QPalette, QPixmap, QResizeEvent, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from reader.records import Article, Enclosure, describe_enclosure, is_date_only
 from reader.ui.highlight import Terms, highlight_html, highlight_text, search_terms
 from reader.ui.names import SourceNames, source_initial
 from reader.ui.viewports import wrap_viewport
+
+if TYPE_CHECKING:
+    # (Imported where they are used: QUrl's and QImage's Python types and enums took 2-4 ms to set
+    # up before the first paint, whose blank pane has neither a link nor an image.)
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QImage
 
 WORDS_PER_MINUTE = 230
 LEAD_IMAGE_SCHEME = "reader-image"
@@ -129,7 +135,7 @@ class ReadingPane(QTextBrowser):
     star_clicked(): the meta line's star was clicked; the window toggles the article's star.
     """
 
-    link_activated = Signal(QUrl)
+    link_activated = Signal(object)  # (a QUrl: see the imports)
     star_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -319,8 +325,10 @@ class ReadingPane(QTextBrowser):
     def loadResource(self, kind: int, name: QUrl | str) -> Any:
         """Override QTextBrowser.loadResource: images come from the image service, never the network
         directly and never blocking. A missing image is None until it arrives (see refresh_images)."""
+        from PySide6.QtGui import QImage
+
         if kind == QTextDocument.ResourceType.ImageResource.value and self.images is not None:
-            text = name.toString() if isinstance(name, QUrl) else name
+            text = name if isinstance(name, str) else name.toString()
             if text.startswith(PLACEHOLDER_SCHEME + ":"):
                 return self._placeholder_image(text)
             width = self._content_width()
@@ -336,6 +344,8 @@ class ReadingPane(QTextBrowser):
         return None  # never let QTextBrowser fetch anything itself
 
     def _placeholder_image(self, text: str) -> QImage:
+        from PySide6.QtGui import QImage
+
         assert self.images is not None
         _, size_text, initial, source, caption = [*text.split(":", 4), "", ""][:5]
         width_text, _, height_text = size_text.partition("x")
@@ -507,4 +517,6 @@ def enclosure_action(enclosure: Enclosure) -> str:
 
 
 def _host(url: str) -> str:
+    from PySide6.QtCore import QUrl
+
     return QUrl(url).host() or url

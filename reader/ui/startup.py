@@ -12,10 +12,14 @@ The log is written after the first paint (a few hundred bytes), never before it.
 The sidebar's counts are in the first paint: :class:`EarlyCounts` counts them on a thread of their
 own from the start of :func:`reader.ui.app.run`, while Qt and the window's modules are imported and
 the window is built (SQLite lets go of the GIL while it counts: the second core does the work).
+Qt's libraries load and fontconfig sets itself up on another (:class:`WarmUp`) meanwhile.
 """
 
 from __future__ import annotations
 
+import _ctypes
+import contextlib
+import gc
 import os
 import sys
 import threading
@@ -61,15 +65,24 @@ class StartupLog:
         self.lines: list[str] = [f"reader, process {os.getpid()}: start-up, times since {since}"]
         self.on_screen = False
         self.watchdog: Any = None
+        #: (monotonic time, step) of steps other threads do (the :class:`WarmUp`'s), appended as done.
+        self.elsewhere: list[tuple[float, str]] = []
 
     def mark(self, step: str) -> None:
         self.lines.append(f"{(time.monotonic() - self._origin) * 1000:8.0f} ms  {step}")
+
+    def written_lines(self) -> list[str]:
+        """The log's lines, with the steps other threads did so far (:attr:`elsewhere`) in their
+        place by time."""
+        here = [(float(line.split("ms", 1)[0]), line) for line in self.lines[1:]]
+        there = [(ms := (at - self._origin) * 1000, f"{ms:8.0f} ms  {step}") for at, step in list(self.elsewhere)]
+        return [self.lines[0], *(line for _, line in sorted(here + there, key=lambda pair: pair[0]))]
 
     def write(self) -> None:
         """Write the log so far (over the last start's). A log that cannot be written is left."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
+            self.path.write_text("\n".join(self.written_lines()) + "\n", encoding="utf-8")
         except OSError:
             pass
 
@@ -143,3 +156,129 @@ class EarlyCounts:
         (or counting failed)."""
         self._done.wait(timeout_s)
         return self._counts if self._done.is_set() else None
+
+
+#: Qt's libraries that PySide6's QtCore, QtGui and QtWidgets and the xcb platform plugin link, in
+#: the order they load. Qt's own libraries only: PySide6's (libpyside6, libshiboken6) and the
+#: extension modules call into Python as they load.
+QT_LIBRARIES = ("libQt6Core.so.6", "libQt6DBus.so.6", "libQt6Gui.so.6", "libQt6Widgets.so.6", "libQt6XcbQpa.so.6")
+
+#: The library Qt's font database reads on Linux (and the other Unix desktops).
+FONTCONFIG = "libfontconfig.so.1"
+
+
+class _Int(_ctypes._SimpleCData):
+    _type_ = "i"  # (ctypes.c_int: the ctypes package is not imported before the first paint)
+
+
+class _CFunction(_ctypes.CFuncPtr):
+    """A C function returning an int, called without arguments; the GIL is let go meanwhile."""
+
+    _flags_ = _ctypes.FUNCFLAG_CDECL
+    _restype_ = _Int
+
+
+def _qt_library_folder() -> str | None:
+    """The folder of the Qt libraries a PySide6 wheel carries (``PySide6/Qt/lib``), found without
+    importing PySide6; None for a PySide6 that uses the system's Qt (found by name then)."""
+    for entry in sys.path:
+        folder = os.path.join(entry or ".", "PySide6", "Qt", "lib")
+        if os.path.isdir(folder):
+            return folder
+    return None
+
+
+class WarmUp:
+    """What the window's start hands to the second core, on a thread started as the command line
+    sees that the window opens, before anything imports Qt:
+
+    - *Qt's libraries loaded* (:data:`QT_LIBRARIES`; first, with a display, the X libraries the
+      display check of :func:`reader.ui.app.platform_problem` loads): loading and relocating them
+      was 20-60 ms of the import of PySide6 on the UI thread (which then finds them loaded: the
+      dynamic loader hands the same libraries to PySide6's modules; one that is still loading, it
+      waits for). Only where their Python bindings will load them anyway: nothing of Qt runs
+      before them.
+    - *Fontconfig set up* (``FcInit``: its configuration files and font caches read): Qt has it
+      done on the UI thread at the window's first text otherwise (the search field, in the window's
+      build): 10-20 ms, and 1-2 ms once done. Fontconfig sets itself up once per process, safely
+      from two threads at once; Qt's call then finds it done.
+
+    Both are C calls that let go of the GIL. Linux only (elsewhere Qt loads its own way). Nothing
+    is lost when a step fails (a library missing, a Qt found elsewhere): Qt does it as before.
+    """
+
+    def __init__(self) -> None:
+        #: (monotonic time, what was done) for the start-up log.
+        self.steps: list[tuple[float, str]] = []
+        self.thread = threading.Thread(target=self._run, name="reader-warm-up", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        began = time.monotonic()
+        if os.environ.get("DISPLAY"):
+            from reader.ui.app import XCB_LIBRARIES
+
+            for soname in XCB_LIBRARIES:  # (the display check's: it finds them loaded)
+                with contextlib.suppress(OSError):  # (the check names the missing ones)
+                    _ctypes.dlopen(soname, os.RTLD_LOCAL)
+        folder = _qt_library_folder()
+        loaded = 0
+        for name in QT_LIBRARIES:
+            try:
+                _ctypes.dlopen(name if folder is None else os.path.join(folder, name), os.RTLD_LOCAL)
+            except OSError:
+                break  # (the next ones need it)
+            loaded += 1
+        now = time.monotonic()
+        self.steps.append(
+            (
+                now,
+                f"Qt's libraries loaded on a thread ({loaded} of {len(QT_LIBRARIES)}) in {(now - began) * 1000:.0f} ms",
+            )
+        )
+        try:
+            set_up = _CFunction(_ctypes.dlsym(_ctypes.dlopen(FONTCONFIG, os.RTLD_LOCAL), "FcInit"))
+        except OSError:
+            self.steps.append((time.monotonic(), "no fontconfig: Qt finds its fonts its own way"))
+            return
+        began = time.monotonic()
+        done = set_up()
+        now = time.monotonic()
+        said = "" if done else " (it failed: Qt tries again)"
+        self.steps.append((now, f"fonts set up on a thread in {(now - began) * 1000:.0f} ms{said}"))
+
+
+_warm_up: WarmUp | None = None
+
+
+def warm_up() -> WarmUp | None:
+    """The window's :class:`WarmUp`, started by the first call (the command line's, as it sees the
+    window opens; :func:`reader.ui.app.run`'s otherwise); None where it does not apply (not Linux)."""
+    global _warm_up
+    if _warm_up is None and sys.platform.startswith("linux"):
+        _warm_up = WarmUp()
+    return _warm_up
+
+
+_collection_paused = False
+
+
+def pause_collection() -> None:
+    """Python's cyclic garbage collector waits from the window's start to its first paint (see
+    :func:`resume_collection`): importing PySide6 and the window's modules makes objects by the
+    hundred thousand (Qt's types and enums among them), and the collector went over all of them
+    again and again meanwhile: about 50 collections, 15% of the imports' CPU time (360 -> 305 ms,
+    medians of 9 at load 14). A start makes few cycles and frees them once it is back on."""
+    global _collection_paused
+    if gc.isenabled():
+        gc.disable()
+        _collection_paused = True
+
+
+def resume_collection() -> None:
+    """The collector back on (after the first paint; also when a start ends before it), unless
+    something other than :func:`pause_collection` had it off."""
+    global _collection_paused
+    if _collection_paused:
+        _collection_paused = False
+        gc.enable()
