@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     import psycopg
     import psycopg_pool
 
-#: Rows per COPY into the staging table, then one INSERT ... SELECT from it.
+#: Rows per COPY (straight into articles, or into the staging table and one INSERT ... SELECT).
 ROWS_PER_BATCH = 2000
 
 #: Connections a store keeps open at most (the window's reader, its workers' writes).
@@ -351,14 +351,12 @@ class PostgresStore:
     def add_articles(self, articles: Iterable[Article] | PreparedArticles, *, update: bool = False) -> AddResult:
         """Store articles in one transaction (see :meth:`reader.store.sqlite.Store.add_articles`):
         known ones (same key) are left, or with ``update`` get the new content; read and star
-        state are never touched. Each run of distinct keys is copied into a staging table and
-        inserted from it in one statement."""
+        state are never touched. Each run of distinct keys is copied in (:meth:`_insert`)."""
         given = (articles if isinstance(articles, PreparedArticles) else prepare_articles(articles)).rows
         if not given:
             return AddResult()
         added = updated = 0
         with self.transaction() as conn:
-            conn.execute(_STAGING_TABLE)
             for run in _unique_runs(given):
                 for start in range(0, len(run), ROWS_PER_BATCH):
                     new, changed = self._insert(conn, run[start : start + ROWS_PER_BATCH], update)
@@ -367,11 +365,37 @@ class PostgresStore:
         return AddResult(added=added, updated=updated, unchanged=len(given) - added - updated)
 
     def _insert(self, conn: psycopg.Connection[Any], batch: Sequence[tuple[Any, ...]], update: bool) -> tuple[int, int]:
+        """Store one run of distinct keys: (added, updated). The rows whose keys the store lacks are
+        copied straight into ``articles`` (the server parses, stores and indexes each row while the
+        next is made here); rows already known, and a run that meets a key another writer stored
+        meanwhile, go through the staging table and ``ON CONFLICT``."""
+        known = {r[0] for r in conn.execute("SELECT key FROM articles WHERE key = ANY(%s)", ([r[0] for r in batch],))}
+        fresh = [r for r in batch if r[0] not in known]
+        if fresh:
+            try:
+                # (in a savepoint: a key another writer stored meanwhile undoes only this copy)
+                with conn.transaction(), conn.cursor().copy(f"COPY articles ({_STORED}, tsv) FROM STDIN") as copy:
+                    for row in fresh:
+                        copy.write_row(self._copied(row))
+            except _unique_violation():
+                return self._upsert(conn, batch, update)  # (all of the run, as a second writer requires)
+        rest = [r for r in batch if r[0] in known]
+        if rest and update:
+            new, updated = self._upsert(conn, rest, update)
+            return len(fresh) + new, updated
+        return len(fresh), 0
+
+    @staticmethod
+    def _copied(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        # (the last value is the text for the index: title, author, description, body)
+        return (*(_text(v) for v in row[:-1]), index_vector(row[-1]))
+
+    def _upsert(self, conn: psycopg.Connection[Any], batch: Sequence[tuple[Any, ...]], update: bool) -> tuple[int, int]:
+        conn.execute(_STAGING_TABLE)
         conn.execute("TRUNCATE articles_in")
         with conn.cursor().copy(f"COPY articles_in ({_STAGED}) FROM STDIN") as copy:
             for seq, row in enumerate(batch):
-                # (the last value is the text for the index: title, author, description, body)
-                copy.write_row((seq, *(_text(v) for v in row[:-1]), index_vector(row[-1])))
+                copy.write_row((seq, *self._copied(row)))
         if update:
             assignments = ", ".join(f"{c} = excluded.{c}" for c in ("source", *_COMPARED, "sort_ts", "raw_z", "tsv"))
             stored = ", ".join(f"articles.{c}" for c in _COMPARED)
@@ -403,18 +427,7 @@ class PostgresStore:
         args: list[Any] = [self.person, *params]
         with self._reading() as conn:
             if query.search and query.order == "relevance":
-                tsquery = ts_query(query.search)
-                score = f"-ts_rank(a.tsv, {_MATCH})::float8"
-                inner = f"SELECT {self._ROW_COLUMNS}, {score} AS score FROM {self._STATE_JOIN}"
-                inner_args = [tsquery, *args]
-                if where:
-                    inner += " WHERE " + " AND ".join(where)
-                sql = f"SELECT * FROM ({inner}) r"
-                if after is not None:
-                    sql += " WHERE (r.score, r.id) > (%s, %s)"
-                    inner_args += [float(after[0]), int(after[1])]
-                sql += " ORDER BY r.score, r.id LIMIT %s"
-                raw = conn.execute(sql, [*inner_args, limit]).fetchall()
+                raw = self._relevance_rows(conn, where, args, after, limit)
                 cursor: Cursor | None = (raw[-1][-1], raw[-1][0]) if raw else None
             else:
                 if after is not None:
@@ -428,6 +441,57 @@ class PostgresStore:
                 cursor = (raw[-1][11], raw[-1][0]) if raw else None
         rows = [_row(r) for r in raw]
         return Page(rows, cursor if len(rows) == limit else None)
+
+    #: By relevance, the newest this many matches are ranked (``ts_rank`` reads each one's vector:
+    #: ranking all of a common word's matches took seconds at 30,000 articles); the older matches
+    #: follow them, newest first. (SQLite ranks every match: bm25 there reads only the index.)
+    RANKED_MATCHES = 2000
+    #: The cursor's score of a row after the ranked ones (their scores are -ts_rank, at most 0):
+    #: such rows go on newest first from the row the cursor names.
+    _OLDER = 1.0
+
+    def _relevance_rows(
+        self, conn: psycopg.Connection[Any], where: list[str], args: list[Any], after: Cursor | None, limit: int
+    ) -> list[Any]:
+        """A page by relevance: the newest :data:`RANKED_MATCHES` matches best first, then the older
+        matches newest first. ``args`` are the person and the filters' values (the search's last)."""
+        condition = " AND ".join(where)
+        rows: list[Any] = []
+        if after is None or after[0] < self._OLDER:
+            tsquery = args[-1]
+            ranked = (
+                f"SELECT c.id, -ts_rank(c.tsv, {_MATCH})::float8 AS score FROM (SELECT a.id, a.tsv FROM articles a "
+                f"WHERE {condition} ORDER BY a.sort_ts DESC, a.id DESC LIMIT %s) c"
+            )
+            ranked_args = [tsquery, *args[1:], self.RANKED_MATCHES]
+            if after is not None:
+                ranked = f"SELECT * FROM ({ranked}) r WHERE (r.score, r.id) > (%s, %s)"
+                ranked_args += [float(after[0]), int(after[1])]
+            sql = (
+                f"SELECT {self._ROW_COLUMNS}, r.score FROM ({ranked} ORDER BY score, id LIMIT %s) r "
+                "JOIN articles a ON a.id = r.id LEFT JOIN article_state s ON s.article_id = a.id AND s.person = %s "
+                "ORDER BY r.score, r.id"
+            )
+            rows = conn.execute(sql, [*ranked_args, limit, args[0]]).fetchall()
+            if len(rows) == limit:
+                return rows
+        # The older matches: those after the newest RANKED_MATCHES, or after the cursor's row.
+        if after is not None and after[0] >= self._OLDER:
+            below = conn.execute("SELECT sort_ts, id FROM articles WHERE id = %s", (int(after[1]),)).fetchone()
+        else:
+            below = conn.execute(
+                f"SELECT a.sort_ts, a.id FROM articles a WHERE {condition} "
+                "ORDER BY a.sort_ts DESC, a.id DESC OFFSET %s LIMIT 1",
+                [*args[1:], self.RANKED_MATCHES - 1],
+            ).fetchone()
+        if below is None:
+            return rows
+        older = conn.execute(
+            f"SELECT {self._ROW_COLUMNS}, %s::float8 FROM {self._STATE_JOIN} WHERE {condition} "
+            "AND (a.sort_ts, a.id) < (%s, %s) ORDER BY a.sort_ts DESC, a.id DESC LIMIT %s",
+            [self._OLDER, *args, int(below[0]), int(below[1]), limit - len(rows)],
+        ).fetchall()
+        return rows + older
 
     def iter_rows(self, query: Query = Query(), page_size: int = 500) -> Iterator[ArticleRow]:
         after: Cursor | None = None
@@ -1049,6 +1113,12 @@ def _text(value: Any) -> Any:
 def _one(cursor: Any) -> Any:
     """The one row of an aggregate (always there)."""
     return cursor.fetchone()
+
+
+def _unique_violation() -> type[Exception]:
+    import psycopg
+
+    return psycopg.errors.UniqueViolation
 
 
 def _is_db_error(exc: Exception) -> bool:
