@@ -42,8 +42,9 @@ def _as_owner(command: list[str]) -> list[str]:
 
 
 def _others_may_enter(folder: Path) -> bool:
-    """Whether another user (the server's) can reach ``folder``: every folder above it is open to others."""
-    return all(p.stat().st_mode & 0o001 for p in folder.resolve().parents)
+    """Whether another user (the server's) can reach ``folder``: every folder above it is open to
+    others (those still to be made will be: made with the default mode)."""
+    return all(not p.exists() or p.stat().st_mode & 0o001 for p in folder.resolve().parents)
 
 
 class Server:
