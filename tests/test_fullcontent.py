@@ -60,13 +60,18 @@ def index_is_whole(store: Any) -> None:
         store._conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
         return
     from reader import textpack
-    from reader.store.postgres import _STORED_VECTOR
+    from reader.store.postgres import index_vector
 
     with store.transaction() as conn:
-        for article_id, body_z in conn.execute("SELECT id, body_z FROM articles").fetchall():
+        for article_id, title, author, description, body_z, full_body_z in conn.execute(
+            "SELECT id, title, author, description, body_z, full_body_z FROM articles"
+        ).fetchall():
+            own = index_vector([title, author, description, textpack.unpack(bytes(body_z))])
+            page = "" if full_body_z is None else index_vector([textpack.unpack(bytes(full_body_z))])
             (same,) = conn.execute(
-                f"SELECT tsv = {_STORED_VECTOR} || coalesce(full_tsv, ''::tsvector) FROM articles WHERE id = %s",
-                (textpack.unpack(bytes(body_z)), article_id),
+                "SELECT tsv = %s::tsvector || %s::tsvector AND full_tsv IS NOT DISTINCT FROM %s::tsvector "
+                "FROM articles WHERE id = %s",
+                (own, page, None if full_body_z is None else page, article_id),
             ).fetchone()
             assert same, f"article {article_id}: its vector is not its text's"
 

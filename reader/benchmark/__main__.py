@@ -7,7 +7,8 @@ import sys
 def main(argv: list[str]) -> int:
     if not argv or argv[0].startswith("-"):
         print(
-            "usage: python -m reader.benchmark NAME [ARGS...]  (NAME: seeds, feeds, sync, window, images, daily)",
+            "usage: python -m reader.benchmark NAME [ARGS...]  "
+            "(NAME: seeds, feeds, sync, window, images, daily, store)",
             file=sys.stderr,
         )
         return 2

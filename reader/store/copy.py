@@ -394,21 +394,27 @@ def _resume_point(src: _Side, dst: _Side) -> int:
 _OTHER_ARTICLES = "holds other articles (an id or a key of the source's is there already); copy into an empty store"
 
 
-def _index_text(row: Sequence[Any], extras: Sequence[str], damaged: list[int]) -> str:
-    """The body as the destination's search index is given it: the feed's text, then the page's
-    when a full article was fetched (and the destination keeps it). A body that cannot be
-    unpacked (damaged) is copied as it is, and gives the index nothing: its id goes in
-    ``damaged``."""
+def _indexed(row: Sequence[Any], extras: Sequence[str], damaged: list[int]) -> tuple[str, str | None]:
+    """The feed's text and the page's (None: no full article, or the destination keeps none), as
+    the destination's search index is given them. A body that cannot be unpacked (damaged) is
+    copied as it is, and gives the index nothing: its id goes in ``damaged``."""
     try:
         body = textpack.unpack(_bytes(row[11]))
+        page = None
         if "full_body_z" in extras:
             full = row[len(ARTICLES.columns) + 2 + extras.index("full_body_z")]
             if full is not None:
-                body += "\n" + textpack.unpack(_bytes(full))
+                page = textpack.unpack(_bytes(full))
     except textpack.PackError:
         damaged.append(int(row[0]))
-        return ""
-    return body
+        return "", None
+    return body, page
+
+
+def _index_text(row: Sequence[Any], extras: Sequence[str], damaged: list[int]) -> str:
+    """The body as SQLite's index is given it: the feed's text, then the page's."""
+    body, page = _indexed(row, extras, damaged)
+    return body if page is None else body + "\n" + page
 
 
 def _bytes(value: Any) -> bytes:
@@ -455,7 +461,7 @@ def _write_postgres(
 ) -> None:
     import psycopg
 
-    from reader.store.postgres import _VECTOR, _text
+    from reader.store.postgres import _text, index_vector
 
     columns = [*ARTICLES.columns, "read", "starred", *extras]
     types = {c: dst.columns("articles").get(c, _PG_TYPES.get(c, "text")) for c in columns}
@@ -463,19 +469,26 @@ def _write_postgres(
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS articles_copied ("
         + ", ".join(f"{c} {types[c]}" for c in columns)
-        + ", body text) ON COMMIT DELETE ROWS"
+        + ", own_tsv tsvector, page_tsv tsvector) ON COMMIT DELETE ROWS"
     )
-    with conn.cursor().copy(f"COPY articles_copied ({', '.join(columns)}, body) FROM STDIN") as copy:
+    paged = "full_body_z" in extras
+    with conn.cursor().copy(f"COPY articles_copied ({', '.join(columns)}, own_tsv, page_tsv) FROM STDIN") as copy:
         for r in rows:
             values = [
                 bool(v) if c in ("read", "starred") else _text(dst.value("articles", c, v))
                 for c, v in zip(columns, r, strict=True)
             ]
-            copy.write_row((*values, _text(_index_text(r, extras, damaged))))
+            # The vectors as the store makes them (index_vector): the feed's text, and apart the
+            # page's (full_tsv: an update of the feed's text keeps it).
+            body, page = _indexed(r, extras, damaged)
+            own = index_vector([r[4], r[5], r[6], body])
+            copy.write_row((*values, own, None if page is None else index_vector([page])))
     stored = [c for c in columns if c not in ("read", "starred")]
+    vectors = "tsv, full_tsv" if paged else "tsv"
+    made = "own_tsv || coalesce(page_tsv, ''::tsvector), page_tsv" if paged else "own_tsv"
     try:
         conn.execute(
-            f"INSERT INTO articles ({', '.join(stored)}, tsv) SELECT {', '.join(stored)}, {_VECTOR.format('')} "
+            f"INSERT INTO articles ({', '.join(stored)}, {vectors}) SELECT {', '.join(stored)}, {made} "
             "FROM articles_copied ORDER BY id"
         )
     except psycopg.errors.UniqueViolation:
