@@ -60,13 +60,13 @@ def index_is_whole(store: Any) -> None:
         store._conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
         return
     from reader import textpack
-    from reader.store.postgres import index_vector
+    from reader.store.postgres import article_vector, index_vector
 
     with store.transaction() as conn:
         for article_id, title, author, description, body_z, full_body_z in conn.execute(
             "SELECT id, title, author, description, body_z, full_body_z FROM articles"
         ).fetchall():
-            own = index_vector([title, author, description, textpack.unpack(bytes(body_z))])
+            own = article_vector([title, author, description, textpack.unpack(bytes(body_z))])
             page = "" if full_body_z is None else index_vector([textpack.unpack(bytes(full_body_z))])
             (same,) = conn.execute(
                 "SELECT tsv = %s::tsvector || %s::tsvector AND full_tsv IS NOT DISTINCT FROM %s::tsvector "

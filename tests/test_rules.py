@@ -262,7 +262,7 @@ def test_a_rule_matches_the_source_a_phrase_and_a_field_as_the_search_field_does
 
 
 def test_a_rule_on_a_source_from_the_command_line(db: Path) -> None:
-    with Store.open(db) as store:
+    with open_store(db) as store:
         store.add_articles([story("crane one", source="Ars Technica"), story("crane two", source="Le Monde")])
     added = reader("--db", str(db), "rules", "add", "t", "--match", 'source:"ars technica"', "--action", "hide")
     assert added.returncode == 0, added.stderr

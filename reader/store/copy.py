@@ -461,7 +461,7 @@ def _write_postgres(
 ) -> None:
     import psycopg
 
-    from reader.store.postgres import _text, index_vector
+    from reader.store.postgres import _text, article_vector, index_vector
 
     columns = [*ARTICLES.columns, "read", "starred", *extras]
     types = {c: dst.columns("articles").get(c, _PG_TYPES.get(c, "text")) for c in columns}
@@ -481,7 +481,7 @@ def _write_postgres(
             # The vectors as the store makes them (index_vector): the feed's text, and apart the
             # page's (full_tsv: an update of the feed's text keeps it).
             body, page = _indexed(r, extras, damaged)
-            own = index_vector([r[4], r[5], r[6], body])
+            own = article_vector([r[4], r[5], r[6], body])
             copy.write_row((*values, own, None if page is None else index_vector([page])))
     stored = [c for c in columns if c not in ("read", "starred")]
     vectors = "tsv, full_tsv" if paged else "tsv"

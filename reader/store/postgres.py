@@ -56,6 +56,7 @@ from reader.store.sqlite import (
     PreparedArticles,
     PreparedRemoteArticles,
     ReadOnlyStoreError,
+    Search,
     StoreBusyError,
     StoreError,
     StoreVersionError,
@@ -67,9 +68,9 @@ from reader.store.sqlite import (
     _row,
     _ts,
     _unique_runs,
+    parse_search,
     prepare_articles,
     prepare_remote_articles,
-    search_words,
     set_clause,
 )
 
@@ -462,7 +463,7 @@ class PostgresStore:
     @staticmethod
     def _copied(row: tuple[Any, ...]) -> tuple[Any, ...]:
         # (the last value is the text for the index: title, author, description, body)
-        return (*(_text(v) for v in row[:-1]), index_vector(row[-1]))
+        return (*(_text(v) for v in row[:-1]), article_vector(row[-1]))
 
     def _upsert(self, conn: psycopg.Connection[Any], batch: Sequence[tuple[Any, ...]], update: bool) -> tuple[int, int]:
         conn.execute(_STAGING_TABLE)
@@ -501,7 +502,7 @@ class PostgresStore:
         where, params = filters
         args: list[Any] = [self.person, *params]
         with self._reading() as conn:
-            if query.search and query.order == "relevance":
+            if query.search and query.order == "relevance" and ts_query(query.search) is not None:
                 raw = self._relevance_rows(conn, where, args, after, limit)
                 cursor: Cursor | None = (raw[-1][-1], raw[-1][0]) if raw else None
             else:
@@ -620,15 +621,52 @@ class PostgresStore:
         return where, params
 
     def _filters_matching(self, query: Query) -> tuple[list[str], list[Any]] | None:
-        """:meth:`_filters` and the search; None when the search has no words to match."""
+        """:meth:`_filters` and the search (its tsquery, when it has one, the last value); None when
+        the search can find nothing (no word, no source matches)."""
         where, params = self._filters(query)
         if query.search:
-            tsquery = ts_query(query.search)
-            if tsquery is None:
+            search = parse_search(query.search)
+            if search.empty:
                 return None
-            where.append(f"a.tsv @@ {_MATCH}")
-            params.append(tsquery)
+            with self._reading() as conn:
+                source = self._source_filter(conn, search)
+            if source is None:
+                return None
+            where += source[0]
+            params += source[1]
+            tsquery = _ts_query(search)
+            if tsquery is not None:
+                where.append(f"a.tsv @@ {_MATCH}")
+                params.append(tsquery)
         return where, params
+
+    def _source_filter(self, conn: psycopg.Connection[Any], search: Search) -> tuple[list[str], list[Any]] | None:
+        """The condition on ``a.source`` that ``search``'s ``source:`` terms make ([] when it has
+        none; None when no source matches them): the sources stored (read off the source index,
+        one probe each: a few hundred at most) matched here with the vectors' folding, as SQLite
+        matches them with its tokenizer."""
+        wanted = [(i, t) for i, t in enumerate(search.terms) if t.field == "source"]
+        if not wanted:
+            return [], []
+        sources = [
+            r[0]
+            for r in conn.execute(
+                "WITH RECURSIVE s(source) AS ((SELECT source FROM articles WHERE source IS NOT NULL "
+                "ORDER BY source LIMIT 1) UNION ALL SELECT (SELECT a.source FROM articles a WHERE a.source > s.source "
+                "ORDER BY a.source LIMIT 1) FROM s WHERE s.source IS NOT NULL) SELECT source FROM s "
+                "WHERE source IS NOT NULL"
+            ).fetchall()
+        ]
+        last = len(search.terms) - 1
+        terms = [(tuple(p for w in t.words for p in index_words(w)), search.prefix and i == last) for i, t in wanted]
+        found = [
+            name
+            for name in sources
+            if all(not term or _source_matches(index_words(name), term, prefix) for term, prefix in terms)
+        ]
+        if not found:
+            return None
+        return ["a.source = ANY(%s)"], [found]
 
     def get(self, article_id: int) -> Article | None:
         """The whole article, cleaned body and raw record (byte for byte) included."""
@@ -1109,7 +1147,7 @@ class PostgresStore:
         name = name.strip()
         if not name:
             raise StoreError("a rule needs a name")
-        if ts_query(query) is None:
+        if parse_search(query).empty:
             raise StoreError(f"rule {name}: the query {query!r} has no word to match")
         action = action.strip()
         kind, _, label = action.partition(":")
@@ -1155,16 +1193,21 @@ class PostgresStore:
         With ``after_id`` (new articles) the search reads only the new rows, taken first by the
         primary key's range (materialised: the planner must not search the index for every match
         of a common word and then keep the few new ones)."""
-        tsquery = ts_query(rule.query)
-        if tsquery is None:  # (add_rule refuses such a query; a rule written by hand may still have one)
+        search = parse_search(rule.query)
+        # (add_rule refuses a query with no word; a rule written by hand may still have one)
+        sources = None if search.empty else self._source_filter(conn, search)
+        if sources is None:
             return 0
         source = self._STATE_JOIN
         head: list[Any] = [self.person]
         if after_id is not None:
             source = "new a LEFT JOIN article_state s ON s.article_id = a.id AND s.person = %s"
             head = [after_id, self.person]
-        where = [f"a.tsv @@ {_MATCH}"]
-        params: list[Any] = [tsquery]
+        where, params = sources
+        tsquery = _ts_query(search)
+        if tsquery is not None:
+            where.append(f"a.tsv @@ {_MATCH}")
+            params.append(tsquery)
         if rule.feed_id is not None:
             where.append("a.feed_id = %s")
             params.append(rule.feed_id)
@@ -1184,7 +1227,7 @@ class PostgresStore:
         new = (
             ""
             if after_id is None
-            else "WITH new AS MATERIALIZED (SELECT id, feed_id, hidden, tsv FROM articles WHERE id > %s) "
+            else "WITH new AS MATERIALIZED (SELECT id, source, feed_id, hidden, tsv FROM articles WHERE id > %s) "
         )
         ids = [
             int(r[0])
@@ -1440,7 +1483,7 @@ class PostgresStore:
             body = textpack.unpack(body_z)
         except textpack.PackError as exc:
             raise CorruptStoreError(f"{self.path}: article {article_id}: {exc}; left untouched") from None
-        return index_vector([title, author, description, body])
+        return article_vector([title, author, description, body])
 
     def drop_full_content(self, feed_id: int) -> int:
         """What full articles fetched for feed ``feed_id`` (turned off): their pages' text goes
@@ -1587,21 +1630,46 @@ def _check_version(url: str, version: int) -> None:
 
 
 def ts_query(text: str) -> str | None:
-    """What a person typed -> tsquery text with the meaning of :func:`reader.store.sqlite.fts_query`:
-    every word must match, the last one (from its third letter) as a prefix. Each word is folded
-    and split as the vectors are (:func:`index_words`): one that splits (``_``, a character SQLite
-    splits at) is its parts in a row, as FTS5 takes it. The terms are only letters and digits, so
-    nothing typed is an operator. None when nothing is left to match."""
-    words, prefix = search_words(text)
+    """What a person typed -> tsquery text with the meaning of :func:`reader.store.sqlite.fts_query`
+    (:func:`parse_search`); None when the vectors have nothing to match (no word at all, or only
+    ``source:`` terms: see :meth:`PostgresStore._source_filter`)."""
+    return _ts_query(parse_search(text))
+
+
+def _ts_query(search: Search) -> str | None:
+    """Every term must match; a phrase is its words in a row (``<->``); a field limits a term to
+    its weight in the vectors (:data:`ARTICLE_WEIGHTS`: ``title:`` A, ``author:`` B, ``body:``
+    D); the last word, when :attr:`Search.prefix`, is a prefix (``:*``). Each word is folded and
+    split as the vectors are (:func:`index_words`): one that splits (``_``, a character SQLite
+    splits at) is its parts in a row, as FTS5 takes it. The lexemes are only letters and digits,
+    so nothing typed is an operator."""
     terms = []
-    for i, word in enumerate(words):
-        parts = [p.decode() for p in index_words(word)]
+    last = len(search.terms) - 1
+    for i, term in enumerate(search.terms):
+        if term.field == "source":
+            continue
+        weight = _FIELD_WEIGHTS.get(term.field or "", "")
+        parts = [p.decode() for word in term.words for p in index_words(word)]
         if not parts:
             continue
-        if prefix and i == len(words) - 1:
-            parts[-1] += ":*"
-        terms.append(parts[0] if len(parts) == 1 else "(" + " <-> ".join(parts) + ")")
+        marks = [weight] * len(parts)
+        if search.prefix and i == last:
+            marks[-1] = "*" + weight
+        lexemes = [f"{p}:{m}" if m else p for p, m in zip(parts, marks, strict=True)]
+        terms.append(lexemes[0] if len(lexemes) == 1 else "(" + " <-> ".join(lexemes) + ")")
     return " & ".join(terms) if terms else None
+
+
+def _source_matches(words: list[bytes], term: tuple[bytes, ...], prefix: bool) -> bool:
+    """Whether a source's words (:func:`index_words`) hold ``term``'s in a row, its last one only
+    as a prefix when ``prefix`` (as FTS5 matches a phrase against SQLite's scratch index)."""
+    n = len(term)
+    for start in range(len(words) - n + 1):
+        if words[start : start + n - 1] == list(term[:-1]) and (
+            words[start + n - 1].startswith(term[-1]) if prefix else words[start + n - 1] == term[-1]
+        ):
+            return True
+    return False
 
 
 # --- the search vector --------------------------------------------------------------------------
@@ -1667,27 +1735,42 @@ def index_words(text: str) -> list[bytes]:
     return low.split()
 
 
-def index_vector(texts: Sequence[str | None]) -> str:
-    """``tsvector`` text for an article's indexed texts (title, author, description, body): each
-    word with the positions it has (for phrases and for ``ts_rank``). The words are letters and
-    digits only, so none needs quoting."""
-    words: list[bytes] = []
-    for text in texts:
-        if text:
-            words += index_words(text)
-    while len(words) >= len(_POSITIONS):  # (positions after the last one the vector holds are that one)
-        _POSITIONS.extend([_POSITIONS[-1]] * len(_POSITIONS))
-    positions: dict[bytes, list[int]] = {}
-    for at, word in enumerate(words, 1):
-        found = positions.get(word)
-        if found is None:
-            positions[word] = [at]
-        elif len(found) < _MAX_POSITIONS:
-            found.append(at)
-    pick = _POSITIONS.__getitem__
-    return b" ".join(
-        [w + b":" + b",".join(map(pick, p)) for w, p in positions.items() if len(w) <= _MAX_LEXEME]
-    ).decode("utf-8", "surrogatepass")
+#: The weight of an article's indexed texts in its vector, in :func:`index_vector`'s order (title,
+#: author, description, body; a full article's page text is body): what the search's fields
+#: limit a term to (:data:`_FIELD_WEIGHTS`). D, the default, is not written in the vector's text.
+ARTICLE_WEIGHTS = ("A", "B")
+_FIELD_WEIGHTS = {"title": "A", "author": "B", "body": "D"}
+
+
+def article_vector(texts: Sequence[str | None]) -> str:
+    """The vector of an article's title, author, description and body (:data:`ARTICLE_WEIGHTS`)."""
+    return index_vector(texts, ARTICLE_WEIGHTS)
+
+
+def index_vector(texts: Sequence[str | None], weights: Sequence[str] = ()) -> str:
+    """``tsvector`` text for an article's indexed texts (title, author, description, body, with
+    :data:`ARTICLE_WEIGHTS`; or a page's text alone): each word with the positions it has (for
+    phrases and for ``ts_rank``), each position with its text's weight (none given: D). The
+    words are letters and digits only, so none needs quoting."""
+    positions: dict[bytes, list[bytes]] = {}
+    at = 0
+    for k, text in enumerate(texts):
+        if not text:
+            continue
+        words = index_words(text)
+        while at + len(words) >= len(_POSITIONS):  # (positions after the last one the vector holds are that one)
+            _POSITIONS.extend([_POSITIONS[-1]] * len(_POSITIONS))
+        suffix = weights[k].encode() if k < len(weights) and weights[k] != "D" else b""
+        for word in words:
+            at += 1
+            found = positions.get(word)
+            if found is None:
+                positions[word] = [_POSITIONS[at] + suffix if suffix else _POSITIONS[at]]
+            elif len(found) < _MAX_POSITIONS:
+                found.append(_POSITIONS[at] + suffix if suffix else _POSITIONS[at])
+    return b" ".join([w + b":" + b",".join(p) for w, p in positions.items() if len(w) <= _MAX_LEXEME]).decode(
+        "utf-8", "surrogatepass"
+    )
 
 
 def _text(value: Any) -> Any:
