@@ -209,7 +209,6 @@ def test_reader_cleanup_on_a_missing_store_says_so(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
 
 
-@SQLITE_ONLY
 @OFFSCREEN_SIZE_HINTS
 def test_the_window_removes_old_read_articles_after_a_refresh_when_asked(
     qtbot: Any, window_factory: Any, store: Store, tmp_path: Path

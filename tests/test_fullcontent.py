@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import OFFSCREEN_SIZE_HINTS, SQLITE_ONLY, wait_job
+from conftest import OFFSCREEN_SIZE_HINTS, wait_job
 from feed_server import FeedServer
 from test_cli import reader
 
@@ -216,7 +216,6 @@ def test_at_most_two_pages_of_one_host_at_once() -> None:
     assert crowded == []
 
 
-@SQLITE_ONLY
 @OFFSCREEN_SIZE_HINTS
 def test_g_shows_the_full_article_and_the_feed_menu_turns_it_on(
     qtbot: Any, window_factory: Any, gazette: tuple[FeedServer, str], store: Store
@@ -325,7 +324,6 @@ def test_a_feed_turned_off_shows_its_own_text_again_but_keeps_the_pages_asked_fo
     assert len(server.hits("/quay")) == 2 and len(server.hits("/quay-too")) == 1
 
 
-@SQLITE_ONLY
 @OFFSCREEN_SIZE_HINTS
 def test_the_feed_menu_turning_full_articles_off_shows_the_feeds_text_in_the_pane(
     qtbot: Any, window_factory: Any, two_quays: tuple[FeedServer, str], store: Store
