@@ -79,3 +79,24 @@ def test_payloads_stay_small(postgres_url: str, heard: queue.Queue[Change]) -> N
             store.add_articles(seeds(500))
         got = list(conn.notifies(timeout=10, stop_after=1))
     assert len(got) == 1 and len(got[0].payload) < 200
+
+
+def test_what_rules_hide_and_label_is_said_to_everyone(postgres_url: str, heard: queue.Queue[Change]) -> None:
+    """Hidden articles and labels are everyone's: a change to them reloads every window's list."""
+    with open_store(postgres_url, person="ann") as store:
+        store.add_articles(seeds(3))
+        assert next_change(heard).kind == "articles"
+        store.add_rule("quiet", "story", "hide")
+        assert sum(store.apply_rules().values()) == 3
+        kinds = {next_change(heard).kind, next_change(heard).kind}  # (hiding marks read too: the person's)
+        assert kinds == {"state", "articles"}, "hiding was not said"
+        assert store.set_hidden([1], False) == 1
+        assert next_change(heard).kind == "articles"
+        assert store.add_label([1], "Kept") == 1
+        assert next_change(heard).kind == "articles"
+        assert store.remove_label([1], "Kept") == 1
+        assert next_change(heard).kind == "articles"
+        assert store.remove_label([1], "Kept") == 0  # nothing changed: nothing said
+        store.set_starred(2)
+        assert next_change(heard).kind == "state"
+    assert heard.empty()

@@ -1241,8 +1241,10 @@ class PostgresStore:
             self.set_read(ids)  # (a sync account's articles: queued for its server, as the person's change)
             if kind == "hide":
                 conn.execute("UPDATE articles SET hidden = true WHERE id = ANY(%s)", (ids,))
+                self._notify(conn, "articles")  # (everyone's lists lose them)
         elif kind == "star":
             self._queue_changes(conn, self._set_flag(conn, "starred", ids, True), "star")
+            self._notify(conn, "state")
         else:
             self._add_label(conn, ids, label)
         return len(ids)
@@ -1266,6 +1268,8 @@ class PostgresStore:
             (label, ids),
         ).fetchall()
         self._queue_changes(conn, [(r[0], r[1]) for r in changed], f"label:{label}")
+        if changed:
+            self._notify(conn, "articles")  # (the label's list and count, everyone's)
         return len(changed)
 
     def _hidden_and_label(self, query: Query, where: list[str], params: list[Any]) -> None:
@@ -1292,11 +1296,14 @@ class PostgresStore:
     def set_hidden(self, ids: Sequence[int], hidden: bool = True) -> int:
         """Hide articles (for everyone, as a rule does) or list them again; how many changed."""
         with self.transaction() as conn:
-            return int(
+            changed = int(
                 conn.execute(
                     "UPDATE articles SET hidden = %s WHERE id = ANY(%s) AND hidden <> %s", (hidden, list(ids), hidden)
                 ).rowcount
             )
+            if changed:
+                self._notify(conn, "articles")  # (everyone's lists and counts change)
+        return changed
 
     def remove_label(self, ids: Sequence[int], label: str) -> int:
         """Take ``label`` off these articles; how many had it (a sync account's article: queued
@@ -1308,6 +1315,8 @@ class PostgresStore:
                 (label, list(ids)),
             ).fetchall()
             self._queue_changes(conn, [(r[0], r[1]) for r in gone], f"unlabel:{label}")
+            if gone:
+                self._notify(conn, "articles")  # (the label's list and count, everyone's)
         return len(gone)
 
     def hidden_count(self) -> int:
