@@ -18,7 +18,7 @@ from test_cli import reader
 
 from reader import fullcontent, subscriptions
 from reader.fullcontent import Extracted, ExtractError, extract
-from reader.records import Query
+from reader.records import Article, Query
 from reader.store import Store, open_store
 from reader.ui.jobs import JobKind
 
@@ -290,6 +290,23 @@ def two_quays(feed_server: FeedServer) -> tuple[FeedServer, str]:
         ],
     )
     return feed_server, url
+
+
+def test_a_page_fetched_for_a_feed_turned_off_meanwhile_is_not_kept(store: Any) -> None:
+    """A refresh's fetch of a feed's pages runs while the person turns full articles off: the
+    pages it brings after that are not kept (they would stay shown and indexed); one asked for is."""
+    feed = store.add_feed("https://gazette.example/feed.xml", "Gazette")
+    store.add_articles([Article(None, t, key=f"feed:{feed.id}:{t}", feed_id=feed.id, body="summary") for t in "ab"])
+    first, second = (r.id for r in store.iter_rows())
+    store.update_feed(feed.id, full_content=True)
+    assert store.set_full_content(first, "<p>whole page</p>", "whole page shipworm", "")
+    store.update_feed(feed.id, full_content=False)
+    assert store.drop_full_content(feed.id) == 1
+    assert store.set_full_content(second, "<p>late page</p>", "late page shipworm", "")  # (the fetch goes on)
+    assert store.get(second).full_html is None and store.count(Query(search="shipworm")) == 0
+    assert store.set_full_content(second, "<p>asked</p>", "asked shipworm", "", asked=True)  # `g`
+    assert store.get(second).full_html == "<p>asked</p>" and store.count(Query(search="shipworm")) == 1
+    index_is_whole(store)
 
 
 def test_a_feed_turned_off_shows_its_own_text_again_but_keeps_the_pages_asked_for(

@@ -68,6 +68,7 @@ def test_plain_words_mean_what_they_meant(filled: Store) -> None:
 def test_a_phrase_needs_its_words_together_in_order(filled: Store) -> None:
     assert found(filled, '"black hole"') == ["black hole imaged"]
     assert found(filled, '"hole black"') == []
+    assert found(filled, '"reopens ann"') == [] and found(filled, '"imaged astronomers"') == []  # not across fields
     assert found(filled, '"black ho') == []  # typing: still open, its last word a whole word...
     assert found(filled, '"black hol') == ["black hole imaged"]  # ... and from 3 letters a prefix
     assert found(filled, '"harb"') == []  # a closed quote ends the word: no prefix

@@ -89,7 +89,9 @@ class ChangeListener:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
+    def stop(self, timeout_s: float = 0.3) -> None:
+        """Stop listening; waits ``timeout_s`` at most (the thread is a daemon: one still waiting
+        on a server that is not there must not hold the window's closing)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout_s)

@@ -218,7 +218,7 @@ MIGRATIONS: list[list[str]] = [
         # A label given or taken is queued for a sync server like a flag ('label:NAME').
         "ALTER TABLE pending_changes DROP CONSTRAINT pending_changes_kind_check",
         "ALTER TABLE pending_changes ADD CONSTRAINT pending_changes_kind_check CHECK "
-        "(kind IN ('read', 'unread', 'star', 'unstar') OR kind LIKE 'label:%' OR kind LIKE 'unlabel:%')",
+        "(kind IN ('read', 'unread', 'star', 'unstar') OR kind LIKE 'label:_%' OR kind LIKE 'unlabel:_%')",
     ],
     # 3: changes a sync server refused for good, set aside with its reason (as SQLite's are):
     # no longer sent, never silently lost; the person's flag stays as they set it.
@@ -228,7 +228,7 @@ MIGRATIONS: list[list[str]] = [
             person text NOT NULL,
             article_id bigint NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
             kind text NOT NULL
-                CHECK (kind IN ('read', 'unread', 'star', 'unstar') OR kind LIKE 'label:%' OR kind LIKE 'unlabel:%'),
+                CHECK (kind IN ('read', 'unread', 'star', 'unstar') OR kind LIKE 'label:_%' OR kind LIKE 'unlabel:_%'),
             queued_at bigint NOT NULL,
             refused_at bigint NOT NULL,
             reason text NOT NULL
@@ -1308,6 +1308,7 @@ class PostgresStore:
     def remove_label(self, ids: Sequence[int], label: str) -> int:
         """Take ``label`` off these articles; how many had it (a sync account's article: queued
         for its server too)."""
+        label = label.strip()  # (as add_label keeps it)
         with self.transaction() as conn:
             gone = conn.execute(
                 "WITH gone AS (DELETE FROM labels WHERE label = %s AND article_id = ANY(%s) RETURNING article_id) "
@@ -1465,11 +1466,17 @@ class PostgresStore:
         feed's text keeps them), or with ``html`` None only ``status``. ``asked``: the person asked
         for this page (kept when its feed is turned off). False: no such article."""
         with self.transaction() as conn:
+            # (locked: a refresh's update of the same article waits, so the vector made here from
+            # this text is not written over a newer one)
             r = conn.execute(
-                "SELECT title, author, description, body_z FROM articles WHERE id = %s", (article_id,)
+                "SELECT a.title, a.author, a.description, a.body_z, coalesce(f.full_content, true) "
+                "FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id WHERE a.id = %s FOR UPDATE OF a",
+                (article_id,),
             ).fetchone()
             if r is None:
                 return False
+            if not asked and not r[4]:  # (its feed was turned off while the page was fetched: not kept)
+                return True
             if html is None:  # (a page fetched before stays, with its status: it is what the pane shows)
                 conn.execute(
                     "UPDATE articles SET full_status = %s WHERE id = %s AND full_html_z IS NULL", (status, article_id)
@@ -1501,7 +1508,7 @@ class PostgresStore:
         with self.transaction() as conn:
             rows = conn.execute(
                 "SELECT id, title, author, description, body_z, full_body_z IS NOT NULL FROM articles "
-                "WHERE feed_id = %s AND full_status IS NOT NULL AND NOT full_asked",
+                "WHERE feed_id = %s AND full_status IS NOT NULL AND NOT full_asked FOR UPDATE",
                 (feed_id,),
             ).fetchall()
             conn.execute(
@@ -1767,6 +1774,8 @@ def index_vector(texts: Sequence[str | None], weights: Sequence[str] = ()) -> st
         if not text:
             continue
         words = index_words(text)
+        if at:
+            at += 1  # (a gap: a phrase does not run from one text into the next, as in SQLite's columns)
         while at + len(words) >= len(_POSITIONS):  # (positions after the last one the vector holds are that one)
             _POSITIONS.extend([_POSITIONS[-1]] * len(_POSITIONS))
         suffix = weights[k].encode() if k < len(weights) and weights[k] != "D" else b""

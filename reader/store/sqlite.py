@@ -1850,10 +1850,15 @@ class Store:
         False: no such article."""
         with self.transaction() as conn:
             r = conn.execute(
-                "SELECT title, author, description, body_z, full_body_z FROM articles WHERE id = ?", (article_id,)
+                "SELECT a.title, a.author, a.description, a.body_z, a.full_body_z, coalesce(f.full_content, 1) "
+                "FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id WHERE a.id = ?",
+                (article_id,),
             ).fetchone()
             if r is None:
                 return False
+            if not asked and not r[5]:  # (its feed was turned off while the page was fetched: not kept)
+                return True
+            r = r[:5]
             if html is None:  # (a page fetched before stays, with its status: it is what the pane shows)
                 conn.execute(
                     "UPDATE articles SET full_status = ? WHERE id = ? AND full_html_z IS NULL", (status, article_id)
@@ -2074,6 +2079,7 @@ class Store:
     def remove_label(self, ids: Sequence[int], label: str) -> int:
         """Take ``label`` off these articles; how many had it (a sync account's article: queued
         for its server too)."""
+        label = label.strip()  # (as add_label keeps it)
         with self.transaction() as conn:
             gone = [
                 i

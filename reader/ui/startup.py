@@ -110,6 +110,7 @@ def watch(window: Any, log: StartupLog, after_s: float = NO_WINDOW_AFTER_S) -> A
     def check() -> None:
         if log.on_screen:
             return
+        resume_collection()  # (no first paint yet, maybe never: not a whole session without it)
         log.mark(f"no window on screen {after_s:g} s after it was shown: {window_state(window)}")
         log.write()
         print(
