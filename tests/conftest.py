@@ -515,3 +515,21 @@ def either_db(request: pytest.FixtureRequest, store_path: Path) -> Path | str:
 #: For a test of a module whose ``db`` is :func:`either_db` that only a store file can run (the
 #: window, SQLite's own index or file).
 SQLITE_ONLY = pytest.mark.parametrize("either_db", ["sqlite"], indirect=True)
+
+
+def both_engines() -> tuple[Any, Any]:
+    """The ``db`` and ``store`` fixtures of a module whose tests run on SQLite and on PostgreSQL
+    (``db, store = both_engines()`` at its top): :func:`either_db`, and a store open over it."""
+
+    @pytest.fixture
+    def db(either_db: Path | str) -> Path | str:
+        return either_db
+
+    @pytest.fixture
+    def store(db: Path | str) -> Iterator[Any]:
+        from reader.store import open_store
+
+        with open_store(db) as s:
+            yield s
+
+    return db, store

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import OFFSCREEN_SIZE_HINTS, SQLITE_ONLY, all_titles, import_inputs, older_store, wait_job
+from conftest import OFFSCREEN_SIZE_HINTS, SQLITE_ONLY, all_titles, both_engines, import_inputs, older_store, wait_job
 from test_cli import reader
 
 from reader import subscriptions
@@ -26,16 +25,8 @@ OLD = NOW - timedelta(days=200)
 RECENT = NOW - timedelta(days=10)
 
 
-@pytest.fixture
-def db(either_db: Path | str) -> Path | str:
-    """Each engine's store (tests/conftest.py): these tests run on SQLite and on PostgreSQL."""
-    return either_db
-
-
-@pytest.fixture
-def store(db: Path | str) -> Iterator[Any]:
-    with open_store(db) as s:
-        yield s
+#: These tests run on SQLite and on PostgreSQL (tests/conftest.py).
+db, store = both_engines()
 
 
 def rss_file(path: Path, items: list[tuple[str, str, datetime]]) -> Path:

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import OFFSCREEN_SIZE_HINTS, wait_job
+from conftest import OFFSCREEN_SIZE_HINTS, both_engines, wait_job
 from feed_server import FeedServer
 from test_cli import reader
 
@@ -27,16 +26,8 @@ QUAY = (PAGES / "harbour-quay.html").read_bytes()
 SIGN_IN = (PAGES / "sign-in.html").read_bytes()
 
 
-@pytest.fixture
-def db(either_db: Path | str) -> Path | str:
-    """Each engine's store (tests/conftest.py): these tests run on SQLite and on PostgreSQL."""
-    return either_db
-
-
-@pytest.fixture
-def store(db: Path | str) -> Iterator[Any]:
-    with open_store(db) as s:
-        yield s
+#: These tests run on SQLite and on PostgreSQL (tests/conftest.py).
+db, store = both_engines()
 
 
 def rss(server: FeedServer, items: list[tuple[str, str, str]]) -> str:

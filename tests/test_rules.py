@@ -5,29 +5,18 @@ one, each as one full-text query; synced articles' changes are queued for their 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import import_inputs, older_store
+from conftest import both_engines, import_inputs, older_store
 from test_cli import reader
 
 from reader import subscriptions
 from reader.records import Article, Query
 from reader.store import SCHEMA_VERSION, Store, StoreError, open_store
 
-
-@pytest.fixture
-def db(either_db: Path | str) -> Path | str:
-    """Each engine's store (tests/conftest.py): these tests run on SQLite and on PostgreSQL."""
-    return either_db
-
-
-@pytest.fixture
-def store(db: Path | str) -> Iterator[Any]:
-    with open_store(db) as s:
-        yield s
+#: These tests run on SQLite and on PostgreSQL (tests/conftest.py).
+db, store = both_engines()
 
 
 def story(title: str, body: str = "", source: str = "Desk", **fields: object) -> Article:

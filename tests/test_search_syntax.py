@@ -5,29 +5,15 @@ while typing), "a phrase" (its words next to each other, in order) and field pre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
-from conftest import all_pages
+from conftest import all_pages, both_engines
 
 from reader.records import Article, Query
 from reader.store import Store, fts_query, search_words
-from reader.store.protocol import open_store
 from reader.store.sqlite import parse_search
 
-
-@pytest.fixture
-def db(either_db: Path | str) -> Path | str:
-    """Each engine's store (tests/conftest.py): these tests run on SQLite and on PostgreSQL."""
-    return either_db
-
-
-@pytest.fixture
-def store(db: Path | str) -> Iterator[Any]:
-    with open_store(db) as s:
-        yield s
+#: These tests run on SQLite and on PostgreSQL (tests/conftest.py).
+db, store = both_engines()
 
 
 def story(title: str, body: str, source: str | None = "Desk", author: str | None = None) -> Article:
