@@ -483,3 +483,34 @@ def test_a_database_copied_to_another_keeps_the_named_persons_state_and_queue(
     with open_store(other, person="ann") as ann, open_store(other, person="bob") as bob:
         assert snapshot(ann) == before and ann.pending_changes() != []
         assert bob.totals() == (6, 6, 0) and bob.pending_changes() == [], "only ann's state and queue"
+
+
+@pytest.mark.parametrize("direction", ["to postgres", "to sqlite"])
+def test_a_store_written_to_while_it_is_copied_is_copied_as_it_was_when_the_copy_began(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch, direction: str
+) -> None:
+    """Another program stores articles and labels them while the copy runs (after its first batch):
+    the copy is of the store as it was when it began, whole, and nothing of the later writes."""
+    source: Any = tmp_path / "source.sqlite"
+    with Store.open(source) as store:
+        store.add_articles(many(30))
+    target: Any = postgres_url
+    if direction == "to sqlite":
+        with open_store(postgres_url) as shared, Store.open(source) as store:
+            copy_module.copy_store(store, shared)
+        source, target = postgres_url, tmp_path / "target.sqlite"
+    monkeypatch.setattr(copy_module, "BATCH_ROWS", 10)
+
+    def meanwhile(batch: int) -> None:
+        if batch == 1:
+            with open_store(source) as writer:
+                writer.add_articles([Article(source="wire", title=f"late {i}", body="late") for i in range(15)])
+                late = [r.id for r in writer.iter_rows() if (r.title or "").startswith("late")]
+                assert writer.add_label(late, "Late") == 15
+
+    monkeypatch.setattr(copy_module, "batch_written", meanwhile)
+    with open_store(source) as src, open_store(target) as dst:
+        report = copy_module.copy_store(src, dst)
+        assert dst.count() == 30 and dst.labels() == [], report
+    with open_store(source) as src:
+        assert src.count() == 45  # (the late ones are there, for the next copy into an empty store)

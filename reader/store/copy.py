@@ -158,6 +158,26 @@ class _Side:
         self.name = str(getattr(store, "path", "the store"))
         self._columns: dict[str, dict[str, str]] = {}
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside sees the store as it was at the first one (one read transaction:
+        SQLite's in WAL mode, PostgreSQL's REPEATABLE READ), so a store another program writes to
+        meanwhile is copied as one moment of it: no queued change or label naming an article the
+        copy has not got, no count that moves under it."""
+        if self.sqlite:
+            store: Store = self.store  # type: ignore[assignment]
+            with store._errors():
+                store._conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                with store._errors():
+                    store._conn.execute("COMMIT")
+        else:
+            with self.store.transaction() as conn:
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield
+
     def sql(self, text: str) -> str:
         """``text`` written with ``?`` placeholders, in this engine's."""
         return text if self.sqlite else text.replace("?", "%s")
@@ -217,6 +237,11 @@ def copy_store(
     same source); ``progress(done, total)`` after each batch. Refused with a StoreError before
     anything is written when ``target`` holds other data."""
     src, dst = _Side(source), _Side(target)
+    with src.snapshot():
+        return _copy(src, dst, progress)
+
+
+def _copy(src: _Side, dst: _Side, progress: Callable[[int, int], None] | None) -> CopyReport:
     report = CopyReport()
     tables = [t for t in TABLES if src.has(t)]
     total = sum(_source_count(src, t) for t in tables)
