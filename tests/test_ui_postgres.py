@@ -17,7 +17,7 @@ from conftest import KNOWN_COUNT, OFFSCREEN_SIZE_HINTS, TOPICS, all_titles, know
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from reader.records import Query
+from reader.records import Article, Query
 from reader.store import StoreAddress, StoreProtocol, open_store
 from reader.ui.jobs import JobKind
 
@@ -183,7 +183,40 @@ def listening(qtbot: Any, window: Any) -> Any:
     live = window.live
     assert live is not None, "a window on a shared store listens"
     qtbot.waitUntil(live.listener.listening.is_set, timeout=15000)
+    qtbot.waitUntil(lambda: live.caught_up, timeout=15000)  # (the list read once more after the LISTEN)
     return live
+
+
+def test_what_was_stored_before_the_window_listened_is_listed_once_it_listens(
+    qtbot: Any,
+    window_factory: Any,
+    shared: Callable[..., StoreProtocol],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A commit between the window's first page and its LISTEN is not heard: the window lists
+    again once it listens (an article stored then, its notification lost, shows up)."""
+    from reader.store.changes import ChangeListener
+
+    held: list[ChangeListener] = []
+    start = ChangeListener.start
+
+    def hold(listener: ChangeListener) -> None:  # (started below, once the window has read its list)
+        held.append(listener)
+
+    monkeypatch.setattr(ChangeListener, "start", hold)
+    window = window_factory(shared("ann"))
+    writer = shared("ann")
+    monkeypatch.setattr(writer, "_notify", lambda conn, kind: None)
+    writer.add_articles([Article(source="wire", title="Stored before the LISTEN", body="x")])
+    late = writer.page(Query(search='"stored before the listen"')).rows[0].id
+    qtbot.wait(0)  # (anything queued for the window runs: nothing reads the list again)
+    assert window.model.row_of(late) is None
+    (listener,) = held
+    start(listener)
+    live = window.live
+    assert live is not None
+    qtbot.waitUntil(lambda: live.caught_up, timeout=15000)
+    qtbot.waitUntil(lambda: window.model.row_of(late) is not None, timeout=10000)
 
 
 def test_an_import_by_another_process_shows_up_in_an_open_window_keeping_the_place(

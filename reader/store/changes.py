@@ -70,17 +70,21 @@ class ChangeListener:
     """Listens on :data:`CHANNEL` on a connection of its own, on a thread, until :meth:`stop`.
     ``on_change(change)`` is called (on that thread) for each notification; ``on_connection(line)``
     once when the connection is lost (a one-line reason; the listener reconnects by itself) and
-    with None once it is back (a change may have gone unheard meanwhile: list again)."""
+    with None once it is back (a change may have gone unheard meanwhile: list again);
+    ``on_listening()`` once, when the first LISTEN is in place (what was committed between the
+    caller's first read and then went unheard: read again)."""
 
     def __init__(
         self,
         url: str,
         on_change: Callable[[Change], None],
         on_connection: Callable[[str | None], None],
+        on_listening: Callable[[], None] | None = None,
     ) -> None:
         self._url = url
         self._on_change = on_change
         self._on_connection = on_connection
+        self._on_listening = on_listening
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reader-store-changes", daemon=True)
         #: Set once the first LISTEN is in place (a change committed after it is heard).
@@ -107,6 +111,8 @@ class ChangeListener:
             try:
                 with psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")  # (a fixed name)
+                    if not self.listening.is_set() and self._on_listening is not None:
+                        self._on_listening()
                     self.listening.set()
                     if lost:
                         lost, delay = False, RETRY_S[0]

@@ -33,6 +33,7 @@ class LiveUpdates(QObject):
     heard = Signal(object)
     _heard = Signal(object)  # from the listener's thread (queued to the GUI thread)
     _connection = Signal(object)
+    _listening = Signal(object)
 
     def __init__(
         self,
@@ -53,8 +54,14 @@ class LiveUpdates(QObject):
         self._timer.timeout.connect(self.apply)
         self._heard.connect(self._on_heard)
         self._connection.connect(self._on_connection)
+        self._listening.connect(self._on_listening)
+        #: Whether the list was read again since the listener began (the catch-up, or a change).
+        self.caught_up = False
         self.listener = ChangeListener(
-            str(db.target), self._from_thread(self._heard), self._from_thread(self._connection)
+            str(db.target),
+            self._from_thread(self._heard),
+            self._from_thread(self._connection),
+            lambda: self._from_thread(self._listening)(None),
         )
 
     @staticmethod
@@ -79,6 +86,9 @@ class LiveUpdates(QObject):
         if change.concerns(self._db.person) and not self._timer.isActive():
             self._timer.start()  # (not restarted by the next one: a long import still shows as it goes)
 
+    def _on_listening(self, _: object) -> None:
+        self._timer.start()  # what was committed between the first page and the LISTEN went unheard
+
     def _on_connection(self, line: str | None) -> None:
         if line is not None:
             self._message(f"{line}; reconnecting…")
@@ -87,6 +97,7 @@ class LiveUpdates(QObject):
         self._timer.start()  # what changed meanwhile went unheard
 
     def apply(self) -> None:
+        self.caught_up = True
         self._reload()
         self._recount()
         self.applied.emit()
