@@ -68,6 +68,7 @@ from reader.store.sqlite import (
     _row,
     _ts,
     _unique_runs,
+    checked_rule,
     parse_search,
     prepare_articles,
     prepare_remote_articles,
@@ -1144,16 +1145,7 @@ class PostgresStore:
     ) -> Rule:
         """A rule (see :meth:`reader.store.sqlite.Store.add_rule`); refused in one line naming
         what is wrong."""
-        name = name.strip()
-        if not name:
-            raise StoreError("a rule needs a name")
-        if parse_search(query).empty:
-            raise StoreError(f"rule {name}: the query {query!r} has no word to match")
-        action = action.strip()
-        kind, _, label = action.partition(":")
-        if kind not in ("read", "star", "hide", "label") or (kind == "label") != bool(label.strip()):
-            raise StoreError(f"rule {name}: unknown action {action!r} (read, star, hide or label:NAME)")
-        action = f"label:{label.strip()}" if kind == "label" else kind
+        name, action = checked_rule(name, query, action)
         with self.transaction() as conn:
             added = conn.execute(
                 "INSERT INTO rules (name, query, action, feed_id, folder, added_at) VALUES (%s, %s, %s, %s, %s, %s) "

@@ -674,6 +674,21 @@ def fts_query(text: str) -> str | None:
 _OPPOSITE_CHANGE = {"read": "unread", "unread": "read", "star": "unstar", "unstar": "star"}
 
 
+def checked_rule(name: str, query: str, action: str) -> tuple[str, str]:
+    """A new rule's name and action as stored (both engines): raises StoreError naming what is
+    wrong (an empty name, a query with no word to match, an unknown action)."""
+    name = name.strip()
+    if not name:
+        raise StoreError("a rule needs a name")
+    if parse_search(query).empty:
+        raise StoreError(f"rule {name}: the query {query!r} has no word to match")
+    action = action.strip()
+    kind, _, label = action.partition(":")
+    if kind not in ("read", "star", "hide", "label") or (kind == "label") != bool(label.strip()):
+        raise StoreError(f"rule {name}: unknown action {action!r} (read, star, hide or label:NAME)")
+    return name, f"label:{label.strip()}" if kind == "label" else kind
+
+
 def _opposite_change(kind: str) -> str:
     """The change that undoes ``kind``: a flag's (:data:`_OPPOSITE_CHANGE`), or a label's
     ('label:NAME' and 'unlabel:NAME')."""
@@ -1925,16 +1940,7 @@ class Store:
         star, hide, label:NAME), limited to one feed, or to the feeds of a sync folder, when given.
         Raises StoreError naming what is wrong: an empty name, a query with no word to match, an
         unknown action, a name taken."""
-        name = name.strip()
-        if not name:
-            raise StoreError("a rule needs a name")
-        if parse_search(query).empty:
-            raise StoreError(f"rule {name}: the query {query!r} has no word to match")
-        action = action.strip()
-        kind, _, label = action.partition(":")
-        if kind not in ("read", "star", "hide", "label") or (kind == "label") != bool(label.strip()):
-            raise StoreError(f"rule {name}: unknown action {action!r} (read, star, hide or label:NAME)")
-        action = f"label:{label.strip()}" if kind == "label" else kind
+        name, action = checked_rule(name, query, action)
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM rules WHERE name = ?", (name,)).fetchone():
                 raise StoreError(f"rule {name}: there is one by that name already")
