@@ -6,7 +6,8 @@ import compileall
 import contextlib
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -38,3 +39,15 @@ def remove_store(path: Path) -> Path:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return path
+
+
+def timed_ms(call: Callable[[], object], repeat: int) -> list[float]:
+    """``call`` once to warm the cache (the figures are for a person using an open store, not a
+    cold disk), then ``repeat`` times: each run's milliseconds."""
+    call()
+    samples = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - began) * 1000)
+    return samples

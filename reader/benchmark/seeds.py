@@ -31,11 +31,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from reader.benchmark import corpus, remove_store, second_core_busy
+from reader.benchmark import corpus, remove_store, second_core_busy, timed_ms
 from reader.importer import import_paths, read_seed_file
 from reader.store import Query, Store
 
@@ -393,21 +392,11 @@ def _searches(store_path: Path, seed: int, repeat: int) -> list[Timing]:
                     label,
                     word,
                     matches,
-                    _time(functools.partial(store.page, newest, None, PAGE), repeat),
-                    _time(functools.partial(store.page, relevance, None, PAGE), repeat),
+                    timed_ms(functools.partial(store.page, newest, None, PAGE), repeat),
+                    timed_ms(functools.partial(store.page, relevance, None, PAGE), repeat),
                 )
             )
     return timings
-
-
-def _time(call: Callable[[], object], repeat: int) -> list[float]:
-    call()  # warm the cache: the figures are for a person typing, not for a cold disk
-    samples = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - began) * 1000)
-    return samples
 
 
 def _print_searches(timings: list[Timing], repeat: int) -> None:

@@ -29,14 +29,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from reader import seedfile
-from reader.benchmark import corpus, remove_store
+from reader.benchmark import corpus, remove_store, timed_ms
 from reader.records import Query
 from reader.store.sqlite import MAX_ROWS_PER_INSERT, PreparedArticles, prepare_articles
 
@@ -249,31 +249,21 @@ def _queries(seed: int) -> dict[str, list[str]]:
 def _searches(store: Any, figures: Figures, args: argparse.Namespace) -> None:
     repeat = args.repeat
     samples = figures.samples
-    samples["first page newest"] = _time(lambda: store.page(Query(), None, PAGE), repeat)
+    samples["first page newest"] = timed_ms(lambda: store.page(Query(), None, PAGE), repeat)
     for label, texts in _queries(args.seed).items():
         for order in ("newest", "relevance"):
             key = f"{label} {'ranked' if order == 'relevance' else 'newest'}"
             samples[key] = []
             for text in texts:
                 query = Query(search=text, order=order)
-                samples[key] += _time(lambda q=query: store.page(q, None, PAGE), repeat)  # type: ignore[misc]
+                samples[key] += timed_ms(lambda q=query: store.page(q, None, PAGE), repeat)  # type: ignore[misc]
         figures.notes[label] = ", ".join(f"{t} ({store.count(Query(search=t)):,})" for t in texts)
-    samples["unread count"] = _time(lambda: store.count(Query(view="unread")), max(3, repeat // 4))
+    samples["unread count"] = timed_ms(lambda: store.count(Query(view="unread")), max(3, repeat // 4))
     began = time.perf_counter()
     marked = store.mark_all_read()
     samples["mark all read"] = [(time.perf_counter() - began) * 1000]
     figures.notes["mark all read"] = f"{marked:,} articles"
-    samples["unread list after"] = _time(lambda: store.page(Query(view="unread"), None, PAGE), repeat)
-
-
-def _time(call: Callable[[], object], repeat: int) -> list[float]:
-    call()  # warm the cache: the figures are for a person using an open store, not a cold disk
-    samples = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - began) * 1000)
-    return samples
+    samples["unread list after"] = timed_ms(lambda: store.page(Query(view="unread"), None, PAGE), repeat)
 
 
 # --- the report -------------------------------------------------------------------------------
