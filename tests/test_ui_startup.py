@@ -202,3 +202,94 @@ def test_a_collector_someone_else_turned_off_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_support_code_is_compiled_once_and_served_for_the_very_same_source(tmp_path: Path) -> None:
+    """PySide6 compiles its signature support from source at every import: the window's start
+    keeps the compiled code and is handed it again, for the same source only."""
+    import builtins
+
+    original = builtins.compile
+    path = tmp_path / "cache" / startup.SUPPORT_CODE_CACHE
+    first = startup.SupportCodeCache(path)
+    with first.serving():
+        code = compile(b"value = 1", "shibokensupport/sample.py", "exec")
+        compile("other = 1", "elsewhere.py", "exec")  # (not PySide6's: compiled, not kept)
+    assert (first.served, first.compiled) == (0, 1) and path.exists()
+    again = startup.SupportCodeCache(path)
+    with again.serving():
+        same = compile(b"value = 1", "shibokensupport/sample.py", "exec")
+        changed = compile(b"value = 2", "shibokensupport/sample.py", "exec")
+    assert (again.served, again.compiled) == (1, 1)
+    assert same == code and same is not code  # (read back from the file)
+    namespace: dict[str, object] = {}
+    exec(changed, namespace)
+    assert namespace["value"] == 2
+    assert builtins.compile is original  # (put back)
+
+
+def test_support_code_keeps_the_future_imports_of_the_code_that_compiles_it(tmp_path: Path) -> None:
+    """compile() takes its caller's ``from __future__`` imports (this module's annotations, as
+    shiboken's bootstrap has them): the code served is the code compile() would have made there."""
+    source = b"def f(x: not_defined) -> None: pass\nnote = f.__annotations__['x']"
+    for _ in range(2):  # compiled, then served
+        cache = startup.SupportCodeCache(tmp_path / "code.marshal")
+        with cache.serving():
+            code = compile(source, "shibokensupport/annotated.py", "exec")
+        namespace: dict[str, object] = {}
+        exec(code, namespace)  # (no NameError: the annotation is a string, as this module's are)
+        assert namespace["note"] == "not_defined"
+    assert (cache.served, cache.compiled) == (1, 0)
+
+
+def test_a_support_code_cache_that_cannot_be_read_is_compiled_again_and_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "code.marshal"
+    path.write_bytes(b"not marshalled code")
+    cache = startup.SupportCodeCache(path)
+    with cache.serving():
+        compile(b"value = 1", "signature_bootstrap.py", "exec")
+    assert (cache.served, cache.compiled) == (0, 1)
+    again = startup.SupportCodeCache(path)
+    with again.serving():
+        compile(b"value = 1", "signature_bootstrap.py", "exec")
+    assert (again.served, again.compiled) == (1, 0)
+    blocked = startup.SupportCodeCache(tmp_path / "file" / "code.marshal")
+    (tmp_path / "file").write_text("")  # its folder is a file: nothing kept, nothing raised
+    with blocked.serving():
+        compile(b"value = 1", "signature_bootstrap.py", "exec")
+    assert blocked.compiled == 1 and not (tmp_path / "file").is_dir()
+
+
+#: A fresh interpreter imports PySide6 with the cache at argv[1], then uses its signature support
+#: (what the served modules do: a Qt function's signature, the message for a wrong argument).
+IMPORT_PYSIDE = """
+import sys
+from pathlib import Path
+from reader.ui.startup import SupportCodeCache
+cache = SupportCodeCache(Path(sys.argv[1]))
+with cache.serving():
+    from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QTimer
+from PySide6.support.signature import get_signature
+try:
+    QTimer().setInterval("soon")
+except TypeError as exc:
+    told = "Supported signatures:" in str(exc)
+print(cache.served, cache.compiled, told, get_signature(QTimer.setInterval))
+"""
+
+
+def test_pyside6_imported_with_its_support_code_served_from_the_cache_works(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "code.marshal"
+    runs = [
+        subprocess.run([sys.executable, "-c", IMPORT_PYSIDE, str(path)], capture_output=True, text=True, timeout=120)
+        for _ in range(2)
+    ]
+    assert [run.returncode for run in runs] == [0, 0], runs[0].stderr + runs[1].stderr
+    (served, compiled, said), (served_again, compiled_again, said_again) = (run.stdout.split(" ", 2) for run in runs)
+    assert served == "0" and int(compiled) >= 10  # (shiboken's bootstrap and its shibokensupport modules)
+    assert served_again == compiled and compiled_again == "0"
+    assert said == said_again == "True (self, msec: int, /) -> None\n"

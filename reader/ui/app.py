@@ -251,7 +251,7 @@ def _run(db: StoreAddress, argv: list[str] | None, store: StoreProtocol | None) 
             store.close()
         return 2
 
-    from reader.ui.startup import EarlyCounts, StartupLog, warm_up, watch
+    from reader.ui.startup import EarlyCounts, StartupLog, SupportCodeCache, warm_up, watch
 
     log = StartupLog()
     # Qt's libraries and fontconfig on a thread (started by the command line already, as a rule).
@@ -261,7 +261,11 @@ def _run(db: StoreAddress, argv: list[str] | None, store: StoreProtocol | None) 
     # Counted from here, on a thread, while Qt starts: the first paint shows the sidebar's counts.
     # (A store still to be opened may need an upgrade first: its counts start once it is open.)
     early = EarlyCounts(db) if store is not None and _on_disk(db) else None
-    from PySide6.QtWidgets import QApplication
+    support = SupportCodeCache()  # (PySide6's signature support, compiled at the last start)
+    with support.serving():
+        from PySide6.QtWidgets import QApplication
+    if support.served or support.compiled:
+        log.mark(f"PySide6's support code: {support.served} files compiled before, {support.compiled} now")
 
     skip_pyside_source_scans()
     from reader.store import StoreError

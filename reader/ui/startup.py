@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from reader import paths
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from reader.store import StoreAddress
     from reader.ui.counts import Counts
 
@@ -204,8 +206,12 @@ class WarmUp:
       build): 10-20 ms, and 1-2 ms once done. Fontconfig sets itself up once per process, safely
       from two threads at once; Qt's call then finds it done.
 
-    Both are C calls that let go of the GIL. Linux only (elsewhere Qt loads its own way). Nothing
-    is lost when a step fails (a library missing, a Qt found elsewhere): Qt does it as before.
+    ``FcInit`` lets go of the GIL; ``_ctypes.dlopen`` does not (CPython 3.11 holds it through the
+    whole load), so the UI thread's Python waits while a library loads, about what it would have
+    spent loading it itself. (libc's dlopen called as a ctypes function lets go of the GIL, but
+    measured no faster: the UI thread's own imports then wait for the loader's lock instead.)
+    Linux only (elsewhere Qt loads its own way). Nothing is lost when a step fails (a library
+    missing, a Qt found elsewhere): Qt does it as before.
     """
 
     def __init__(self) -> None:
@@ -259,6 +265,109 @@ def warm_up() -> WarmUp | None:
     if _warm_up is None and sys.platform.startswith("linux"):
         _warm_up = WarmUp()
     return _warm_up
+
+
+#: Where :class:`SupportCodeCache` keeps PySide6's support code, compiled (in the cache folder).
+SUPPORT_CODE_CACHE = "pyside-support-code.marshal"
+
+
+class SupportCodeCache:
+    """PySide6's support code, compiled once and kept, as Python keeps its own modules' in ``.pyc``.
+
+    Importing PySide6 sets up its signature support: shiboken's bootstrap (``signature_bootstrap``)
+    and the 13 ``shibokensupport`` modules it carries inside libshiboken, which it compiles from
+    their source at every start (``compile()``; no ``.pyc`` is ever written for them): 15-16 ms of
+    the UI thread's CPU before the first paint, a fifth of the import of PySide6 (the bare PySide6
+    window pays it too). Within :meth:`serving`, ``compile()`` hands those files the code compiled
+    for the very same source (compared whole), flags and optimization level, read from
+    :attr:`path` (one ``marshal`` file of about 300 kB, unmarshalled in under a millisecond);
+    anything else is compiled as before. What it compiled anew (the first start, or a PySide6 or
+    a Python that changed) is written there for the next start. A file that cannot be read or
+    written is left: the code is compiled, as without it.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else paths.user_cache_dir() / SUPPORT_CODE_CACHE
+        #: How many files :meth:`serving` handed compiled code, and how many it compiled.
+        self.served = 0
+        self.compiled = 0
+
+    @staticmethod
+    def _is_support(filename: object) -> bool:
+        return isinstance(filename, str) and (
+            filename.startswith("shibokensupport/") or filename == "signature_bootstrap.py"
+        )
+
+    def _read(self) -> dict[tuple[str, int, int], tuple[bytes | str, Any]]:
+        import marshal
+
+        try:
+            version, entries = marshal.loads(self.path.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return {}
+        return entries if version == sys.version and isinstance(entries, dict) else {}
+
+    def _write(self, entries: dict[tuple[str, int, int], tuple[bytes | str, Any]]) -> None:
+        import marshal
+
+        partial = self.path.with_name(f"{self.path.name}.{os.getpid()}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(marshal.dumps((sys.version, entries)))
+            os.replace(partial, self.path)  # (another start reads the old file or the new, whole)
+        except OSError:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """``compile()`` serves the support code from the cache while the block runs (the import
+        of PySide6's first module)."""
+        import __future__
+
+        import builtins
+
+        known = self._read()
+        fresh: dict[tuple[str, int, int], tuple[bytes | str, Any]] = {}
+        original = builtins.compile
+        # What compile() takes from its caller's own ``from __future__`` imports when not told
+        # otherwise (CPython's PyCF_MASK: every feature but the obsolete nested_scopes).
+        inherited = 0
+        for name in __future__.all_feature_names:
+            if name != "nested_scopes":
+                inherited |= getattr(__future__, name).compiler_flag
+
+        def compile_support(
+            source: Any,
+            filename: Any,
+            mode: str,
+            flags: int = 0,
+            dont_inherit: bool = False,
+            optimize: int = -1,
+            **more: Any,
+        ) -> Any:
+            if not dont_inherit:  # (compiled below with the caller's flags, as compile() takes them)
+                flags |= sys._getframe(1).f_code.co_flags & inherited
+            plain = not more and mode == "exec" and not flags & ~inherited  # (code: no AST, no other option)
+            if not plain or not self._is_support(filename) or not isinstance(source, (bytes, str)):
+                return original(source, filename, mode, flags, True, optimize, **more)
+            key = (filename, flags, sys.flags.optimize if optimize == -1 else optimize)
+            hit = known.get(key)
+            if hit is not None and hit[0] == source:
+                self.served += 1
+                return hit[1]
+            code = original(source, filename, mode, flags, True, optimize)
+            fresh[key] = (source, code)
+            self.compiled += 1
+            return code
+
+        builtins.compile = compile_support
+        try:
+            yield
+        finally:
+            builtins.compile = original
+        if fresh:
+            self._write(known | fresh)
 
 
 _collection_paused = False
