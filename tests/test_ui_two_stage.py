@@ -21,8 +21,9 @@ pytestmark = OFFSCREEN_SIZE_HINTS
 SOURCE_ENTRIES = [("Alpha", KNOWN_COUNT // 2), ("Beta", KNOWN_COUNT // 2)]
 
 #: What the first paint must not wait for: the image service and Qt's network stack, the dialogs,
-#: importing, refreshing, exporting, the browser, and the command line's feed modules. (argparse
-#: itself is imported by PySide6; the command line's parser is not built: see FIRST_PAINT.)
+#: importing, refreshing, exporting, the browser, and the command line's feed modules. (Nor argparse:
+#: the command line's parser is not built (see FIRST_PAINT), and PySide6's .pyi generator, which
+#: imports it, runs at its first use: see reader.ui.startup.DEFERRED_SUPPORT.)
 DEFERRED = (
     "PySide6.QtNetwork",
     "PySide6.QtSvg",
@@ -46,6 +47,7 @@ DEFERRED = (
     # records took 8-13 ms), and the display check dlopens Qt's libraries without the ctypes package.
     "dataclasses",
     "ctypes",
+    "argparse",
 )
 
 #: `reader --db STORE` as the desktop starts it, offscreen; at the window's first paint it writes

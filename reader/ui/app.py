@@ -265,7 +265,10 @@ def _run(db: StoreAddress, argv: list[str] | None, store: StoreProtocol | None) 
     with support.serving():
         from PySide6.QtWidgets import QApplication
     if support.served or support.compiled:
-        log.mark(f"PySide6's support code: {support.served} files compiled before, {support.compiled} now")
+        log.mark(
+            f"PySide6's support code: {support.served} files compiled before, {support.compiled} now, "
+            f"{support.deferred} left to their first use"
+        )
 
     skip_pyside_source_scans()
     from reader.store import StoreError

@@ -271,6 +271,38 @@ def warm_up() -> WarmUp | None:
 SUPPORT_CODE_CACHE = "pyside-support-code.marshal"
 
 
+#: PySide6's support modules whose code :class:`SupportCodeCache` runs at the first use of one of
+#: their names, not as they are imported: PySide6's signature loader imports its ``.pyi`` generator
+#: at every start, though only its stub-file tool (``pyside6-genpyi``) uses it, and that module's
+#: body compiles two large regular expressions (6-7 ms) and imports argparse.
+DEFERRED_SUPPORT = frozenset({"shibokensupport/signature/lib/pyi_generator.py"})
+
+#: The code of a module of DEFERRED_SUPPORT, by file name, until its first use runs it.
+_deferred_code: dict[str, Any] = {}
+_deferred_lock = threading.Lock()
+
+#: What such a module holds until then: a module ``__getattr__`` (PEP 562), called for a name the
+#: module does not have yet, which runs the module's own code in its namespace, then is gone.
+_DEFERRING = """
+def __getattr__(name):
+    from reader.ui.startup import run_deferred
+    run_deferred({filename!r}, globals())
+    try:
+        return globals()[name]
+    except KeyError:
+        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}") from None
+"""
+
+
+def run_deferred(filename: str, namespace: dict[str, Any]) -> None:
+    """Run the code of the deferred support module ``filename`` in its module's ``namespace``, once."""
+    with _deferred_lock:
+        code = _deferred_code.pop(filename, None)
+        if code is not None:
+            del namespace["__getattr__"]
+            exec(code, namespace)
+
+
 class SupportCodeCache:
     """PySide6's support code, compiled once and kept, as Python keeps its own modules' in ``.pyc``.
 
@@ -283,14 +315,17 @@ class SupportCodeCache:
     :attr:`path` (one ``marshal`` file of about 300 kB, unmarshalled in under a millisecond);
     anything else is compiled as before. What it compiled anew (the first start, or a PySide6 or
     a Python that changed) is written there for the next start. A file that cannot be read or
-    written is left: the code is compiled, as without it.
+    written is left: the code is compiled, as without it. The modules of :data:`DEFERRED_SUPPORT`
+    run at the first use of one of their names instead.
     """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else paths.user_cache_dir() / SUPPORT_CODE_CACHE
-        #: How many files :meth:`serving` handed compiled code, and how many it compiled.
+        #: How many files :meth:`serving` handed compiled code, how many it compiled, and how many
+        #: of them run at their first use (:data:`DEFERRED_SUPPORT`).
         self.served = 0
         self.compiled = 0
+        self.deferred = 0
 
     @staticmethod
     def _is_support(filename: object) -> bool:
@@ -355,10 +390,15 @@ class SupportCodeCache:
             hit = known.get(key)
             if hit is not None and hit[0] == source:
                 self.served += 1
-                return hit[1]
-            code = original(source, filename, mode, flags, True, optimize)
-            fresh[key] = (source, code)
-            self.compiled += 1
+                code = hit[1]
+            else:
+                code = original(source, filename, mode, flags, True, optimize)
+                fresh[key] = (source, code)
+                self.compiled += 1
+            if filename in DEFERRED_SUPPORT:
+                _deferred_code[filename] = code
+                self.deferred += 1
+                return original(_DEFERRING.format(filename=filename), filename, "exec", 0, True)
             return code
 
         builtins.compile = compile_support
