@@ -69,15 +69,19 @@ class StartupLog:
         self.watchdog: Any = None
         #: (monotonic time, step) of steps other threads do (the :class:`WarmUp`'s), appended as done.
         self.elsewhere: list[tuple[float, str]] = []
+        self._marked: list[float] = []  # (when each of lines[1:] was marked)
 
     def mark(self, step: str) -> None:
-        self.lines.append(f"{(time.monotonic() - self._origin) * 1000:8.0f} ms  {step}")
+        at = time.monotonic()
+        self._marked.append(at)
+        self.lines.append(f"{(at - self._origin) * 1000:8.0f} ms  {step}")
 
     def written_lines(self) -> list[str]:
         """The log's lines, with the steps other threads did so far (:attr:`elsewhere`) in their
-        place by time."""
-        here = [(float(line.split("ms", 1)[0]), line) for line in self.lines[1:]]
-        there = [(ms := (at - self._origin) * 1000, f"{ms:8.0f} ms  {step}") for at, step in list(self.elsewhere)]
+        place by time (the times themselves, not as rounded in the lines: a step on another thread
+        done less than half a millisecond before one here came after it)."""
+        here = list(zip(self._marked, self.lines[1:], strict=True))
+        there = [(at, f"{(at - self._origin) * 1000:8.0f} ms  {step}") for at, step in list(self.elsewhere)]
         return [self.lines[0], *(line for _, line in sorted(here + there, key=lambda pair: pair[0]))]
 
     def write(self) -> None:
@@ -279,7 +283,7 @@ DEFERRED_SUPPORT = frozenset({"shibokensupport/signature/lib/pyi_generator.py"})
 
 #: The code of a module of DEFERRED_SUPPORT, by file name, until its first use runs it.
 _deferred_code: dict[str, Any] = {}
-_deferred_lock = threading.Lock()
+_deferred_lock = threading.RLock()  # (re-entered, should its code use one of its own names)
 
 #: What such a module holds until then: a module ``__getattr__`` (PEP 562), called for a name the
 #: module does not have yet, which runs the module's own code in its namespace, then is gone.
@@ -316,7 +320,8 @@ class SupportCodeCache:
     anything else is compiled as before. What it compiled anew (the first start, or a PySide6 or
     a Python that changed) is written there for the next start. A file that cannot be read or
     written is left: the code is compiled, as without it. The modules of :data:`DEFERRED_SUPPORT`
-    run at the first use of one of their names instead.
+    run at the first use of one of their names instead. (The file is trusted as ``__pycache__``
+    is: it sits in the user's own cache folder.)
     """
 
     def __init__(self, path: Path | None = None) -> None:
