@@ -291,14 +291,27 @@ def reference_bounded_relevance(db: Path, store: Store, query: Query, ranked: in
     return sorted(newest[:ranked], key=lambda i: (ranks[i], i)) + newest[ranked:]
 
 
+#: How the newest matches to rank are found: among the newest rows (in windows as large as their
+#: share there says), else every match ranked, else by the newest-first plans.
+RANKINGS = {
+    "windows": {},
+    "every match": {"_RANK_WINDOW_MAX": 1, "_RANK_ALL_MATCHES": HUGE},
+    "newest-first plans": {"_RANK_WINDOW_MAX": 1, "_RANK_ALL_MATCHES": 0},
+}
+
+
+@pytest.mark.parametrize("ranking", RANKINGS)
 @pytest.mark.parametrize("plan", PLANS)
 def test_by_relevance_the_newest_matches_are_ranked_and_the_older_follow_newest_first(
-    db: Path, store: Store, monkeypatch: pytest.MonkeyPatch, plan: str
+    db: Path, store: Store, monkeypatch: pytest.MonkeyPatch, plan: str, ranking: str
 ) -> None:
-    # The newest RANKED_MATCHES are found by the newest-first plans (each forced here), then
-    # ranked; the older ones follow newest first, page by page through both parts.
+    # The newest RANKED_MATCHES are found among the newest rows, or from every match, or by the
+    # newest-first plans (each forced here); then ranked. The older ones follow newest first,
+    # page by page through both parts.
     force(monkeypatch, plan)
     monkeypatch.setattr(Store, "RANKED_MATCHES", 40)
+    for name, value in RANKINGS[ranking].items():
+        monkeypatch.setattr(Store, name, value)
     longer = 0
     for view in VIEWS:
         for text in ("alpha", "alp", "beta zeta", "gamma", "omega", "zeta gam"):
