@@ -1300,7 +1300,8 @@ class Store:
     def _newest_matches_scored(
         self, query: Query, match: str, where: list[str], params: list[Any]
     ) -> tuple[list[tuple[int, int]], dict[int, float]]:
-        """The newest :data:`RANKED_MATCHES` matches (date, id), newest first, and their scores."""
+        """The newest :data:`RANKED_MATCHES` matches (date, id), newest first, and their scores
+        (when there are fewer, every match, in no order and with no date)."""
         wanted = self.RANKED_MATCHES
         window = self._RANK_WINDOW * wanted
         index = f"articles a {_walk_index(query)}"
@@ -1324,17 +1325,34 @@ class Store:
             if window > self._RANK_WINDOW_MAX:
                 break
         if len(hits) * max(1, self._newest_id(c)) <= self._RANK_ALL_MATCHES * walked:
-            # Few matches (as many as the newest rows say): every one ranked, in one pass.
-            every = c.execute(
-                "SELECT a.sort_ts, a.id, f.rank FROM articles_fts f CROSS JOIN articles a ON a.id = f.rowid "
-                "WHERE articles_fts MATCH ?" + "".join(f" AND {w}" for w in where),
-                [match, *params],
-            ).fetchall()
-            every.sort(reverse=True)
-            return [(h[0], h[1]) for h in every[:wanted]], {h[1]: h[2] for h in every[:wanted]}
+            # Few matches (as many as the newest rows say): every one ranked, in one pass, their
+            # dates read only when there are more than the bound (the filters tested against the
+            # narrow covering indexes, as before the bound).
+            sql = "SELECT rowid, rank FROM articles_fts f WHERE articles_fts MATCH ?"
+            if where:
+                # "+": keeps SQLite from handing the IN list to FTS5 as rowids to look up one by one.
+                sql += f" AND +f.rowid IN (SELECT a.id FROM articles a WHERE {' AND '.join(where)})"
+            every = dict(c.execute(sql, [match, *params]))
+            if len(every) < wanted:
+                return [(0, i) for i in every], every
+            dates = self._dates(list(every))
+            kept = sorted(((dates[i], i) for i in every), reverse=True)[:wanted]
+            return kept, {i: every[i] for _, i in kept}
         newest = self._search_newest_rows(query, match, where, params, None, wanted)
         pairs = [(r[11], r[0]) for r in newest]
         return pairs, self._scores(match, [p[1] for p in pairs])
+
+    def _dates(self, ids: Sequence[int]) -> dict[int, int]:
+        """The sort date of each of ``ids``."""
+        found: dict[int, int] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found.update(
+                self._conn.execute(
+                    f"SELECT id, sort_ts FROM articles WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+                )
+            )
+        return found
 
     def _scores(self, match: str, ids: Sequence[int]) -> dict[int, float]:
         """FTS5's rank (minus bm25) of each of ``ids``, all matches of ``match``: the matches are
