@@ -282,6 +282,61 @@ def test_relevance_pages_equal_the_plain_query(store: Store, view: Query, text: 
     assert seen == store.count(Query(view=view.view, source=view.source, feed_id=view.feed_id, search=text))
 
 
+def reference_bounded_relevance(db: Path, store: Store, query: Query, ranked: int) -> list[int]:
+    """By relevance with the bound: the newest ``ranked`` matches (the plain newest-first query)
+    best first by FTS5's rank, then the older matches newest first."""
+    newest = reference_newest(db, query)
+    match = store_module.fts_query(query.search or "")
+    ranks = dict(store._conn.execute("SELECT rowid, rank FROM articles_fts WHERE articles_fts MATCH ?", (match,)))
+    return sorted(newest[:ranked], key=lambda i: (ranks[i], i)) + newest[ranked:]
+
+
+#: How the newest matches to rank are found: among the newest rows (in windows as large as their
+#: share there says), else every match ranked, else by the newest-first plans.
+RANKINGS = {
+    "windows": {},
+    "every match": {"_RANK_WINDOW_MAX": 1, "_RANK_ALL_MATCHES": HUGE},
+    "newest-first plans": {"_RANK_WINDOW_MAX": 1, "_RANK_ALL_MATCHES": 0},
+}
+
+
+@pytest.mark.parametrize("ranking", RANKINGS)
+@pytest.mark.parametrize("plan", PLANS)
+def test_by_relevance_the_newest_matches_are_ranked_and_the_older_follow_newest_first(
+    db: Path, store: Store, monkeypatch: pytest.MonkeyPatch, plan: str, ranking: str
+) -> None:
+    # The newest RANKED_MATCHES are found among the newest rows, or from every match, or by the
+    # newest-first plans (each forced here); then ranked. The older ones follow newest first,
+    # page by page through both parts.
+    force(monkeypatch, plan)
+    monkeypatch.setattr(Store, "RANKED_MATCHES", 40)
+    for name, value in RANKINGS[ranking].items():
+        monkeypatch.setattr(Store, name, value)
+    longer = 0
+    for view in VIEWS:
+        for text in ("alpha", "alp", "beta zeta", "gamma", "omega", "zeta gam"):
+            query = Query(view=view.view, source=view.source, feed_id=view.feed_id, search=text)
+            expected = reference_bounded_relevance(db, store, query, 40)
+            ranked = Query(view=view.view, source=view.source, feed_id=view.feed_id, search=text, order="relevance")
+            for limit in (7, 50):
+                assert all_pages(store, ranked, limit) == expected, (view, text, limit)
+            longer += len(expected) > 40
+    assert longer >= 10, "enough searches must have older matches after the ranked ones"
+
+
+def test_by_relevance_more_than_the_bound_are_ranked_no_more(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first page is the best of the newest RANKED_MATCHES, not of every match: an older
+    # article that would rank first overall comes after them.
+    monkeypatch.setattr(Store, "RANKED_MATCHES", 40)
+    everything = reference_relevance(store, Query(search="alpha"), None, 10_000)
+    newest = {r.id for r in store.page(Query(search="alpha"), None, 40).rows}
+    best_old = next(e[0] for e in everything if e[0] not in newest)
+    rows = store.page(Query(search="alpha", order="relevance"), None, 10_000).rows
+    assert {r.id for r in rows[:40]} == newest
+    assert [r.id for r in rows].index(best_old) >= 40
+    assert len(rows) == store.count(Query(search="alpha"))
+
+
 # --- bulk writes --------------------------------------------------------------------------------
 
 

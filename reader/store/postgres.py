@@ -503,9 +503,14 @@ class PostgresStore:
         where, params = filters
         args: list[Any] = [self.person, *params]
         with self._reading() as conn:
-            if query.search and query.order == "relevance" and ts_query(query.search) is not None:
+            searching = bool(query.search) and ts_query(query.search or "") is not None
+            if searching and query.order == "relevance":
                 raw = self._relevance_rows(conn, where, args, after, limit)
                 cursor: Cursor | None = (raw[-1][-1], raw[-1][0]) if raw else None
+            elif searching:
+                # (The search's condition is the filters' last, its tsquery the last value.)
+                raw = self._search_newest_rows(conn, where[:-1], args[:-1], args[-1], after, limit)
+                cursor = (raw[-1][11], raw[-1][0]) if raw else None
             else:
                 if after is not None:
                     where = [*where, "(a.sort_ts, a.id) < (%s, %s)"]
@@ -519,9 +524,148 @@ class PostgresStore:
         rows = [_row(r) for r in raw]
         return Page(rows, cursor if len(rows) == limit else None)
 
+    # Newest first, a search has two plans, which list the same rows in the same order:
+    # - walk: down the newest-first index from the cursor, keeping the rows whose vector matches
+    #   (each vector read from its TOAST and unpacked: ~50 us a row on the 1,000,000-article
+    #   benchmark store under load); cheap when most articles match;
+    # - collect: the matches from the GIN index (a bitmap, ~20 us a match), sorted by date.
+    # The planner chooses by its estimate of the matches, which beyond the statistics' most
+    # common words is a guess (half the least common one's share, at most 0.5%): at 1,000,000
+    # articles it walked for a rare word, reading ~100,000 vectors for a page (2.2 s). So the
+    # plan is chosen here from what the newest rows tell: walk a window a little larger than the
+    # page; when that does not fill it and the matches in it are too few for walking on to pay,
+    # take the rest from the GIN index if it holds at most COLLECT_MATCHES below the window, and
+    # walk on otherwise (tests/test_search_plans_postgres.py forces each plan, compares pages).
+    #: The first window is the page and this many rows (or a fifth more), enough for a word in
+    #: most articles; each row walked costs ~2x what collecting a match costs.
+    WALK_SLACK = 20
+    #: Walking on pays while the matches are at least this share of the rows walked.
+    WALK_DENSITY = 0.03
+    #: At most this many matches are collected from the GIN index (below that many, collecting
+    #: them costs less than walking to the page's end at WALK_DENSITY).
+    COLLECT_MATCHES = 20_000
+    #: A later window of the walk is at most this many times the rows walked before it, and
+    #: WALK_WINDOW_MAX.
+    WALK_GROWTH = 4
+    WALK_WINDOW_MAX = 50_000
+
+    def _search_newest_rows(
+        self,
+        conn: psycopg.Connection[Any],
+        where: list[str],
+        args: list[Any],
+        tsquery: str,
+        after: Cursor | None,
+        limit: int,
+    ) -> list[Any]:
+        """A search's page newest first: ``where`` and ``args`` are the filters (the person
+        first) without the search's condition, ``tsquery`` its tsquery text."""
+        window = limit + max(self.WALK_SLACK, limit // 5)
+        rows, floor, walked = self._walk_rows(conn, where, args, tsquery, after, window, limit)
+        if floor is None:
+            return rows
+        if len(rows) < self.WALK_DENSITY * walked:
+            ids = self._collected_ids(conn, tsquery, floor, self.COLLECT_MATCHES)
+            if ids is not None:
+                return rows + self._rows_of(conn, where, args, ids, limit - len(rows))
+        while floor is not None:
+            # As many rows as the matches' share so far says would fill the page (and a quarter),
+            # at most WALK_GROWTH times the rows walked so far.
+            wanted = 1.25 * (limit - len(rows)) * walked / max(1, len(rows))
+            window = int(min(wanted, self.WALK_GROWTH * walked, self.WALK_WINDOW_MAX)) + 1
+            more, floor, _ = self._walk_rows(conn, where, args, tsquery, floor, window, limit - len(rows))
+            rows += more
+            walked += window
+        return rows
+
+    _WALKED_COLUMNS = (
+        "a.id, a.source, a.title, a.author, a.description, a.url, a.image_url, a.published, a.feed_id, a.sort_ts, "
+        "a.body_z, a.tsv"
+    )
+
+    def _walk_rows(
+        self,
+        conn: psycopg.Connection[Any],
+        where: list[str],
+        args: list[Any],
+        tsquery: str,
+        after: Cursor | None,
+        window: int,
+        limit: int,
+    ) -> tuple[list[Any], Cursor | None, int]:
+        """The plan "walk": the next ``window`` rows of the newest-first list after ``after``,
+        those whose vector matches (at most ``limit``); then the last row walked when the window
+        was walked to its end without filling the page (None: the page is done), and how many
+        rows were walked. (The window and the limit are written into the statement: as
+        parameters of a prepared statement the planner would not know them and might sort.)"""
+        conditions = list(where)
+        params = list(args[1:])
+        if after is not None:
+            conditions.append("(a.sort_ts, a.id) < (%s, %s)")
+            params += [int(after[0]), int(after[1])]
+        sql = (
+            # (The last row walked is listed whether it matches or not: it is where a walk goes on.)
+            f"SELECT {self._ROW_COLUMNS}, a.n, CASE WHEN a.n = {int(window)} THEN a.tsv @@ {_MATCH} ELSE true END "
+            f"FROM (SELECT {self._WALKED_COLUMNS}, "
+            "row_number() OVER (ORDER BY a.sort_ts DESC, a.id DESC) AS n FROM articles a"
+            + (" WHERE " + " AND ".join(conditions) if conditions else "")
+            + f" ORDER BY a.sort_ts DESC, a.id DESC LIMIT {int(window)}) a "
+            "LEFT JOIN article_state s ON s.article_id = a.id AND s.person = %s "
+            f"WHERE a.tsv @@ {_MATCH} OR a.n = {int(window)} ORDER BY a.sort_ts DESC, a.id DESC LIMIT {int(limit)}"
+        )
+        found = conn.execute(sql, [tsquery, *params, args[0], tsquery]).fetchall()
+        rows = [r[:-2] for r in found if r[-1]]
+        last = found[-1] if found else None
+        if len(rows) == limit or last is None or last[-2] != window:
+            return rows, None, window
+        return rows, (int(last[11]), int(last[0])), window
+
+    def _collected_ids(self, conn: psycopg.Connection[Any], tsquery: str, below: Cursor, most: int) -> list[int] | None:
+        """The plan "collect": the ids of the articles below ``below`` whose vector matches,
+        newest first, from the GIN index; None when there are more than ``most`` (the filters
+        are left to :meth:`_rows_of`: the articles alone, whatever the view, are counted here).
+        The planner is told to take the index: it would walk the newest-first index otherwise,
+        taking a rare word for a common one."""
+        conn.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+        try:
+            (ids,) = _one(
+                conn.execute(
+                    "SELECT array_agg(m.id ORDER BY m.sort_ts DESC, m.id DESC) FROM (SELECT a.id, a.sort_ts "
+                    f"FROM articles a WHERE a.tsv @@ {_MATCH} AND (a.sort_ts, a.id) < (%s, %s) "
+                    f"LIMIT {int(most) + 1}) m",
+                    [tsquery, int(below[0]), int(below[1])],
+                    # Planned for its values each time: a generic plan (psycopg prepares a statement
+                    # run 5 times) took the cursor's range from the newest-first index too, 20x slower.
+                    prepare=False,
+                )
+            )
+        finally:
+            conn.execute("SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_indexscan TO DEFAULT")
+        ids = ids or []
+        return None if len(ids) > most else ids
+
+    def _rows_of(
+        self, conn: psycopg.Connection[Any], where: list[str], args: list[Any], ids: list[int], limit: int
+    ) -> list[Any]:
+        """The first ``limit`` of ``ids`` (newest first) that pass the filters, as list rows: read
+        a slice of them at a time, each slice twice the one before."""
+        rows: list[Any] = []
+        start, size = 0, 2 * limit
+        condition = "".join(f" AND {w}" for w in where)
+        while start < len(ids) and len(rows) < limit:
+            chunk = ids[start : start + size]
+            rows += conn.execute(
+                f"SELECT {self._ROW_COLUMNS} FROM {self._STATE_JOIN} WHERE a.id = ANY(%s::bigint[]){condition} "
+                f"ORDER BY a.sort_ts DESC, a.id DESC LIMIT {int(limit - len(rows))}",
+                [args[0], chunk, *args[1:]],
+            ).fetchall()
+            start += len(chunk)
+            size *= 2
+        return rows
+
     #: By relevance, the newest this many matches are ranked (``ts_rank`` reads each one's vector:
     #: ranking all of a common word's matches took seconds at 30,000 articles); the older matches
-    #: follow them, newest first. (SQLite ranks every match: bm25 there reads only the index.)
+    #: follow them, newest first (as on SQLite: Store.RANKED_MATCHES).
     RANKED_MATCHES = 2000
     #: The cursor's score of a row after the ranked ones (their scores are -ts_rank, at most 0):
     #: such rows go on newest first from the row the cursor names.
