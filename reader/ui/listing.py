@@ -3,6 +3,8 @@ reader's place."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel, QStackedWidget
 
@@ -37,6 +39,7 @@ class Listing(QObject):
         # for that moment hides the focused list; focus coming back makes Qt select row 0 (marked read).
         model.query_changed.connect(self.update_empty_state)
         model.rowsInserted.connect(self.update_empty_state)
+        model.page_loaded.connect(self.update_empty_state)  # (a shared store's page, rows or none)
 
     @property
     def query(self) -> Query:
@@ -50,8 +53,13 @@ class Listing(QObject):
             self._model.set_query(query, first_page=first_page)
         self.update_empty_state()
 
+    def when_listed(self, then: Callable[[], None]) -> None:
+        """``then()`` once the list's first page is in (see :meth:`ArticleListModel.when_listed`)."""
+        self._model.when_listed(then)
+
     def update_empty_state(self) -> None:
-        if self._model.rowCount() == 0:
+        # (A shared store's first page still on its way: the list stays, empty, till it comes.)
+        if self._model.rowCount() == 0 and self._model.listed:
             query = self._model.query
             if query.search:
                 self._empty.setText(f"No articles match “{query.search}”.\n\nEsc clears the search.")
@@ -73,12 +81,19 @@ class Listing(QObject):
         loaded = model.rowCount()
         scroll = view.verticalScrollBar().value()
         model.reload()
-        if current is not None:
-            # New articles land above; page down as far as the list had been read, no further.
-            row = model.find_row(current, max_rows=loaded + model.page_size)
+
+        def restore(row: int | None) -> None:
             if row is not None:
                 view.select_row(row, scroll=False)
-        view.verticalScrollBar().setValue(scroll)
+            view.verticalScrollBar().setValue(scroll)
+            self.update_empty_state()
+
+        if current is None:
+            model.when_listed(lambda: restore(None))
+        else:
+            # New articles land above; page down as far as the list had been read, no further.
+            # (At once on a store file; on a shared store when the pages have arrived.)
+            model.find_row_then(current, restore, max_rows=loaded + model.page_size)
         self.update_empty_state()
 
     def on_flags_idle(self) -> None:
