@@ -201,6 +201,27 @@ def test_the_window_goes_on_while_the_server_holds_its_reads(
     assert window.pane.article.id == window.model.article_id(0), "the first result shown"
 
 
+def test_reloads_while_the_server_holds_the_first_keep_the_place(
+    proxied: tuple[TcpProxy, str], qtbot: Any, window_factory: Any, store: StoreProtocol
+) -> None:
+    """A second reload (another change heard, an import's end) before the first one's page came
+    keeps the place the person had, not the empty list between the two."""
+    proxy, _url = proxied
+    window = window_factory(store)
+    window.list.select_row(3)
+    current = window.model.article_id(3)
+    qtbot.waitUntil(lambda: window.pane.article.id == current)
+    proxy.pause()
+    window.listing.reload_keeping_place()
+    qtbot.waitUntil(lambda: proxy.holding)
+    assert window.model.rowCount() == 0
+    window.listing.reload_keeping_place()
+    proxy.resume()
+    qtbot.waitUntil(lambda: window.model.listed and window.list.current_row() >= 0, timeout=15000)
+    assert window.model.article_id(window.list.current_row()) == current
+    assert window.pane.article.id == current
+
+
 def test_a_window_whose_server_stalls_at_start_paints_and_lists_when_it_answers(
     proxied: tuple[TcpProxy, str], qtbot: Any, store: StoreProtocol, tmp_path: Any
 ) -> None:

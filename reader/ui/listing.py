@@ -35,6 +35,9 @@ class Listing(QObject):
         self._stack = stack
         self._empty = empty_label
         self.message = message
+        # A shared store's reload whose pages are still on their way: the place it is to keep
+        # (current article, rows loaded, scroll), for a reload that comes before they arrive.
+        self._owed: tuple[int | None, int, int] | None = None
         # Not modelReset: a reset has no rows until the first page is in, and showing the empty state
         # for that moment hides the focused list; focus coming back makes Qt select row 0 (marked read).
         model.query_changed.connect(self.update_empty_state)
@@ -77,12 +80,18 @@ class Listing(QObject):
         the reader's place: the same article current, the list scrolled where it was. Nothing
         else is shown or marked read on the way."""
         view, model = self._view, self._model
-        current = model.article_id(view.current_row())
-        loaded = model.rowCount()
-        scroll = view.verticalScrollBar().value()
+        if self._owed is not None and not model.listed:
+            # (The last reload's pages are still on their way: its place is still the one to keep.)
+            current, loaded, scroll = self._owed
+        else:
+            current = model.article_id(view.current_row())
+            loaded = model.rowCount()
+            scroll = view.verticalScrollBar().value()
+        self._owed = (current, loaded, scroll)
         model.reload()
 
         def restore(row: int | None) -> None:
+            self._owed = None
             if row is not None:
                 view.select_row(row, scroll=False)
             view.verticalScrollBar().setValue(scroll)
