@@ -287,6 +287,8 @@ def window_factory(qtbot: Any, tmp_path: Path, opened_urls: list[str]) -> Iterat
         window.start()
         made.append(window)
         qtbot.waitUntil(lambda: window.built)
+        # (On a shared store the first page, and the pane's article, arrive from the reader's thread.)
+        qtbot.waitUntil(lambda: window.model.listed and window.reading.wanted is None, timeout=15000)
         return window
 
     yield make
@@ -311,7 +313,25 @@ def all_titles(window: Any) -> list[str]:
     model = window.model
     while model.canFetchMore(model.index(-1)):
         model.fetchMore(model.index(-1))
-    return [model.row(r).title for r in range(model.rowCount())]
+        wait_for(lambda: not model.fetching)  # (a shared store's page arrives from the reader's thread)
+    titles = []
+    for r in range(model.rowCount()):
+        wait_for(lambda r=r: model.row(r) is not None)  # (and its block)
+        titles.append(model.row(r).title)
+    return titles
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Run Qt's event loop until ``condition()`` (what a shared store's reader sends arrives), for
+    helpers without a qtbot; fails after ``timeout`` seconds. At once when it holds already."""
+    import time
+
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "waited too long for the store's answer"
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
 
 
 def write_seed(path: Path, title: str, url: str, published: str = "2024-03-02T08:00:00Z") -> Path:

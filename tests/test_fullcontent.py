@@ -218,6 +218,7 @@ def test_g_shows_the_full_article_and_the_feed_menu_turns_it_on(
     window = window_factory(store)
     row = next(i for i in range(window.model.rowCount()) if "Grain quay" in window.model.index(i).data())
     window.list.select_row(row)
+    qtbot.waitUntil(lambda: window.reading.wanted is None)  # (shown: on PostgreSQL it comes from the reader)
     assert "shipworm" not in window.pane.toPlainText()
 
     window.list.setFocus()
@@ -229,6 +230,7 @@ def test_g_shows_the_full_article_and_the_feed_menu_turns_it_on(
 
     members = next(i for i in range(window.model.rowCount()) if "Members" in window.model.index(i).data())
     window.list.select_row(members)
+    qtbot.waitUntil(lambda: window.reading.wanted is None)
     with wait_job(qtbot, window, JobKind.FULL_CONTENT):
         qtbot.keyClick(window.list, "g")
     assert "The full article could not be had (found no article text on the page)" in window.pane.toPlainText()
@@ -348,6 +350,7 @@ def test_the_feed_menu_turning_full_articles_off_shows_the_feeds_text_in_the_pan
     window = window_factory(store)
     row = next(i for i in range(window.model.rowCount()) if window.model.index(i).data() == "Grain quay to close")
     window.list.select_row(row)
+    qtbot.waitUntil(lambda: window.reading.wanted is None)  # (shown: on PostgreSQL it comes from the reader)
     assert "shipworm" in window.pane.toPlainText()
     with wait_job(qtbot, window, JobKind.COUNTS):
         window.counting.refresh()

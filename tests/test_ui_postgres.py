@@ -50,6 +50,12 @@ def flags_stored(qtbot: Any, window: Any) -> None:
     qtbot.waitUntil(lambda: not window.flags.any_pending(), timeout=15000)
 
 
+def title_of(window: Any, row: int) -> str | None:
+    """Row ``row``'s title, None while its page or block is on its way from the reader's thread."""
+    found = window.model.row(row)
+    return None if found is None else found.title
+
+
 def test_the_window_lists_moves_searches_and_keeps_flags_per_person(
     qtbot: Any, window_factory: Any, shared: Callable[..., StoreProtocol], postgres_url: str
 ) -> None:
@@ -63,7 +69,8 @@ def test_the_window_lists_moves_searches_and_keeps_flags_per_person(
     flags_stored(qtbot, window)
     second = window.model.row(1).id
     press(qtbot, Qt.Key.Key_J)
-    assert window.list.current_row() == 1 and window.pane.article.id == second
+    assert window.list.current_row() == 1
+    qtbot.waitUntil(lambda: window.pane.article.id == second)  # (read on the reader's thread)
     press(qtbot, Qt.Key.Key_S)
     flags_stored(qtbot, window)
     bob = shared("bob")
@@ -80,6 +87,7 @@ def test_the_window_lists_moves_searches_and_keeps_flags_per_person(
     press(qtbot, Qt.Key.Key_Slash)
     with qtbot.waitSignal(window.search.search_changed, timeout=5000):
         qtbot.keyClicks(window.search, TOPICS[0][:4])
+    qtbot.waitUntil(lambda: window.model.listed)  # (the results arrive from the reader's thread)
     titles = [window.model.row(r).title for r in range(window.model.rowCount())]
     assert len(titles) == KNOWN_COUNT // len(TOPICS) and all(TOPICS[0] in t for t in titles)
     qtbot.waitUntil(lambda: f"{KNOWN_COUNT // len(TOPICS)} results" in window.counts_label.text(), timeout=15000)
@@ -184,6 +192,7 @@ def listening(qtbot: Any, window: Any) -> Any:
     assert live is not None, "a window on a shared store listens"
     qtbot.waitUntil(live.listener.listening.is_set, timeout=15000)
     qtbot.waitUntil(lambda: live.caught_up, timeout=15000)  # (the list read once more after the LISTEN)
+    qtbot.waitUntil(lambda: window.model.listed, timeout=15000)  # (its first page arrived)
     return live
 
 
@@ -233,7 +242,7 @@ def test_an_import_by_another_process_shows_up_in_an_open_window_keeping_the_pla
     seed = write_seed(tmp_path / "seed.txt", "Breaking story from the command line", "https://gazette.example/cli")
     done = reader("--db", postgres_url, "import", str(seed))
     assert done.returncode == 0, done.stderr
-    qtbot.waitUntil(lambda: window.model.row(0).title == "Breaking story from the command line", timeout=10000)
+    qtbot.waitUntil(lambda: title_of(window, 0) == "Breaking story from the command line", timeout=10000)
     assert window.model.article_id(window.list.current_row()) == current, "the place is kept"
     qtbot.waitUntil(lambda: f"{KNOWN_COUNT + 1} articles" in window.counts_label.text(), timeout=10000)
     assert len(applied) == 1, "one import, one reload"
@@ -256,7 +265,7 @@ def test_another_persons_flags_are_not_this_windows_business_but_its_own_are(
     qtbot.waitUntil(lambda: any(c.person == "bob" for c in heard), timeout=10000)
     assert applied == [] and not live._timer.isActive(), "bob's read state changes nothing ann is shown"
     assert reader("--db", postgres_url, "--user", "ann", "mark", str(second), "--read").returncode == 0
-    qtbot.waitUntil(lambda: window.model.is_read(1), timeout=10000)
+    qtbot.waitUntil(lambda: window.model.listed and window.model.is_read(1), timeout=10000)
     assert not window.model.is_read(0)
     qtbot.waitUntil(lambda: f"{KNOWN_COUNT - 1} unread" in window.counts_label.text(), timeout=10000)
     assert len(applied) == 1
@@ -285,7 +294,7 @@ def test_a_lost_listening_connection_is_one_line_and_comes_back(
     qtbot.waitUntil(lambda: len(applied) == 1, timeout=10000)  # (listed again: a change may have gone unheard)
     seed = write_seed(tmp_path / "seed.txt", "Heard after the reconnection", "https://gazette.example/again")
     assert reader("--db", postgres_url, "import", str(seed)).returncode == 0
-    qtbot.waitUntil(lambda: window.model.row(0).title == "Heard after the reconnection", timeout=10000)
+    qtbot.waitUntil(lambda: title_of(window, 0) == "Heard after the reconnection", timeout=10000)
     assert len(applied) == 2
 
 

@@ -126,14 +126,27 @@ class AccountsDialog(QDialog):
         self.status.setText(line)
 
     def reload(self) -> None:
-        """List the accounts again (a few rows of one small table: read here), keeping the
-        selected one selected."""
-        chosen = self.selected()
+        """List the accounts again (a few rows of one small table: read here from a store file,
+        by a job on a shared store), keeping the selected one selected."""
+        if self._work.db.shared:
+            db = self._work.db
+
+            def work(progress: Progress, cancel: threading.Event) -> list[Account]:
+                with db.open(create=False) as store:
+                    return store.accounts()
+
+            self._work.jobs.start(JobKind.ACCOUNTS, work, self._show_accounts, quiet=True)
+            return
         try:
-            self._accounts = self._store.accounts()
+            accounts = self._store.accounts()
         except StoreError as exc:
             self.say(str(exc))
             return
+        self._show_accounts(accounts)
+
+    def _show_accounts(self, accounts: list[Account]) -> None:
+        chosen = self.selected()
+        self._accounts = accounts
         self.table.setRowCount(len(self._accounts))
         for row, account in enumerate(self._accounts):
             if self._syncing.is_syncing(account.name):

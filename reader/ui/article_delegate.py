@@ -29,6 +29,8 @@ PADDING = 8
 COMPACT_PADDING = 4
 SPACING = 2
 STAR = "★"
+#: What a row whose display block is still on its way from a shared store says.
+LOADING_TEXT = "Loading…"
 _SNIPPET_CACHE_MAX = 4096
 #: Behind the search's words: translucent, so the text over it reads in light and dark themes.
 HIGHLIGHT_COLOR = QColor(255, 214, 0, 120)
@@ -163,6 +165,7 @@ class ArticleDelegate(QStyledItemDelegate):
         """Override QStyledItemDelegate.paint."""
         row: ArticleRow | None = index.data(ArticleRole.item)
         if row is None:
+            self._paint_loading(painter, option, index)
             return
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
@@ -253,6 +256,41 @@ class ArticleDelegate(QStyledItemDelegate):
                 painter.fillRect(left + x, y + line_h, w, line_h, HIGHLIGHT_COLOR)
             painter.drawText(QRect(left, y, width, line_h), int(Qt.AlignmentFlag.AlignVCenter), line1)
             painter.drawText(QRect(left, y + line_h, width, line_h), int(Qt.AlignmentFlag.AlignVCenter), line2)
+        finally:
+            painter.restore()
+
+    def _paint_loading(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        """A row listed whose title and the rest are still on their way (a shared store): its
+        background and selection, and a dim "Loading…" where the title goes, until the model's
+        dataChanged brings it."""
+        if index.data(ArticleRole.id) is None:
+            return  # (not a listed row)
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        painter.save()
+        try:
+            super().paint(painter, option, index)
+            fonts = self.fonts(opt.font)
+            rect: QRect = opt.rect
+            view = opt.widget
+            selected, active = item_state(view, index) if isinstance(view, QAbstractItemView) else (False, True)
+            palette: QPalette = opt.palette
+            group = QPalette.ColorGroup.Active if active else QPalette.ColorGroup.Inactive
+            color = QColor(
+                palette.color(group, QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+            )
+            color.setAlphaF(0.45)
+            padding = COMPACT_PADDING if self.compact else PADDING
+            left = rect.left() + padding + (0 if self.compact else THUMB_SIZE.width() + PADDING)
+            painter.setFont(fonts.meta)
+            painter.setPen(color)
+            painter.drawText(
+                QRect(left, rect.top() + padding, max(10, rect.right() - padding - left), fonts.meta_fm.height()),
+                int(Qt.AlignmentFlag.AlignVCenter),
+                LOADING_TEXT,
+            )
         finally:
             painter.restore()
 

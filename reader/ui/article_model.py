@@ -4,6 +4,15 @@ Memory stays flat at 100,000 rows: for every listed article the model keeps only
 read/starred flags (compact arrays: navigation and "next unread" need nothing else). What a row
 shows (title, snippet, source, image URL ...) is loaded in blocks for the rows being painted and
 kept in a bounded cache.
+
+On a store file pages and blocks are read on the GUI thread (local indexed reads of a few ms). On
+a shared store each is a round trip to a server: there the model is given a
+:class:`~reader.ui.store_reader.StoreReader` and asks it instead (*asynchronous*): a page asked
+for is inserted when it arrives, a row whose block is on its way is empty (the delegate paints it
+as loading) until the block arrives and ``dataChanged`` says so. Every reset for a new query
+starts a new *generation*: answers for an older one are dropped. What needs rows that are not
+loaded yet (finding an article, the next unread) takes a callback: at once on a store file, when
+the rows arrive on a shared store.
 """
 
 from __future__ import annotations
@@ -11,14 +20,17 @@ from __future__ import annotations
 import enum
 from array import array
 from collections import OrderedDict
-from collections.abc import Collection, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QPixmap
 
-from reader.records import ArticleRow, Cursor, Query
+from reader.records import ArticleRow, Cursor, Page, Query
 from reader.store import StoreProtocol
+
+if TYPE_CHECKING:
+    from reader.ui.store_reader import StoreReader
 
 #: Rows per store page; a page is one indexed keyset query (a few ms even at row 100,000).
 PAGE_SIZE = 200
@@ -82,11 +94,16 @@ class ArticleListModel(QAbstractListModel):
     :class:`FlagSink` is given (the window's): then the row shows the new flag at once and the
     sink stores it; rows read back from the store meanwhile show the pending flags.
 
+    With a :class:`~reader.ui.store_reader.StoreReader` (a shared store) pages and blocks of rows
+    are read on its thread and arrive later (see the module's docstring).
+
     Signals:
         query_changed: the list was reset for a new query.
+        page_loaded: a page asked of the reader arrived and its rows (if any) were inserted.
     """
 
     query_changed = Signal()
+    page_loaded = Signal()
 
     def __init__(
         self,
@@ -96,9 +113,20 @@ class ArticleListModel(QAbstractListModel):
         page_size: int = PAGE_SIZE,
         cache_rows: int = CACHE_ROWS,
         flags: FlagSink | None = None,
+        reader: StoreReader | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
+        self._reader = reader
+        # Asynchronous reads (see the module's docstring): the query's generation, whether a page
+        # is on its way, the blocks on their way (their first rows), what waits for the next page
+        # and for the first one, and whether the first page of this generation is in.
+        self._generation = 0
+        self._page_asked = False
+        self._blocks_asked: set[int] = set()
+        self._after_page: list[Callable[[], None]] = []
+        self._after_listed: list[Callable[[], None]] = []
+        self._listed = reader is None
         self._flags = flags
         #: The list was read from the store while flags that decide which articles it lists were
         #: pending (the Starred view while a star was queued): it is to be read again once they are stored.
@@ -140,17 +168,66 @@ class ArticleListModel(QAbstractListModel):
             self._cache.clear()
             self._cursor = None
             self._exhausted = False
+            self._generation += 1
+            self._page_asked = False
+            self._blocks_asked.clear()
+            self._after_page.clear()
+            self._after_listed.clear()
+            self._listed = self._reader is None
             self.endResetModel()
         finally:
             self._notifying = False
+        if self._reader is not None:
+            # One round trip for the whole first page: it arrives when the server answers.
+            self._fetch(self._page_size)
         # Load the first page now, so the view can select and show the first article at once.
-        if self.canFetchMore(QModelIndex()):
+        elif self.canFetchMore(QModelIndex()):
             self._fetch(self._page_size if first_page is None else max(1, min(first_page, self._page_size)))
         self.query_changed.emit()
 
     def reload(self) -> None:
         """Reload from the store (after an import or a refresh), keeping the query."""
         self.set_query(self._query)
+
+    @property
+    def asynchronous(self) -> bool:
+        """Whether pages and rows are read on a :class:`StoreReader` and arrive later."""
+        return self._reader is not None
+
+    @property
+    def generation(self) -> int:
+        """The query's generation: a new one with every reset (answers for an older one are dropped)."""
+        return self._generation
+
+    @property
+    def listed(self) -> bool:
+        """Whether the query's first page is in (always, on a store file)."""
+        return self._listed
+
+    @property
+    def fetching(self) -> bool:
+        """Whether a page asked of the reader is on its way."""
+        return self._page_asked
+
+    def when_listed(self, then: Callable[[], None]) -> None:
+        """``then()`` once the query's first page is in: at once when it is (always on a store
+        file), else when it arrives; never when the list is reset for another query first."""
+        if self._listed:
+            then()
+        else:
+            self._after_listed.append(then)
+
+    def fetch_then(self, then: Callable[[], None]) -> None:
+        """Fetch the next page and call ``then()`` once it is in (at once on a store file; not
+        at all when the list is reset first, or when there is nothing more to fetch)."""
+        if not self.canFetchMore(QModelIndex()):
+            return
+        if self._reader is None:
+            self.fetchMore(QModelIndex())
+            then()
+            return
+        self._after_page.append(then)
+        self.fetchMore(QModelIndex())
 
     @property
     def reload_owed(self) -> bool:
@@ -178,7 +255,46 @@ class ArticleListModel(QAbstractListModel):
     def _fetch(self, size: int) -> None:
         if self._exhausted or self._notifying:
             return
-        page = self._store.page(self._query, self._cursor, size)
+        if self._reader is not None:
+            self._ask_page(size)
+            return
+        self._take_page(self._store.page(self._query, self._cursor, size))
+
+    def _ask_page(self, size: int) -> None:
+        assert self._reader is not None
+        if self._page_asked:
+            return  # (one page on its way at a time: the next starts where it ends)
+        self._page_asked = True
+        generation, query, cursor = self._generation, self._query, self._cursor
+        self._reader.ask(
+            lambda store: store.page(query, cursor, size),
+            lambda page: self._page_arrived(generation, page),
+            failed=lambda _line: self._page_failed(generation),
+            wanted=lambda: generation == self._generation,
+        )
+
+    def _page_arrived(self, generation: int, page: Page) -> None:
+        if generation != self._generation:
+            return  # an answer for a list that is gone
+        self._page_asked = False
+        self._take_page(page)
+        first = not self._listed
+        self._listed = True
+        waiting, self._after_page = self._after_page, []
+        if first:
+            waiting += self._after_listed
+            self._after_listed = []
+        for then in waiting:
+            if generation != self._generation:
+                break  # (one of them started another list)
+            then()
+        self.page_loaded.emit()
+
+    def _page_failed(self, generation: int) -> None:
+        if generation == self._generation:
+            self._page_asked = False  # (the next fetchMore asks again; the reader said why)
+
+    def _take_page(self, page: Page) -> None:
         self._cursor = page.next_cursor
         self._exhausted = page.next_cursor is None
         if not page.rows:
@@ -267,13 +383,17 @@ class ArticleListModel(QAbstractListModel):
     # --- rows ---
 
     def row(self, index: int) -> ArticleRow | None:
-        """The display row ``index`` (loaded with its block if it is not cached)."""
+        """The display row ``index`` (loaded with its block if it is not cached; asynchronous:
+        None until its block arrives)."""
         if not 0 <= index < len(self._ids):
             return None
         cached = self._cache.get(index)
         if cached is not None:
             self._cache.move_to_end(index)
             return cached
+        if self._reader is not None:
+            self._ask_block(index)
+            return None
         self._load_block(index)
         return self._cache.get(index)
 
@@ -315,6 +435,73 @@ class ArticleListModel(QAbstractListModel):
                     return n
         return None
 
+    def next_unread_then(self, after: int, then: Callable[[int | None], None]) -> None:
+        """``then(row)`` with :meth:`next_unread_row` (at once on a store file); asynchronous:
+        the rows loaded are searched at once, rows beyond them are asked of the reader and
+        ``then`` runs when they arrive (not at all when the list is reset first)."""
+        if self._reader is None:
+            then(self.next_unread_row(after))
+            return
+        for n in range(after + 1, len(self._ids)):
+            if not self._read[n]:
+                then(n)
+                return
+        if self._exhausted:
+            then(None)
+            return
+        generation = self._generation
+        if self._query.view in ("all", "unread") and self._query.order == "newest":
+            query, cursor = self._query._replace(view="unread"), self._cursor
+
+            def found(page: Page) -> None:
+                if generation != self._generation:
+                    return
+                if not page.rows:
+                    then(None)
+                else:
+                    self.find_row_then(page.rows[0].id, then, max_rows=None)
+
+            self._reader.ask(
+                lambda store: store.page(query, cursor, 1), found, wanted=lambda: generation == self._generation
+            )
+            return
+        # Other views (starred): page on until an unread row turns up.
+        start = len(self._ids)
+
+        def paged() -> None:
+            self.next_unread_then(max(after, start - 1), then)
+
+        if self.canFetchMore(QModelIndex()):
+            self.fetch_then(paged)
+        else:
+            then(None)
+
+    def find_row_then(
+        self, article_id: int, then: Callable[[int | None], None], *, max_rows: int | None = 5000
+    ) -> None:
+        """``then(row)`` with :meth:`find_row` (at once on a store file); asynchronous: pages are
+        asked until the article is found (at most ``max_rows`` deep) and ``then`` runs when the
+        answer is known (not at all when the list is reset first)."""
+        if self._reader is None:
+            then(self.find_row(article_id, max_rows=max_rows))
+            return
+        generation = self._generation
+
+        def attempt() -> None:
+            if generation != self._generation:
+                return
+            found = self.row_of(article_id)
+            if (
+                found is not None
+                or not self.canFetchMore(QModelIndex())
+                or (max_rows is not None and len(self._ids) >= max_rows)
+            ):
+                then(found)
+                return
+            self.fetch_then(attempt)
+
+        self.when_listed(attempt)
+
     def find_row(self, article_id: int, *, max_rows: int | None = 5000) -> int | None:
         """The row of ``article_id``, fetching pages until found (at most ``max_rows`` deep)."""
         while (found := self.row_of(article_id)) is None and self.canFetchMore(QModelIndex()):
@@ -334,6 +521,46 @@ class ArticleListModel(QAbstractListModel):
                 if r.read != bool(self._read[n]) or r.starred != bool(self._starred[n]):
                     r = r._replace(read=bool(self._read[n]), starred=bool(self._starred[n]))
                 self._remember(n, r)
+
+    def _ask_block(self, index: int) -> None:
+        assert self._reader is not None
+        start = index - index % BLOCK_SIZE
+        if start in self._blocks_asked:
+            return
+        numbers = [n for n in range(start, min(start + BLOCK_SIZE, len(self._ids))) if n not in self._cache]
+        if not numbers:
+            return
+        self._blocks_asked.add(start)
+        ids = [self._ids[n] for n in numbers]
+        generation = self._generation
+        self._reader.ask(
+            lambda store: store.rows_by_id(ids),
+            lambda found: self._block_arrived(generation, start, numbers, ids, found),
+            failed=lambda _line: self._block_failed(generation, start),
+            wanted=lambda: generation == self._generation,
+        )
+
+    def _block_arrived(
+        self, generation: int, start: int, numbers: list[int], ids: list[int], found: dict[int, ArticleRow]
+    ) -> None:
+        if generation != self._generation:
+            return
+        self._blocks_asked.discard(start)
+        arrived = []
+        for n, article_id in zip(numbers, ids, strict=True):
+            r = found.get(article_id)
+            if r is not None and n < len(self._ids) and self._ids[n] == article_id:
+                # The flags here are the model's: they may be newer than the block.
+                if r.read != bool(self._read[n]) or r.starred != bool(self._starred[n]):
+                    r = r._replace(read=bool(self._read[n]), starred=bool(self._starred[n]))
+                self._remember(n, r)
+                arrived.append(n)
+        if arrived:
+            self.dataChanged.emit(self.index(arrived[0]), self.index(arrived[-1]))  # (every role)
+
+    def _block_failed(self, generation: int, start: int) -> None:
+        if generation == self._generation:
+            self._blocks_asked.discard(start)  # (asked again when painted again)
 
     def _remember(self, index: int, row: ArticleRow) -> None:
         self._cache[index] = row

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Signal
 from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
@@ -89,7 +91,12 @@ class ArticleListView(QListView):
         return self.article_model().row(self.current_row())
 
     def select_row(self, row: int, *, scroll: bool = True) -> bool:
+        """Make ``row`` current (pages are fetched to reach it). Asynchronous (a shared store): a
+        row beyond the loaded ones is False now, and is selected when its page arrives."""
         model = self.article_model()
+        if row >= model.rowCount() and model.asynchronous:
+            model.fetch_then(lambda: self._select_arrived(row, scroll))
+            return False
         while row >= model.rowCount() and model.canFetchMore(QModelIndex()):
             model.fetchMore(QModelIndex())
         if not 0 <= row < model.rowCount():
@@ -99,6 +106,10 @@ class ArticleListView(QListView):
         if scroll:
             self.scrollTo(index)
         return True
+
+    def _select_arrived(self, row: int, scroll: bool) -> None:
+        if row < self.article_model().rowCount():
+            self.select_row(row, scroll=scroll)
 
     def next_article(self) -> bool:
         return self.select_row(self.current_row() + 1)
@@ -110,6 +121,15 @@ class ArticleListView(QListView):
     def next_unread(self) -> bool:
         row = self.article_model().next_unread_row(self.current_row())
         return row is not None and self.select_row(row)
+
+    def next_unread_then(self, then: Callable[[bool], None]) -> None:
+        """:meth:`next_unread`, whose answer may come later (a shared store: the next unread may
+        be beyond the loaded rows): ``then(selected)``, not at all when the list is reset first."""
+        model = self.article_model()
+        if not model.asynchronous:
+            then(self.next_unread())
+            return
+        model.next_unread_then(self.current_row(), lambda row: then(row is not None and self.select_row(row)))
 
     def previous_unread(self) -> bool:
         model = self.article_model()

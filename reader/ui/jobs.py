@@ -59,6 +59,9 @@ class JobKind(enum.Enum):
     CLEANUP = "cleanup"
     #: What a refresh or a sync brought, counted for the tray's notification (reader.ui.tray).
     ARRIVALS = "arrivals"
+    #: The sync accounts listed, on a shared store (reader.ui.syncing, reader.ui.accounts: a
+    #: store file's few rows are read on the GUI thread; a server's answer is waited for here).
+    ACCOUNTS = "accounts"
 
     @property
     def cancellable(self) -> bool:

@@ -3,6 +3,8 @@ reader's place."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel, QStackedWidget
 
@@ -33,10 +35,14 @@ class Listing(QObject):
         self._stack = stack
         self._empty = empty_label
         self.message = message
+        # A shared store's reload whose pages are still on their way: the place it is to keep
+        # (current article, rows loaded, scroll), for a reload that comes before they arrive.
+        self._owed: tuple[int | None, int, int] | None = None
         # Not modelReset: a reset has no rows until the first page is in, and showing the empty state
         # for that moment hides the focused list; focus coming back makes Qt select row 0 (marked read).
         model.query_changed.connect(self.update_empty_state)
         model.rowsInserted.connect(self.update_empty_state)
+        model.page_loaded.connect(self.update_empty_state)  # (a shared store's page, rows or none)
 
     @property
     def query(self) -> Query:
@@ -50,8 +56,13 @@ class Listing(QObject):
             self._model.set_query(query, first_page=first_page)
         self.update_empty_state()
 
+    def when_listed(self, then: Callable[[], None]) -> None:
+        """``then()`` once the list's first page is in (see :meth:`ArticleListModel.when_listed`)."""
+        self._model.when_listed(then)
+
     def update_empty_state(self) -> None:
-        if self._model.rowCount() == 0:
+        # (A shared store's first page still on its way: the list stays, empty, till it comes.)
+        if self._model.rowCount() == 0 and self._model.listed:
             query = self._model.query
             if query.search:
                 self._empty.setText(f"No articles match “{query.search}”.\n\nEsc clears the search.")
@@ -69,16 +80,29 @@ class Listing(QObject):
         the reader's place: the same article current, the list scrolled where it was. Nothing
         else is shown or marked read on the way."""
         view, model = self._view, self._model
-        current = model.article_id(view.current_row())
-        loaded = model.rowCount()
-        scroll = view.verticalScrollBar().value()
+        if self._owed is not None and not model.listed:
+            # (The last reload's pages are still on their way: its place is still the one to keep.)
+            current, loaded, scroll = self._owed
+        else:
+            current = model.article_id(view.current_row())
+            loaded = model.rowCount()
+            scroll = view.verticalScrollBar().value()
+        self._owed = (current, loaded, scroll)
         model.reload()
-        if current is not None:
-            # New articles land above; page down as far as the list had been read, no further.
-            row = model.find_row(current, max_rows=loaded + model.page_size)
+
+        def restore(row: int | None) -> None:
+            self._owed = None
             if row is not None:
                 view.select_row(row, scroll=False)
-        view.verticalScrollBar().setValue(scroll)
+            view.verticalScrollBar().setValue(scroll)
+            self.update_empty_state()
+
+        if current is None:
+            model.when_listed(lambda: restore(None))
+        else:
+            # New articles land above; page down as far as the list had been read, no further.
+            # (At once on a store file; on a shared store when the pages have arrived.)
+            model.find_row_then(current, restore, max_rows=loaded + model.page_size)
         self.update_empty_state()
 
     def on_flags_idle(self) -> None:

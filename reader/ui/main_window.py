@@ -13,6 +13,8 @@ Concerns, and what each is handed:
   :class:`~reader.ui.exporting.Exporting`, :class:`~reader.ui.counting.Counting`: jobs and what
   they update.
 - :class:`~reader.ui.flag_writer.FlagWriter`: read and star flags, stored off the GUI thread.
+- :class:`~reader.ui.store_reader.StoreReader` (a shared store only): the list's pages and rows and
+  the pane's article, read off the GUI thread (a store file is read on it: a few ms, no network).
 - :class:`~reader.ui.syncing.Syncing`: store (the accounts), jobs, refreshing (r / F5 and its
   timer sync too). :class:`~reader.ui.accounts.Accounts`: File > Accounts….
 
@@ -77,6 +79,7 @@ if TYPE_CHECKING:
     from reader.ui.refreshing import Refreshing
     from reader.ui.retention import Retention
     from reader.ui.rules import Rules
+    from reader.ui.store_reader import StoreReader
     from reader.ui.syncing import Syncing
     from reader.ui.thumbnails import ImageService
     from reader.ui.tray import Tray
@@ -195,7 +198,14 @@ class MainWindow(QMainWindow):
         self.flags = FlagWriter(self.db, self, direct=direct)
         self.sidebar = Sidebar()
         self.search = SearchBar()
-        self.model = ArticleListModel(self.store, self, flags=self.flags)
+        #: On a shared store the list's pages and rows and the pane's article are read on a thread
+        #: of their own (the UI thread never waits on the network); a store file reads them here.
+        self.reads: StoreReader | None = None
+        if self.db.shared:
+            from reader.ui.store_reader import StoreReader
+
+            self.reads = StoreReader(self.db, self)
+        self.model = ArticleListModel(self.store, self, flags=self.flags, reader=self.reads)
         self.list = ArticleListView()
         self.list.setModel(self.model)
         self.empty_label = QLabel(EMPTY_STORE_TEXT)
@@ -236,7 +246,11 @@ class MainWindow(QMainWindow):
         self.jobs = JobRunner(StatusProgress(self.progress, self.cancel_button, message, self), message, self)
         self.listing = Listing(self.model, self.list, self.list_stack, self.empty_label, message, self)
         self.counting = Counting(self.jobs, db, self.sidebar, self.counts_label, self.setWindowTitle, self)
-        self.reading = Reading(self.store, self.model, self.list, self.pane, self.settings, message, self)
+        self.reading = Reading(
+            self.store, self.model, self.list, self.pane, self.settings, message, self, reader=self.reads
+        )
+        if self.reads is not None:
+            self.reads.failed.connect(message)
         reload, recount = self.listing.reload_keeping_place, self.counting.refresh
         self.work = StoreWork(self.jobs, db, reload, recount, message)
         self.marking = MarkingAllRead(self.model, self.work, self.flags, self)
@@ -534,6 +548,8 @@ class MainWindow(QMainWindow):
             if self.live is not None:
                 self.live.stop()
         self.jobs.close()
+        if self.reads is not None:
+            self.reads.close()
         self.flags.close()
         if self.built and self._owns_images:
             # aboutToQuit is too late when the application outlives the window (tests, benchmarks).

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QUrl  # (imported where it is used: see reader.ui.reading_pane)
 
     from reader.ui.results import MarkedRead
+    from reader.ui.store_reader import StoreReader
 
 
 #: Where the person is in the list: the current article's id and the list's scroll position.
@@ -47,7 +48,9 @@ class Reading(QObject):
     """Owns what the person reads: the list's current article shown in the pane, and its flags.
 
     ``store`` is the GUI thread's connection, only read here (one article for the pane); flags
-    go through the model, which hands them to the window's flag writer.
+    go through the model, which hands them to the window's flag writer. With a ``reader`` (a
+    shared store) the pane's article is read on the reader's thread and shown when it arrives,
+    if it is still the one wanted then (the person may have moved on).
     """
 
     def __init__(
@@ -59,9 +62,16 @@ class Reading(QObject):
         settings: Settings,
         message: Message,
         parent: QObject | None = None,
+        *,
+        reader: StoreReader | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
+        self._reader = reader
+        #: The article asked of the reader for the pane and not shown yet (None: none on its way).
+        self._wanted: int | None = None
+        #: Counts "next unread" keys: an answer for an older one (still on its way) is dropped.
+        self._unread_asked = 0
         self._model = model
         self._view = view
         self._pane = pane
@@ -82,7 +92,10 @@ class Reading(QObject):
         """Select the last article read (else the first). Before the first paint only the first
         page is searched; an article deeper down is selected after the paint. The pane shows the
         article right after the first paint (rendering it took 6-8 ms before it); it is blank till then
-        (see ReadingPane)."""
+        (see ReadingPane). Asynchronous (a shared store): all of it once the first page is in."""
+        if self._reader is not None:
+            self._model.when_listed(self._start_listed)
+            return
         self._starting = True
         try:
             last = self._settings.last_article
@@ -99,6 +112,43 @@ class Reading(QObject):
             self._starting = False
         if self._pane_owed is None:
             self._pane.show_empty()  # (nothing to show: say so; else the pane is blank till then)
+
+    def _start_listed(self) -> None:
+        """:meth:`start` on a shared store: the first page is in (the window has been painted
+        meanwhile, so the pane shows what it is given at once)."""
+        if self._view.current_row() >= 0:
+            return  # the person moved already
+        last = self._settings.last_article
+        row = self._model.row_of(last) if last else None
+        if row is not None:
+            self._select_unasked(row)
+            return
+        if not last or self._reader is None:
+            self._select_first()
+            return
+        generation = self._model.generation
+
+        def got(article: Article | None) -> None:
+            if generation != self._model.generation or self._view.current_row() >= 0:
+                return  # another list, or the person moved meanwhile
+            if article is None or article.id is None or not lists(self._model.query, article):
+                self._select_first()
+                return
+            self._unasked = article.id
+            self._pane.show_article(article)
+            self._model.find_row_then(article.id, found)
+
+        def found(row: int | None) -> None:
+            if row is not None and self._view.current_row() < 0:
+                self._select_unasked(row)
+
+        self._reader.ask(lambda store: store.get(last), got)
+
+    def _select_first(self) -> None:
+        if self._model.rowCount():
+            self._select_unasked(0)
+        else:
+            self._pane.show_empty()
 
     def after_first_paint(self) -> None:
         self._show_owed()
@@ -133,8 +183,9 @@ class Reading(QObject):
         article = self._pane.article
         if article is None or article.id != article_id:
             # Re-selecting the shown article (after a reload) keeps the pane's scroll position.
-            self._pane.show_article(self._store.get(article_id))
-            self._pane.set_starred(bool(self._model.data(self._model.index(row), ArticleRole.starred)))
+            self._show_in_pane(article_id, row)
+        else:
+            self._wanted = None  # (back on the shown one: an article still on its way is not)
         # The window's own pick at start, or that pick again after a reload, is not read: any
         # other selection is the person's, and from then on every selection marks read.
         if article_id != self._unasked:
@@ -142,6 +193,39 @@ class Reading(QObject):
             if not self._model.is_read(row):
                 self._model.set_read(row, True)  # shown at once; stored by the flag writer
         self._settings.last_article = article_id
+
+    def _show_in_pane(self, article_id: int, row: int) -> None:
+        """The pane shows ``article_id`` (on ``row``): read at once from a store file; asked of
+        the reader on a shared store, and shown when it arrives if it is still wanted."""
+        if self._reader is None:
+            self._pane.show_article(self._store.get(article_id))
+            self._pane.set_starred(bool(self._model.data(self._model.index(row), ArticleRole.starred)))
+            return
+        if self._wanted == article_id:
+            return  # (on its way already)
+        self._wanted = article_id
+
+        def arrived(article: Article | None) -> None:
+            if self._wanted != article_id:
+                return  # the person moved on meanwhile
+            self._wanted = None
+            self._pane.show_article(article)
+            shown = self._model.row_of(article_id)
+            if shown is not None:
+                self._pane.set_starred(bool(self._model.data(self._model.index(shown), ArticleRole.starred)))
+
+        def failed(_line: str) -> None:
+            if self._wanted == article_id:
+                self._wanted = None  # (the reader says why; selecting it again asks again)
+
+        self._reader.ask(
+            lambda store: store.get(article_id), arrived, failed=failed, wanted=lambda: self._wanted == article_id
+        )
+
+    @property
+    def wanted(self) -> int | None:
+        """The article on its way to the pane (a shared store), or None."""
+        return self._wanted
 
     @reports_store_errors
     def next_article(self) -> None:
@@ -153,8 +237,14 @@ class Reading(QObject):
 
     @reports_store_errors
     def next_unread(self) -> None:
-        if not self._view.next_unread():
-            self.message("No more unread articles.")
+        self._unread_asked += 1
+        asked = self._unread_asked
+
+        def then(selected: bool) -> None:
+            if not selected and asked == self._unread_asked:
+                self.message("No more unread articles.")
+
+        self._view.next_unread_then(then)
 
     @reports_store_errors
     def previous_unread(self) -> None:
@@ -183,7 +273,10 @@ class Reading(QObject):
         """Back to ``place`` (the search was cleared): that article current and shown, the list
         scrolled as it was. Not marked read on the way: coming back is not choosing it again."""
         article_id, scroll = place
-        row = self._model.find_row(article_id)
+        self._model.find_row_then(article_id, lambda row: self._returned(article_id, scroll, row))
+
+    @reports_store_errors
+    def _returned(self, article_id: int, scroll: int, row: int | None) -> None:
         if row is None:
             self.show_results()  # gone meanwhile (or another list): as for any new list
             return

@@ -55,13 +55,14 @@ class Searching(QObject):
         if was is None:
             self._before = self._reading.place()
         self._listing.set_query(self._listing.query._replace(search=search))
+        # (On a shared store the results arrive later: what follows them waits for them.)
         if search is not None:
-            self._reading.show_results()
+            self._listing.when_listed(self._reading.show_results)
         elif self._before is not None:
             before, self._before = self._before, None
             self._reading.return_to(before)
         else:
-            self._reading.show_results()
+            self._listing.when_listed(self._reading.show_results)
 
     def on_search_escaped(self) -> None:
         self._view.setFocus()
@@ -69,7 +70,7 @@ class Searching(QObject):
     def on_search_accepted(self) -> None:
         """Enter: the first result is selected and read, and the list takes the keys."""
         if self._listing.query.search:
-            self._reading.choose_first()
+            self._listing.when_listed(self._reading.choose_first)
         self._view.setFocus()
 
     def clear_search(self) -> None:
@@ -93,4 +94,4 @@ class Searching(QObject):
         if query != self._listing.query:
             self._listing.set_query(query)
             if query.search:
-                self._reading.show_results()
+                self._listing.when_listed(self._reading.show_results)

@@ -51,7 +51,21 @@ class Syncing(QObject):
     @reports_store_errors
     def sync_accounts(self) -> None:
         """Sync every account, one after another (nothing without accounts). The accounts table
-        is a few rows: read here; the syncs run on the job's thread."""
+        is a few rows: read here from a store file (on a shared store by a job: the UI thread
+        never waits on the network); the syncs run on the job's thread."""
+        if self._work.db.shared:
+            db = self._work.db
+
+            def work(progress: Progress, cancel: threading.Event) -> list[str]:
+                with db.open(create=False) as store:
+                    return [account.name for account in store.accounts()]
+
+            def done(names: list[str]) -> None:
+                for name in names:
+                    self.sync_account(name)
+
+            self._work.jobs.start(JobKind.ACCOUNTS, work, done, quiet=True)
+            return
         for account in self._store.accounts():
             self.sync_account(account.name)
 
