@@ -307,3 +307,17 @@ def test_schema_4_counts_an_existing_store(postgres_server: Any, tmp_path: Path)
         ann.add_articles([seed("desk new", OLD)])
         assert ann.unsubscribe(feed.id) == (2, 1)
         agrees(url, ann, bob)
+
+
+def test_the_unread_list_stops_at_the_last_unread_article_the_counts_know_of(ann: Any, bob: Any) -> None:
+    ann.add_articles([Article("Desk", f"desk {i}", key=f"d:{i}") for i in range(8)])
+    ids = [r.id for r in ann.iter_rows()]  # newest first
+    ann.mark_all_read_ids()
+    assert ann.page(Query(view="unread")) == ([], None)
+    ann.set_read([ids[1], ids[6], ids[7]], False)
+    first = ann.page(Query(view="unread"), None, 2)
+    assert [r.id for r in first.rows] == [ids[1], ids[6]] and first.next_cursor is not None
+    rest = ann.page(Query(view="unread"), first.next_cursor, 2)
+    assert [r.id for r in rest.rows] == [ids[7]] and rest.next_cursor is None
+    assert [r.id for r in ann.page(Query(view="unread", source="Desk"), None, 5).rows] == [ids[1], ids[6], ids[7]]
+    assert len(bob.page(Query(view="unread")).rows) == 8  # (bob read nothing)
