@@ -289,7 +289,8 @@ MIGRATIONS: list[list[str]] = [
     # of the ids it stored under it: an article whose id is smaller but committed later is still
     # announced, as on SQLite (its schema 12).
     # Filled from the articles once, under a lock that holds writers off meanwhile (one scan of
-    # the articles and one of the state; see the report of issue 11 for a million).
+    # the articles and one of the state): 5.3 s for 1,000,000 articles and 3,000,000 state rows;
+    # dropping the key waits for every open reader of the state, and holds the next ones off.
     [
         "LOCK TABLE articles, article_state IN SHARE ROW EXCLUSIVE MODE",
         "CREATE TABLE article_counts (feed_id bigint, source text, hidden boolean NOT NULL, total bigint NOT NULL)",
