@@ -51,6 +51,10 @@ TABLES = (
     "rules",
     "labels",
     "tombstones",
+    "article_counts",
+    "state_counts",
+    "arrival_counter",
+    "arrivals",
 )
 
 

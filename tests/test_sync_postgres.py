@@ -180,13 +180,19 @@ def test_the_window_on_a_url_syncs_and_its_marks_reach_the_server(
 
 
 def test_a_database_of_the_schema_before_gets_the_refused_changes_table(postgres_server: Any) -> None:
+    from unittest import mock
+
+    from reader.store import postgres
     from reader.store.postgres import SCHEMA_VERSION
 
-    url = postgres_server.new_database()
-    database = url.rsplit("/", 1)[1]
-    postgres_server.sql(
-        f"DROP TABLE refused_changes; UPDATE reader_schema SET version = {SCHEMA_VERSION - 1}", database
-    )
+    url = postgres_server.new_database(empty=True)
+    with (  # (a store of schema 2, the one before refused_changes)
+        mock.patch.object(postgres, "MIGRATIONS", postgres.MIGRATIONS[:2]),
+        mock.patch.object(postgres, "SCHEMA_VERSION", 2),
+    ):
+        open_store(url).close()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('refused_changes')").fetchone() == (None,)
     with open_store(url) as store:
         assert store.refused_changes() == []
     with psycopg.connect(url) as conn:

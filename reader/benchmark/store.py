@@ -8,8 +8,9 @@ reused by a later run with the same ``--keep``), so a million articles take minu
 parsing. Then, for each engine, into a new store: the import rate (``add_articles`` in the
 importer's batches, nothing else timed), the first page newest first, searches newest first and by
 relevance (p50/p95 over several common and rare words and 3-letter prefixes), the unread count,
-mark-all-read and the unread list after it. Both engines run in one run so their figures are
-compared side by side; the PostgreSQL budgets of issue 11 are checked at the end.
+the sidebar's counts (``counts()``), mark-all-read and the unread list and counts after it. Both
+engines run in one run so their figures are compared side by side; the PostgreSQL budgets of issue
+11 are checked at the end.
 
 Without ``--pg`` a throwaway PostgreSQL server is started (:mod:`reader.benchmark.pgserver`); with
 it, a database ``reader_bench`` is made on that server (dropped again unless ``--keep``; the
@@ -259,11 +260,13 @@ def _searches(store: Any, figures: Figures, args: argparse.Namespace) -> None:
                 samples[key] += timed_ms(lambda q=query: store.page(q, None, PAGE), repeat)  # type: ignore[misc]
         figures.notes[label] = ", ".join(f"{t} ({store.count(Query(search=t)):,})" for t in texts)
     samples["unread count"] = timed_ms(lambda: store.count(Query(view="unread")), max(3, repeat // 4))
+    samples["sidebar counts"] = timed_ms(store.counts, max(3, repeat // 4))
     began = time.perf_counter()
     marked = store.mark_all_read()
     samples["mark all read"] = [(time.perf_counter() - began) * 1000]
     figures.notes["mark all read"] = f"{marked:,} articles"
     samples["unread list after"] = timed_ms(lambda: store.page(Query(view="unread"), None, PAGE), repeat)
+    samples["sidebar counts after"] = timed_ms(store.counts, max(3, repeat // 4))
 
 
 # --- the report -------------------------------------------------------------------------------
