@@ -143,6 +143,55 @@ def test_words_are_split_and_folded_as_sqlite_splits_them_on_both_engines(store:
     assert sorted(found) == SPLIT_SEARCHES[typed]
 
 
+def test_the_vectors_copied_in_binary_are_the_vectors_of_their_text(postgres_url: str) -> None:
+    """New articles are COPYed with their vectors in binary (article_vector_binary), updated ones
+    through the staging table: the server holds exactly the vector the text form (article_vector)
+    gives, at the limits too (a lexeme past 2047 bytes, a word past 256 positions, positions past
+    16383, a text of words beyond ASCII, fields left empty)."""
+    from reader.store.postgres import article_vector
+    from reader.store.sqlite import prepare_articles
+
+    long_body = " ".join(f"w{i % 5000} the" for i in range(9000))  # (18,000 words: past 16383)
+    texts = [(t, None, None, None) for t, _ in SPLIT_TEXTS] + [
+        ("Title words", "By An Author", "A description", "The body, the body again. " * 40),
+        (None, "Only an author", None, None),
+        (None, None, None, "x" * 2100 + " short " + "y" * 2047),
+        ("the title the", None, "the " * 300, long_body),
+        (None, None, None, None),
+    ]
+    articles = [
+        Article(source="wire", title=t, author=a, description=d, body=b or "", url=f"https://wire.example/v{i}")
+        for i, (t, a, d, b) in enumerate(texts)
+    ]
+
+    def differing(store: Any, articles: list[Article]) -> list[str]:
+        rows = prepare_articles(articles).rows
+        with store.transaction() as conn:
+            return [
+                row[0]
+                for row in rows
+                if _one_of(
+                    conn.execute(
+                        "SELECT tsv = %s::tsvector FROM articles WHERE key = %s", (article_vector(row[-1]), row[0])
+                    )
+                )
+                is not True
+            ]
+
+    with open_store(postgres_url) as store:
+        assert store.add_articles(articles).added == len(articles)
+        assert differing(store, articles) == []
+        changed = [a._replace(body=a.body + " and more", title=(a.title or "") + " again") for a in articles]
+        assert store.add_articles(changed, update=True).updated == len(articles)
+        assert differing(store, changed) == []
+        assert store.count(Query(search="w4999")) == 1 and store.count(Query(search="again")) == len(articles)
+
+
+def _one_of(cursor: Any) -> Any:
+    row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
 def test_by_relevance_the_newest_matches_are_ranked_then_the_older_follow_newest_first(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
