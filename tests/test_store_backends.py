@@ -187,6 +187,20 @@ def test_the_vectors_copied_in_binary_are_the_vectors_of_their_text(postgres_url
         assert store.count(Query(search="w4999")) == 1 and store.count(Query(search="again")) == len(articles)
 
 
+def test_long_vectors_are_compressed_with_lz4_and_packed_bodies_are_stored_as_they_are(postgres_url: str) -> None:
+    """The packed texts are deflated already: the server keeps them as they are, out of line,
+    without trying its own compression on them; a long vector is compressed with lz4."""
+    body = " ".join(f"word{i} body{i % 7}" for i in range(4000))
+    with open_store(postgres_url) as store:
+        store.add_articles([Article(source="wire", title="Long", url="https://wire.example/long", body=body)])
+        with store.transaction() as conn:
+            tsv, body_z = conn.execute(
+                "SELECT pg_column_compression(tsv), pg_column_compression(body_z) FROM articles"
+            ).fetchone()
+            (external,) = conn.execute("SELECT pg_column_size(body_z) >= octet_length(body_z) FROM articles").fetchone()
+    assert (tsv, body_z, external) == ("lz4", None, True)
+
+
 def _one_of(cursor: Any) -> Any:
     row = cursor.fetchone()
     return None if row is None else row[0]
