@@ -201,6 +201,66 @@ def test_long_vectors_are_compressed_with_lz4_and_packed_bodies_are_stored_as_th
     assert (tsv, body_z, external) == ("lz4", None, True)
 
 
+def _pending_pages(store: Any) -> int:
+    with store.transaction() as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        return int(_one_of(conn.execute("SELECT pending_pages FROM pgstatginindex('articles_search')")))
+
+
+def test_a_bulk_write_has_the_search_index_merged_beside_it(postgres_url: str) -> None:
+    """A write of MERGE_FROM_ROWS articles or more wakes the store's index merger: the pending
+    entries go into the index on its own connection (here the list could hold them all, so no
+    writer would have merged them), and the merger stops a moment after the last bulk write."""
+    from reader.store import postgres
+
+    with open_store(postgres_url) as store:
+        with store.transaction() as conn:
+            conn.execute("ALTER INDEX articles_search SET (gin_pending_list_limit = 1000000)")
+        store.add_articles(seeds(10))
+        assert _pending_pages(store) > 0  # (a small write leaves its entries pending)
+        assert store._merger._thread is None
+        store.add_articles(
+            [
+                Article(source="wire", title=f"Bulk {i}", url=f"https://bulk.example/{i}", body=f"Words {i} here.")
+                for i in range(postgres.MERGE_FROM_ROWS)
+            ]
+        )
+        merger = store._merger._thread
+        assert merger is not None
+        merger.join(30)
+        assert not merger.is_alive() and store._merger._thread is None
+        assert _pending_pages(store) == 0
+        assert store.count(Query(search="bulk words here")) == postgres.MERGE_FROM_ROWS
+
+
+def test_a_writer_that_may_not_merge_the_index_writes_as_before_and_says_nothing(
+    postgres_server: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Only the index's owner may merge it: another role's bulk write is stored all the same (its
+    inserts merge the list themselves), and the merger gives up without a word."""
+    from reader.store import postgres
+
+    url = postgres_server.new_database()
+    with open_store(url) as store:
+        store.add_articles(seeds(1))
+    database = url.rsplit("/", 1)[1]
+    postgres_server.sql("DO $$BEGIN CREATE ROLE writer LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$")
+    postgres_server.sql("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO writer", database)
+    postgres_server.sql("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO writer", database)
+    with open_store(postgres_server.url(database, "writer")) as store:
+        articles = [
+            Article(source="wire", title=f"Bulk {i}", url=f"https://bulk.example/{i}")
+            for i in range(postgres.MERGE_FROM_ROWS)
+        ]
+        assert store.add_articles(articles).added == postgres.MERGE_FROM_ROWS
+        merger = store._merger._thread
+        if merger is not None:
+            merger.join(30)
+        assert store._merger._refused
+        assert store.count(Query(search="bulk")) == postgres.MERGE_FROM_ROWS
+    assert capfd.readouterr().err == ""
+
+
 def _one_of(cursor: Any) -> Any:
     row = cursor.fetchone()
     return None if row is None else row[0]
