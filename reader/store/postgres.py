@@ -1615,11 +1615,14 @@ class _IndexMerger:
     #: How long it goes on after the last bulk write, and how long it pauses when nothing is pending.
     IDLE_S = 1.0
     PAUSE_S = 0.02
+    #: How long closing the store waits for a merge under way before it cancels it.
+    STOP_WAIT_S = 5.0
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._last: threading.Thread | None = None  # (the newest, still closing its connection maybe)
         self._conn: psycopg.Connection[Any] | None = None
         self._woken = 0.0
         self._stopped = threading.Event()
@@ -1629,20 +1632,22 @@ class _IndexMerger:
         with self._lock:
             self._woken = time.monotonic()
             if self._thread is None and not self._refused and not self._stopped.is_set():
-                self._thread = threading.Thread(target=self._run, name="reader-index-merger", daemon=True)
+                self._thread = self._last = threading.Thread(target=self._run, name="reader-index-merger", daemon=True)
                 self._thread.start()
 
     def stop(self) -> None:
-        """Stop (a merge under way is cancelled: what it merged stays merged, the rest pending)."""
+        """Stop: a merge under way may end (an import's last one, usually), and past
+        :data:`STOP_WAIT_S` is cancelled (what it merged stays merged, the rest pending)."""
         self._stopped.set()
         with self._lock:
-            thread, conn = self._thread, self._conn
+            thread, conn = self._last, self._conn
         if thread is None:
             return
-        if conn is not None:
+        thread.join(self.STOP_WAIT_S)
+        if thread.is_alive() and conn is not None:
             with contextlib.suppress(Exception):
                 conn.cancel_safe(timeout=1)
-        thread.join(2)
+            thread.join(1)
 
     def _run(self) -> None:
         import psycopg
