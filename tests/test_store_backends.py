@@ -143,6 +143,129 @@ def test_words_are_split_and_folded_as_sqlite_splits_them_on_both_engines(store:
     assert sorted(found) == SPLIT_SEARCHES[typed]
 
 
+def test_the_vectors_copied_in_binary_are_the_vectors_of_their_text(postgres_url: str) -> None:
+    """New articles are COPYed with their vectors in binary (article_vector_binary), updated ones
+    through the staging table: the server holds exactly the vector the text form (article_vector)
+    gives, at the limits too (a lexeme past 2047 bytes, a word past 256 positions, positions past
+    16383, a text of words beyond ASCII, fields left empty)."""
+    from reader.store.postgres import article_vector
+    from reader.store.sqlite import prepare_articles
+
+    long_body = " ".join(f"w{i % 5000} the" for i in range(9000))  # (18,000 words: past 16383)
+    texts = [(t, None, None, None) for t, _ in SPLIT_TEXTS] + [
+        ("Title words", "By An Author", "A description", "The body, the body again. " * 40),
+        (None, "Only an author", None, None),
+        (None, None, None, "x" * 2100 + " short " + "y" * 2047),
+        ("the title the", None, "the " * 300, long_body),
+        (None, None, None, None),
+    ]
+    articles = [
+        Article(source="wire", title=t, author=a, description=d, body=b or "", url=f"https://wire.example/v{i}")
+        for i, (t, a, d, b) in enumerate(texts)
+    ]
+
+    def differing(store: Any, articles: list[Article]) -> list[str]:
+        rows = prepare_articles(articles).rows
+        with store.transaction() as conn:
+            return [
+                row[0]
+                for row in rows
+                if _one_of(
+                    conn.execute(
+                        "SELECT tsv = %s::tsvector FROM articles WHERE key = %s", (article_vector(row[-1]), row[0])
+                    )
+                )
+                is not True
+            ]
+
+    with open_store(postgres_url) as store:
+        assert store.add_articles(articles).added == len(articles)
+        assert differing(store, articles) == []
+        changed = [a._replace(body=a.body + " and more", title=(a.title or "") + " again") for a in articles]
+        assert store.add_articles(changed, update=True).updated == len(articles)
+        assert differing(store, changed) == []
+        assert store.count(Query(search="w4999")) == 1 and store.count(Query(search="again")) == len(articles)
+
+
+def test_long_vectors_are_compressed_with_lz4_and_packed_bodies_are_stored_as_they_are(postgres_url: str) -> None:
+    """The packed texts are deflated already: the server keeps them as they are, out of line,
+    without trying its own compression on them; a long vector is compressed with lz4."""
+    body = " ".join(f"word{i} body{i % 7}" for i in range(4000))
+    with open_store(postgres_url) as store:
+        store.add_articles([Article(source="wire", title="Long", url="https://wire.example/long", body=body)])
+        with store.transaction() as conn:
+            tsv, body_z = conn.execute(
+                "SELECT pg_column_compression(tsv), pg_column_compression(body_z) FROM articles"
+            ).fetchone()
+            (external,) = conn.execute("SELECT pg_column_size(body_z) >= octet_length(body_z) FROM articles").fetchone()
+    assert (tsv, body_z, external) == ("lz4", None, True)
+
+
+def _pending_pages(store: Any) -> int:
+    with store.transaction() as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        return int(_one_of(conn.execute("SELECT pending_pages FROM pgstatginindex('articles_search')")))
+
+
+def test_a_bulk_write_has_the_search_index_merged_beside_it(postgres_url: str) -> None:
+    """A write of MERGE_FROM_ROWS articles or more wakes the store's index merger: the pending
+    entries go into the index on its own connection (here the list could hold them all, so no
+    writer would have merged them), and the merger stops a moment after the last bulk write."""
+    from reader.store import postgres
+
+    with open_store(postgres_url) as store:
+        with store.transaction() as conn:
+            conn.execute("ALTER INDEX articles_search SET (gin_pending_list_limit = 1000000)")
+        store.add_articles(seeds(10))
+        assert _pending_pages(store) > 0  # (a small write leaves its entries pending)
+        assert store._merger._thread is None
+        store.add_articles(
+            [
+                Article(source="wire", title=f"Bulk {i}", url=f"https://bulk.example/{i}", body=f"Words {i} here.")
+                for i in range(postgres.MERGE_FROM_ROWS)
+            ]
+        )
+        merger = store._merger._thread
+        assert merger is not None
+        merger.join(30)
+        assert not merger.is_alive() and store._merger._thread is None
+        assert _pending_pages(store) == 0
+        assert store.count(Query(search="bulk words here")) == postgres.MERGE_FROM_ROWS
+
+
+def test_a_writer_that_may_not_merge_the_index_writes_as_before_and_says_nothing(
+    postgres_server: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Only the index's owner may merge it: another role's bulk write is stored all the same (its
+    inserts merge the list themselves), and the merger gives up without a word."""
+    from reader.store import postgres
+
+    url = postgres_server.new_database()
+    with open_store(url) as store:
+        store.add_articles(seeds(1))
+    database = url.rsplit("/", 1)[1]
+    postgres_server.sql("DO $$BEGIN CREATE ROLE writer LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$")
+    postgres_server.sql("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO writer", database)
+    postgres_server.sql("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO writer", database)
+    with open_store(postgres_server.url(database, "writer")) as store:
+        articles = [
+            Article(source="wire", title=f"Bulk {i}", url=f"https://bulk.example/{i}")
+            for i in range(postgres.MERGE_FROM_ROWS)
+        ]
+        assert store.add_articles(articles).added == postgres.MERGE_FROM_ROWS
+        merger = store._merger._thread
+        if merger is not None:
+            merger.join(30)
+        assert store._merger._refused
+        assert store.count(Query(search="bulk")) == postgres.MERGE_FROM_ROWS
+    assert capfd.readouterr().err == ""
+
+
+def _one_of(cursor: Any) -> Any:
+    row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
 def test_by_relevance_the_newest_matches_are_ranked_then_the_older_follow_newest_first(
     store: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

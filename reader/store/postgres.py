@@ -27,6 +27,7 @@ import logging
 import threading
 import time
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,10 @@ if TYPE_CHECKING:
 
 #: Rows per COPY (straight into articles, or into the staging table and one INSERT ... SELECT).
 ROWS_PER_BATCH = 2000
+
+#: A call storing at least this many articles has the search index's new entries merged on a
+#: connection of its own meanwhile (:class:`_IndexMerger`).
+MERGE_FROM_ROWS = 1000
 
 #: Connections a store keeps open at most (the window's reader, its workers' writes).
 POOL_MAX = 4
@@ -363,6 +368,22 @@ MIGRATIONS: list[list[str]] = [
         "CREATE TABLE arrivals (seq bigint NOT NULL, first_id bigint NOT NULL, last_id bigint NOT NULL)",
         "CREATE INDEX arrivals_seq ON arrivals(seq)",
     ],
+    # 5: how new rows' long values are kept (the rows stored before stay as they are: instant).
+    # The packed texts are deflated already (reader.textpack), so the server's pglz tried to
+    # compress each one in vain: they are stored out of line as they are (EXTERNAL). The vectors
+    # are compressed with lz4 where the server has it (PostgreSQL 14 and later, built with it),
+    # several times faster than pglz. Server CPU per article stored 178 -> 146 us (the first
+    # 20,000 of the benchmark's corpus, its index's merges aside).
+    [
+        "ALTER TABLE articles ALTER COLUMN body_z SET STORAGE EXTERNAL, ALTER COLUMN raw_z SET STORAGE EXTERNAL, "
+        "ALTER COLUMN body_html_z SET STORAGE EXTERNAL, ALTER COLUMN full_html_z SET STORAGE EXTERNAL, "
+        "ALTER COLUMN full_body_z SET STORAGE EXTERNAL",
+        """DO $$ BEGIN
+            EXECUTE 'ALTER TABLE articles ALTER COLUMN tsv SET COMPRESSION lz4, '
+                'ALTER COLUMN full_tsv SET COMPRESSION lz4';
+        EXCEPTION WHEN feature_not_supported OR syntax_error THEN NULL;
+        END $$""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -402,8 +423,12 @@ _STAGED = "seq, " + _STORED + ", tsv"
 _STAGING_TABLE = (
     "CREATE TEMP TABLE IF NOT EXISTS articles_in (seq integer, "
     + ", ".join(f"{c.strip()} {_TYPES[c.strip()]}" for c in _STORED.split(","))
-    + ", tsv text) ON COMMIT DELETE ROWS"
+    + ", tsv tsvector) ON COMMIT DELETE ROWS"
 )
+#: What the binary COPY of an article's row sends each value as (psycopg's dumpers): the vector
+#: is sent as the bytes :func:`article_vector_binary` made, which the server reads as a tsvector.
+_COPY_TYPES = [_TYPES[c.strip()].replace("bigint", "int8") for c in _STORED.split(",")] + ["bytea"]
+_COPY_BINARY = "FROM STDIN (FORMAT binary)"
 #: What an update compares (a refresh that changes none of them writes nothing), as SQLite's does.
 _COMPARED = ("title", "author", "description", "url", "image_url", "published", "body_z", "body_html_z", "enclosures")
 
@@ -466,6 +491,7 @@ class PostgresStore:
         self.person = person
         self._pool = pool
         self._local = threading.local()  # .tx: this thread's transaction, if one is open
+        self._merger = _IndexMerger(url)
 
     readonly = False
 
@@ -507,6 +533,7 @@ class PostgresStore:
         """(The server checks its own pages.)"""
 
     def close(self) -> None:
+        self._merger.stop()
         self._pool.close()
 
     def __enter__(self) -> PostgresStore:
@@ -569,6 +596,8 @@ class PostgresStore:
         never another writer's committed meanwhile."""
         count = len(given)
         added = updated = 0
+        if count >= MERGE_FROM_ROWS:
+            self._merger.wake()
         made: list[int] = []
         given, wanted = self._rules_before(conn, given, rules)
         for run in _unique_runs(given):
@@ -606,7 +635,11 @@ class PostgresStore:
             ]
             try:
                 # (in a savepoint: a key another writer stored meanwhile undoes only this copy)
-                with conn.transaction(), conn.cursor().copy(f"COPY articles (id, {_STORED}, tsv) FROM STDIN") as copy:
+                with (
+                    conn.transaction(),
+                    conn.cursor().copy(f"COPY articles (id, {_STORED}, tsv) {_COPY_BINARY}") as copy,
+                ):
+                    copy.set_types(["int8", *_COPY_TYPES])
                     for article_id, row in zip(ids, fresh, strict=True):
                         copy.write_row((article_id, *self._copied(row)))
             except _unique_violation():
@@ -620,14 +653,15 @@ class PostgresStore:
     @staticmethod
     def _copied(row: tuple[Any, ...]) -> tuple[Any, ...]:
         # (the last value is the text for the index: title, author, description, body)
-        return (*(_text(v) for v in row[:-1]), article_vector(row[-1]))
+        return (*(_text(v) for v in row[:-1]), article_vector_binary(row[-1]))
 
     def _upsert(
         self, conn: psycopg.Connection[Any], batch: Sequence[tuple[Any, ...]], update: bool
     ) -> tuple[list[int], int]:
         conn.execute(_STAGING_TABLE)
         conn.execute("TRUNCATE articles_in")
-        with conn.cursor().copy(f"COPY articles_in ({_STAGED}) FROM STDIN") as copy:
+        with conn.cursor().copy(f"COPY articles_in ({_STAGED}) {_COPY_BINARY}") as copy:
+            copy.set_types(["int4", *_COPY_TYPES])
             for seq, row in enumerate(batch):
                 copy.write_row((seq, *self._copied(row)))
         if update:
@@ -639,7 +673,7 @@ class PostgresStore:
         else:
             conflict = "ON CONFLICT (key) DO NOTHING"
         rows = conn.execute(
-            f"INSERT INTO articles ({_STORED}, tsv) SELECT {_STORED}, tsv::tsvector FROM articles_in "
+            f"INSERT INTO articles ({_STORED}, tsv) SELECT {_STORED}, tsv FROM articles_in "
             f"ORDER BY seq {conflict} RETURNING id, (xmax = 0)"
         ).fetchall()
         new = [int(article_id) for article_id, inserted in rows if inserted]
@@ -1980,6 +2014,85 @@ class PostgresStore:
         conn.execute(NOTIFY_SQL, (CHANNEL, kind, self.person, ORIGIN))
 
 
+class _IndexMerger:
+    """Merges the search index's pending entries into the index on a connection of its own, while
+    a bulk write (:data:`MERGE_FROM_ROWS` articles or more) goes on, and a moment after it.
+
+    A GIN index takes new rows' words into a pending list, and the writer whose insert finds that
+    list full (4 MB) merges it into the index before its write goes on: at the benchmark's scale
+    that merge was half of the server's time per article, and more the bigger the index. Merged
+    here (``gin_clean_pending_list``), it runs beside the writer on the server's other core (a
+    writer finding the merge under way goes on without waiting), and the list stays short, which
+    every search reads whole (a full 4 MB list added about 20 ms to each). Only the index's owner
+    may merge it: for anyone else, or when the server cannot be reached, the writers merge as
+    before. Nothing here is the caller's to wait on, or to hear about."""
+
+    #: How long it goes on after the last bulk write, and how long it pauses when nothing is pending.
+    IDLE_S = 1.0
+    PAUSE_S = 0.02
+    #: How long closing the store waits for a merge under way before it cancels it.
+    STOP_WAIT_S = 5.0
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._last: threading.Thread | None = None  # (the newest, still closing its connection maybe)
+        self._conn: psycopg.Connection[Any] | None = None
+        self._woken = 0.0
+        self._stopped = threading.Event()
+        self._refused = False
+
+    def wake(self) -> None:
+        with self._lock:
+            self._woken = time.monotonic()
+            if self._thread is None and not self._refused and not self._stopped.is_set():
+                self._thread = self._last = threading.Thread(target=self._run, name="reader-index-merger", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        """Stop: a merge under way may end (an import's last one, usually), and past
+        :data:`STOP_WAIT_S` is cancelled (what it merged stays merged, the rest pending)."""
+        self._stopped.set()
+        with self._lock:
+            thread, conn = self._last, self._conn
+        if thread is None:
+            return
+        thread.join(self.STOP_WAIT_S)
+        if thread.is_alive() and conn is not None:
+            with contextlib.suppress(Exception):
+                conn.cancel_safe(timeout=1)
+            thread.join(1)
+
+    def _run(self) -> None:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+                self._conn = conn
+                while not self._stopped.is_set():
+                    merged = _one(conn.execute("SELECT gin_clean_pending_list('articles_search'::regclass)"))[0]
+                    if merged:
+                        continue
+                    with self._lock:
+                        if time.monotonic() - self._woken > self.IDLE_S:
+                            self._leave()  # (under the lock: a wake from now on starts another)
+                            break
+                    self._stopped.wait(self.PAUSE_S)
+        except psycopg.errors.InsufficientPrivilege:
+            self._refused = True  # (not the index's owner: the writers merge it)
+        except Exception as exc:  # (the server gone, a cancel, too many connections: the writers merge it)
+            logging.getLogger(__name__).debug("search index merger stopped: %s", exc)
+        finally:
+            with self._lock:
+                self._leave()
+
+    def _leave(self) -> None:
+        if self._thread is threading.current_thread():
+            self._thread = None
+            self._conn = None
+
+
 # --- helpers ----------------------------------------------------------------------------------
 
 
@@ -2124,9 +2237,11 @@ class _Fold(dict[int, str]):
 
 
 _FOLD = _Fold()
-#: PostgreSQL's limits: a lexeme of at most 2047 bytes (longer words are left out, as
-#: ``to_tsvector`` leaves them), positions up to 16383 (later ones are 16383), 256 a lexeme.
-_MAX_LEXEME = 2047
+#: PostgreSQL's limits: a lexeme of at most 2046 bytes (longer words are left out, as
+#: ``to_tsvector`` leaves them; the text form refuses a word of 2047, and with it the whole
+#: import, though the binary form would take it), positions up to 16383 (later ones are 16383),
+#: 256 a lexeme.
+_MAX_LEXEME = 2046
 _MAX_POSITION = 16383
 _MAX_POSITIONS = 256
 #: Position i's text, i up to the most a vector holds (then longer for a longer text).
@@ -2193,6 +2308,52 @@ def index_vector(texts: Sequence[str | None], weights: Sequence[str] = ()) -> st
     return b" ".join([w + b":" + b",".join(p) for w, p in positions.items() if len(w) <= _MAX_LEXEME]).decode(
         "utf-8", "surrogatepass"
     )
+
+
+#: A position's two bytes in the binary form of a vector (``tsvectorrecv``), big-endian, the weight
+#: in the top two bits (A 3, B 2, C 1, D 0); also the count of a lexeme's positions.
+_U16 = [i.to_bytes(2, "big") for i in range(1 << 16)]
+#: :data:`ARTICLE_WEIGHTS` as those bits, in the same order.
+_ARTICLE_WEIGHT_BITS = (3 << 14, 2 << 14)
+
+
+def article_vector_binary(texts: Sequence[str | None]) -> bytes:
+    """:func:`article_vector` in the binary form ``COPY ... (FORMAT binary)`` sends: the same
+    words, positions and weights (a test proves the server reads the same vector from both), which
+    the server takes in without parsing text (its ``tsvectorin`` was half of its time per article
+    before the search index's merges). Lexemes go unsorted (the server sorts them, in C); a
+    position past the last one a vector holds is kept once, as the server's text input keeps it."""
+    positions: defaultdict[bytes, list[bytes]] = defaultdict(list)
+    clamped: set[bytes] = set()
+    u16 = _U16
+    at = 0
+    for k, text in enumerate(texts):
+        if not text:
+            continue
+        words = index_words(text)
+        if at:
+            at += 1  # (a gap, as in index_vector)
+        bits = _ARTICLE_WEIGHT_BITS[k] if k < len(_ARTICLE_WEIGHT_BITS) else 0
+        if at + len(words) < _MAX_POSITION:
+            for i, word in enumerate(words, at + 1):
+                positions[word].append(u16[i | bits])
+            at += len(words)
+        else:
+            for word in words:
+                at += 1
+                if at < _MAX_POSITION:
+                    positions[word].append(u16[at | bits])
+                elif word not in clamped:
+                    clamped.add(word)
+                    positions[word].append(u16[_MAX_POSITION | bits])
+    lexemes = [
+        w + b"\0" + u16[len(p)] + b"".join(p)
+        if len(p) <= _MAX_POSITIONS
+        else w + b"\0" + u16[_MAX_POSITIONS] + b"".join(p[:_MAX_POSITIONS])
+        for w, p in positions.items()
+        if len(w) <= _MAX_LEXEME
+    ]
+    return len(lexemes).to_bytes(4, "big") + b"".join(lexemes)
 
 
 def _text(value: Any) -> Any:
