@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from conftest import all_pages
-from test_store_perf_plans import SEARCHES, make_articles
+from test_store_perf_plans import SEARCHES, fill
 
-from reader.records import Article, Query
+from reader.records import Query
 from reader.store.postgres import PostgresStore
 from reader.store.protocol import open_store
 
@@ -41,27 +41,7 @@ def filled(postgres_server: Any) -> str:
     and a seventh starred by the store's person: made once, only read by the tests."""
     url = str(postgres_server.new_database())  # (its own: other tests empty the shared one)
     with open_store(url) as s:
-        feed = s.add_feed("https://feed.example/rss")
-        articles = make_articles(420)
-        s.add_articles(articles[:300])
-        s.add_articles(
-            [
-                Article(
-                    source=None,
-                    title=a.title,
-                    url=f"https://feed.example/{i}",
-                    published=a.published,
-                    body=a.body,
-                    feed_id=feed.id,
-                    key=f"feed:{feed.id}:{i}",
-                )
-                for i, a in enumerate(articles[300:])
-            ]
-        )
-        rows = s.page(limit=10_000).rows
-        s.set_read([r.id for r in rows[::3]])
-        for r in rows[::7]:
-            s.set_starred(r.id)
+        fill(s)
     return url
 
 

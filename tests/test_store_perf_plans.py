@@ -75,31 +75,36 @@ def make_articles(n: int, seed: int = 3) -> list[Article]:
     return articles
 
 
+def fill(s: Any) -> None:
+    """420 articles (300 seed records, 120 of a feed), a third read and a seventh starred."""
+    feed = s.add_feed("https://feed.example/rss")
+    articles = make_articles(420)
+    s.add_articles(articles[:300])
+    s.add_articles(
+        [
+            Article(
+                source=None,
+                title=a.title,
+                url=f"https://feed.example/{i}",
+                published=a.published,
+                body=a.body,
+                feed_id=feed.id,
+                key=f"feed:{feed.id}:{i}",
+            )
+            for i, a in enumerate(articles[300:])
+        ]
+    )
+    rows = s.page(limit=10_000).rows
+    s.set_read([r.id for r in rows[::3]])
+    for r in rows[::7]:
+        s.set_starred(r.id)
+
+
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("plans") / "store.sqlite"
     with Store.open(path) as s:
-        feed = s.add_feed("https://feed.example/rss")
-        articles = make_articles(420)
-        s.add_articles(articles[:300])
-        s.add_articles(
-            [
-                Article(
-                    source=None,
-                    title=a.title,
-                    url=f"https://feed.example/{i}",
-                    published=a.published,
-                    body=a.body,
-                    feed_id=feed.id,
-                    key=f"feed:{feed.id}:{i}",
-                )
-                for i, a in enumerate(articles[300:])
-            ]
-        )
-        rows = s.page(limit=10_000).rows
-        s.set_read([r.id for r in rows[::3]])
-        for r in rows[::7]:
-            s.set_starred(r.id)
+        fill(s)
     return path
 
 

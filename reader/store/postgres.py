@@ -951,14 +951,7 @@ class PostgresStore:
             where.append("a.id IN (SELECT article_id FROM article_state WHERE person = %s AND starred)")
             params.append(self.person)
         self._hidden_and_label(query, where, params)  # (rules: see their block)
-        if query.source == NO_SOURCE:
-            where.append("a.source IS NULL AND a.feed_id IS NULL")
-        elif query.source is not None:
-            where.append("a.source = %s" if query.feeds_too else "a.source = %s AND a.feed_id IS NULL")
-            params.append(query.source)
-        if query.feed_id is not None:
-            where.append("a.feed_id = %s")
-            params.append(query.feed_id)
+        _source_and_feed(query, where, params, "a.")
         if query.account_id is not None:
             where.append("a.account_id = %s")
             params.append(query.account_id)
@@ -1108,14 +1101,7 @@ class PostgresStore:
             return None
         where = ["NOT hidden"]
         params: list[Any] = [self.person]
-        if query.source == NO_SOURCE:
-            where.append("source IS NULL AND feed_id IS NULL")
-        elif query.source is not None:
-            where.append("source = %s" if query.feeds_too else "source = %s AND feed_id IS NULL")
-            params.append(query.source)
-        if query.feed_id is not None:
-            where.append("feed_id = %s")
-            params.append(query.feed_id)
+        _source_and_feed(query, where, params)
         value = {"all": "total", "unread": "total - read", "starred": "starred"}[query.view]
         return f"SELECT coalesce(sum({value}), 0) FROM ({self._GROUPS}) g WHERE {' AND '.join(where)}", params
 
@@ -2094,6 +2080,19 @@ class _IndexMerger:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _source_and_feed(query: Query, where: list[str], params: list[Any], table: str = "") -> None:
+    """``query``'s source and feed as conditions (on the columns of ``table``, "a." or none: the
+    articles' filters and the kept counts' groups say the same)."""
+    if query.source == NO_SOURCE:
+        where.append(f"{table}source IS NULL AND {table}feed_id IS NULL")
+    elif query.source is not None:
+        where.append(f"{table}source = %s" if query.feeds_too else f"{table}source = %s AND {table}feed_id IS NULL")
+        params.append(query.source)
+    if query.feed_id is not None:
+        where.append(f"{table}feed_id = %s")
+        params.append(query.feed_id)
 
 
 def _migrate(conn: psycopg.Connection[Any], url: str, create: bool) -> str:
