@@ -763,7 +763,8 @@ class PostgresStore:
         """A search's page newest first: ``where`` and ``args`` are the filters (the person
         first) without the search's condition, ``tsquery`` its tsquery text."""
         window = limit + max(self.WALK_SLACK, limit // 5)
-        rows, floor, walked = self._walk_rows(conn, where, args, tsquery, after, window, limit)
+        rows, floor = self._walk_rows(conn, where, args, tsquery, after, window, limit)
+        walked = window
         if floor is None:
             return rows
         if len(rows) < self.WALK_DENSITY * walked:
@@ -775,7 +776,7 @@ class PostgresStore:
             # at most WALK_GROWTH times the rows walked so far.
             wanted = 1.25 * (limit - len(rows)) * walked / max(1, len(rows))
             window = int(min(wanted, self.WALK_GROWTH * walked, self.WALK_WINDOW_MAX)) + 1
-            more, floor, _ = self._walk_rows(conn, where, args, tsquery, floor, window, limit - len(rows))
+            more, floor = self._walk_rows(conn, where, args, tsquery, floor, window, limit - len(rows))
             rows += more
             walked += window
         return rows
@@ -794,12 +795,12 @@ class PostgresStore:
         after: Cursor | None,
         window: int,
         limit: int,
-    ) -> tuple[list[Any], Cursor | None, int]:
+    ) -> tuple[list[Any], Cursor | None]:
         """The plan "walk": the next ``window`` rows of the newest-first list after ``after``,
         those whose vector matches (at most ``limit``); then the last row walked when the window
-        was walked to its end without filling the page (None: the page is done), and how many
-        rows were walked. (The window and the limit are written into the statement: as
-        parameters of a prepared statement the planner would not know them and might sort.)"""
+        was walked to its end without filling the page (None: the page is done). (The window and
+        the limit are written into the statement: as parameters of a prepared statement the
+        planner would not know them and might sort.)"""
         conditions = list(where)
         params = list(args[1:])
         if after is not None:
@@ -819,8 +820,8 @@ class PostgresStore:
         rows = [r[:-2] for r in found if r[-1]]
         last = found[-1] if found else None
         if len(rows) == limit or last is None or last[-2] != window:
-            return rows, None, window
-        return rows, (int(last[11]), int(last[0])), window
+            return rows, None
+        return rows, (int(last[11]), int(last[0]))
 
     def _collected_ids(self, conn: psycopg.Connection[Any], tsquery: str, below: Cursor, most: int) -> list[int] | None:
         """The plan "collect": the ids of the articles below ``below`` whose vector matches,

@@ -177,13 +177,8 @@ class ArticleDelegate(QStyledItemDelegate):
             super().paint(painter, option, index)
             fonts = self.fonts(opt.font)
             rect: QRect = opt.rect
-            view = opt.widget
-            selected, active = item_state(view, index) if isinstance(view, QAbstractItemView) else (False, True)
             palette: QPalette = opt.palette
-            group = QPalette.ColorGroup.Active if active else QPalette.ColorGroup.Inactive
-            text_color = palette.color(
-                group, QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-            )
+            text_color, selected = self._text_color(opt, index)
             dim_color = QColor(text_color)
             dim_color.setAlphaF(0.65)
             if self.compact:
@@ -259,6 +254,16 @@ class ArticleDelegate(QStyledItemDelegate):
         finally:
             painter.restore()
 
+    @staticmethod
+    def _text_color(opt: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> tuple[QColor, bool]:
+        """The row's text colour (the highlighted text's when selected; the inactive group's when
+        the list's window is not active), and whether the row is selected."""
+        view = opt.widget
+        selected, active = item_state(view, index) if isinstance(view, QAbstractItemView) else (False, True)
+        group = QPalette.ColorGroup.Active if active else QPalette.ColorGroup.Inactive
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        return opt.palette.color(group, role), selected
+
     def _paint_loading(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
@@ -274,13 +279,7 @@ class ArticleDelegate(QStyledItemDelegate):
             super().paint(painter, option, index)
             fonts = self.fonts(opt.font)
             rect: QRect = opt.rect
-            view = opt.widget
-            selected, active = item_state(view, index) if isinstance(view, QAbstractItemView) else (False, True)
-            palette: QPalette = opt.palette
-            group = QPalette.ColorGroup.Active if active else QPalette.ColorGroup.Inactive
-            color = QColor(
-                palette.color(group, QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
-            )
+            color = QColor(self._text_color(opt, index)[0])
             color.setAlphaF(0.45)
             padding = COMPACT_PADDING if self.compact else PADDING
             left = rect.left() + padding + (0 if self.compact else THUMB_SIZE.width() + PADDING)
